@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Live capture: loads and attaches the BPF programs (wakeflow.bpf.c), keeps
+ * the set of target processes current (by pid and by process-name regex,
+ * following exec, fork and exit), and drains the in-kernel aggregates into
+ * symbolized (not yet classified) edges plus per-thread totals.
+ * Used by `record` (one drain at the end) and `serve` (one drain per window).
+ */
+#ifndef WAKEFLOW_CAPTURE_H
+#define WAKEFLOW_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edge.h"
+
+#define CAPTURE_MAX_PIDS 64
+#define CAPTURE_MAX_COMMS 8
+
+struct capture_opts {
+	int32_t pids[CAPTURE_MAX_PIDS];
+	int npids;
+	const char *comm_regex[CAPTURE_MAX_COMMS]; /* POSIX extended regex on the process name */
+	int ncomm;
+	bool stacks_full; /* every event carries full stacks (like offwaketime) */
+	bool verbose;	  /* libbpf debug output */
+};
+
+/* Per-thread totals since the previous drain, for the daemon's series. */
+struct capture_thread_totals {
+	struct wf_task task;
+	uint64_t oncpu_ns;
+	uint64_t preempted_ns;	   /* runnable but off CPU after a preemption */
+	uint64_t blocked_ns;	   /* asleep until woken */
+	uint64_t runq_ns;	   /* wakeup-to-running delay */
+	uint64_t switches;	   /* times switched out */
+	uint64_t involuntary;	   /* of which preemptions */
+	uint64_t wakeups;
+};
+
+struct capture_totals {
+	struct capture_thread_totals *items;
+	size_t len, cap;
+};
+
+/* Health counters (lost events, full maps, ...), cumulative since open. */
+struct capture_stats {
+	uint64_t events;	/* off-CPU intervals seen */
+	uint64_t edges_dropped; /* edge map full: interval counted in totals only */
+	uint64_t stacks_dropped; /* stack map full or walk failed */
+	uint64_t state_dropped;	 /* per-thread state map full */
+	uint64_t ringbuf_dropped;
+	uint64_t stacks_walked;
+	uint64_t targets; /* processes currently traced */
+	uint64_t symbolize_failures;
+	double last_drain_ms;
+	const char *attach_mode; /* "tp_btf" or "raw_tp" */
+};
+
+struct capture;
+
+/* On failure returns NULL and writes one sentence into err saying what is
+ * missing (privileges, BTF, a bad regex) and what to do. */
+struct capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen);
+/* Handles process events (exec/exit/fork) for up to timeout_ms; returns
+ * -1 on error, else 0. Call it in the main loop. */
+int capture_poll(struct capture *c, int timeout_ms);
+/* Moves everything aggregated since the last drain into edges and totals
+ * (either may be NULL). Edges are symbolized but not classified. */
+int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_totals *totals);
+void capture_get_stats(const struct capture *c, struct capture_stats *out);
+/* Names of the attached BPF programs, for /api/v1/status. */
+size_t capture_programs(const struct capture *c, const char **names, size_t max);
+void capture_totals_free(struct capture_totals *t);
+void capture_close(struct capture *c);
+
+#endif

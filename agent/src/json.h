@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A small streaming JSON writer into a growable buffer, shared by the
+ * reports and the HTTP API. It tracks commas itself; strings are escaped
+ * per RFC 8259 (control characters as \u00XX, invalid UTF-8 replaced).
+ */
+#ifndef WAKEFLOW_JSON_H
+#define WAKEFLOW_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json {
+	char *buf;
+	size_t len, cap;
+	bool need_comma;
+	bool failed; /* allocation failed at some point; output is incomplete */
+};
+
+void json_init(struct json *j);
+void json_free(struct json *j);
+void json_obj_begin(struct json *j);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j);
+void json_arr_end(struct json *j);
+void json_key(struct json *j, const char *key); /* inside an object, before a value */
+void json_str(struct json *j, const char *s);	/* NULL writes null */
+void json_u64(struct json *j, uint64_t v);
+void json_i64(struct json *j, int64_t v);
+void json_f64(struct json *j, double v); /* non-finite writes null */
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Reports of classified edges, shared by `import` and `record`:
+ *   text   reads like offwaketime with the classification added (category
+ *          breakdown first, then each edge: waker stack, "--", target stack,
+ *          category, activity, count, times);
+ *   folded one line per edge for FlameGraph tools;
+ *   json   {"edges": [...], "lost": {...}} (schema in docs/agent.md).
+ */
+#ifndef WAKEFLOW_REPORT_H
+#define WAKEFLOW_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "edge.h"
+
+enum wf_format { WF_FORMAT_TEXT = 0, WF_FORMAT_FOLDED, WF_FORMAT_JSON };
+
+/* "text", "folded", "json" -> 0 and *out; anything else -> -1. */
+int report_parse_format(const char *s, enum wf_format *out);
+
+/* A named counter for the "lost" object (events lost, maps full, ...). */
+struct wf_counter {
+	const char *name;
+	uint64_t value;
+};
+
+struct wf_report_meta {
+	const struct wf_counter *lost;
+	int nlost;
+	int top; /* text: how many edges to print with stacks (0 = all) */
+};
+
+/* Returns 0, or -1 if writing failed (errno set). */
+int report_write(FILE *out, enum wf_format fmt, const struct wf_edge_list *edges,
+		 const struct wf_report_meta *meta);
+
+#endif
