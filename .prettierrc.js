@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 module.exports = {
   // Prettier configuration provided by Grafana scaffolding
   ...require('./.config/.prettierrc.js'),

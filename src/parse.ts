@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
+
+/** A whole number above zero, or undefined for anything else (empty, `abc`, `1.5`, `0`, `-3`). */
+export function parsePositiveInt(text: string): number | undefined {
+  const value = Number(text);
+  return text.trim() !== '' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
