@@ -6,7 +6,9 @@
  * ELF symbol tables are cached by build-id, else by (device, inode).
  * Every returned name is interned (intern.h). An address that cannot be
  * named comes back as "module+0xoffset" (or "[unknown]" with no mapping),
- * never dropped.
+ * never dropped. Output formats and caching rules: docs/agent.md
+ * ("Symbolization"). Not thread-safe (nor is intern.h): use it from the
+ * agent's main loop.
  */
 #ifndef WAKEFLOW_SYMBOLIZE_H
 #define WAKEFLOW_SYMBOLIZE_H
@@ -22,17 +24,45 @@ struct sym_stats {
 	uint64_t errors;		    /* unreadable maps/ELF files */
 };
 
+/* Reads /proc. NULL on allocation failure. */
 struct symbolizer *symbolizer_new(void);
+/*
+ * Same, reading the host's procfs mounted elsewhere (a DaemonSet's
+ * "/host/proc"); kallsyms, PID/maps, PID/root and PID/map_files come from
+ * there.
+ */
+struct symbolizer *symbolizer_new_root(const char *proc_root);
 void symbolizer_free(struct symbolizer *s);
 
+/*
+ * Name of a kernel address: "func", "func [module]" for module symbols;
+ * outside every symbol "[module]+0xOFF" (offset from the module base) or
+ * "[kernel]+0xOFF" (offset from _text); "[unknown]" for 0 or a user-half
+ * address. Never NULL unless interning runs out of memory.
+ */
 const char *sym_kernel(struct symbolizer *s, uint64_t addr);
+/*
+ * Name of a user address in process pid (a tgid): the demangled function
+ * name; unnamed (stripped, outside any symbol's size): "module+0xOFF" with
+ * module the mapping's basename and OFF the ELF virtual address (what nm and
+ * addr2line use) or, if the ELF was unreadable, the file offset;
+ * "[anon]+0xOFF", "[stack]+0xOFF", "[vdso]+0xOFF"... (offset into the
+ * mapping) for non-file mappings; "[unknown]" when no mapping covers addr.
+ */
 const char *sym_user(struct symbolizer *s, int32_t pid, uint64_t addr);
 
 /*
  * Process lifecycle. Call sym_process_seen when a pid is first traced (it
- * snapshots /proc/PID/maps so later lookups work even after the process has
- * exited); call sym_process_gone after its last stacks were symbolized on
- * exit or before an exec replaces its mappings (the next lookup re-reads).
+ * snapshots /proc/PID/maps and loads the ELF tables of its executable
+ * mappings, so later lookups work even after the process has exited), and
+ * again after it execs: a re-read keeps the named mappings of the previous
+ * one that nothing replaced, so stacks recorded before the exec (or a
+ * dlclose) still resolve. A lookup that falls outside every mapping of a
+ * live process re-reads its maps too, at most once a second (dlopen, JIT).
+ * Call sym_process_gone after its last stacks were symbolized on exit: it
+ * drops the snapshot (a later lookup of the pid reads it afresh).
+ * Returns 0, or -1 with errno set if /proc/PID/maps could not be read (an
+ * earlier snapshot of the pid, if any, is kept).
  */
 int sym_process_seen(struct symbolizer *s, int32_t pid);
 void sym_process_gone(struct symbolizer *s, int32_t pid);

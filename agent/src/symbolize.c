@@ -1,0 +1,853 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The symbolizer: caches and naming policy on top of the plumbing in
+ * kallsyms.c (kernel table), elf_syms.c (ELF tables) and proc_maps.c
+ * (/proc parsing). See symbolize.h for the contract, docs/agent.md
+ * ("Symbolization") for the output formats.
+ *
+ * Two caches:
+ *  - process snapshots (pid -> its mappings at the time it was seen), kept
+ *    after the process exits until sym_process_gone(), so stacks recorded
+ *    before an exit or exec still resolve;
+ *  - ELF objects, shared by every mapping of the same file: keyed by
+ *    build-id (one table for the same binary in many containers), else by
+ *    the opened file's (device, inode, size, mtime). An object is
+ *    referenced by the snapshots that map it; unreferenced ones are kept
+ *    for a while (short-lived processes map the same libc again) and then
+ *    freed, so memory follows the live snapshots.
+ */
+#include "symbolize.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "elf_syms.h"
+#include "intern.h"
+#include "kallsyms.h"
+#include "proc_maps.h"
+
+/* libstdc++'s demangler (the agent links -lstdc++); declared here for C. */
+extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
+
+#define UNKNOWN "[unknown]"
+/* Unreferenced ELF tables kept for reuse before the oldest is freed. */
+#define MAX_UNREFERENCED_OBJS 32
+/* Process snapshots kept at most (callers should call sym_process_gone). */
+#define MAX_PROCS 16384
+/* A miss re-reads a live process's maps (dlopen, JIT) at most this often. */
+#define MAPS_REFRESH_NS (1000ull * 1000 * 1000)
+/* A kernel miss re-reads kallsyms (module or BPF program loaded) at most this often. */
+#define KALLSYMS_RELOAD_NS (60ull * 1000 * 1000 * 1000)
+/* Mappings kept per process, current plus carried over from earlier reads. */
+#define MAX_MAPS_PER_PROC 65536
+/* /proc/PID/maps of a huge process (JVM, many threads) stays far below this. */
+#define MAPS_MAX_BYTES (64u << 20)
+
+enum map_kind {
+	MAP_FILE,   /* backed by a file: named through its ELF symbols */
+	MAP_ANON,   /* anonymous memory (JIT code, or a bogus frame) */
+	MAP_PSEUDO, /* [stack], [heap], [vsyscall], anon_inode:..., ... */
+	MAP_VDSO,
+};
+
+struct elf_obj {
+	struct elf_syms *es;
+	/* identity when the object has no build-id */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	/*
+	 * The (device, inode) /proc/PID/maps showed for the file the image was
+	 * read from. The image stays mapped, which pins that inode, so a later
+	 * mapping showing the same pair is this very file: no need to open it.
+	 */
+	uint32_t map_major, map_minor;
+	uint64_t map_ino; /* 0: none (vDSO) */
+	unsigned refs;	     /* snapshot mappings using this object */
+	bool idle;	     /* refs dropped to 0: a candidate for freeing */
+	uint64_t idle_since; /* tick at which it became idle */
+	struct elf_obj *next;
+};
+
+struct smap {
+	uint64_t start, end, pgoff;
+	const char *module; /* interned basename, or "[anon]", "[stack]", ... */
+	struct elf_obj *obj; /* NULL: no symbols (not ELF, unreadable, not exec) */
+	enum map_kind kind;
+};
+
+struct proc_snap {
+	int32_t pid;
+	bool failed;	  /* maps unreadable (gone, never existed, no permission) */
+	struct smap *maps; /* sorted by start */
+	size_t n;
+	uint64_t read_ns; /* last (attempted) read of maps */
+	uint64_t used;	  /* tick of last lookup, for eviction */
+	struct proc_snap *next;
+};
+
+struct symbolizer {
+	char proc_root[PATH_MAX];
+
+	struct ksyms *ks;
+	uint64_t ks_read_ns; /* last load attempt; 0 never */
+
+	struct proc_snap **buckets;
+	size_t nbuckets, nprocs;
+	struct proc_snap *last; /* stacks arrive per process: skip the hash */
+
+	struct elf_obj *objs;
+	size_t nobjs, nidle;
+
+	struct elf_obj vdso; /* our own vDSO: the same image in every 64-bit process */
+	uint64_t vdso_len;   /* its mapping length, to recognise a compatible [vdso] */
+	bool vdso_tried;
+
+	uint64_t tick;
+	struct sym_stats stats;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static const char *internf(const char *fmt, const char *module, uint64_t off)
+{
+	char buf[PATH_MAX + 32];
+
+	snprintf(buf, sizeof(buf), fmt, module, (unsigned long long)off);
+	return intern(buf);
+}
+
+/* Demangled (C++, Rust legacy) or as-is; always interned. */
+static const char *display_name(const char *raw)
+{
+	const char *out;
+	char *dem;
+	int status = -1;
+
+	if (raw[0] != '_' || raw[1] != 'Z')
+		return intern(raw);
+	dem = __cxa_demangle(raw, NULL, NULL, &status);
+	out = intern(status == 0 && dem ? dem : raw);
+	free(dem);
+	return out;
+}
+
+/* ---- kernel ------------------------------------------------------------- */
+
+static void kernel_load(struct symbolizer *s)
+{
+	char path[PATH_MAX + 16], mods[PATH_MAX + 16];
+	struct ksyms *ks;
+
+	s->ks_read_ns = now_ns();
+	snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
+	snprintf(mods, sizeof(mods), "%s/modules", s->proc_root);
+	ks = ksyms_load(path, mods);
+	if (!ks) {
+		s->stats.errors++;
+		return; /* keep the previous table, if any */
+	}
+	if (ks->restricted)
+		s->stats.errors++; /* every address hidden: not root, or kptr_restrict */
+	ksyms_free(s->ks);
+	s->ks = ks;
+}
+
+const char *sym_kernel(struct symbolizer *s, uint64_t addr)
+{
+	struct sym_entry *e = NULL;
+	const struct ksym_module *mod;
+
+	s->stats.kernel_lookups++;
+	/* Kernel addresses have the top bit set; 0 and user addresses are garbage here. */
+	if (!(addr >> 63)) {
+		s->stats.kernel_misses++;
+		return UNKNOWN;
+	}
+	if (!s->ks_read_ns)
+		kernel_load(s);
+	if (s->ks)
+		e = ksyms_find(s->ks, addr);
+	if (!e && now_ns() - s->ks_read_ns > KALLSYMS_RELOAD_NS) {
+		/* A module or BPF program may have appeared since the last read. */
+		kernel_load(s);
+		if (s->ks)
+			e = ksyms_find(s->ks, addr);
+	}
+	if (e) {
+		if (!e->shown)
+			e->shown = intern(e->name);
+		return e->shown;
+	}
+	s->stats.kernel_misses++;
+	if (!s->ks)
+		return internf("%s+0x%llx", "[kernel]", addr);
+	mod = ksyms_module_at(s->ks, addr);
+	if (mod) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "[%s]", mod->name);
+		return internf("%s+0x%llx", name, addr - mod->start);
+	}
+	/* Without a known base (kallsyms hidden) the absolute address is all we have. */
+	if (!s->ks->text_base || addr >= s->ks->text_base)
+		return internf("%s+0x%llx", "[kernel]", addr - s->ks->text_base);
+	return UNKNOWN;
+}
+
+/* ---- ELF object cache ---------------------------------------------------- */
+
+static void obj_release(struct symbolizer *s, struct elf_obj *o)
+{
+	if (!o || o == &s->vdso || --o->refs)
+		return;
+	o->idle = true;
+	o->idle_since = s->tick;
+	s->nidle++;
+	/* Free the longest-idle objects beyond the reuse allowance. */
+	while (s->nidle > MAX_UNREFERENCED_OBJS) {
+		struct elf_obj **pp, **oldest = NULL;
+
+		for (pp = &s->objs; *pp; pp = &(*pp)->next)
+			if ((*pp)->idle && (!oldest || (*pp)->idle_since < (*oldest)->idle_since))
+				oldest = pp;
+		if (!oldest)
+			break;
+		struct elf_obj *victim = *oldest;
+
+		*oldest = victim->next;
+		elf_syms_free(victim->es);
+		free(victim);
+		s->nobjs--;
+		s->nidle--;
+	}
+}
+
+static void obj_acquire(struct symbolizer *s, struct elf_obj *o)
+{
+	if (o == &s->vdso)
+		return;
+	if (o->refs++ == 0 && o->idle) {
+		o->idle = false;
+		s->nidle--;
+	}
+}
+
+static bool same_identity(const struct elf_obj *o, const struct elf_syms *es, const struct stat *st)
+{
+	/* A stripped and a full copy of one build differ in what they can name. */
+	if (es->has_symtab != o->es->has_symtab)
+		return false;
+	if (es->build_id_len || o->es->build_id_len)
+		return es->build_id_len == o->es->build_id_len &&
+		       memcmp(es->build_id, o->es->build_id, es->build_id_len) == 0;
+	return o->dev == st->st_dev && o->ino == st->st_ino && o->size == st->st_size &&
+	       o->mtime.tv_sec == st->st_mtim.tv_sec && o->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* A stripped object may have its symbols in a separate debug file. */
+static void add_debug_file(const struct symbolizer *s, struct elf_syms *es, int32_t pid)
+{
+	/* Sized so no path is ever truncated (proc_root < PATH_MAX). */
+	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
+	char root[PATH_MAX + 32];
+
+	if (es->has_symtab || es->build_id_len < 2)
+		return;
+	for (size_t i = 0; i < es->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", es->build_id[i]);
+	/* The process's own filesystem first (its image may ship them), then the host's. */
+	for (int pass = 0; pass < 2; pass++) {
+		int fd;
+
+		if (pass == 0)
+			snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
+		else
+			root[0] = '\0';
+		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root, hex,
+			 hex + 2);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		int ok = elf_syms_add_debug_fd(es, fd);
+
+		close(fd);
+		if (!ok)
+			return;
+	}
+}
+
+/* The cached object for the open file behind mapping m, loading its symbols on a miss. */
+static struct elf_obj *obj_get(struct symbolizer *s, int fd, int32_t pid, const struct proc_map *m)
+{
+	struct elf_syms *es;
+	struct elf_obj *o;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	es = elf_syms_open_fd(fd);
+	if (!es)
+		return NULL;
+	for (o = s->objs; o; o = o->next) {
+		if (same_identity(o, es, &st)) {
+			elf_syms_free(es); /* already indexed: the headers were all we needed */
+			obj_acquire(s, o);
+			return o;
+		}
+	}
+	add_debug_file(s, es, pid);
+	o = calloc(1, sizeof(*o));
+	if (!o || elf_syms_load(es)) {
+		free(o);
+		elf_syms_free(es);
+		return NULL;
+	}
+	o->es = es;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	o->size = st.st_size;
+	o->mtime = st.st_mtim;
+	o->map_major = m->dev_major;
+	o->map_minor = m->dev_minor;
+	o->map_ino = m->inode;
+	o->refs = 1;
+	o->next = s->objs;
+	s->objs = o;
+	s->nobjs++;
+	return o;
+}
+
+/*
+ * Open the file behind a mapping. Through /proc/PID/root so a container's
+ * binaries resolve; the inode must match what the process mapped (a binary
+ * replaced since, e.g. by an upgrade, must not lend its symbols). When the
+ * path is gone or replaced, /proc/PID/map_files holds the mapped file itself.
+ */
+static int open_mapping(const struct symbolizer *s, int32_t pid, const struct proc_map *m)
+{
+	char path[2 * PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!m->deleted) {
+		snprintf(path, sizeof(path), "%s/%d/root%s", s->proc_root, pid, m->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (!fstat(fd, &st) && st.st_ino == m->inode)
+				return fd;
+			close(fd);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%d/map_files/%llx-%llx", s->proc_root, pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* ---- vDSO ---------------------------------------------------------------- */
+
+/*
+ * The vDSO has no file; every 64-bit process maps the same kernel-provided
+ * image, so our own copy names everyone's [vdso] frames.
+ */
+static void vdso_load(struct symbolizer *s)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Phdr *ph;
+	uint64_t size;
+	long page = sysconf(_SC_PAGESIZE);
+
+	s->vdso_tried = true;
+	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return;
+	/* The image's extent: section headers are last, segments before. */
+	size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_offset + ph[i].p_filesz > size)
+			size = ph[i].p_offset + ph[i].p_filesz;
+	s->vdso.es = elf_syms_from_memory(eh, size);
+	if (!s->vdso.es || elf_syms_load(s->vdso.es)) {
+		elf_syms_free(s->vdso.es);
+		s->vdso.es = NULL;
+		s->stats.errors++;
+		return;
+	}
+	s->vdso_len = (size + (uint64_t)page - 1) / (uint64_t)page * (uint64_t)page;
+}
+
+/* ---- process snapshots ---------------------------------------------------- */
+
+static const char *module_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return intern(slash ? slash + 1 : path);
+}
+
+static void snap_clear(struct symbolizer *s, struct proc_snap *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		obj_release(s, p->maps[i].obj);
+	free(p->maps);
+	p->maps = NULL;
+	p->n = 0;
+}
+
+static int cmp_smap(const void *a, const void *b)
+{
+	const struct smap *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Attach an ELF object to an executable file mapping. */
+static void resolve_mapping(struct symbolizer *s, int32_t pid, const struct proc_map *m,
+			    struct smap *out)
+{
+	int fd;
+
+	/* Seen before (this process's other mappings, forks, other processes). */
+	for (struct elf_obj *o = s->objs; o && m->inode; o = o->next) {
+		if (o->map_ino == m->inode && o->map_major == m->dev_major &&
+		    o->map_minor == m->dev_minor) {
+			out->obj = o;
+			obj_acquire(s, o);
+			return;
+		}
+	}
+	fd = open_mapping(s, pid, m);
+	if (fd < 0) {
+		s->stats.errors++;
+		return;
+	}
+	out->obj = obj_get(s, fd, pid, m);
+	close(fd);
+	if (!out->obj && errno != ENOEXEC)
+		s->stats.errors++; /* not an ELF file is normal (e.g. a mapped font); the rest is not */
+}
+
+/* Read /proc/PID/maps into a fresh mapping array. -1 + errno on failure. */
+static int snap_read(struct symbolizer *s, int32_t pid, struct smap **out, size_t *nout)
+{
+	char path[PATH_MAX + 32];
+	struct proc_map *raw = NULL;
+	struct smap *maps = NULL;
+	size_t bad;
+	long n;
+	char *text;
+
+	snprintf(path, sizeof(path), "%s/%d/maps", s->proc_root, pid);
+	text = proc_read_file(path, MAPS_MAX_BYTES, NULL);
+	if (!text)
+		return -1;
+	n = proc_maps_parse(text, &raw, &bad);
+	if (n <= 0) {
+		/* An empty maps file is a zombie or kernel thread: nothing to name. */
+		free(text);
+		if (n < 0)
+			return -1;
+		errno = ESRCH;
+		return -1;
+	}
+	maps = calloc((size_t)n, sizeof(*maps));
+	if (!maps) {
+		free(raw);
+		free(text);
+		errno = ENOMEM;
+		return -1;
+	}
+	for (long i = 0; i < n; i++) {
+		const struct proc_map *m = &raw[i];
+		struct smap *o = &maps[i];
+
+		o->start = m->start;
+		o->end = m->end;
+		o->pgoff = m->pgoff;
+		if (m->path[0] == '\0') {
+			o->kind = MAP_ANON;
+			o->module = intern("[anon]");
+		} else if (strcmp(m->path, "[vdso]") == 0) {
+			o->kind = MAP_VDSO;
+			o->module = intern(m->path);
+			if (s->vdso.es && m->end - m->start == s->vdso_len)
+				o->obj = &s->vdso;
+		} else if (m->path[0] != '/') {
+			o->kind = MAP_PSEUDO;
+			o->module = intern(m->path);
+		} else {
+			o->kind = MAP_FILE;
+			o->module = module_of(m->path);
+			/* Return addresses live in executable mappings only. */
+			if (m->exec)
+				resolve_mapping(s, pid, m, o);
+		}
+	}
+	if (bad)
+		s->stats.errors++;
+	free(raw);
+	free(text);
+	qsort(maps, (size_t)n, sizeof(*maps), cmp_smap);
+	*out = maps;
+	*nout = (size_t)n;
+	return 0;
+}
+
+/* Whether [start, end) overlaps a mapping of a sorted array. */
+static bool range_taken(const struct smap *maps, size_t n, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = n;
+
+	/* the first mapping starting at or after end; the one before may overlap */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (maps[mid].start < end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && maps[lo - 1].end > start;
+}
+
+/*
+ * Carry named mappings of the previous read that the new one no longer
+ * has and that nothing replaced: stacks recorded before an exec, dlclose or
+ * munmap still name their frames (the drain may see them after the change).
+ * Bounded so a churning process cannot grow its snapshot without limit.
+ */
+static void carry_old_mappings(struct symbolizer *s, struct proc_snap *p, struct smap **maps,
+			       size_t *n)
+{
+	size_t keep = 0, total;
+	struct smap *merged;
+
+	for (size_t i = 0; i < p->n; i++)
+		if (p->maps[i].obj && !range_taken(*maps, *n, p->maps[i].start, p->maps[i].end))
+			keep++;
+	if (!keep || *n + keep > MAX_MAPS_PER_PROC)
+		return;
+	merged = realloc(*maps, (*n + keep) * sizeof(*merged));
+	if (!merged)
+		return;
+	total = *n;
+	for (size_t i = 0; i < p->n; i++) {
+		struct smap *old = &p->maps[i];
+
+		if (old->obj && !range_taken(merged, *n, old->start, old->end)) {
+			merged[total++] = *old;
+			obj_acquire(s, old->obj); /* snap_clear releases the old copy */
+		}
+	}
+	qsort(merged, total, sizeof(*merged), cmp_smap);
+	*maps = merged;
+	*n = total;
+}
+
+/*
+ * (Re)read a process's maps into its snapshot. On failure an existing
+ * snapshot is kept: the process may have exited, and what it mapped is
+ * exactly what its recorded stacks need.
+ */
+static int snap_refresh(struct symbolizer *s, struct proc_snap *p)
+{
+	struct smap *maps;
+	size_t n;
+
+	p->read_ns = now_ns();
+	if (!s->vdso_tried)
+		vdso_load(s);
+	if (snap_read(s, p->pid, &maps, &n)) {
+		int err = errno;
+
+		if (!p->n)
+			p->failed = true;
+		s->stats.errors++;
+		errno = err;
+		return -1;
+	}
+	carry_old_mappings(s, p, &maps, &n);
+	/* The new mappings took their references before the old ones drop. */
+	snap_clear(s, p);
+	p->maps = maps;
+	p->n = n;
+	p->failed = false;
+	return 0;
+}
+
+static size_t bucket_of(const struct symbolizer *s, int32_t pid)
+{
+	return ((uint32_t)pid * 2654435761u) & (s->nbuckets - 1);
+}
+
+static struct proc_snap *snap_find(const struct symbolizer *s, int32_t pid)
+{
+	struct proc_snap *p;
+
+	if (s->last && s->last->pid == pid)
+		return s->last;
+	for (p = s->buckets[bucket_of(s, pid)]; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static void snap_unlink(struct symbolizer *s, struct proc_snap *victim)
+{
+	for (struct proc_snap **pp = &s->buckets[bucket_of(s, victim->pid)]; *pp; pp = &(*pp)->next) {
+		if (*pp == victim) {
+			*pp = victim->next;
+			break;
+		}
+	}
+	if (s->last == victim)
+		s->last = NULL;
+	snap_clear(s, victim);
+	free(victim);
+	s->nprocs--;
+}
+
+static void snap_evict_lru(struct symbolizer *s)
+{
+	struct proc_snap *oldest = NULL;
+
+	for (size_t b = 0; b < s->nbuckets; b++)
+		for (struct proc_snap *p = s->buckets[b]; p; p = p->next)
+			if (!oldest || p->used < oldest->used)
+				oldest = p;
+	if (oldest)
+		snap_unlink(s, oldest);
+}
+
+static int grow_buckets(struct symbolizer *s)
+{
+	size_t n = s->nbuckets * 2;
+	struct proc_snap **fresh = calloc(n, sizeof(*fresh));
+	size_t old_n = s->nbuckets;
+	struct proc_snap **old = s->buckets;
+
+	if (!fresh)
+		return -1;
+	s->buckets = fresh;
+	s->nbuckets = n;
+	for (size_t b = 0; b < old_n; b++) {
+		for (struct proc_snap *p = old[b], *next; p; p = next) {
+			size_t nb = bucket_of(s, p->pid);
+
+			next = p->next;
+			p->next = fresh[nb];
+			fresh[nb] = p;
+		}
+	}
+	free(old);
+	return 0;
+}
+
+/* The snapshot of pid, created (and read) if new. NULL on allocation failure. */
+static struct proc_snap *snap_get(struct symbolizer *s, int32_t pid, bool *created)
+{
+	struct proc_snap *p = snap_find(s, pid);
+
+	*created = false;
+	if (p)
+		return p;
+	if (s->nprocs >= MAX_PROCS)
+		snap_evict_lru(s);
+	if (s->nprocs >= s->nbuckets && grow_buckets(s))
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->next = s->buckets[bucket_of(s, pid)];
+	s->buckets[bucket_of(s, pid)] = p;
+	s->nprocs++;
+	*created = true;
+	snap_refresh(s, p);
+	return p;
+}
+
+int sym_process_seen(struct symbolizer *s, int32_t pid)
+{
+	bool created;
+	struct proc_snap *p;
+
+	if (pid <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	p = snap_get(s, pid, &created);
+	if (!p) {
+		errno = ENOMEM;
+		return -1;
+	}
+	p->used = ++s->tick;
+	if (created)
+		return p->failed ? -1 : 0;
+	return snap_refresh(s, p);
+}
+
+void sym_process_gone(struct symbolizer *s, int32_t pid)
+{
+	struct proc_snap *p = snap_find(s, pid);
+
+	if (p)
+		snap_unlink(s, p);
+}
+
+static const struct smap *map_find(const struct proc_snap *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < p->maps[lo - 1].end)
+		return &p->maps[lo - 1];
+	return NULL;
+}
+
+/* Name an address inside one mapping. Never NULL (bar out of memory). */
+static const char *name_in_map(struct symbolizer *s, const struct smap *m, uint64_t addr)
+{
+	uint64_t off = addr - m->start + m->pgoff, vaddr;
+	struct sym_entry *e;
+
+	if (m->kind != MAP_FILE) {
+		off = addr - m->start;
+		if (m->kind == MAP_VDSO && m->obj && elf_syms_file_to_vaddr(m->obj->es, off, &vaddr) &&
+		    (e = elf_syms_find(m->obj->es, vaddr))) {
+			if (!e->shown)
+				e->shown = display_name(e->name);
+			return e->shown;
+		}
+		s->stats.user_misses++;
+		return internf("%s+0x%llx", m->module, off);
+	}
+	if (m->obj && elf_syms_file_to_vaddr(m->obj->es, off, &vaddr)) {
+		e = elf_syms_find(m->obj->es, vaddr);
+		if (e) {
+			if (!e->shown)
+				e->shown = display_name(e->name);
+			return e->shown;
+		}
+		off = vaddr; /* stripped or between symbols: the address nm/addr2line use */
+	}
+	s->stats.user_misses++;
+	return internf("%s+0x%llx", m->module, off);
+}
+
+const char *sym_user(struct symbolizer *s, int32_t pid, uint64_t addr)
+{
+	struct proc_snap *p;
+	const struct smap *m;
+	bool created;
+
+	s->stats.user_lookups++;
+	if (pid <= 0 || !addr) {
+		s->stats.user_misses++;
+		return UNKNOWN;
+	}
+	p = snap_get(s, pid, &created);
+	if (!p) {
+		s->stats.user_misses++;
+		return UNKNOWN;
+	}
+	s->last = p;
+	p->used = ++s->tick;
+	m = map_find(p, addr);
+	/*
+	 * Not mapped at the last read: the process may have mapped it since
+	 * (dlopen, JIT), or it was unreadable; re-read, but not on every miss.
+	 */
+	if (!m && !created && now_ns() - p->read_ns > MAPS_REFRESH_NS) {
+		snap_refresh(s, p);
+		m = map_find(p, addr);
+	}
+	if (!m) {
+		s->stats.user_misses++;
+		return UNKNOWN;
+	}
+	return name_in_map(s, m, addr);
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+struct symbolizer *symbolizer_new_root(const char *proc_root)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (strlen(proc_root) >= sizeof(s->proc_root)) {
+		free(s);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	strcpy(s->proc_root, proc_root);
+	s->nbuckets = 64;
+	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
+	if (!s->buckets) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct symbolizer *symbolizer_new(void)
+{
+	return symbolizer_new_root("/proc");
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	for (size_t b = 0; b < s->nbuckets; b++) {
+		for (struct proc_snap *p = s->buckets[b], *next; p; p = next) {
+			next = p->next;
+			snap_clear(s, p);
+			free(p);
+		}
+	}
+	free(s->buckets);
+	for (struct elf_obj *o = s->objs, *next; o; o = next) {
+		next = o->next;
+		elf_syms_free(o->es);
+		free(o);
+	}
+	elf_syms_free(s->vdso.es);
+	ksyms_free(s->ks);
+	free(s);
+}
+
+void sym_get_stats(const struct symbolizer *s, struct sym_stats *out)
+{
+	*out = s->stats;
+	out->processes = s->nprocs;
+	out->elf_files = s->nobjs;
+}

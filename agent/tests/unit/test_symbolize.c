@@ -1,0 +1,946 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Symbolizer tests against real processes and the real kernel: the C++
+ * programs in tests/symbolize (built by agent/Makefile next to this binary,
+ * in tests/symbolize/) print the addresses of their functions; we name them
+ * and compare with the demangled names the source defines. Nothing here is
+ * mocked: kallsyms, /proc/PID/maps, map_files and the ELF files are real.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "intern.h"
+#include "proc_maps.h"
+#include "symbolize.h"
+
+#include "../symbolize/wfsym.h"
+
+static char inputs[PATH_MAX]; /* directory of the test programs */
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void find_inputs(void)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	assert_true(n > 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	assert_true((size_t)snprintf(inputs, sizeof(inputs), "%s/symbolize", exe) < sizeof(inputs));
+}
+
+static void input_path(char *out, size_t len, const char *name)
+{
+	assert_true((size_t)snprintf(out, len, "%s/%s", inputs, name) < len);
+}
+
+struct fn {
+	char label[32];
+	uint64_t addr;
+};
+
+struct child {
+	pid_t pid;
+	int to_child; /* closing it makes the program exit */
+	FILE *from_child;
+	struct fn fns[16];
+	int nfns;
+	uint64_t bias;
+};
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[1 << 16];
+	int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+	ssize_t n;
+
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+}
+
+/* Read the address table a test program prints, up to its "ready". */
+static void read_table(struct child *c)
+{
+	char line[256];
+
+	c->nfns = 0;
+	c->bias = 0;
+	while (fgets(line, sizeof(line), c->from_child)) {
+		char label[32];
+		unsigned long long addr;
+
+		if (strncmp(line, "ready", 5) == 0)
+			break;
+		assert_int_equal(sscanf(line, "%31s %llx", label, &addr), 2);
+		if (strcmp(label, "bias") == 0) {
+			c->bias = addr;
+			continue;
+		}
+		assert_true(c->nfns < 16);
+		snprintf(c->fns[c->nfns].label, sizeof(c->fns[0].label), "%s", label);
+		c->fns[c->nfns++].addr = addr;
+	}
+	assert_true(c->nfns >= 7); /* the program printed its table: it is running */
+}
+
+/* Start a test program (optionally chrooted, optionally with an argument). */
+static void spawn_arg(struct child *c, const char *path, const char *chroot_dir, const char *arg)
+{
+	int in[2], out[2];
+
+	memset(c, 0, sizeof(*c));
+	/* Close-on-exec: a second child must not hold the first one's stdin open. */
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	c->pid = fork();
+	assert_true(c->pid >= 0);
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		if (chroot_dir && (chroot(chroot_dir) || chdir("/")))
+			_exit(126);
+		execl(path, path, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->to_child = in[1];
+	c->from_child = fdopen(out[0], "r");
+	assert_non_null(c->from_child);
+	read_table(c);
+}
+
+static void spawn(struct child *c, const char *path, const char *chroot_dir)
+{
+	spawn_arg(c, path, chroot_dir, NULL);
+}
+
+static void finish(struct child *c)
+{
+	int status;
+
+	close(c->to_child);
+	fclose(c->from_child);
+	assert_int_equal(waitpid(c->pid, &status, 0), c->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static uint64_t addr_of(const struct child *c, const char *label)
+{
+	for (int i = 0; i < c->nfns; i++)
+		if (strcmp(c->fns[i].label, label) == 0)
+			return c->fns[i].addr;
+	fail_msg("program did not print %s", label);
+	return 0;
+}
+
+/* Names the test program's source defines, demangled. */
+static const struct {
+	const char *label, *name;
+	bool in_exe;
+} expected[] = {
+	{"exe_template", "int wfapp::spin<int>(int)", true},
+	{"exe_member", "wfapp::Dispatcher::onEvent(int)", true},
+	{"exe_static", "(anonymous namespace)::local_helper(int)", true},
+	{"exe_sized", "wfsym_sized", true},
+	{"lib_template", "long wf::demo::twice<long>(long)", false},
+	{"lib_member", "wf::demo::Widget::poke(int)", false},
+	{"lib_c", "wfsym_lib_plain", false},
+};
+
+static void assert_sym(struct symbolizer *s, pid_t pid, uint64_t addr, const char *want)
+{
+	const char *got = sym_user(s, pid, addr);
+
+	assert_non_null(got);
+	if (strcmp(got, want) != 0)
+		fail_msg("pid %d addr %#" PRIx64 ": got '%s', want '%s'", pid, addr, got, want);
+	/* Interned: the same pointer as every other copy of the string. */
+	assert_ptr_equal(got, intern(want));
+}
+
+/*
+ * Check every function of a running (or exited, but seen) test program.
+ * stripped_module: the executable was stripped, so its functions must come
+ * back as "module+0x<ELF address>", never as some other symbol's name.
+ */
+static void check_names(struct symbolizer *s, const struct child *c, const char *stripped_module)
+{
+	char want[256];
+
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		uint64_t a = addr_of(c, expected[i].label);
+
+		for (uint64_t delta = 0; delta <= 1; delta++) { /* entry, and a return address inside */
+			if (expected[i].in_exe && stripped_module)
+				snprintf(want, sizeof(want), "%s+0x%" PRIx64, stripped_module,
+					 a + delta - c->bias);
+			else
+				snprintf(want, sizeof(want), "%s", expected[i].name);
+			if (strcmp(expected[i].label, "exe_sized") == 0 && delta)
+				continue; /* one byte long: only its entry is inside */
+			assert_sym(s, c->pid, a + delta, want);
+		}
+	}
+}
+
+/* wfsym_sized is one byte followed by padding: the padding is past its size. */
+static void check_past_size(struct symbolizer *s, const struct child *c, const char *module)
+{
+	char want[128];
+	uint64_t a = addr_of(c, "exe_sized") + 8;
+
+	snprintf(want, sizeof(want), "%s+0x%" PRIx64, module, a - c->bias);
+	assert_sym(s, c->pid, a, want);
+}
+
+/* A test's scratch directory and bind mount, undone by teardown even if it fails. */
+static char scratch_dir[64], scratch_mount[PATH_MAX];
+
+static void make_tmpdir(char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/wf-symtest-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(scratch_dir, sizeof(scratch_dir), "%s", dir);
+}
+
+static void rm_rf(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static int cleanup_scratch(void **state)
+{
+	(void)state;
+	if (scratch_mount[0])
+		umount(scratch_mount);
+	if (scratch_dir[0])
+		rm_rf(scratch_dir);
+	scratch_mount[0] = scratch_dir[0] = '\0';
+	return 0;
+}
+
+/* ---- /proc/PID/maps parsing ------------------------------------------------ */
+
+static void test_maps_parse_lines(void **state)
+{
+	char ok1[] = "7f12a0000000-7f12a0021000 r-xp 00002000 fd:01 1234567    /usr/lib/x86_64-linux-gnu/libc.so.6\n";
+	char ok2[] = "7ffd1000-7ffd2000 rw-p 00000000 00:00 0                          [stack]";
+	char ok3[] = "55d0c0000000-55d0c0001000 r-xp 00001000 08:11 42 /tmp/with space/bin (deleted)";
+	char ok4[] = "7f0000000000-7f0000001000 rwxp 00000000 00:00 0";
+	char *bad[] = {
+		"", "garbage", "7f00-7e00 r-xp 00000000 00:00 0 /x", /* end before start */
+		"7f00-7f10 r-x 00000000 00:00 0 /x",		     /* short perms */
+		"7f00-7f10 r-xp zz 00:00 0 /x", "7f00-7f10 r-xp 0 0000 0 /x", /* bad dev */
+		"7f00-7f10 r-xp 0 00:00 x /x", "-7f10 r-xp 0 00:00 0",
+	};
+	struct proc_map m;
+
+	(void)state;
+	assert_int_equal(proc_map_parse_line(ok1, &m), 0);
+	assert_int_equal(m.start, 0x7f12a0000000ull);
+	assert_int_equal(m.end, 0x7f12a0021000ull);
+	assert_int_equal(m.pgoff, 0x2000);
+	assert_int_equal(m.dev_major, 0xfd);
+	assert_int_equal(m.dev_minor, 1);
+	assert_int_equal(m.inode, 1234567);
+	assert_true(m.exec);
+	assert_false(m.deleted);
+	assert_string_equal(m.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
+
+	assert_int_equal(proc_map_parse_line(ok2, &m), 0);
+	assert_false(m.exec);
+	assert_string_equal(m.path, "[stack]");
+
+	assert_int_equal(proc_map_parse_line(ok3, &m), 0);
+	assert_true(m.deleted);
+	assert_string_equal(m.path, "/tmp/with space/bin");
+
+	assert_int_equal(proc_map_parse_line(ok4, &m), 0);
+	assert_string_equal(m.path, "");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[128];
+
+		snprintf(buf, sizeof(buf), "%s", bad[i]);
+		if (proc_map_parse_line(buf, &m) == 0)
+			fail_msg("accepted malformed line '%s'", bad[i]);
+	}
+}
+
+static void test_maps_parse_file(void **state)
+{
+	char text[] = "1000-2000 r-xp 00000000 00:00 0 /a\n"
+		      "not a maps line\n"
+		      "3000-4000 r--p 00001000 00:00 7 /b\n"
+		      "truncated 3000-\n";
+	struct proc_map *maps;
+	size_t bad;
+	long n;
+
+	(void)state;
+	n = proc_maps_parse(text, &maps, &bad);
+	assert_int_equal(n, 2);
+	assert_int_equal(bad, 2);
+	assert_string_equal(maps[0].path, "/a");
+	assert_string_equal(maps[1].path, "/b");
+	assert_int_equal(maps[1].inode, 7);
+	free(maps);
+}
+
+/* ---- kernel ------------------------------------------------------------------- */
+
+/* Look a symbol up in /proc/kallsyms ourselves (independently of kallsyms.c). */
+static uint64_t kallsyms_addr(const char *want, char *module, size_t modlen)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512];
+	uint64_t found = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a;
+		char type, name[256], mod[128] = "";
+
+		if (sscanf(line, "%llx %c %255s %127s", &a, &type, name, mod) < 3)
+			continue;
+		if (want ? strcmp(name, want) == 0 : (mod[0] == '[' && (type == 't' || type == 'T'))) {
+			found = a;
+			if (module)
+				snprintf(module, modlen, "%s", mod);
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int kallsyms_count_at(uint64_t addr)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512];
+	int n = 0;
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strtoull(line, NULL, 16) == addr)
+			n++;
+	fclose(f);
+	return n;
+}
+
+static void test_kernel_known_functions(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	const char *names[] = {"schedule", "do_syscall_64", "finish_task_switch"};
+	struct sym_stats st;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t a = kallsyms_addr(names[i], NULL, 0);
+
+		if (!a) {
+			/* finish_task_switch is often a .isra clone: not fatal for that one */
+			if (i < 2)
+				fail_msg("%s not in /proc/kallsyms (are we root?)", names[i]);
+			continue;
+		}
+		assert_ptr_equal(sym_kernel(s, a), intern(names[i]));
+		assert_ptr_equal(sym_kernel(s, a + 1), intern(names[i]));
+	}
+	sym_get_stats(s, &st);
+	assert_int_equal(st.kernel_misses, 0);
+	assert_true(st.kernel_lookups >= 4);
+	symbolizer_free(s);
+}
+
+struct ksym_line {
+	uint64_t addr;
+	char *want; /* "name" or "name [module]" */
+	bool text;
+};
+
+static int cmp_ksym_line(const void *a, const void *b)
+{
+	const struct ksym_line *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/*
+ * Every kernel text symbol alone at its address names itself, or (linker
+ * markers like _etext, which all begin with '_') falls back to
+ * "[kernel]+0x..": never another function's name.
+ */
+static void test_kernel_every_symbol(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	FILE *f = fopen("/proc/kallsyms", "r");
+	struct ksym_line *all = NULL;
+	size_t n = 0, cap = 0, checked = 0, named = 0;
+	char line[512];
+
+	(void)state;
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a;
+		char type, name[256], mod[128] = "", want[400];
+		int k = sscanf(line, "%llx %c %255s %127s", &a, &type, name, mod);
+
+		if (k < 3)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			all = realloc(all, cap * sizeof(*all));
+			assert_non_null(all);
+		}
+		snprintf(want, sizeof(want), k == 4 ? "%s %s" : "%s", name, mod);
+		all[n].addr = a;
+		all[n].want = strdup(want);
+		all[n].text = strchr("tTwW", type) != NULL;
+		n++;
+	}
+	fclose(f);
+	qsort(all, n, sizeof(*all), cmp_ksym_line);
+	for (size_t i = 0; i < n; i++) {
+		const char *got;
+
+		if (!all[i].text || (i > 0 && all[i - 1].addr == all[i].addr) ||
+		    (i + 1 < n && all[i + 1].addr == all[i].addr))
+			continue;
+		checked++;
+		got = sym_kernel(s, all[i].addr);
+		if (strcmp(got, all[i].want) == 0)
+			named++;
+		else if (all[i].want[0] != '_' || strncmp(got, "[kernel]+0x", 11) != 0)
+			fail_msg("%#" PRIx64 ": got '%s', want '%s'", all[i].addr, got, all[i].want);
+	}
+	print_message("kallsyms: %zu unique text symbols, %zu named, %zu markers as [kernel]+0x\n",
+		      checked, named, checked - named);
+	assert_true(checked > 1000);
+	assert_true(named * 100 > checked * 99);
+	for (size_t i = 0; i < n; i++)
+		free(all[i].want);
+	free(all);
+	symbolizer_free(s);
+}
+
+static void test_kernel_fallbacks(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	uint64_t text = kallsyms_addr("_text", NULL, 0), etext = kallsyms_addr("_etext", NULL, 0);
+	char want[512], mod[128];
+	uint64_t ma;
+
+	(void)state;
+	assert_string_equal(sym_kernel(s, 0), "[unknown]");
+	assert_string_equal(sym_kernel(s, 0x7f0012345678ull), "[unknown]"); /* a user address */
+	/* Past the end of kernel text no function may be blamed. */
+	assert_true(text && etext > text);
+	if (kallsyms_count_at(etext) == 1) {
+		snprintf(want, sizeof(want), "[kernel]+0x%" PRIx64, etext + 16 - text);
+		assert_string_equal(sym_kernel(s, etext + 16), want);
+	}
+	/* Module symbols carry their module's name. */
+	ma = kallsyms_addr(NULL, mod, sizeof(mod));
+	if (!ma)
+		skip(); /* no module (or BPF/ftrace pseudo-module) symbols on this kernel */
+	else if (kallsyms_count_at(ma) == 1) {
+		FILE *f = fopen("/proc/kallsyms", "r");
+		char line[512], name[256] = "";
+
+		while (fgets(line, sizeof(line), f))
+			if (strtoull(line, NULL, 16) == ma)
+				sscanf(line, "%*s %*s %255s", name);
+		fclose(f);
+		snprintf(want, sizeof(want), "%s %s", name, mod);
+		assert_string_equal(sym_kernel(s, ma), want);
+	}
+	symbolizer_free(s);
+}
+
+/* ---- user space: our own process --------------------------------------------- */
+
+static __attribute__((noinline)) int wf_test_marker(int x)
+{
+	asm volatile("" : "+r"(x));
+	return x + 1;
+}
+
+static void test_user_in_process(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char lib[PATH_MAX];
+	struct wfsym_fn fns[8];
+	int (*table)(struct wfsym_fn *, int);
+	void *h;
+	int n;
+
+	(void)state;
+	input_path(lib, sizeof(lib), "libwfsym.so");
+	h = dlopen(lib, RTLD_NOW);
+	assert_non_null(h);
+	*(void **)&table = dlsym(h, "wfsym_lib_table");
+	assert_non_null(table);
+	n = table(fns, 8);
+	assert_int_equal(n, 3);
+	/* Never seen: loaded lazily on the first lookup. */
+	assert_sym(s, getpid(), (uint64_t)fns[0].addr + 1, "long wf::demo::twice<long>(long)");
+	assert_sym(s, getpid(), (uint64_t)fns[1].addr + 1, "wf::demo::Widget::poke(int)");
+	assert_sym(s, getpid(), (uint64_t)fns[2].addr, "wfsym_lib_plain");
+	/* This test binary itself (PIE, local symbol) and libc. */
+	assert_sym(s, getpid(), (uint64_t)&wf_test_marker + 1, "wf_test_marker");
+	assert_sym(s, getpid(), (uint64_t)&getpid, "getpid");
+	/* glibc aliases: the public name wins over __write, __pthread_cond_wait... */
+	assert_sym(s, getpid(), (uint64_t)&write + 1, "write");
+	assert_sym(s, getpid(), (uint64_t)&pthread_cond_wait + 1, "pthread_cond_wait");
+	assert_sym(s, getpid(), (uint64_t)&epoll_wait + 1, "epoll_wait");
+	dlclose(h);
+	symbolizer_free(s);
+}
+
+static void test_user_special_mappings(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *anon = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int local = 0;
+	char want[64];
+	const char *got;
+	void *vdso, *fn, *later;
+
+	(void)state;
+	assert_true(anon != MAP_FAILED);
+	assert_int_equal(sym_process_seen(s, getpid()), 0);
+	snprintf(want, sizeof(want), "[anon]+0x%x", 0x10);
+	assert_sym(s, getpid(), (uint64_t)anon + 0x10, want);
+
+	/* Mapped after the snapshot: found once a miss may re-read (1 s apart). */
+	later = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(later != MAP_FAILED);
+	assert_string_equal(sym_user(s, getpid(), (uint64_t)later + 0x20), "[unknown]");
+	usleep(1100 * 1000);
+	snprintf(want, sizeof(want), "[anon]+0x%x", 0x20);
+	assert_sym(s, getpid(), (uint64_t)later + 0x20, want);
+	munmap(later, page);
+	got = sym_user(s, getpid(), (uint64_t)&local);
+	assert_true(strncmp(got, "[stack]+0x", 10) == 0);
+
+	/* The vDSO: named from the kernel's image (clock_gettime or its __vdso_ alias). */
+	vdso = dlopen("linux-vdso.so.1", RTLD_NOW | RTLD_NOLOAD);
+	assert_non_null(vdso);
+	fn = dlsym(vdso, "__vdso_clock_gettime");
+	assert_non_null(fn);
+	got = sym_user(s, getpid(), (uint64_t)fn + 1);
+	if (strcmp(got, "clock_gettime") != 0 && strcmp(got, "__vdso_clock_gettime") != 0)
+		fail_msg("vdso frame named '%s'", got);
+	munmap(anon, page);
+	symbolizer_free(s);
+}
+
+static void test_garbage_input(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct sym_stats st;
+
+	(void)state;
+	assert_string_equal(sym_user(s, -5, 0x401000), "[unknown]");
+	assert_string_equal(sym_user(s, 0, 0x401000), "[unknown]");
+	/* A pid that does not exist (beyond pid_max). */
+	assert_string_equal(sym_user(s, 0x7ffffff0, 0x401000), "[unknown]");
+	assert_int_equal(sym_process_seen(s, 0x7ffffff0), -1);
+	assert_int_equal(sym_process_seen(s, -1), -1);
+	/* Address 0 and an address no mapping covers. */
+	assert_string_equal(sym_user(s, getpid(), 0), "[unknown]");
+	assert_string_equal(sym_user(s, getpid(), 0x10), "[unknown]");
+	assert_string_equal(sym_user(s, getpid(), UINT64_MAX), "[unknown]");
+	sym_process_gone(s, 12345678); /* unknown pid: no-op */
+	sym_get_stats(s, &st);
+	assert_true(st.errors >= 1);
+	assert_true(st.user_misses >= 6);
+	symbolizer_free(s);
+}
+
+/* ---- user space: spawned programs ---------------------------------------------- */
+
+static void test_pie_seen_exit_gone(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct child c;
+	char path[PATH_MAX];
+	struct sym_stats st;
+
+	(void)state;
+	input_path(path, sizeof(path), "wfsym-pie");
+	spawn(&c, path, NULL);
+	assert_true(c.bias != 0); /* really position-independent */
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_names(s, &c, NULL);
+	check_past_size(s, &c, "wfsym-pie");
+
+	/* The process exits: names recorded before still resolve. */
+	finish(&c);
+	assert_int_equal(kill(c.pid, 0), -1);
+	check_names(s, &c, NULL);
+	sym_get_stats(s, &st);
+	assert_int_equal(st.processes, 1);
+	assert_true(st.elf_files >= 3); /* exe, libwfsym, libc at least */
+
+	/* Dropped: the pid is gone, nothing left to name it by. */
+	sym_process_gone(s, c.pid);
+	assert_string_equal(sym_user(s, c.pid, addr_of(&c, "exe_template")), "[unknown]");
+	symbolizer_free(s);
+}
+
+static void test_non_pie(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct child c;
+	char path[PATH_MAX];
+
+	(void)state;
+	input_path(path, sizeof(path), "wfsym-nopie");
+	spawn(&c, path, NULL);
+	assert_int_equal(c.bias, 0);
+	/* Never seen: the first lookup loads it. */
+	check_names(s, &c, NULL);
+	check_past_size(s, &c, "wfsym-nopie");
+	finish(&c);
+	symbolizer_free(s);
+}
+
+static void test_stripped(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	struct child c;
+	char path[PATH_MAX];
+
+	(void)state;
+	input_path(path, sizeof(path), "wfsym-stripped");
+	spawn(&c, path, NULL);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_names(s, &c, "wfsym-stripped");
+	finish(&c);
+	symbolizer_free(s);
+}
+
+/* Run a copy of the PIE build from a scratch directory (with its library). */
+static void spawn_copy(struct child *c, char *dir, size_t dirlen, char *bin, size_t binlen)
+{
+	char from[PATH_MAX], to[PATH_MAX + 32];
+
+	make_tmpdir(dir, dirlen);
+	input_path(from, sizeof(from), "libwfsym.so");
+	snprintf(to, sizeof(to), "%s/libwfsym.so", dir);
+	copy_file(from, to);
+	input_path(from, sizeof(from), "wfsym-pie");
+	snprintf(bin, binlen, "%s/wfsym-copy", dir);
+	copy_file(from, bin);
+	spawn(c, bin, NULL);
+}
+
+static void test_deleted_binary(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char dir[64], bin[PATH_MAX];
+	struct child c;
+
+	(void)state;
+	spawn_copy(&c, dir, sizeof(dir), bin, sizeof(bin));
+	assert_int_equal(unlink(bin), 0); /* maps now says "(deleted)" */
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_names(s, &c, NULL);
+	check_past_size(s, &c, "wfsym-copy");
+	finish(&c);
+	symbolizer_free(s);
+}
+
+static void test_replaced_binary(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char dir[64], bin[PATH_MAX], from[PATH_MAX], tmp[PATH_MAX + 8];
+	struct child c;
+
+	(void)state;
+	spawn_copy(&c, dir, sizeof(dir), bin, sizeof(bin));
+	/* An upgrade renames a new (here: stripped) build over the running one. */
+	input_path(from, sizeof(from), "wfsym-stripped");
+	snprintf(tmp, sizeof(tmp), "%s.new", bin);
+	copy_file(from, tmp);
+	assert_int_equal(rename(tmp, bin), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	/* Named from what the process really mapped, not from the new file. */
+	check_names(s, &c, NULL);
+	finish(&c);
+	symbolizer_free(s);
+}
+
+/*
+ * The path now shows another file although the mapped one was never
+ * deleted (a bind mount over it): only the inode tells, and the mapped file
+ * must still be read through map_files.
+ */
+static void test_overmounted_binary(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char dir[64], bin[PATH_MAX], other[PATH_MAX + 16], from[PATH_MAX];
+	struct child c;
+
+	(void)state;
+	spawn_copy(&c, dir, sizeof(dir), bin, sizeof(bin));
+	input_path(from, sizeof(from), "wfsym-stripped");
+	snprintf(other, sizeof(other), "%s/other", dir);
+	copy_file(from, other);
+	if (mount(other, bin, NULL, MS_BIND, NULL)) {
+		finish(&c);
+		symbolizer_free(s);
+		skip(); /* no mount privilege in this environment */
+	}
+	snprintf(scratch_mount, sizeof(scratch_mount), "%s", bin);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_names(s, &c, NULL);
+	finish(&c);
+	symbolizer_free(s);
+}
+
+static void test_chroot_container(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char dir[64], bindir[128], bin[160], from[PATH_MAX];
+	struct child c;
+
+	(void)state;
+	/* A "container": the binary exists only inside its root, at /bin/wfsym. */
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(bindir, sizeof(bindir), "%s/bin", dir);
+	assert_int_equal(mkdir(bindir, 0755), 0);
+	snprintf(bin, sizeof(bin), "%s/wfsym", bindir);
+	input_path(from, sizeof(from), "wfsym-static");
+	copy_file(from, bin);
+	spawn(&c, "/bin/wfsym", dir);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_names(s, &c, NULL);
+	check_past_size(s, &c, "wfsym");
+	finish(&c);
+	symbolizer_free(s);
+}
+
+/* A process that execs: names recorded before the exec survive the re-read. */
+static void test_exec(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char pie[PATH_MAX], nopie[PATH_MAX];
+	struct child before, after;
+
+	(void)state;
+	input_path(pie, sizeof(pie), "wfsym-pie");
+	input_path(nopie, sizeof(nopie), "wfsym-nopie");
+	spawn_arg(&before, pie, NULL, nopie);
+	assert_int_equal(sym_process_seen(s, before.pid), 0);
+	check_names(s, &before, NULL);
+
+	assert_int_equal(write(before.to_child, "exec\n", 5), 5);
+	after = before;
+	read_table(&after); /* the new image prints its own table */
+	assert_int_equal(after.bias, 0);
+	assert_int_equal(sym_process_seen(s, after.pid), 0);
+	check_names(s, &after, NULL);
+	check_past_size(s, &after, "wfsym-nopie");
+	check_names(s, &before, NULL);
+	finish(&after);
+	symbolizer_free(s);
+}
+
+/* The build-id of an ELF file, as readelf prints it (an independent reader). */
+static void build_id_of(const char *path, char *hex, size_t len)
+{
+	char cmd[PATH_MAX + 32], line[256];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -n '%s'", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	hex[0] = '\0';
+	while (fgets(line, sizeof(line), p))
+		if (sscanf(line, " Build ID: %127s", hex) == 1)
+			break;
+	pclose(p);
+	assert_true(strlen(hex) > 2 && strlen(hex) < len);
+}
+
+/*
+ * A stripped binary in a container whose image ships its debug file under
+ * /usr/lib/debug/.build-id: named from the debug file, found through the
+ * process's root. Without the debug file: module+offset.
+ */
+static void test_debug_file_in_container(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char dir[64], path[PATH_MAX], from[PATH_MAX], hex[128];
+	struct child c;
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/bin", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bin/wfsym", dir);
+	input_path(from, sizeof(from), "wfsym-static-stripped");
+	copy_file(from, path);
+
+	spawn(&c, "/bin/wfsym", dir);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		char want[128];
+		uint64_t a = addr_of(&c, expected[i].label);
+
+		/* static: the "library" functions are in the stripped executable too */
+		snprintf(want, sizeof(want), "wfsym+0x%" PRIx64, a - c.bias);
+		assert_sym(s, c.pid, a, want);
+	}
+	symbolizer_free(s);
+
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	build_id_of(from, hex, sizeof(hex));
+	snprintf(path, sizeof(path), "mkdir -p '%s/usr/lib/debug/.build-id/%.2s'", dir, hex);
+	assert_int_equal(system(path), 0);
+	snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", dir, hex, hex + 2);
+	copy_file(from, path);
+	s = symbolizer_new();
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_names(s, &c, NULL);
+	finish(&c);
+	symbolizer_free(s);
+}
+
+static void test_build_id_cache(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	char dir[64], bin[PATH_MAX], path[PATH_MAX];
+	struct child a, b;
+	struct sym_stats st1, st2;
+
+	(void)state;
+	input_path(path, sizeof(path), "wfsym-pie");
+	spawn(&a, path, NULL);
+	spawn_copy(&b, dir, sizeof(dir), bin, sizeof(bin));
+	assert_int_equal(sym_process_seen(s, a.pid), 0);
+	sym_get_stats(s, &st1);
+	/* Same binary and library under other paths/inodes: same build-ids. */
+	assert_int_equal(sym_process_seen(s, b.pid), 0);
+	sym_get_stats(s, &st2);
+	assert_int_equal(st2.elf_files, st1.elf_files);
+	assert_int_equal(st2.processes, 2);
+	check_names(s, &b, NULL);
+	finish(&a);
+	finish(&b);
+	sym_process_gone(s, a.pid);
+	sym_process_gone(s, b.pid);
+	sym_get_stats(s, &st2);
+	assert_int_equal(st2.processes, 0);
+	symbolizer_free(s);
+}
+
+/* ---- micro-benchmark --------------------------------------------------------------- */
+
+static double elapsed_s(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void test_benchmark(void **state)
+{
+	struct symbolizer *s = symbolizer_new();
+	uint64_t kaddr = kallsyms_addr("schedule", NULL, 0);
+	/* Named frames: this binary, libc; unnamed: the stack (module+offset path). */
+	int local = 0;
+	uint64_t named[4] = {(uint64_t)&wf_test_marker, (uint64_t)&getpid, (uint64_t)&malloc,
+			     (uint64_t)&fopen};
+	uint64_t unnamed = (uint64_t)&local;
+	struct timespec t0, t1, t2, t3, t4;
+	const int N = 2000000;
+	const char *sink = NULL;
+	struct sym_stats st;
+	pid_t me = getpid(); /* a syscall: keep it out of the timed loops */
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sym_kernel(s, kaddr); /* cold: reads kallsyms */
+	assert_int_equal(sym_process_seen(s, getpid()), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	for (int i = 0; i < N; i++)
+		sink = sym_user(s, me, named[i & 3] + (uint64_t)(i & 1));
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	for (int i = 0; i < N; i++)
+		sink = sym_user(s, me, unnamed + (uint64_t)(i & 7));
+	clock_gettime(CLOCK_MONOTONIC, &t3);
+	for (int i = 0; i < N; i++)
+		sink = sym_kernel(s, kaddr + (uint64_t)(i & 7));
+	clock_gettime(CLOCK_MONOTONIC, &t4);
+	assert_ptr_equal(sink, intern("schedule"));
+	sym_get_stats(s, &st);
+	assert_int_equal(st.user_misses, (uint64_t)N); /* exactly the unnamed ones */
+	print_message("symbolize bench: cold load (kallsyms + own maps/ELF) %.1f ms; warm lookups/s: "
+		      "user named %.1f M, user module+offset %.1f M, kernel %.1f M\n",
+		      elapsed_s(&t0, &t1) * 1e3, N / elapsed_s(&t1, &t2) / 1e6,
+		      N / elapsed_s(&t2, &t3) / 1e6, N / elapsed_s(&t3, &t4) / 1e6);
+	symbolizer_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_maps_parse_lines),
+		cmocka_unit_test(test_maps_parse_file),
+		cmocka_unit_test(test_kernel_known_functions),
+		cmocka_unit_test(test_kernel_every_symbol),
+		cmocka_unit_test(test_kernel_fallbacks),
+		cmocka_unit_test(test_user_in_process),
+		cmocka_unit_test(test_user_special_mappings),
+		cmocka_unit_test(test_garbage_input),
+		cmocka_unit_test(test_pie_seen_exit_gone),
+		cmocka_unit_test(test_non_pie),
+		cmocka_unit_test(test_stripped),
+		cmocka_unit_test_teardown(test_deleted_binary, cleanup_scratch),
+		cmocka_unit_test_teardown(test_replaced_binary, cleanup_scratch),
+		cmocka_unit_test_teardown(test_overmounted_binary, cleanup_scratch),
+		cmocka_unit_test_teardown(test_chroot_container, cleanup_scratch),
+		cmocka_unit_test_teardown(test_debug_file_in_container, cleanup_scratch),
+		cmocka_unit_test(test_exec),
+		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
+		cmocka_unit_test(test_benchmark),
+	};
+
+	find_inputs();
+	/* A child that never exits must fail the run, not hang it. */
+	alarm(300);
+	return cmocka_run_group_tests_name("symbolize", tests, NULL, NULL);
+}
