@@ -67,7 +67,21 @@ struct wf_rules *rules_load_file(const char *path, char *err, size_t errlen);
 struct wf_rules *rules_load_string(const char *text, const char *origin, char *err, size_t errlen);
 void rules_free(struct wf_rules *rules);
 
-/* Sets e->category, e->activity and e->role. Never fails: unmatched is "other". */
+/* Sets e->category, e->activity and e->role. Never fails: unmatched is "other".
+ * When e->context is WF_CTX_UNKNOWN and the edge has a waker stack (imports),
+ * it first sets e->context from that stack (classify_stack_context). */
 void classify_edge(const struct wf_rules *rules, struct wf_edge *e);
+
+/* Where the wakeup ran, read from the waker stack with the rules'
+ * context-frames lists (see docs/classification.md); WF_CTX_UNKNOWN when the
+ * stack has no kernel frame to go by. */
+enum wf_context classify_stack_context(const struct wf_rules *rules, const struct wf_edge *e);
+
+/* Number of rules and where they came from ("built-in rules" or the file path). */
+size_t rules_count(const struct wf_rules *rules);
+const char *rules_origin(const struct wf_rules *rules);
+
+/* The compiled-in default rules text (agent/rules/default.rules). */
+extern const char wf_default_rules[];
 
 #endif

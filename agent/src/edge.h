@@ -72,6 +72,7 @@ struct wf_edge {
 	bool count_known; /* false for imported default-format blocks (no count) */
 	uint64_t count;	  /* off-CPU intervals aggregated */
 	uint64_t offcpu_ns;	/* total time blocked (switch-out to wakeup, or to switch-in if preempted) */
+	bool offcpu_unknown;	/* imported block without its value line: offcpu_ns means nothing */
 	uint64_t offcpu_max_ns; /* longest single interval */
 	bool runq_known;
 	uint64_t runq_ns; /* total wakeup-to-running delay */

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Streaming JSON writer (json.h). The buffer is always NUL-terminated so
+ * callers can hand j->buf to anything that wants a C string. Once an
+ * allocation fails, every later call is a no-op and j->failed stays set:
+ * callers check one flag at the end instead of every call.
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void json_init(struct json *j)
+{
+	memset(j, 0, sizeof(*j));
+}
+
+void json_free(struct json *j)
+{
+	free(j->buf);
+	memset(j, 0, sizeof(*j));
+}
+
+static bool reserve(struct json *j, size_t more)
+{
+	size_t need, cap;
+	char *buf;
+
+	if (j->failed)
+		return false;
+	if (more > SIZE_MAX - j->len - 1)
+		goto fail;
+	need = j->len + more + 1; /* + NUL */
+	if (need <= j->cap)
+		return true;
+	cap = j->cap ? j->cap : 256;
+	while (cap < need)
+		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+	buf = realloc(j->buf, cap);
+	if (!buf)
+		goto fail;
+	j->buf = buf;
+	j->cap = cap;
+	return true;
+fail:
+	j->failed = true;
+	return false;
+}
+
+static void put(struct json *j, const char *s, size_t n)
+{
+	if (!reserve(j, n))
+		return;
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+}
+
+static void putc1(struct json *j, char c)
+{
+	put(j, &c, 1);
+}
+
+/* Called before every key and every value that is not preceded by a key. */
+static void sep(struct json *j)
+{
+	if (j->need_comma)
+		putc1(j, ',');
+	j->need_comma = false;
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one.
+ * Rejects overlong forms, surrogates and code points above U+10FFFF, as
+ * RFC 3629 requires; frame names and comms come from untrusted input.
+ */
+static size_t utf8_seq(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static void put_string(struct json *j, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str), i = 0;
+
+	putc1(j, '"');
+	while (i < len && !j->failed) {
+		unsigned char c = s[i];
+		size_t run = i, n;
+
+		/* Copy the longest run that needs no escaping in one go. */
+		while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			put(j, str + i, run - i);
+			i = run;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			put(j, "\\\"", 2);
+			i++;
+			continue;
+		case '\\':
+			put(j, "\\\\", 2);
+			i++;
+			continue;
+		case '\n':
+			put(j, "\\n", 2);
+			i++;
+			continue;
+		case '\r':
+			put(j, "\\r", 2);
+			i++;
+			continue;
+		case '\t':
+			put(j, "\\t", 2);
+			i++;
+			continue;
+		default:
+			break;
+		}
+		if (c < 0x20) {
+			char esc[8];
+
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(j, esc, 6);
+			i++;
+			continue;
+		}
+		n = utf8_seq(s + i, len - i);
+		if (n) {
+			put(j, str + i, n);
+			i += n;
+		} else {
+			put(j, "\xef\xbf\xbd", 3); /* U+FFFD for each bad byte */
+			i++;
+		}
+	}
+	putc1(j, '"');
+}
+
+void json_obj_begin(struct json *j)
+{
+	sep(j);
+	putc1(j, '{');
+}
+
+void json_obj_end(struct json *j)
+{
+	putc1(j, '}');
+	j->need_comma = true;
+}
+
+void json_arr_begin(struct json *j)
+{
+	sep(j);
+	putc1(j, '[');
+}
+
+void json_arr_end(struct json *j)
+{
+	putc1(j, ']');
+	j->need_comma = true;
+}
+
+void json_key(struct json *j, const char *key)
+{
+	sep(j);
+	put_string(j, key ? key : "");
+	putc1(j, ':');
+	j->need_comma = false;
+}
+
+void json_str(struct json *j, const char *s)
+{
+	if (!s) {
+		json_null(j);
+		return;
+	}
+	sep(j);
+	put_string(j, s);
+	j->need_comma = true;
+}
+
+static void put_number(struct json *j, const char *num)
+{
+	sep(j);
+	put(j, num, strlen(num));
+	j->need_comma = true;
+}
+
+void json_u64(struct json *j, uint64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRIu64, v);
+	put_number(j, num);
+}
+
+void json_i64(struct json *j, int64_t v)
+{
+	char num[24];
+
+	snprintf(num, sizeof(num), "%" PRId64, v);
+	put_number(j, num);
+}
+
+void json_f64(struct json *j, double v)
+{
+	char num[32];
+
+	if (!isfinite(v)) {
+		json_null(j);
+		return;
+	}
+	/* Shortest of %.15g / %.17g that reads back exactly: "169609", not
+	 * "169609.00000000001"; %g never prints anything JSON rejects for
+	 * finite values ("1e+20" is valid JSON). */
+	snprintf(num, sizeof(num), "%.15g", v);
+	if (strtod(num, NULL) != v)
+		snprintf(num, sizeof(num), "%.17g", v);
+	put_number(j, num);
+}
+
+void json_bool(struct json *j, bool v)
+{
+	put_number(j, v ? "true" : "false");
+}
+
+void json_null(struct json *j)
+{
+	put_number(j, "null");
+}

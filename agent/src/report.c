@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Reports of classified edges (report.h): text, folded and JSON. The JSON
+ * schema and the folded annotation are documented in docs/agent.md
+ * ("## Output formats"); change them there too.
+ */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "classify.h"
+#include "json.h"
+
+int report_parse_format(const char *s, enum wf_format *out)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "text"))
+		*out = WF_FORMAT_TEXT;
+	else if (!strcmp(s, "folded"))
+		*out = WF_FORMAT_FOLDED;
+	else if (!strcmp(s, "json"))
+		*out = WF_FORMAT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+static const char *category_id(int category)
+{
+	const struct wf_taxon *t = wf_category(category);
+
+	return t ? t->id : "other";
+}
+
+/* ---- ordering ---------------------------------------------------------- */
+
+static const struct wf_edge *sort_base;
+
+static int by_offcpu_desc(const void *a, const void *b)
+{
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	const struct wf_edge *ea = &sort_base[ia], *eb = &sort_base[ib];
+
+	/* Unknown times last; ties keep input order so output is stable. */
+	if (ea->offcpu_unknown != eb->offcpu_unknown)
+		return ea->offcpu_unknown ? 1 : -1;
+	if (ea->offcpu_ns != eb->offcpu_ns)
+		return ea->offcpu_ns > eb->offcpu_ns ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* Indexes of the edges, longest off-CPU time first. NULL if out of memory. */
+static size_t *sorted_order(const struct wf_edge_list *edges)
+{
+	size_t *idx = malloc((edges->len ? edges->len : 1) * sizeof(*idx));
+
+	if (!idx)
+		return NULL;
+	for (size_t i = 0; i < edges->len; i++)
+		idx[i] = i;
+	sort_base = edges->items;
+	qsort(idx, edges->len, sizeof(*idx), by_offcpu_desc);
+	return idx;
+}
+
+static uint64_t ns_to_us_rounded(uint64_t ns)
+{
+	return ns / 1000 + (ns % 1000 >= 500);
+}
+
+/* ---- text -------------------------------------------------------------- */
+
+struct cat_total {
+	int category;
+	size_t edges;
+	uint64_t count;
+	bool count_known; /* every edge of the category has a count */
+	uint64_t offcpu_ns;
+};
+
+static int by_cat_offcpu_desc(const void *a, const void *b)
+{
+	const struct cat_total *ca = a, *cb = b;
+
+	if (ca->offcpu_ns != cb->offcpu_ns)
+		return ca->offcpu_ns > cb->offcpu_ns ? -1 : 1;
+	return ca->category - cb->category;
+}
+
+static void write_breakdown(FILE *out, const struct wf_edge_list *edges)
+{
+	struct cat_total cats[WF_CAT__COUNT];
+	uint64_t total_ns = 0;
+	size_t unknown_time = 0;
+
+	for (int c = 0; c < WF_CAT__COUNT; c++)
+		cats[c] = (struct cat_total){ .category = c, .count_known = true };
+	for (size_t i = 0; i < edges->len; i++) {
+		const struct wf_edge *e = &edges->items[i];
+		struct cat_total *ct = &cats[wf_category(e->category) ? e->category : WF_CAT_OTHER];
+
+		ct->edges++;
+		if (e->count_known)
+			ct->count += e->count;
+		else
+			ct->count_known = false;
+		if (e->offcpu_unknown) {
+			unknown_time++;
+			continue;
+		}
+		ct->offcpu_ns += e->offcpu_ns;
+		total_ns += e->offcpu_ns;
+	}
+	qsort(cats, WF_CAT__COUNT, sizeof(cats[0]), by_cat_offcpu_desc);
+
+	fprintf(out, "Category breakdown: %zu edges, %.3f ms off-CPU in total\n\n", edges->len, total_ns / 1e6);
+	fprintf(out, "  %-20s %7s %10s %13s %7s\n", "CATEGORY", "EDGES", "COUNT", "OFF-CPU ms", "SHARE");
+	for (int c = 0; c < WF_CAT__COUNT; c++) {
+		const struct cat_total *ct = &cats[c];
+		char count[24];
+
+		if (!ct->edges)
+			continue;
+		if (ct->count_known)
+			snprintf(count, sizeof(count), "%" PRIu64, ct->count);
+		else
+			snprintf(count, sizeof(count), "-");
+		fprintf(out, "  %-20s %7zu %10s %13.3f %6.1f%%\n", category_id(ct->category), ct->edges, count,
+			ct->offcpu_ns / 1e6, total_ns ? 100.0 * ct->offcpu_ns / total_ns : 0.0);
+	}
+	fprintf(out, "\n  COUNT is the number of off-CPU intervals, '-' where the input has none");
+	if (unknown_time)
+		fprintf(out, ";\n  %zu edge(s) without an off-CPU time are not in the totals", unknown_time);
+	fprintf(out, ".\n");
+}
+
+static void write_task_line(FILE *out, const char *label, const struct wf_task *t)
+{
+	fprintf(out, "    %-16s %s", label, t->comm);
+	if (t->tid >= 0)
+		fprintf(out, " %" PRId32, t->tid);
+	if (t->pid >= 0 && t->pid != t->tid)
+		fprintf(out, " (pid %" PRId32 ")", t->pid);
+	fputc('\n', out);
+}
+
+static void write_us_line(FILE *out, const char *label, bool known, uint64_t ns)
+{
+	if (known)
+		fprintf(out, "    %-16s %" PRIu64 " us\n", label, ns_to_us_rounded(ns));
+	else
+		fprintf(out, "    %-16s -\n", label);
+}
+
+static void write_text_edge(FILE *out, const struct wf_edge *e)
+{
+	const struct wf_stack *ws = &e->waker_stack, *ts = &e->target_stack;
+
+	if (e->context == WF_CTX_NONE) {
+		if (e->preemptor.tid >= 0)
+			fprintf(out, "    %-16s (preempted by %s %" PRId32 ")\n", "waker:", e->preemptor.comm,
+				e->preemptor.tid);
+		else
+			fprintf(out, "    %-16s (preempted)\n", "waker:");
+	} else {
+		write_task_line(out, "waker:", &e->waker);
+	}
+	/* Like offwaketime: the waker stack outermost first, so both stacks
+	 * meet at the wakeup around the "--". */
+	for (int i = ws->nframes - 1; i >= 0; i--)
+		fprintf(out, "    %s\n", ws->frames[i] ? ws->frames[i] : "");
+	fprintf(out, "    %-16s %s\n", "--", "--");
+	for (int i = 0; i < ts->nframes; i++)
+		fprintf(out, "    %s\n", ts->frames[i] ? ts->frames[i] : "");
+	write_task_line(out, "target:", &e->target);
+	fprintf(out, "    %-16s %s\n", "category:", category_id(e->category));
+	fprintf(out, "    %-16s %s\n", "activity:", e->activity ? e->activity : "-");
+	fprintf(out, "    %-16s %s\n", "context:", wf_context_name(e->context));
+	fprintf(out, "    %-16s %s\n", "role:", wf_role_id(e->role));
+	if (e->count_known)
+		fprintf(out, "    %-16s %" PRIu64 "\n", "count:", e->count);
+	else
+		fprintf(out, "    %-16s -\n", "count:");
+	write_us_line(out, "offcpu:", !e->offcpu_unknown, e->offcpu_ns);
+	if (e->count_known && !e->offcpu_unknown)
+		write_us_line(out, "offcpu max:", true, e->offcpu_max_ns);
+	write_us_line(out, "runq:", e->runq_known, e->runq_ns);
+	if (!e->stacks_sampled)
+		fprintf(out, "    %-16s %s\n", "stacks:", "not sampled (classified from facts)");
+	if (e->nfacts) {
+		fprintf(out, "    %-16s", "facts:");
+		for (int i = 0; i < e->nfacts; i++)
+			fprintf(out, " %s", e->facts[i]);
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+}
+
+static void write_lost_text(FILE *out, const struct wf_report_meta *meta)
+{
+	bool any = false;
+
+	for (int i = 0; meta && i < meta->nlost; i++) {
+		if (!meta->lost[i].value)
+			continue;
+		fprintf(out, "%s%s=%" PRIu64, any ? " " : "Lost: ", meta->lost[i].name, meta->lost[i].value);
+		any = true;
+	}
+	if (any)
+		fputc('\n', out);
+}
+
+static int write_text(FILE *out, const struct wf_edge_list *edges, const struct wf_report_meta *meta,
+		      const size_t *order)
+{
+	size_t n = edges->len;
+
+	if (meta && meta->top > 0 && (size_t)meta->top < n)
+		n = meta->top;
+	write_breakdown(out, edges);
+	write_lost_text(out, meta);
+	if (n < edges->len)
+		fprintf(out, "\nTop %zu of %zu edges by off-CPU time:\n\n", n, edges->len);
+	else
+		fprintf(out, "\nEdges by off-CPU time:\n\n");
+	for (size_t i = 0; i < n; i++)
+		write_text_edge(out, &edges->items[order[i]]);
+	return 0;
+}
+
+/* ---- folded ------------------------------------------------------------ */
+
+/* ';' separates frames and a newline ends the record: neither may appear
+ * inside a name. */
+static void put_folded_name(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		char c = *s;
+
+		fputc(c == ';' ? ':' : (c == '\n' || c == '\r') ? ' ' : c, out);
+	}
+}
+
+static void write_folded_edge(FILE *out, const struct wf_edge *e)
+{
+	const struct wf_stack *ws = &e->waker_stack, *ts = &e->target_stack;
+
+	/* The category as an annotation root frame: flame graphs then split by
+	 * category first; `import` skips it when reading this output back. */
+	fprintf(out, "[%s];", category_id(e->category));
+	put_folded_name(out, e->target.comm);
+	for (int i = ts->nframes - 1; i >= 0; i--) {
+		fputc(';', out);
+		put_folded_name(out, ts->frames[i]);
+	}
+	fputs(";--", out);
+	for (int i = 0; i < ws->nframes; i++) {
+		fputc(';', out);
+		put_folded_name(out, ws->frames[i]);
+	}
+	fputc(';', out);
+	put_folded_name(out, e->waker.comm);
+	fprintf(out, " %" PRIu64 "\n", e->offcpu_unknown ? 0 : ns_to_us_rounded(e->offcpu_ns));
+}
+
+/* ---- json -------------------------------------------------------------- */
+
+static void json_id(struct json *j, const char *key, int32_t id)
+{
+	json_key(j, key);
+	if (id < 0)
+		json_null(j);
+	else
+		json_i64(j, id);
+}
+
+/* Opens the task's object and writes its identity; the caller adds fields
+ * and closes it. */
+static void json_task(struct json *j, const struct wf_task *t)
+{
+	json_obj_begin(j);
+	json_key(j, "comm");
+	json_str(j, t->comm);
+	if (t->proc_comm[0]) {
+		json_key(j, "proc");
+		json_str(j, t->proc_comm);
+	}
+	json_id(j, "pid", t->pid);
+	json_id(j, "tid", t->tid);
+}
+
+static void json_us(struct json *j, const char *key, bool known, uint64_t ns)
+{
+	json_key(j, key);
+	if (known)
+		json_f64(j, ns / 1000.0);
+	else
+		json_null(j);
+}
+
+static void json_stack(struct json *j, const char *key, const struct wf_stack *s)
+{
+	json_key(j, key);
+	json_arr_begin(j);
+	for (int i = 0; i < s->nframes; i++)
+		json_str(j, s->frames[i] ? s->frames[i] : "");
+	json_arr_end(j);
+}
+
+static void json_time(struct json *j, const char *key, uint64_t ns)
+{
+	char buf[96]; /* ample for any int year: keeps -Wformat-truncation quiet */
+	struct tm tm;
+	time_t sec = (time_t)(ns / 1000000000ULL);
+
+	json_key(j, key);
+	if (!ns || !gmtime_r(&sec, &tm)) {
+		json_null(j);
+		return;
+	}
+	/* RFC 3339 in UTC with milliseconds, which Date.parse reads. */
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns / 1000000ULL % 1000));
+	json_str(j, buf);
+}
+
+static void json_edge(struct json *j, const struct wf_edge *e)
+{
+	json_obj_begin(j);
+	json_key(j, "waker");
+	json_task(j, &e->waker);
+	json_key(j, "context");
+	json_str(j, wf_context_name(e->context));
+	json_obj_end(j);
+	json_key(j, "target");
+	json_task(j, &e->target);
+	json_key(j, "role");
+	json_str(j, wf_role_id(e->role));
+	json_obj_end(j);
+	json_key(j, "kind");
+	json_str(j, e->kind == WF_SWITCH_PREEMPTED ? "preempted" : "blocked");
+	json_key(j, "preemptor");
+	if (e->kind == WF_SWITCH_PREEMPTED && (e->preemptor.tid >= 0 || e->preemptor.comm[0])) {
+		json_task(j, &e->preemptor);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_key(j, "category");
+	json_str(j, category_id(e->category));
+	json_key(j, "activity");
+	json_str(j, e->activity);
+	json_key(j, "count");
+	if (e->count_known)
+		json_u64(j, e->count);
+	else
+		json_null(j);
+	json_us(j, "offcpu_us", !e->offcpu_unknown, e->offcpu_ns);
+	/* The longest interval is only measured where intervals are counted. */
+	json_us(j, "offcpu_max_us", e->count_known && !e->offcpu_unknown, e->offcpu_max_ns);
+	json_us(j, "runq_us", e->runq_known, e->runq_ns);
+	json_key(j, "stacks_sampled");
+	json_bool(j, e->stacks_sampled);
+	json_stack(j, "waker_stack", &e->waker_stack);
+	json_key(j, "waker_stack_kernel_frames");
+	if (e->waker_stack.nkernel >= 0)
+		json_i64(j, e->waker_stack.nkernel);
+	else
+		json_null(j);
+	json_stack(j, "target_stack", &e->target_stack);
+	json_key(j, "target_stack_kernel_frames");
+	if (e->target_stack.nkernel >= 0)
+		json_i64(j, e->target_stack.nkernel);
+	else
+		json_null(j);
+	json_key(j, "facts");
+	json_arr_begin(j);
+	for (int i = 0; i < e->nfacts; i++)
+		json_str(j, e->facts[i]);
+	json_arr_end(j);
+	json_time(j, "first_seen", e->first_seen_ns);
+	json_time(j, "last_seen", e->last_seen_ns);
+	json_obj_end(j);
+}
+
+static int write_json(FILE *out, const struct wf_edge_list *edges, const struct wf_report_meta *meta,
+		      const size_t *order)
+{
+	struct json j;
+	int rc = 0;
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "edges");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < edges->len; i++)
+		json_edge(&j, &edges->items[order[i]]);
+	json_arr_end(&j);
+	json_key(&j, "lost");
+	json_obj_begin(&j);
+	for (int i = 0; meta && i < meta->nlost; i++) {
+		json_key(&j, meta->lost[i].name);
+		json_u64(&j, meta->lost[i].value);
+	}
+	json_obj_end(&j);
+	json_obj_end(&j);
+	if (j.failed) {
+		errno = ENOMEM;
+		rc = -1;
+	} else if (fwrite(j.buf, 1, j.len, out) != j.len || fputc('\n', out) == EOF) {
+		rc = -1;
+	}
+	json_free(&j);
+	return rc;
+}
+
+int report_write(FILE *out, enum wf_format fmt, const struct wf_edge_list *edges, const struct wf_report_meta *meta)
+{
+	size_t *order = sorted_order(edges);
+	int rc = 0;
+
+	if (!order) {
+		errno = ENOMEM;
+		return -1;
+	}
+	switch (fmt) {
+	case WF_FORMAT_TEXT:
+		rc = write_text(out, edges, meta, order);
+		break;
+	case WF_FORMAT_FOLDED:
+		for (size_t i = 0; i < edges->len; i++)
+			write_folded_edge(out, &edges->items[order[i]]);
+		break;
+	case WF_FORMAT_JSON:
+		rc = write_json(out, edges, meta, order);
+		break;
+	default:
+		errno = EINVAL;
+		rc = -1;
+	}
+	free(order);
+	if (!rc && (fflush(out) == EOF || ferror(out)))
+		rc = -1;
+	return rc;
+}
