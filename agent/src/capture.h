@@ -25,6 +25,15 @@ struct capture_opts {
 	int ncomm;
 	bool stacks_full; /* every event carries full stacks (like offwaketime) */
 	bool verbose;	  /* libbpf debug output */
+	/* Default mode: blocks at least this long always get full stacks and an
+	 * edge of their own (0: 10 ms). */
+	uint32_t long_block_ms;
+	/* Default mode: an edge's stacks are walked again at most this often (0: 1000 ms). */
+	uint32_t sample_period_ms;
+	/* Kernel map sizes, preallocated (0: defaults 16384 edges, 4096 threads,
+	 * 8192 stacks: about 20 MiB of kernel memory); full maps are counted
+	 * in stats. */
+	uint32_t max_edges, max_threads, max_stacks;
 };
 
 /* Per-thread totals since the previous drain, for the daemon's series. */
@@ -54,6 +63,9 @@ struct capture_stats {
 	uint64_t stacks_walked;
 	uint64_t targets; /* processes currently traced */
 	uint64_t symbolize_failures;
+	uint64_t ustack_memo_hits; /* user stacks reused without a walk */
+	uint64_t wakeups_unseen;   /* switch-ins without a wakeup seen (context unknown) */
+	uint64_t totals_dropped;   /* per-thread totals map full */
 	double last_drain_ms;
 	const char *attach_mode; /* "tp_btf" or "raw_tp" */
 };

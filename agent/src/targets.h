@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Which processes the live capture traces: those named by --pid and those
+ * whose process name (the group leader's comm) matches a --comm regex, now
+ * or later (after an exec). Pure selection logic: no BPF here; capture.c
+ * applies the decisions to the kernel-side target map.
+ */
+#ifndef WAKEFLOW_TARGETS_H
+#define WAKEFLOW_TARGETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct targets;
+
+/* Flags as in wakeflow.h's struct wf_target. */
+#define TARGET_BY_PID 0x1
+#define TARGET_BY_COMM 0x2
+
+/* Compiles the regexes (POSIX extended) and checks that every pid exists.
+ * On failure returns NULL with one sentence in err. */
+struct targets *targets_new(const int32_t *pids, int npids, const char *const *regex, int nregex,
+			    char *err, size_t errlen);
+void targets_free(struct targets *t);
+
+bool targets_by_comm(const struct targets *t); /* any --comm given */
+bool targets_comm_matches(const struct targets *t, const char *comm);
+
+/* Calls add(pid, flags) for each --pid and each running process whose name
+ * matches now. Returns the number added, or -1 if add failed. */
+int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uint32_t flags), void *ctx);
+
+/* After process pid exec'ed into comm: the flags it should be traced with,
+ * or 0 to stop (or not start) tracing it. old_flags is 0 if it was not traced. */
+uint32_t targets_after_exec(const struct targets *t, uint32_t old_flags, const char *comm);
+
+/* A one-line description for the progress note, e.g. "pids 12, 34 and
+ * processes named /^envoy$/". */
+void targets_describe(const struct targets *t, char *buf, size_t len);
+
+#endif

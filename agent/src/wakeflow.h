@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Types shared by the BPF programs (wakeflow.bpf.c) and the user-space side
+ * of the live capture (capture.c). Only fixed-size fields: the same bytes
+ * are map keys and values on both sides.
+ */
+#ifndef WAKEFLOW_WAKEFLOW_H
+#define WAKEFLOW_WAKEFLOW_H
+
+#define WF_TASK_COMM_LEN 16
+#define WF_MAX_STACK_DEPTH 127
+/* Frames walked when only the reason of a preemption is wanted. */
+#define WF_SHALLOW_DEPTH 16
+/* Words of the target pid bitmap: covers pid_max up to its limit, 2^22. */
+#define WF_TARGET_BITS_WORDS 65536
+
+/* Wake context; same numbering as enum wf_context in edge.h. */
+#define WF_BPF_CTX_NONE 0
+#define WF_BPF_CTX_TASK 1
+#define WF_BPF_CTX_SOFTIRQ 2
+#define WF_BPF_CTX_HARDIRQ 3
+#define WF_BPF_CTX_UNKNOWN 4
+
+/* enum wf_switch_kind */
+#define WF_BPF_KIND_BLOCKED 0
+#define WF_BPF_KIND_PREEMPTED 1
+
+/* target.state */
+#define WF_TSTATE_RUNNABLE 0
+#define WF_TSTATE_SLEEPING 1
+#define WF_TSTATE_UNINTERRUPTIBLE 2
+
+/* target.resched (runnable switch-outs only) */
+#define WF_RESCHED_NONE 0
+#define WF_RESCHED_COND 1	 /* cond_resched / might_resched in the kernel */
+#define WF_RESCHED_USER_RETURN 2 /* schedule() on the way back to user space */
+#define WF_RESCHED_IRQ 3	 /* kernel preemption: irq return or preempt_enable */
+#define WF_RESCHED_YIELD 4	 /* sched_yield */
+
+/* waker.fd */
+#define WF_FD_NONE 0
+#define WF_FD_EVENTFD 1
+#define WF_FD_PIPE 2
+#define WF_FD_TCP 3
+#define WF_FD_UDP 4
+#define WF_FD_UNIX 5
+#define WF_FD_SOCKET 6
+#define WF_FD_TIMERFD 7
+#define WF_FD_SIGNALFD 8
+#define WF_FD_FILE 9
+#define WF_FD_OTHER 10
+
+/* irq */
+#define WF_IRQ_NONE 0
+#define WF_IRQ_HARDIRQ 1
+#define WF_IRQ_SOFTIRQ 2
+
+#define WF_SOFTIRQ_NONE 0xff
+
+/* edge key flags */
+#define WF_EF_PREEMPT 0x1 /* sched_switch's preempt argument */
+#define WF_EF_LONG 0x2	  /* a long block: stacks are part of the key */
+
+/*
+ * One edge: what every off-CPU interval aggregated into it shares. The
+ * target part is filled at switch-out, the waker part at the wakeup (for
+ * preemptions it names the task that took the CPU); the waker part is kept
+ * contiguous and last so a wakeup seen before the switch-out can be kept.
+ * Stack ids are part of the key in --stacks full mode and for long blocks;
+ * otherwise zero (the sampled stacks then live in the value).
+ */
+struct wf_edge_key {
+	/* target part */
+	__u32 tpid, ttid;
+	__u64 tpstart; /* target process start time (boot ns): pid reuse never mixes */
+	char tcomm[WF_TASK_COMM_LEN];
+	char tpcomm[WF_TASK_COMM_LEN];
+	__u64 tkstack, tustack;
+	__s16 tsyscall; /* -1: not in a syscall */
+	__u8 kind, tstate, resched, flags;
+	__u8 tpad[2];
+	/* waker part */
+	__u32 wpid, wtid;
+	__u64 wpstart;
+	char wcomm[WF_TASK_COMM_LEN];
+	char wpcomm[WF_TASK_COMM_LEN];
+	__u64 timer_fn; /* hrtimer/timer callback running at the wakeup, or 0 */
+	__u64 wkstack, wustack;
+	__s16 wsyscall;
+	__u8 ctx, wfd, irq, softirq;
+	__u8 wpad[2]; /* keys are compared bytewise: keep every byte defined */
+};
+
+struct wf_edge_val {
+	__u64 count;
+	__u64 offcpu_ns;
+	__u64 offcpu_max_ns;
+	__u64 runq_ns;
+	__u64 runq_count; /* intervals whose run-queue delay is known */
+	__u64 first_ns, last_ns; /* bpf_ktime_get_boot_ns */
+	__u64 last_sample_ns;
+	/* sampled stacks (default mode); 0 = not walked */
+	__u64 wkstack, wustack, tkstack, tustack;
+};
+
+/* A walked stack, keyed by a hash of its frames. */
+struct wf_stack_val {
+	__u32 nr;
+	__u32 user;
+	__u64 ip[WF_MAX_STACK_DEPTH];
+};
+
+/* Memo of user stacks: the same registers and frame link at a blocking
+ * site mean the same user stack, so steady event loops never re-walk. */
+struct wf_ustack_memo_key {
+	__u32 tid, pid;
+	__u64 ip, sp, bp, ret;
+};
+
+/* Per-thread totals since the last drain (the daemon's series). */
+struct wf_totals_key {
+	__u32 tid, pid;
+	__u64 pstart;
+};
+
+struct wf_totals_val {
+	char comm[WF_TASK_COMM_LEN];
+	char pcomm[WF_TASK_COMM_LEN];
+	__u64 oncpu_ns, preempted_ns, blocked_ns, runq_ns;
+	__u64 switches, involuntary, wakeups;
+};
+
+/*
+ * Per target thread (kernel map keyed by tid): the interval in progress and
+ * cumulative totals. User space reads tot to derive per-window deltas; when
+ * a thread exits its final tot moves to the totals map.
+ */
+struct wf_thread {
+	__u64 pstart;  /* start time of the process this state belongs to */
+	__u32 tgid;
+	__u32 mk_epoch; /* stack_epoch when tu_id was stored */
+	__u64 ts_in;   /* last switch-in; 0 if not seen yet */
+	__u64 ts_out;  /* switch-out of the current interval; 0 while on CPU */
+	__u64 ts_wake;
+	__u64 tu_id;   /* target user stack at switch-out */
+	__u64 mk_ip, mk_sp, mk_bp; /* registers that user stack belongs to */
+	__u64 s_wk, s_wu, s_tk, s_tu; /* stacks walked for this interval */
+	__u64 early_ts; /* a wakeup seen while the thread was still switching out */
+	__u64 last_sample_ns; /* of the edge in last_key */
+	__u8 woken;
+	__u8 sampled;
+	__u8 pad[6];
+	struct wf_totals_val tot;
+	struct wf_edge_key key;
+	struct wf_edge_key early;    /* waker part of that early wakeup */
+	struct wf_edge_key last_key; /* the edge of the previous interval */
+};
+
+/* What the user side asked to trace. pstart 0: bind to the process seen first. */
+#define WF_TARGET_BY_PID 0x1
+#define WF_TARGET_BY_COMM 0x2
+struct wf_target {
+	__u64 pstart;
+	__u32 flags;
+	__u32 pad;
+};
+
+/* Health counters (a per-CPU array indexed by these). */
+enum wf_stat {
+	WF_STAT_EVENTS = 0,
+	WF_STAT_EDGES_DROPPED,
+	WF_STAT_STACKS_DROPPED,
+	WF_STAT_STATE_DROPPED,
+	WF_STAT_RINGBUF_DROPPED,
+	WF_STAT_STACKS_WALKED,
+	WF_STAT_USTACK_MEMO_HITS,
+	WF_STAT_WAKEUPS_UNSEEN,
+	WF_STAT_TOTALS_DROPPED,
+	WF_STAT__COUNT,
+};
+
+/* Process lifecycle events for user space (ring buffer). */
+#define WF_PEV_EXEC 1
+#define WF_PEV_EXIT 2
+#define WF_PEV_FORK 3
+struct wf_proc_event {
+	__u32 type;
+	__u32 pid;
+	__u32 ppid;
+	__u32 target; /* 1 if the process was being traced */
+	__u64 pstart;
+	char comm[WF_TASK_COMM_LEN];
+};
+
+/* Address ranges of kernel functions the BPF side compares frames and
+ * function pointers against (filled from /proc/kallsyms). */
+enum wf_ksym {
+	WF_KSYM_COND_RESCHED = 0,
+	WF_KSYM_PREEMPT_SCHEDULE_IRQ,
+	WF_KSYM_PREEMPT_SCHEDULE,
+	WF_KSYM_PREEMPT_SCHEDULE_NOTRACE,
+	WF_KSYM_EVENTFD_POLL,
+	WF_KSYM_PIPE_POLL,
+	WF_KSYM_SOCK_POLL,
+	WF_KSYM_TIMERFD_POLL,
+	WF_KSYM_SIGNALFD_POLL,
+	WF_KSYM_IRQ_EXIT_RCU,	      /* experiment only (debug_softirq_origin) */
+	WF_KSYM_LOCAL_BH_ENABLE_IP, /* experiment only */
+	WF_KSYM__COUNT,
+};
+
+#endif

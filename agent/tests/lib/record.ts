@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Helpers for agent/tests/live.test.ts: run the real `wakeflow-agent record`
+ * (real BPF) against the real test workload and read its JSON report.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const agentBin = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
+export const workloadBin = process.env.WAKEFLOW_WORKLOAD ?? path.join(path.dirname(agentBin), 'wakeflow-workload');
+/* The workload's process name: its file name cut to the kernel's 15 characters. */
+export const workloadComm = 'wakeflow-worklo';
+
+export interface Task {
+  comm: string;
+  pid: number | null;
+  tid: number | null;
+}
+
+export interface Edge {
+  waker: Task & { context: string };
+  target: Task & { role: string };
+  preemptor?: Task | null;
+  kind: string;
+  category: string;
+  activity: string | null;
+  count: number | null;
+  offcpu_us: number | null;
+  runq_us: number | null;
+  stacks_sampled: boolean;
+  waker_stack: string[];
+  target_stack: string[];
+  waker_stack_kernel_frames?: number;
+  target_stack_kernel_frames?: number;
+  facts?: string[];
+}
+
+export interface Report {
+  edges: Edge[];
+  lost: Record<string, number>;
+}
+
+export interface Recording {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `record ARGS --format json` and resolves once it says it is recording. */
+export async function startRecord(args: string[]): Promise<Recording> {
+  const proc = spawn(agentBin, ['record', ...args, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  const deadline = Date.now() + 10000;
+  while (!err.includes('recording')) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`record did not start: ${err.trim()}`);
+    }
+    await sleep(20);
+  }
+  return { proc, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Ends a recording with SIGINT and parses its report. */
+export async function stopRecord(rec: Recording): Promise<Report> {
+  rec.proc.kill('SIGINT');
+  const timer = setTimeout(() => rec.proc.kill('SIGKILL'), 20000);
+  const code = await rec.exited;
+  clearTimeout(timer);
+  if (code !== 0) {
+    throw new Error(`record exited with ${code}: ${rec.stderr().trim()}`);
+  }
+  return JSON.parse(rec.stdout()) as Report;
+}
+
+/** Runs the workload in one mode until it exits; resolves to its pid. */
+export async function runWorkload(mode: string, extra: string[] = []): Promise<number> {
+  const w = startWorkload(mode, extra);
+  const code = await w.exited;
+  if (code !== 0) {
+    throw new Error(`workload ${mode} exited with ${code}: ${w.stderr()}`);
+  }
+  return w.proc.pid!;
+}
+
+export function startWorkload(mode: string, extra: string[] = []) {
+  const proc = spawn(workloadBin, [mode, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout!.resume();
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  return { proc, exited, stderr: () => err };
+}
+
+/** Edges whose target thread has this name, largest count first. */
+export function edgesOf(report: Report, targetThread: string): Edge[] {
+  return report.edges.filter((e) => e.target.comm === targetThread).sort((a, b) => (b.count ?? 0) - (a.count ?? 0));
+}
+
+export function describeEdge(e: Edge): string {
+  return `${e.waker.comm || '-'}(${e.waker.context}) -> ${e.target.comm}: ${e.category} x${e.count}`;
+}

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `wakeflow-agent record` live, with real BPF, against the real test
+ * workload (agent/tests/workload/workload.c): for every wake mechanism the
+ * dominant edge of its target thread must have the right category, waker
+ * thread and context, in the default (sampled) mode and with --stacks full.
+ * Also: SIGINT ends a recording early and still prints it; --comm catches a
+ * process started after recording began; --pid follows a process through
+ * its exec; bad arguments and missing privileges give one-line errors.
+ *
+ * Runs as root. Needs agent/build/wakeflow-agent and wakeflow-workload
+ * (make -C agent); WAKEFLOW_AGENT / WAKEFLOW_WORKLOAD override.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { describe, test } from 'node:test';
+
+import {
+  agentBin,
+  describeEdge,
+  Edge,
+  edgesOf,
+  Report,
+  runWorkload,
+  startRecord,
+  startWorkload,
+  stopRecord,
+  workloadBin,
+  workloadComm,
+} from './lib/record';
+
+interface Mechanism {
+  mode: string;
+  target: string; /* thread that blocks */
+  category: string;
+  context: string;
+  waker?: string; /* thread that wakes it (task context only) */
+  preemptor?: string;
+  wakerKernel?: RegExp; /* a kernel function on the waker's path */
+  targetKernel: RegExp; /* ... and on the target's */
+}
+
+const mechanisms: Mechanism[] = [
+  {
+    mode: 'eventfd',
+    target: 'wf-loop',
+    waker: 'wf-poster',
+    category: 'ipc.eventfd',
+    context: 'task',
+    wakerKernel: /^eventfd_write$/,
+    targetKernel: /epoll_wait$/,
+  },
+  {
+    mode: 'futex',
+    target: 'wf-waiter',
+    waker: 'wf-signaler',
+    category: 'ipc.futex',
+    context: 'task',
+    wakerKernel: /^futex_wake$/,
+    targetKernel: /^futex_wait$/,
+  },
+  {
+    mode: 'nanosleep',
+    target: 'wf-sleeper',
+    category: 'timer',
+    context: 'hardirq',
+    wakerKernel: /^hrtimer_wakeup$/,
+    targetKernel: /nanosleep$/,
+  },
+  {
+    mode: 'timerfd',
+    target: 'wf-timerfd',
+    category: 'timer',
+    context: 'hardirq',
+    wakerKernel: /^timerfd_tmrproc$/,
+    targetKernel: /^timerfd_read/,
+  },
+  {
+    mode: 'tcp',
+    target: 'wf-server',
+    waker: 'wf-client',
+    category: 'net.tcp.data',
+    context: 'task',
+    wakerKernel: /^tcp_sendmsg$/,
+    targetKernel: /epoll_wait$/,
+  },
+  {
+    mode: 'udp',
+    target: 'wf-udp-recv',
+    waker: 'wf-udp-send',
+    category: 'net.udp',
+    context: 'task',
+    wakerKernel: /^udp_sendmsg$/,
+    targetKernel: /^udp_recvmsg$/,
+  },
+  {
+    mode: 'unix',
+    target: 'wf-unix-recv',
+    waker: 'wf-unix-send',
+    category: 'net.unix',
+    context: 'task',
+    wakerKernel: /^unix_stream_sendmsg$/,
+    targetKernel: /^unix_stream_recvmsg$/,
+  },
+  {
+    mode: 'pipe',
+    target: 'wf-pipe-recv',
+    waker: 'wf-pipe-send',
+    category: 'ipc.pipe',
+    context: 'task',
+    wakerKernel: /pipe_write$/,
+    targetKernel: /pipe_read$/,
+  },
+  {
+    mode: 'preempt',
+    target: 'wf-spin-a',
+    preemptor: 'wf-spin-b',
+    category: 'preempt.involuntary',
+    context: 'none',
+    targetKernel: /./,
+  },
+];
+
+/*
+ * The mechanism's dominant edge: among the target thread's edges of the
+ * mechanism's kind (woken, or preempted), the group (waker, context,
+ * category) with the most intervals; --stacks full splits a group by stacks,
+ * so its largest member stands for it. A thread that wakes another on its
+ * own CPU is often preempted by it on the way back to user space: those
+ * preemptions are real but are not the wake mechanism under test.
+ */
+function dominant(report: Report, m: Mechanism): Edge {
+  const kind = m.preemptor ? 'preempted' : 'blocked';
+  const edges = edgesOf(report, m.target).filter((e) => e.kind === kind);
+  assert.ok(
+    edges.length > 0,
+    `no ${kind} edge with target thread ${m.target}; edges: ${report.edges.map(describeEdge).join('; ')}`
+  );
+  const groups = new Map<string, { total: number; top: Edge }>();
+  for (const e of edges) {
+    const who = m.preemptor ? e.preemptor?.comm : e.waker.comm;
+    const key = `${who}|${e.waker.context}|${e.category}`;
+    const g = groups.get(key);
+    if (!g) {
+      groups.set(key, { total: e.count ?? 0, top: e });
+    } else {
+      g.total += e.count ?? 0;
+    }
+  }
+  return [...groups.values()].sort((a, b) => b.total - a.total)[0].top;
+}
+
+function checkMechanism(report: Report, m: Mechanism, stacks: 'sampled' | 'full') {
+  const e = dominant(report, m);
+  const all = edgesOf(report, m.target).slice(0, 5).map(describeEdge).join('; ');
+  assert.equal(e.category, m.category, `dominant edge of ${m.target}: ${describeEdge(e)} (top: ${all})`);
+  assert.equal(e.waker.context, m.context, `context of ${describeEdge(e)}`);
+  if (m.waker) {
+    assert.equal(e.waker.comm, m.waker, `waker of ${describeEdge(e)}`);
+  }
+  if (m.preemptor) {
+    assert.equal(e.kind, 'preempted');
+    assert.equal(e.preemptor?.comm, m.preemptor, `preemptor of ${describeEdge(e)}`);
+  }
+  assert.ok((e.count ?? 0) >= 20, `too few intervals in ${describeEdge(e)}`);
+  assert.ok((e.offcpu_us ?? 0) > 0 && e.runq_us !== null, 'times recorded');
+  // The first interval of every edge has its stacks walked in both modes.
+  assert.ok(e.stacks_sampled, `stacks of ${describeEdge(e)} (${stacks})`);
+  const frames = (st: string[]) => st.join(' < ');
+  assert.ok(
+    e.target_stack.some((f) => m.targetKernel.test(f)),
+    `${m.targetKernel} in target stack ${frames(e.target_stack)}`
+  );
+  if (m.wakerKernel) {
+    assert.ok(
+      e.waker_stack.some((f) => m.wakerKernel!.test(f)),
+      `${m.wakerKernel} in waker stack ${frames(e.waker_stack)}`
+    );
+  }
+  // User frames: unwound by frame pointers and named from the ELF files of
+  // a process that has usually exited by the time the report is made.
+  // (How far the walk gets depends on libc keeping frame pointers; the
+  // caller of a frameless syscall wrapper is never seen.)
+  const userOf = (st: string[], nkernel?: number) => st.slice(nkernel ?? st.length);
+  if (m.mode !== 'preempt') {
+    const user = userOf(e.target_stack, e.target_stack_kernel_frames);
+    assert.ok(user.length > 0 && !user.includes('[unknown]'), `user frames in target stack ${frames(e.target_stack)}`);
+  }
+  if (m.waker) {
+    const user = userOf(e.waker_stack, e.waker_stack_kernel_frames);
+    assert.ok(user.length > 0 && !user.includes('[unknown]'), `user frames in waker stack ${frames(e.waker_stack)}`);
+  }
+}
+
+/* TCP wakes the server three ways; each must be told apart. */
+function checkTcpPhases(report: Report) {
+  for (const category of ['net.tcp.connect', 'net.tcp.data', 'net.tcp.close']) {
+    const e = report.edges.find(
+      (x) =>
+        x.category === category &&
+        x.waker.comm === 'wf-client' &&
+        x.target.comm === 'wf-server' &&
+        x.waker.context === 'task'
+    );
+    assert.ok(
+      e && (e.count ?? 0) >= 10,
+      `${category} from wf-client to wf-server; edges: ${edgesOf(report, 'wf-server').map(describeEdge).join('; ')}`
+    );
+  }
+  const reply = edgesOf(report, 'wf-client').find((x) => x.waker.comm === 'wf-server');
+  assert.equal(reply?.category, 'net.tcp.data', 'the server reply wakes the client as TCP data');
+}
+
+function checkLost(report: Report) {
+  for (const key of ['edges_dropped', 'state_dropped', 'ringbuf_dropped']) {
+    assert.equal(report.lost[key], 0, `lost.${key}`);
+  }
+}
+
+assert.ok(existsSync(agentBin), `build the agent first: make -C agent (${agentBin})`);
+assert.ok(existsSync(workloadBin), `build the workload first: make -C agent (${workloadBin})`);
+
+describe('record --comm (default sampled stacks): processes started after the recording began', () => {
+  for (const m of mechanisms) {
+    test(`${m.mode}: ${m.waker ?? m.preemptor ?? m.context} -> ${m.target} is ${m.category}`, async () => {
+      const rec = await startRecord(['--comm', `^${workloadComm}$`]);
+      let pid: number;
+      try {
+        pid = await runWorkload(m.mode, ['--duration', '1.5']);
+      } catch (err) {
+        await stopRecord(rec).catch(() => undefined);
+        throw err;
+      }
+      const report = await stopRecord(rec);
+      checkMechanism(report, m, 'sampled');
+      // --comm caught the workload, which did not exist when recording began.
+      assert.equal(dominant(report, m).target.pid, pid, 'target pid is the workload started afterwards');
+      if (m.mode === 'tcp') {
+        checkTcpPhases(report);
+      }
+      checkLost(report);
+    });
+  }
+});
+
+describe('record --pid --stacks full: a running process, followed through its exec', () => {
+  for (const m of mechanisms) {
+    test(`${m.mode}: ${m.waker ?? m.preemptor ?? m.context} -> ${m.target} is ${m.category}`, async () => {
+      // Spawned and traced at once: the exec into the workload happens under tracing.
+      const w = startWorkload(m.mode, ['--duration', '2.5']);
+      const rec = await startRecord(['--pid', String(w.proc.pid), '--stacks', 'full']);
+      const code = await w.exited;
+      const report = await stopRecord(rec);
+      assert.equal(code, 0, w.stderr());
+      checkMechanism(report, m, 'full');
+      assert.equal(dominant(report, m).target.pid, w.proc.pid);
+      if (m.mode === 'tcp') {
+        checkTcpPhases(report);
+      }
+      checkLost(report);
+    });
+  }
+});
+
+describe('record: the report', () => {
+  test('JSON shape: edges with waker, target, category, activity, counts, times, stacks; lost counters', async () => {
+    const rec = await startRecord(['--comm', `^${workloadComm}$`]);
+    await runWorkload('eventfd', ['--duration', '1']);
+    const report = await stopRecord(rec);
+    assert.ok(Array.isArray(report.edges) && report.edges.length > 0);
+    for (const e of report.edges) {
+      assert.equal(typeof e.waker.comm, 'string');
+      assert.ok(['none', 'task', 'softirq', 'hardirq', 'unknown'].includes(e.waker.context), e.waker.context);
+      assert.ok(e.waker.pid === null || Number.isInteger(e.waker.pid));
+      assert.ok(e.waker.tid === null || Number.isInteger(e.waker.tid));
+      assert.equal(typeof e.target.comm, 'string');
+      assert.ok(Number.isInteger(e.target.pid) && Number.isInteger(e.target.tid));
+      assert.equal(typeof e.target.role, 'string');
+      assert.equal(typeof e.category, 'string');
+      assert.ok(e.activity === null || typeof e.activity === 'string');
+      assert.ok(Number.isInteger(e.count) && e.count! > 0);
+      assert.equal(typeof e.offcpu_us, 'number');
+      assert.ok(e.runq_us === null || typeof e.runq_us === 'number');
+      assert.ok(Array.isArray(e.waker_stack) && Array.isArray(e.target_stack));
+      for (const f of [...e.waker_stack, ...e.target_stack]) {
+        assert.ok(typeof f === 'string' && f.length > 0, 'frames are names');
+      }
+    }
+    for (const key of ['edges_dropped', 'stacks_dropped', 'state_dropped', 'ringbuf_dropped']) {
+      assert.ok(Number.isInteger(report.lost[key]), `lost.${key}`);
+    }
+  });
+
+  test('SIGINT ends a recording early and still prints what was recorded', async () => {
+    const t0 = Date.now();
+    const rec = await startRecord(['--comm', `^${workloadComm}$`, '--duration', '120']);
+    await runWorkload('pipe', ['--duration', '0.8']);
+    const report = await stopRecord(rec);
+    assert.ok(Date.now() - t0 < 30000, 'stopped long before --duration');
+    assert.equal(
+      dominant(
+        report,
+        mechanisms.find((m) => m.mode === 'pipe')!
+      ).category,
+      'ipc.pipe'
+    );
+  });
+
+  test('--duration ends the recording by itself', async () => {
+    const rec = await startRecord(['--comm', '^no-such-process-here$', '--duration', '0.5']);
+    const code = await rec.exited;
+    assert.equal(code, 0, rec.stderr());
+    assert.deepEqual(JSON.parse(rec.stdout()).edges, []);
+    assert.match(rec.stderr(), /recording processes named \/\^no-such-process-here\$\/ for 0\.5 s/);
+  });
+});
+
+describe('record: bad arguments and missing privileges', () => {
+  const bad: Array<[string[], RegExp]> = [
+    [[], /nothing to trace/],
+    [['--pid', 'abc'], /--pid needs a process id/],
+    [['--pid', '999999999'], /--pid|no such process/],
+    [['--comm', '('], /bad --comm regex/],
+    [['--pid', '1', '--format', 'xml'], /--format must be/],
+    [['--pid', '1', '--duration', '-1'], /--duration needs a positive number/],
+    [['--pid', '1', '--stacks', 'weird'], /--stacks must be/],
+    [['--pid', '1', '--bogus'], /unknown option '--bogus'/],
+    [['--pid'], /needs a value/],
+    [['--pid', '1', '--rules', '/nonexistent/rules'], /nonexistent/],
+  ];
+  for (const [args, message] of bad) {
+    test(`record ${args.join(' ') || '(no arguments)'}: one-line error, exit 2`, () => {
+      const r = spawnSync(agentBin, ['record', ...args], { encoding: 'utf8', timeout: 10000 });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0], /^wakeflow-agent: /);
+      assert.match(lines[0], message);
+    });
+  }
+
+  test('without privileges: says so, exit 1', () => {
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', agentBin, 'record', '--pid', '1', '--duration', '1'],
+      {
+        encoding: 'utf8',
+        timeout: 10000,
+      }
+    );
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr.trim(), /^wakeflow-agent: permission denied .*run as root/);
+  });
+
+  test('--help prints the usage, exit 0', () => {
+    const r = spawnSync(agentBin, ['record', '--help'], { encoding: 'utf8' });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /--stacks MODE/);
+  });
+});

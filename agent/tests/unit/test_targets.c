@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Unit tests for target selection (targets.c) and the syscall table. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "syscalls.h"
+#include "targets.h"
+
+static void test_comm_regex(void **state)
+{
+	const char *re[] = { "^envoy$", "^wrk:" };
+	char err[256];
+	struct targets *t = targets_new(NULL, 0, re, 2, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(t);
+	assert_true(targets_by_comm(t));
+	assert_true(targets_comm_matches(t, "envoy"));
+	assert_true(targets_comm_matches(t, "wrk:worker_0"));
+	assert_false(targets_comm_matches(t, "envoy-proxy"));
+	assert_false(targets_comm_matches(t, "pilot-agent"));
+	targets_free(t);
+}
+
+static void test_bad_input(void **state)
+{
+	const char *bad[] = { "(" };
+	int32_t pids[] = { 999999999 };
+	char err[256];
+
+	(void)state;
+	assert_null(targets_new(NULL, 0, bad, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "bad --comm regex '('"));
+	assert_null(targets_new(pids, 1, NULL, 0, err, sizeof(err)));
+	assert_string_equal(err, "no such process: 999999999");
+	assert_null(targets_new(NULL, 0, NULL, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "nothing to trace"));
+}
+
+/* A pid asked for by number stays traced across exec; one selected by
+ * name is traced while its name matches, and a new name can select it. */
+static void test_after_exec(void **state)
+{
+	const char *re[] = { "^envoy$" };
+	char err[256];
+	struct targets *t = targets_new(NULL, 0, re, 1, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(targets_after_exec(t, 0, "envoy"), TARGET_BY_COMM);
+	assert_int_equal(targets_after_exec(t, 0, "bash"), 0);
+	assert_int_equal(targets_after_exec(t, TARGET_BY_COMM, "sleep"), 0);
+	assert_int_equal(targets_after_exec(t, TARGET_BY_PID, "sleep"), TARGET_BY_PID);
+	assert_int_equal(targets_after_exec(t, TARGET_BY_PID, "envoy"), TARGET_BY_PID | TARGET_BY_COMM);
+	targets_free(t);
+}
+
+static int record_add(void *ctx, int32_t pid, uint32_t flags)
+{
+	int *seen = ctx;
+
+	if (pid == getpid() && (flags & TARGET_BY_COMM))
+		seen[0]++;
+	if (pid == 1 && (flags & TARGET_BY_PID))
+		seen[1]++;
+	return 0;
+}
+
+static void test_scan_finds_running_processes(void **state)
+{
+	char comm[32], re[64];
+	const char *res[1] = { re };
+	int32_t pids[] = { 1 };
+	int seen[2] = { 0, 0 };
+	char err[256];
+	FILE *f = fopen("/proc/self/comm", "r");
+	struct targets *t;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	snprintf(re, sizeof(re), "^%s$", comm);
+	t = targets_new(pids, 1, res, 1, err, sizeof(err));
+	assert_non_null(t);
+	assert_true(targets_scan(t, record_add, seen) >= 2);
+	assert_int_equal(seen[0], 1);
+	assert_int_equal(seen[1], 1);
+	targets_free(t);
+}
+
+static void test_describe(void **state)
+{
+	const char *re[] = { "^haproxy$" };
+	int32_t pids[] = { 1, 2 };
+	char err[256], buf[256];
+	struct targets *t = targets_new(pids, 2, re, 1, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(t);
+	targets_describe(t, buf, sizeof(buf));
+	assert_string_equal(buf, "pids 1, 2 and processes named /^haproxy$/");
+	targets_free(t);
+	t = targets_new(NULL, 0, re, 1, err, sizeof(err));
+	targets_describe(t, buf, sizeof(buf));
+	assert_string_equal(buf, "processes named /^haproxy$/");
+	targets_free(t);
+}
+
+static void test_syscall_names(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_string_equal(syscall_name(0, buf, sizeof(buf)), "read");
+	assert_string_equal(syscall_name(232, buf, sizeof(buf)), "epoll_wait");
+	assert_string_equal(syscall_name(202, buf, sizeof(buf)), "futex");
+	assert_string_equal(syscall_name(99999, buf, sizeof(buf)), "syscall_99999");
+	assert_string_equal(syscall_name(-5, buf, sizeof(buf)), "syscall_-5");
+	assert_int_equal(syscall_number("sched_yield"), 24);
+	assert_int_equal(syscall_number("no_such_call"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_comm_regex),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_after_exec),
+		cmocka_unit_test(test_scan_finds_running_processes),
+		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_syscall_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
