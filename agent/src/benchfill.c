@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "benchfill.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "catalog.h"
+#include "classify.h"
+#include "collect.h"
+#include "history.h"
+#include "intern.h"
+
+#define FRAME_POOL 600
+#define STACK_DEPTH 24
+
+struct bench {
+	struct wf_catalog *cat;
+	uint32_t target_ids[BENCH_TARGETS];
+	struct wf_edge pool[BENCH_TARGETS][BENCH_EDGE_POOL];
+	const char *frames[FRAME_POOL];
+	uint64_t rng;
+};
+
+static uint64_t next_rand(struct bench *b)
+{
+	/* xorshift64*: reproducible runs without libc's global state. */
+	b->rng ^= b->rng >> 12;
+	b->rng ^= b->rng << 25;
+	b->rng ^= b->rng >> 27;
+	return b->rng * 2685821657736338717ULL;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static uint32_t bench_target(void *ctx, int32_t pid, const char *comm)
+{
+	struct bench *b = ctx;
+
+	(void)comm;
+	return pid >= 1000 && pid < 1000 + BENCH_TARGETS ? b->target_ids[pid - 1000] : 0;
+}
+
+static void make_stack(struct bench *b, struct wf_stack *st, unsigned seed, int nkernel)
+{
+	st->frames = malloc(STACK_DEPTH * sizeof(char *));
+	st->nframes = st->frames ? STACK_DEPTH : 0;
+	st->nkernel = nkernel;
+	for (int f = 0; f < st->nframes; f++)
+		st->frames[f] = b->frames[(seed * 7919u + (unsigned)f * 104729u) % FRAME_POOL];
+}
+
+static int setup(struct bench *b, int64_t first_ms)
+{
+	static const char *const activities[] = { "envoy.dispatcher_post", "envoy.stats_flush", "envoy.xds", NULL };
+	char name[96];
+
+	for (int i = 0; i < FRAME_POOL; i++) {
+		snprintf(name, sizeof(name), i < FRAME_POOL / 3 ? "kernel_function_%d" : "Envoy::Module%d::method(int)", i);
+		b->frames[i] = intern(name);
+		if (!b->frames[i])
+			return -1;
+	}
+	for (int t = 0; t < BENCH_TARGETS; t++) {
+		struct wf_target tg;
+
+		memset(&tg, 0, sizeof(tg));
+		tg.pid = 1000 + t;
+		tg.start_time = 4242 + (uint64_t)t;
+		snprintf(tg.comm, sizeof(tg.comm), "envoy");
+		snprintf(tg.exe, sizeof(tg.exe), "/usr/local/bin/envoy");
+		snprintf(tg.labels.value[WF_LABEL_POD], WF_LABEL_MAX, "bench-%d-7d9f8c6b5-x2k4q", t);
+		snprintf(tg.labels.value[WF_LABEL_NAMESPACE], WF_LABEL_MAX, "bench");
+		snprintf(tg.labels.value[WF_LABEL_WORKLOAD], WF_LABEL_MAX, "bench-%d", t);
+		tg.alive = true;
+		tg.first_seen_ms = tg.last_seen_ms = first_ms;
+		b->target_ids[t] = catalog_target_put(b->cat, &tg);
+		if (!b->target_ids[t])
+			return -1;
+		for (int e = 0; e < BENCH_EDGE_POOL; e++) {
+			struct wf_edge *ed = &b->pool[t][e];
+			unsigned seed = (unsigned)(t * BENCH_EDGE_POOL + e);
+
+			edge_init(ed);
+			snprintf(ed->target.comm, sizeof(ed->target.comm), "wrk:worker_%d", e % BENCH_THREADS);
+			snprintf(ed->target.proc_comm, sizeof(ed->target.proc_comm), "envoy");
+			ed->target.pid = 1000 + t;
+			ed->target.tid = 2000 + t * 100 + e % BENCH_THREADS;
+			snprintf(ed->waker.comm, sizeof(ed->waker.comm), e % 3 ? "wrk:worker_%d" : "kworker/%d:1",
+				 (e / 7) % BENCH_THREADS);
+			ed->waker.pid = e % 3 ? 1000 + t : 50 + e % 4;
+			ed->waker.tid = ed->waker.pid + e % 11;
+			ed->context = (enum wf_context)(1 + e % 3);
+			ed->kind = e % 9 ? WF_SWITCH_BLOCKED : WF_SWITCH_PREEMPTED;
+			ed->category = e % WF_CAT__COUNT;
+			ed->activity = activities[e % 4] ? intern(activities[e % 4]) : NULL;
+			ed->role = WF_ROLE_WORKER;
+			ed->count_known = ed->runq_known = ed->stacks_sampled = true;
+			make_stack(b, &ed->waker_stack, seed * 2, 10);
+			make_stack(b, &ed->target_stack, seed * 2 + 1, 12);
+			if (!ed->waker_stack.frames || !ed->target_stack.frames)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int benchfill_run(const struct wf_store_opts *opts, int64_t window_ms, double hours, FILE *out)
+{
+	struct bench *b = calloc(1, sizeof(*b));
+	struct wf_store *store = NULL;
+	struct wf_history *hist = NULL;
+	int64_t end_all, start_all, nwin;
+	double *write_ms = NULL, total_ms = 0, t_start = mono_ms();
+	struct wf_store_status st;
+	struct rusage ru;
+	int status = 1;
+
+	if (!b)
+		return 1;
+	b->rng = 0x9e3779b97f4a7c15ULL;
+	end_all = (int64_t)time(NULL) * 1000 / window_ms * window_ms;
+	nwin = (int64_t)(hours * 3600 * 1000) / window_ms;
+	start_all = end_all - nwin * window_ms;
+	b->cat = catalog_new();
+	if (!b->cat || setup(b, start_all)) {
+		fprintf(stderr, "wakeflow-agent: out of memory\n");
+		goto out;
+	}
+	store = store_open(opts, b->cat, start_all);
+	write_ms = calloc((size_t)nwin + 1, sizeof(*write_ms));
+	/* The daemon's in-memory ring too, so the writer's peak RSS is what a
+	 * daemon under this load holds (catalog, ring, writer cache). */
+	hist = store ? history_new(store, b->cat, window_ms, opts->fine_retention_ms,
+				   (size_t)(WF_RING_SPAN_MS / window_ms))
+		     : NULL;
+	if (!store || !write_ms || !hist)
+		goto out;
+	store_status(store, &st);
+	if (st.state != WF_STORE_OK) {
+		fprintf(stderr, "wakeflow-agent: %s\n", st.error);
+		goto out;
+	}
+	for (int64_t k = 0; k < nwin; k++) {
+		int64_t start = start_all + k * window_ms, end = start + window_ms;
+		struct wf_edge_list edges = { 0 };
+		struct capture_totals totals = { 0 };
+		struct wf_collected col = { 0 };
+		struct wf_collect_ctx cc = { .cat = b->cat, .target_of = bench_target, .ctx = b, .now_ms = end };
+		struct wf_encoded enc;
+		double t0;
+		int rc;
+
+		edges.items = malloc(BENCH_TARGETS * BENCH_EDGES_PER_WINDOW * sizeof(*edges.items));
+		totals.items = malloc(BENCH_TARGETS * BENCH_THREADS * sizeof(*totals.items));
+		if (!edges.items || !totals.items) {
+			free(edges.items);
+			free(totals.items);
+			goto out;
+		}
+		for (int t = 0; t < BENCH_TARGETS; t++) {
+			/* A sliding choice of 2,000 of the pool's 2,500 edges. */
+			int offset = (int)((k * 97) % BENCH_EDGE_POOL);
+
+			for (int e = 0; e < BENCH_EDGES_PER_WINDOW; e++) {
+				struct wf_edge *ed = &edges.items[edges.len++];
+				uint64_t r = next_rand(b);
+
+				*ed = b->pool[t][(offset + e) % BENCH_EDGE_POOL];
+				ed->count = 1 + r % 64;
+				ed->offcpu_ns = ed->count * (1000 + (r >> 8) % 5000000);
+				ed->offcpu_max_ns = ed->offcpu_ns / ed->count * 2;
+				ed->runq_ns = ed->count * ((r >> 32) % 200000);
+			}
+			for (int th = 0; th < BENCH_THREADS; th++) {
+				struct capture_thread_totals *tt = &totals.items[totals.len++];
+				uint64_t r = next_rand(b);
+
+				memset(tt, 0, sizeof(*tt));
+				snprintf(tt->task.comm, sizeof(tt->task.comm), "wrk:worker_%d", th % BENCH_THREADS);
+				snprintf(tt->task.proc_comm, sizeof(tt->task.proc_comm), "envoy");
+				tt->task.pid = 1000 + t;
+				tt->task.tid = 2000 + t * 100 + th;
+				tt->oncpu_ns = r % 3000000000ULL;
+				tt->preempted_ns = (r >> 16) % 300000000ULL;
+				tt->blocked_ns = window_ms * 1000000ULL - tt->oncpu_ns;
+				tt->runq_ns = (r >> 24) % 100000000ULL;
+				tt->switches = 1000 + r % 5000;
+				tt->involuntary = tt->switches / 10;
+				tt->wakeups = tt->switches - tt->involuntary;
+			}
+		}
+		for (int t = 0; t < BENCH_TARGETS; t++) {
+			/* As the tracker does for every running target. */
+			struct wf_target tg;
+
+			if (catalog_target_get(b->cat, b->target_ids[t], &tg) == 0) {
+				tg.last_seen_ms = end;
+				catalog_target_put(b->cat, &tg);
+			}
+		}
+		rc = collect_window(&cc, &edges, &totals, &col);
+		/* The pool owns the stacks: don't let edge_list_free free them. */
+		free(edges.items);
+		free(totals.items);
+		if (rc || collected_encode(&col, start, end, &enc)) {
+			collected_free(&col);
+			goto out;
+		}
+		t0 = mono_ms();
+		rc = store_write_window(store, &enc.window, end);
+		write_ms[k] = mono_ms() - t0;
+		total_ms += write_ms[k];
+		if (history_add(hist, &enc.window, rc == 0)) {
+			encoded_free(&enc);
+			collected_free(&col);
+			goto out;
+		}
+		encoded_free(&enc);
+		collected_free(&col);
+		if (rc) {
+			store_status(store, &st);
+			fprintf(stderr, "wakeflow-agent: bench fill stopped at window %lld: %s\n", (long long)k, st.error);
+			goto out;
+		}
+		if ((end - start_all) % WF_CATALOG_PRUNE_INTERVAL_MS == 0)
+			catalog_prune(b->cat, end - opts->retention_ms, end - WF_RING_SPAN_MS);
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	history_free(hist);
+	hist = NULL;
+	store_close(store);
+	store = NULL;
+	{
+		/* A second open reads back what the daemon would find. */
+		struct wf_catalog *cat2 = catalog_new();
+		struct wf_store *s2 = cat2 ? store_open(opts, cat2, end_all) : NULL;
+
+		if (s2)
+			store_status(s2, &st);
+		store_close(s2);
+		catalog_free(cat2);
+	}
+	qsort(write_ms, (size_t)nwin, sizeof(*write_ms), cmp_double);
+	fprintf(out,
+		"{\"windows\": %lld, \"hours\": %.2f, \"targets\": %d, \"edges_per_window_per_target\": %d,"
+		" \"db_bytes\": %llu, \"db_bytes_per_day\": %.0f, \"write_ms_mean\": %.3f, \"write_ms_p50\": %.3f,"
+		" \"write_ms_p99\": %.3f, \"write_ms_max\": %.3f, \"fill_seconds\": %.1f, \"fill_max_rss_kib\": %ld}\n",
+		(long long)nwin, hours, BENCH_TARGETS, BENCH_EDGES_PER_WINDOW, (unsigned long long)st.size_bytes,
+		(double)st.size_bytes * 24.0 / hours, total_ms / (double)nwin, write_ms[nwin / 2],
+		write_ms[(size_t)((double)nwin * 0.99)], write_ms[nwin - 1], (mono_ms() - t_start) / 1000.0,
+		ru.ru_maxrss);
+	status = 0;
+out:
+	history_free(hist);
+	store_close(store);
+	free(write_ms);
+	if (b->cat) {
+		for (int t = 0; t < BENCH_TARGETS; t++)
+			for (int e = 0; e < BENCH_EDGE_POOL; e++)
+				catalog_free_edge(&b->pool[t][e]);
+		catalog_free(b->cat);
+	}
+	free(b);
+	return status;
+}

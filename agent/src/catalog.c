@@ -1,0 +1,810 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "catalog.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A stored edge's last-seen time is only used to expire it; rewriting every
+ * active edge's row every window would cost more disk writes than the
+ * windows themselves, so it is persisted again only after this much.
+ */
+#define EDGE_LAST_SEEN_SLACK_MS (3600 * 1000LL)
+
+/* ---- an open-addressing index of entry numbers (0 = empty slot) ---- */
+
+struct index {
+	uint32_t *slots; /* entry number + 1 */
+	size_t cap;	 /* power of two */
+	size_t used;
+};
+
+static void index_free(struct index *ix)
+{
+	free(ix->slots);
+	memset(ix, 0, sizeof(*ix));
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64 finalizer: spreads sequential ids and FNV hashes alike. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t fnv(const void *p, size_t len, uint64_t h)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+#define FNV_INIT 1469598103934665603ULL
+
+/* Inserts entry number e whose key hashes to h (no duplicate check). */
+static int index_insert(struct index *ix, uint64_t h, uint32_t e)
+{
+	size_t i;
+
+	if ((ix->used + 1) * 2 > ix->cap) {
+		/* Grow and reinsert: the caller rebuilds from its entries instead,
+		 * since the index holds no keys. Signal with -EAGAIN. */
+		return -EAGAIN;
+	}
+	i = mix64(h) & (ix->cap - 1);
+	while (ix->slots[i])
+		i = (i + 1) & (ix->cap - 1);
+	ix->slots[i] = e + 1;
+	ix->used++;
+	return 0;
+}
+
+static int index_reset(struct index *ix, size_t min_entries)
+{
+	size_t cap = 64;
+
+	while (cap < (min_entries + 1) * 2)
+		cap *= 2;
+	uint32_t *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -1;
+	free(ix->slots);
+	ix->slots = slots;
+	ix->cap = cap;
+	ix->used = 0;
+	return 0;
+}
+
+/* ---- the catalog ---- */
+
+struct edge_entry {
+	struct wf_edge_meta meta;
+	struct wf_edge *detail; /* NULL once evicted, or for edges loaded from the store */
+	uint64_t changed, saved; /* generations: dirty while changed > saved */
+	int64_t saved_last_seen;
+	bool is_new; /* never persisted: the store needs its detail */
+};
+
+struct target_entry {
+	struct wf_target t;
+	uint64_t changed, saved;
+};
+
+struct wf_catalog {
+	pthread_rwlock_t lock;
+	uint64_t generation;
+
+	char **names; /* names[id], id >= 1 */
+	size_t nnames, cnames;
+	struct index names_ix;
+	uint32_t names_saved; /* ids below this are persisted */
+
+	struct target_entry *targets;
+	size_t ntargets, ctargets;
+	uint32_t last_target_id;
+
+	struct edge_entry *edges;
+	size_t nedges, cedges;
+	struct index edges_by_hash, edges_by_id;
+	uint32_t next_edge_id;
+};
+
+struct wf_catalog *catalog_new(void)
+{
+	struct wf_catalog *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	pthread_rwlock_init(&c->lock, NULL);
+	c->nnames = 1; /* id 0 is "none" */
+	c->names_saved = 1;
+	c->next_edge_id = 1;
+	if (index_reset(&c->names_ix, 0) || index_reset(&c->edges_by_hash, 0) || index_reset(&c->edges_by_id, 0)) {
+		catalog_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void catalog_free_edge(struct wf_edge *e)
+{
+	free(e->waker_stack.frames);
+	free(e->target_stack.frames);
+	e->waker_stack.frames = e->target_stack.frames = NULL;
+}
+
+void catalog_free(struct wf_catalog *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 1; i < c->nnames; i++)
+		free(c->names[i]);
+	free(c->names);
+	index_free(&c->names_ix);
+	free(c->targets);
+	for (size_t i = 0; i < c->nedges; i++) {
+		if (c->edges[i].detail) {
+			catalog_free_edge(c->edges[i].detail);
+			free(c->edges[i].detail);
+		}
+	}
+	free(c->edges);
+	index_free(&c->edges_by_hash);
+	index_free(&c->edges_by_id);
+	pthread_rwlock_destroy(&c->lock);
+	free(c);
+}
+
+/* ---- names ---- */
+
+static uint64_t str_hash(const char *s)
+{
+	return fnv(s, strlen(s), FNV_INIT);
+}
+
+static uint32_t names_lookup(struct wf_catalog *c, const char *s)
+{
+	size_t i = mix64(str_hash(s)) & (c->names_ix.cap - 1);
+
+	while (c->names_ix.slots[i]) {
+		uint32_t id = c->names_ix.slots[i] - 1;
+
+		if (!strcmp(c->names[id], s))
+			return id;
+		i = (i + 1) & (c->names_ix.cap - 1);
+	}
+	return 0;
+}
+
+static int names_rebuild(struct wf_catalog *c, size_t want)
+{
+	if (index_reset(&c->names_ix, want))
+		return -1;
+	for (size_t id = 1; id < c->nnames; id++)
+		if (c->names[id])
+			index_insert(&c->names_ix, str_hash(c->names[id]), (uint32_t)id);
+	return 0;
+}
+
+/* Adds s under id (which must be >= nnames); caller holds the write lock. */
+static int names_add(struct wf_catalog *c, uint32_t id, const char *s)
+{
+	char *copy;
+
+	if (id + 1 > c->cnames) {
+		size_t cap = c->cnames ? c->cnames : 64;
+		char **p;
+
+		while (cap < (size_t)id + 1)
+			cap *= 2;
+		p = realloc(c->names, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		memset(p + c->cnames, 0, (cap - c->cnames) * sizeof(*p));
+		c->names = p;
+		c->cnames = cap;
+	}
+	copy = strdup(s);
+	if (!copy)
+		return -1;
+	c->names[id] = copy;
+	if ((size_t)id + 1 > c->nnames)
+		c->nnames = (size_t)id + 1;
+	if (index_insert(&c->names_ix, str_hash(s), id) == -EAGAIN && names_rebuild(c, c->nnames * 2))
+		return -1;
+	return 0;
+}
+
+uint32_t catalog_name_id(struct wf_catalog *c, const char *s)
+{
+	uint32_t id;
+
+	if (!s || !*s)
+		return 0;
+	pthread_rwlock_rdlock(&c->lock);
+	id = names_lookup(c, s);
+	pthread_rwlock_unlock(&c->lock);
+	if (id)
+		return id;
+	pthread_rwlock_wrlock(&c->lock);
+	id = names_lookup(c, s);
+	if (!id) {
+		id = (uint32_t)c->nnames;
+		if (names_add(c, id, s))
+			id = 0;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return id;
+}
+
+uint32_t catalog_name_find(struct wf_catalog *c, const char *s)
+{
+	uint32_t id;
+
+	if (!s || !*s)
+		return 0;
+	pthread_rwlock_rdlock(&c->lock);
+	id = names_lookup(c, s);
+	pthread_rwlock_unlock(&c->lock);
+	return id;
+}
+
+const char *catalog_name(struct wf_catalog *c, uint32_t id, char *buf, size_t len)
+{
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	pthread_rwlock_rdlock(&c->lock);
+	if (id && id < c->nnames && c->names[id]) {
+		size_t n = strlen(c->names[id]);
+
+		if (n >= len)
+			n = len - 1;
+		memcpy(buf, c->names[id], n);
+		buf[n] = '\0';
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return buf;
+}
+
+int catalog_load_name(struct wf_catalog *c, uint32_t id, const char *s)
+{
+	int rc = 0;
+
+	if (!id || !s || !*s)
+		return -1;
+	pthread_rwlock_wrlock(&c->lock);
+	if (id < c->nnames && c->names[id])
+		rc = strcmp(c->names[id], s) ? -1 : 0;
+	else if (names_lookup(c, s))
+		rc = -1; /* the same string under two ids: keep the first */
+	else
+		rc = names_add(c, id, s);
+	if (!rc && id + 1 > c->names_saved)
+		c->names_saved = id + 1;
+	pthread_rwlock_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- targets ---- */
+
+static struct target_entry *target_find(struct wf_catalog *c, int32_t pid, uint64_t start_time)
+{
+	/* Targets are few (the processes traced over the retention period). */
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i].t.pid == pid && c->targets[i].t.start_time == start_time)
+			return &c->targets[i];
+	return NULL;
+}
+
+static struct target_entry *target_by_id(struct wf_catalog *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (c->targets[i].t.id == id)
+			return &c->targets[i];
+	return NULL;
+}
+
+static struct target_entry *target_append(struct wf_catalog *c)
+{
+	if (c->ntargets == c->ctargets) {
+		size_t cap = c->ctargets ? c->ctargets * 2 : 16;
+		struct target_entry *p = realloc(c->targets, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		c->targets = p;
+		c->ctargets = cap;
+	}
+	memset(&c->targets[c->ntargets], 0, sizeof(c->targets[0]));
+	return &c->targets[c->ntargets++];
+}
+
+/* Ids only grow: windows still stored may name a target already forgotten. */
+static uint32_t next_target_id(struct wf_catalog *c)
+{
+	return ++c->last_target_id;
+}
+
+uint32_t catalog_target_put(struct wf_catalog *c, const struct wf_target *t)
+{
+	struct target_entry *e;
+	uint32_t id = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	e = target_find(c, t->pid, t->start_time);
+	if (e) {
+		bool changed = strcmp(e->t.comm, t->comm) || strcmp(e->t.exe, t->exe) ||
+			       memcmp(&e->t.labels, &t->labels, sizeof(t->labels)) || e->t.alive != t->alive ||
+			       e->t.last_seen_ms != t->last_seen_ms;
+
+		if (changed) {
+			int64_t first = e->t.first_seen_ms;
+
+			id = e->t.id;
+			e->t = *t;
+			e->t.id = id;
+			e->t.first_seen_ms = first;
+			e->changed = ++c->generation;
+		}
+		id = e->t.id;
+	} else {
+		uint32_t nid = next_target_id(c);
+
+		e = target_append(c);
+		if (e) {
+			e->t = *t;
+			e->t.id = nid;
+			e->changed = ++c->generation;
+			id = nid;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return id;
+}
+
+void catalog_target_set_alive(struct wf_catalog *c, uint32_t id, bool alive)
+{
+	struct target_entry *e;
+
+	pthread_rwlock_wrlock(&c->lock);
+	e = target_by_id(c, id);
+	if (e && e->t.alive != alive) {
+		e->t.alive = alive;
+		e->changed = ++c->generation;
+	}
+	pthread_rwlock_unlock(&c->lock);
+}
+
+int catalog_target_get(struct wf_catalog *c, uint32_t id, struct wf_target *out)
+{
+	struct target_entry *e;
+
+	pthread_rwlock_rdlock(&c->lock);
+	e = target_by_id(c, id);
+	if (e)
+		*out = e->t;
+	pthread_rwlock_unlock(&c->lock);
+	return e ? 0 : -1;
+}
+
+ssize_t catalog_targets(struct wf_catalog *c, struct wf_target **out)
+{
+	ssize_t n;
+
+	pthread_rwlock_rdlock(&c->lock);
+	n = (ssize_t)c->ntargets;
+	*out = malloc((c->ntargets ? c->ntargets : 1) * sizeof(**out));
+	if (*out) {
+		for (size_t i = 0; i < c->ntargets; i++)
+			(*out)[i] = c->targets[i].t;
+	} else {
+		n = -1;
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return n;
+}
+
+int catalog_load_target(struct wf_catalog *c, const struct wf_target *t)
+{
+	struct target_entry *e;
+	int rc = -1;
+
+	pthread_rwlock_wrlock(&c->lock);
+	if (!target_by_id(c, t->id) && !target_find(c, t->pid, t->start_time)) {
+		e = target_append(c);
+		if (e) {
+			e->t = *t;
+			if (t->id > c->last_target_id)
+				c->last_target_id = t->id;
+			/* Whatever the store says, a process is alive only once the
+			 * capture reports it again. */
+			e->t.alive = false;
+			rc = 0;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- edges ---- */
+
+static uint64_t hash_task(uint64_t h, const struct wf_task *t)
+{
+	h = fnv(t->comm, strnlen(t->comm, sizeof(t->comm)), h);
+	h = fnv("\0", 1, h);
+	h = fnv(t->proc_comm, strnlen(t->proc_comm, sizeof(t->proc_comm)), h);
+	h = fnv(&t->pid, sizeof(t->pid), h);
+	return fnv(&t->tid, sizeof(t->tid), h);
+}
+
+static uint64_t hash_stack(uint64_t h, const struct wf_stack *s)
+{
+	h = fnv(&s->nframes, sizeof(s->nframes), h);
+	h = fnv(&s->nkernel, sizeof(s->nkernel), h);
+	for (int i = 0; i < s->nframes; i++)
+		h = fnv(s->frames[i] ? s->frames[i] : "", s->frames[i] ? strlen(s->frames[i]) + 1 : 1, h);
+	return h;
+}
+
+uint64_t catalog_edge_hash(const struct wf_edge *e, uint32_t target_id)
+{
+	uint64_t h = FNV_INIT;
+	int32_t v;
+
+	h = fnv(&target_id, sizeof(target_id), h);
+	h = hash_task(h, &e->waker);
+	h = hash_task(h, &e->target);
+	h = hash_task(h, &e->preemptor);
+	v = e->context;
+	h = fnv(&v, sizeof(v), h);
+	v = e->kind;
+	h = fnv(&v, sizeof(v), h);
+	h = hash_stack(h, &e->waker_stack);
+	h = hash_stack(h, &e->target_stack);
+	for (int i = 0; i < e->nfacts; i++)
+		h = fnv(e->facts[i], strlen(e->facts[i]) + 1, h);
+	h = fnv(&e->category, sizeof(e->category), h);
+	h = fnv(e->activity ? e->activity : "", e->activity ? strlen(e->activity) + 1 : 1, h);
+	h = fnv(&e->role, sizeof(e->role), h);
+	/* 0 marks "no hash" in the store; SQLite integers are signed 64-bit. */
+	return h ? h : 1;
+}
+
+static struct edge_entry *edge_by_hash(struct wf_catalog *c, uint64_t hash)
+{
+	size_t i = mix64(hash) & (c->edges_by_hash.cap - 1);
+
+	while (c->edges_by_hash.slots[i]) {
+		struct edge_entry *e = &c->edges[c->edges_by_hash.slots[i] - 1];
+
+		if (e->meta.hash == hash)
+			return e;
+		i = (i + 1) & (c->edges_by_hash.cap - 1);
+	}
+	return NULL;
+}
+
+static struct edge_entry *edge_by_id(struct wf_catalog *c, uint32_t id)
+{
+	size_t i = mix64(id) & (c->edges_by_id.cap - 1);
+
+	while (c->edges_by_id.slots[i]) {
+		struct edge_entry *e = &c->edges[c->edges_by_id.slots[i] - 1];
+
+		if (e->meta.id == id)
+			return e;
+		i = (i + 1) & (c->edges_by_id.cap - 1);
+	}
+	return NULL;
+}
+
+static int edges_rebuild(struct wf_catalog *c, size_t want)
+{
+	if (index_reset(&c->edges_by_hash, want) || index_reset(&c->edges_by_id, want))
+		return -1;
+	for (size_t i = 0; i < c->nedges; i++) {
+		index_insert(&c->edges_by_hash, c->edges[i].meta.hash, (uint32_t)i);
+		index_insert(&c->edges_by_id, c->edges[i].meta.id, (uint32_t)i);
+	}
+	return 0;
+}
+
+/* Appends an entry and indexes it; caller holds the write lock. */
+static struct edge_entry *edge_append(struct wf_catalog *c, const struct wf_edge_meta *m)
+{
+	struct edge_entry *e;
+
+	if (c->nedges == c->cedges) {
+		size_t cap = c->cedges ? c->cedges * 2 : 1024;
+		struct edge_entry *p = realloc(c->edges, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		c->edges = p;
+		c->cedges = cap;
+	}
+	if ((c->nedges + 1) * 2 > c->edges_by_hash.cap && edges_rebuild(c, (c->nedges + 1) * 2))
+		return NULL;
+	e = &c->edges[c->nedges];
+	memset(e, 0, sizeof(*e));
+	e->meta = *m;
+	index_insert(&c->edges_by_hash, m->hash, (uint32_t)c->nedges);
+	index_insert(&c->edges_by_id, m->id, (uint32_t)c->nedges);
+	c->nedges++;
+	if (m->id >= c->next_edge_id)
+		c->next_edge_id = m->id + 1;
+	return e;
+}
+
+int catalog_copy_edge(struct wf_edge *dst, const struct wf_edge *src)
+{
+	const struct wf_stack *stacks[2] = { &src->waker_stack, &src->target_stack };
+	struct wf_stack *out[2];
+
+	*dst = *src;
+	out[0] = &dst->waker_stack;
+	out[1] = &dst->target_stack;
+	for (int i = 0; i < 2; i++) {
+		out[i]->frames = NULL;
+		if (stacks[i]->nframes <= 0) {
+			out[i]->nframes = 0;
+			continue;
+		}
+		out[i]->frames = malloc((size_t)stacks[i]->nframes * sizeof(char *));
+		if (!out[i]->frames) {
+			catalog_free_edge(dst);
+			return -1;
+		}
+		memcpy(out[i]->frames, stacks[i]->frames, (size_t)stacks[i]->nframes * sizeof(char *));
+	}
+	return 0;
+}
+
+uint32_t catalog_edge_put(struct wf_catalog *c, const struct wf_edge_meta *m, const struct wf_edge *e)
+{
+	struct edge_entry *en;
+	uint32_t id = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	en = edge_by_hash(c, m->hash);
+	if (en) {
+		if (m->last_seen_ms > en->meta.last_seen_ms)
+			en->meta.last_seen_ms = m->last_seen_ms;
+		if (!en->detail && e) {
+			/* Seen again after eviction or a restart: keep it while recent. */
+			en->detail = malloc(sizeof(*en->detail));
+			if (en->detail && catalog_copy_edge(en->detail, e)) {
+				free(en->detail);
+				en->detail = NULL;
+			}
+		}
+		if (en->meta.last_seen_ms - en->saved_last_seen > EDGE_LAST_SEEN_SLACK_MS)
+			en->changed = ++c->generation;
+		id = en->meta.id;
+	} else {
+		struct wf_edge_meta nm = *m;
+
+		nm.id = c->next_edge_id;
+		en = edge_append(c, &nm);
+		if (en) {
+			en->is_new = true;
+			en->changed = ++c->generation;
+			if (e) {
+				en->detail = malloc(sizeof(*en->detail));
+				if (en->detail && catalog_copy_edge(en->detail, e)) {
+					free(en->detail);
+					en->detail = NULL;
+				}
+			}
+			id = nm.id;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return id;
+}
+
+void catalog_edge_metas(struct wf_catalog *c, const uint32_t *ids, size_t n, struct wf_edge_meta *out, bool *found)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct edge_entry *e = edge_by_id(c, ids[i]);
+
+		found[i] = e != NULL;
+		if (e)
+			out[i] = e->meta;
+	}
+	pthread_rwlock_unlock(&c->lock);
+}
+
+int catalog_edge_detail(struct wf_catalog *c, uint32_t id, struct wf_edge *out)
+{
+	struct edge_entry *e;
+	int rc = -1;
+
+	pthread_rwlock_rdlock(&c->lock);
+	e = edge_by_id(c, id);
+	if (e && e->detail)
+		rc = catalog_copy_edge(out, e->detail);
+	pthread_rwlock_unlock(&c->lock);
+	return rc;
+}
+
+int catalog_load_edge(struct wf_catalog *c, const struct wf_edge_meta *m)
+{
+	struct edge_entry *e;
+	int rc = -1;
+
+	pthread_rwlock_wrlock(&c->lock);
+	if (!edge_by_hash(c, m->hash) && !edge_by_id(c, m->id)) {
+		e = edge_append(c, m);
+		if (e) {
+			e->saved_last_seen = m->last_seen_ms;
+			rc = 0;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return rc;
+}
+
+size_t catalog_edge_count(struct wf_catalog *c)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&c->lock);
+	n = c->nedges;
+	pthread_rwlock_unlock(&c->lock);
+	return n;
+}
+
+/* ---- persistence ---- */
+
+void catalog_dirty_free(struct wf_catalog_dirty *d)
+{
+	if (d->names)
+		for (uint32_t i = 0; i < d->names_to - d->names_from; i++)
+			free(d->names[i]);
+	free(d->names);
+	free(d->targets);
+	if (d->details)
+		for (size_t i = 0; i < d->nedges; i++)
+			if (d->has_detail[i])
+				catalog_free_edge(&d->details[i]);
+	free(d->details);
+	free(d->has_detail);
+	free(d->edges);
+	memset(d, 0, sizeof(*d));
+}
+
+int catalog_dirty(struct wf_catalog *c, struct wf_catalog_dirty *d)
+{
+	size_t n;
+
+	memset(d, 0, sizeof(*d));
+	pthread_rwlock_rdlock(&c->lock);
+	d->generation = c->generation;
+	d->names_from = c->names_saved;
+	d->names_to = (uint32_t)c->nnames;
+	if (d->names_to > d->names_from) {
+		d->names = calloc(d->names_to - d->names_from, sizeof(char *));
+		if (!d->names)
+			goto fail;
+		for (uint32_t id = d->names_from; id < d->names_to; id++) {
+			d->names[id - d->names_from] = strdup(c->names[id] ? c->names[id] : "");
+			if (!d->names[id - d->names_from])
+				goto fail;
+		}
+	}
+	n = 0;
+	for (size_t i = 0; i < c->ntargets; i++)
+		n += c->targets[i].changed > c->targets[i].saved;
+	if (n) {
+		d->targets = malloc(n * sizeof(*d->targets));
+		if (!d->targets)
+			goto fail;
+		for (size_t i = 0; i < c->ntargets; i++)
+			if (c->targets[i].changed > c->targets[i].saved)
+				d->targets[d->ntargets++] = c->targets[i].t;
+	}
+	n = 0;
+	for (size_t i = 0; i < c->nedges; i++)
+		n += c->edges[i].changed > c->edges[i].saved;
+	if (n) {
+		d->edges = malloc(n * sizeof(*d->edges));
+		d->details = calloc(n, sizeof(*d->details));
+		d->has_detail = calloc(n, sizeof(*d->has_detail));
+		if (!d->edges || !d->details || !d->has_detail)
+			goto fail;
+		for (size_t i = 0; i < c->nedges; i++) {
+			struct edge_entry *e = &c->edges[i];
+
+			if (e->changed <= e->saved)
+				continue;
+			d->edges[d->nedges] = e->meta;
+			if (e->is_new && e->detail && !catalog_copy_edge(&d->details[d->nedges], e->detail))
+				d->has_detail[d->nedges] = true;
+			d->nedges++;
+		}
+	}
+	pthread_rwlock_unlock(&c->lock);
+	return 0;
+fail:
+	pthread_rwlock_unlock(&c->lock);
+	catalog_dirty_free(d);
+	return -1;
+}
+
+void catalog_mark_clean(struct wf_catalog *c, const struct wf_catalog_dirty *d)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	if (d->names_to > c->names_saved)
+		c->names_saved = d->names_to;
+	for (size_t i = 0; i < d->ntargets; i++) {
+		struct target_entry *t = target_by_id(c, d->targets[i].id);
+
+		if (t)
+			t->saved = d->generation;
+	}
+	for (size_t i = 0; i < d->nedges; i++) {
+		struct edge_entry *e = edge_by_id(c, d->edges[i].id);
+
+		if (!e)
+			continue;
+		e->saved = d->generation;
+		e->saved_last_seen = d->edges[i].last_seen_ms;
+		if (d->has_detail[i])
+			e->is_new = false;
+		else if (e->is_new && !e->detail)
+			e->is_new = false; /* stored without stacks (allocation failed) */
+	}
+	pthread_rwlock_unlock(&c->lock);
+}
+
+void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms)
+{
+	size_t n = 0, t = 0;
+
+	pthread_rwlock_wrlock(&c->lock);
+	for (size_t i = 0; i < c->nedges; i++) {
+		struct edge_entry *e = &c->edges[i];
+		bool dirty = e->changed > e->saved;
+
+		if (e->meta.last_seen_ms < cutoff_ms && !dirty) {
+			if (e->detail) {
+				catalog_free_edge(e->detail);
+				free(e->detail);
+			}
+			continue;
+		}
+		if (e->detail && !e->is_new && e->meta.last_seen_ms < detail_cutoff_ms) {
+			catalog_free_edge(e->detail);
+			free(e->detail);
+			e->detail = NULL;
+		}
+		c->edges[n++] = *e;
+	}
+	if (n != c->nedges) {
+		c->nedges = n;
+		edges_rebuild(c, n * 2);
+	}
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct target_entry *e = &c->targets[i];
+
+		if (!e->t.alive && e->t.last_seen_ms < cutoff_ms && e->changed <= e->saved)
+			continue;
+		c->targets[t++] = *e;
+	}
+	c->ntargets = t;
+	pthread_rwlock_unlock(&c->lock);
+}

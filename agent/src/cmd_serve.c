@@ -1,0 +1,633 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * wakeflow-agent serve: the node-local daemon. Every window it drains the
+ * capture, classifies, attaches target labels, writes the store, keeps the
+ * window in memory and updates the metrics; HTTP threads answer meanwhile.
+ * Lifecycle: flags -> rules -> catalog and store -> capture -> HTTP ->
+ * loop -> (SIGTERM) flush the window in progress -> clean up.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "benchfill.h"
+#include "capture.h"
+#include "catalog.h"
+#include "classify.h"
+#include "collect.h"
+#include "commands.h"
+#include "history.h"
+#include "http_api.h"
+#include "logging.h"
+#include "metrics.h"
+#include "store.h"
+#include "tracker.h"
+
+#define DEFAULT_DB "/var/lib/wakeflow/wakeflow.db"
+#define DEFAULT_COMM "^envoy$"
+#define DEFAULT_WINDOW_S 10
+#define DEFAULT_RETENTION_S (24 * 3600)
+/* Windows themselves are kept this long, minutes beyond (docs/api.md). */
+#define FINE_RETENTION_S (3 * 3600)
+#define TOKEN_MAX 4096
+
+static const char usage[] =
+	"usage: wakeflow-agent serve [OPTIONS]\n"
+	"\n"
+	"Runs the node-local daemon: traces the selected processes continuously,\n"
+	"keeps their classified wake events in a store and serves them over HTTP\n"
+	"(JSON API and Prometheus metrics; see docs/api.md).\n"
+	"\n"
+	"  --listen ADDR:PORT   where to serve (default 127.0.0.1:9781)\n"
+	"  --db PATH            the SQLite store (default " DEFAULT_DB ")\n"
+	"  --comm REGEX         trace processes whose name matches (repeatable;\n"
+	"                       default '" DEFAULT_COMM "' unless --pid is given)\n"
+	"  --pid PID            trace this process (repeatable)\n"
+	"  --cgroup REGEX       only targets whose cgroup path matches\n"
+	"  --token-file FILE    require 'Authorization: Bearer <token>' (all but\n"
+	"                       /healthz); the file must not be readable by others\n"
+	"  --retention DURATION history kept, e.g. 24h, 90m, 7d (default 24h)\n"
+	"  --window SECONDS     aggregation window, a divisor of 60 (default 10)\n"
+	"  --rules FILE         classification rules instead of the built-in ones\n"
+	"  -v, --verbose        debug log (and libbpf's)\n"
+	"  -h, --help           this help\n";
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+struct serve {
+	int64_t window_ms;
+	int64_t retention_ms;
+	struct capture *cap;
+	struct wf_rules *rules;
+	struct wf_catalog *cat;
+	struct wf_store *store;
+	struct wf_history *hist;
+	struct wf_metrics *metrics;
+	struct wf_tracker *tracker;
+	struct wf_http *http;
+	char listen[128];
+
+	pthread_mutex_t stats_lock; /* stats and programs are read by HTTP threads */
+	struct capture_stats stats, prev_stats;
+	char programs[16][64];
+	size_t nprograms;
+
+	int32_t gone[256]; /* pids that exited this window */
+	size_t ngone;
+	struct wf_collected *col; /* the window being assembled */
+	int64_t now_ms;
+	int64_t last_prune_ms;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* ---- flags ---- */
+
+/* "90", "90s", "15m", "24h", "7d" -> milliseconds; -1 if malformed. */
+static int64_t parse_duration(const char *s)
+{
+	char *end;
+	long long v;
+	int64_t unit = 1000;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || v <= 0)
+		return -1;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		unit = 1000;
+	else if (!strcmp(end, "m"))
+		unit = 60 * 1000;
+	else if (!strcmp(end, "h"))
+		unit = 3600 * 1000;
+	else if (!strcmp(end, "d"))
+		unit = 24 * 3600 * 1000LL;
+	else
+		return -1;
+	if (v > 3650LL * 24 * 3600 * 1000 / unit)
+		return -1;
+	return v * unit;
+}
+
+/*
+ * The token file must be a regular file nobody else can read: a token
+ * every local user can read protects nothing. Kubernetes secret volumes
+ * are mode 0644 unless the volume sets defaultMode (docs/api.md).
+ */
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+	char *buf;
+	struct stat sb;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot read token file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "token file %s is not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if (sb.st_mode & S_IROTH) {
+		snprintf(err, errlen,
+			 "token file %s is readable by every user (mode %04o): chmod 600 it (Kubernetes: defaultMode 0400)",
+			 path, (unsigned)(sb.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	buf = calloc(1, TOKEN_MAX + 1);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n = read(fd, buf, TOKEN_MAX + 1);
+	close(fd);
+	if (n > TOKEN_MAX) {
+		snprintf(err, errlen, "token file %s is longer than %d bytes", path, TOKEN_MAX);
+		free(buf);
+		return NULL;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+		buf[--n] = '\0';
+	if (n <= 0 || strlen(buf) != (size_t)n) {
+		snprintf(err, errlen, "token file %s is empty or holds a NUL byte", path);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* ---- the window ---- */
+
+static uint32_t resolve_target(void *ctx, int32_t pid, const char *comm)
+{
+	struct serve *s = ctx;
+
+	return tracker_resolve(s->tracker, pid, comm, s->now_ms);
+}
+
+static void target_live(void *ctx, uint32_t target_id, const struct wf_throttle *d)
+{
+	struct serve *s = ctx;
+	struct wf_wtarget *t = collected_target(s->col, target_id);
+
+	/* Every running target gets a record, active or not, so its
+	 * throttling is seen even in a window without wakeups. */
+	if (!t)
+		return;
+	t->nr_periods += d->nr_periods;
+	t->nr_throttled += d->nr_throttled;
+	t->throttled_us += d->throttled_usec;
+}
+
+static void target_gone(void *ctx, uint32_t target_id, int32_t pid)
+{
+	struct serve *s = ctx;
+
+	(void)target_id;
+	if (s->ngone < sizeof(s->gone) / sizeof(s->gone[0]))
+		s->gone[s->ngone++] = pid;
+}
+
+static void lost_metric(struct serve *s, const char *reason, uint64_t now, uint64_t before)
+{
+	if (now > before)
+		metrics_add(s->metrics, WF_M_LOST, (const char *[]){ "reason", reason, NULL }, (double)(now - before));
+}
+
+static void update_health(struct serve *s, double drain_ms, double write_ms)
+{
+	struct capture_stats st, prev;
+
+	capture_get_stats(s->cap, &st);
+	pthread_mutex_lock(&s->stats_lock);
+	prev = s->prev_stats;
+	s->stats = st;
+	s->prev_stats = st;
+	pthread_mutex_unlock(&s->stats_lock);
+
+	lost_metric(s, "edges_dropped", st.edges_dropped, prev.edges_dropped);
+	lost_metric(s, "stacks_dropped", st.stacks_dropped, prev.stacks_dropped);
+	lost_metric(s, "state_dropped", st.state_dropped, prev.state_dropped);
+	lost_metric(s, "ringbuf_dropped", st.ringbuf_dropped, prev.ringbuf_dropped);
+	lost_metric(s, "totals_dropped", st.totals_dropped, prev.totals_dropped);
+	if (st.edges_dropped + st.state_dropped + st.ringbuf_dropped + st.totals_dropped >
+	    prev.edges_dropped + prev.state_dropped + prev.ringbuf_dropped + prev.totals_dropped)
+		wf_log(WF_LOG_WARN, "capture: kernel maps full this window (edges %llu, threads %llu, totals %llu, "
+				    "ring buffer %llu dropped so far)",
+		       (unsigned long long)st.edges_dropped, (unsigned long long)st.state_dropped,
+		       (unsigned long long)st.totals_dropped, (unsigned long long)st.ringbuf_dropped);
+	if (st.symbolize_failures > prev.symbolize_failures)
+		metrics_add(s->metrics, WF_M_SYMBOLIZE_FAILURES, NULL,
+			    (double)(st.symbolize_failures - prev.symbolize_failures));
+	if (st.events > prev.events)
+		metrics_add(s->metrics, WF_M_EVENTS, NULL, (double)(st.events - prev.events));
+	metrics_set(s->metrics, WF_M_DRAIN_SECONDS, NULL, drain_ms / 1000.0);
+	metrics_set(s->metrics, WF_M_STORE_WRITE_SECONDS, NULL, write_ms / 1000.0);
+	metrics_set(s->metrics, WF_M_TARGETS, NULL, (double)tracker_live_count(s->tracker));
+	metrics_add(s->metrics, WF_M_WINDOWS, NULL, 1);
+}
+
+/* Drains, classifies and records the window [start, end). */
+static void finish_window(struct serve *s, int64_t start, int64_t end)
+{
+	struct wf_edge_list edges = { 0 };
+	struct capture_totals totals = { 0 };
+	struct wf_collected col = { 0 };
+	struct wf_encoded enc;
+	struct wf_store_status before, after;
+	struct wf_collect_ctx cc = {
+		.cat = s->cat, .rules = s->rules, .target_of = resolve_target, .ctx = s, .now_ms = end
+	};
+	double t0 = mono_ms(), drain_ms, write_ms = 0;
+	bool persisted;
+
+	s->now_ms = end;
+	s->col = &col;
+	s->ngone = 0;
+	if (capture_drain(s->cap, &edges, &totals))
+		wf_log(WF_LOG_ERROR, "capture: draining the window failed; its events are lost");
+	if (collect_window(&cc, &edges, &totals, &col))
+		wf_log(WF_LOG_ERROR, "serve: out of memory assembling the window; part of it is lost");
+	tracker_end_window(s->tracker, end, target_live, target_gone, s);
+	drain_ms = mono_ms() - t0;
+
+	for (size_t i = 0; i < col.n; i++) {
+		struct wf_target t;
+
+		wtarget_normalize(&col.t[i]);
+		if (catalog_target_get(s->cat, col.t[i].target_id, &t) == 0)
+			metrics_add_window(s->metrics, &col.t[i], &t, s->cat);
+	}
+	for (size_t i = 0; i < s->ngone; i++)
+		metrics_forget_pid(s->metrics, s->gone[i]);
+
+	if (collected_encode(&col, start, end, &enc) == 0) {
+		store_status(s->store, &before);
+		t0 = mono_ms();
+		persisted = store_write_window(s->store, &enc.window, end) == 0;
+		write_ms = mono_ms() - t0;
+		store_status(s->store, &after);
+		if (after.errors > before.errors)
+			metrics_add(s->metrics, WF_M_STORE_ERRORS, NULL, (double)(after.errors - before.errors));
+		if (history_add(s->hist, &enc.window, persisted))
+			wf_log(WF_LOG_ERROR, "serve: out of memory keeping the window in memory");
+		encoded_free(&enc);
+	} else {
+		wf_log(WF_LOG_ERROR, "serve: out of memory encoding the window; it is lost");
+	}
+	update_health(s, drain_ms, write_ms);
+	wf_log(WF_LOG_DEBUG, "serve: window %lld+%lldms: %zu edges, %zu threads, %zu targets, drain %.1fms, write %.1fms",
+	       (long long)start, (long long)(end - start), edges.len, totals.len, col.n, drain_ms, write_ms);
+
+	if (end - s->last_prune_ms >= WF_CATALOG_PRUNE_INTERVAL_MS) {
+		catalog_prune(s->cat, end - s->retention_ms, end - WF_RING_SPAN_MS);
+		s->last_prune_ms = end;
+	}
+	s->col = NULL;
+	collected_free(&col);
+	edge_list_free(&edges);
+	capture_totals_free(&totals);
+}
+
+/* ---- /api/v1/status: the capture's part ---- */
+
+static void status_json(void *ctx, struct json *j)
+{
+	struct serve *s = ctx;
+	struct capture_stats st;
+
+	pthread_mutex_lock(&s->stats_lock);
+	st = s->stats;
+	json_key(j, "listen");
+	json_str(j, s->listen);
+	json_key(j, "window_s");
+	json_i64(j, s->window_ms / 1000);
+	json_key(j, "retention_s");
+	json_i64(j, s->retention_ms / 1000);
+	json_key(j, "rules");
+	json_str(j, s->rules ? rules_origin(s->rules) : NULL);
+	json_key(j, "programs");
+	json_arr_begin(j);
+	for (size_t i = 0; i < s->nprograms; i++)
+		json_str(j, s->programs[i]);
+	json_arr_end(j);
+	pthread_mutex_unlock(&s->stats_lock);
+	json_key(j, "attach_mode");
+	json_str(j, st.attach_mode);
+	json_key(j, "capture");
+	json_obj_begin(j);
+	json_key(j, "events");
+	json_u64(j, st.events);
+	json_key(j, "processes");
+	json_u64(j, st.targets);
+	json_key(j, "stacks_walked");
+	json_u64(j, st.stacks_walked);
+	json_key(j, "wakeups_unseen");
+	json_u64(j, st.wakeups_unseen);
+	json_key(j, "symbolize_failures");
+	json_u64(j, st.symbolize_failures);
+	json_key(j, "last_drain_ms");
+	json_f64(j, st.last_drain_ms);
+	json_obj_end(j);
+	json_key(j, "lost");
+	json_obj_begin(j);
+	json_key(j, "edges_dropped");
+	json_u64(j, st.edges_dropped);
+	json_key(j, "stacks_dropped");
+	json_u64(j, st.stacks_dropped);
+	json_key(j, "state_dropped");
+	json_u64(j, st.state_dropped);
+	json_key(j, "totals_dropped");
+	json_u64(j, st.totals_dropped);
+	json_key(j, "ringbuf_dropped");
+	json_u64(j, st.ringbuf_dropped);
+	json_obj_end(j);
+}
+
+/* ---- main ---- */
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("wakeflow-agent: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("; try 'wakeflow-agent serve --help'\n", stderr);
+	return 2;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	enum { OPT_LISTEN = 256, OPT_DB, OPT_COMM, OPT_PID, OPT_CGROUP, OPT_TOKEN, OPT_RETENTION, OPT_WINDOW,
+	       OPT_RULES, OPT_BENCH_FILL };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "token-file", required_argument, NULL, OPT_TOKEN },
+		{ "retention", required_argument, NULL, OPT_RETENTION },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "rules", required_argument, NULL, OPT_RULES },
+		/* Not in --help: fills a store with synthetic windows for
+		 * agent/bench/bench-store, through the same code. */
+		{ "bench-fill", required_argument, NULL, OPT_BENCH_FILL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct capture_opts copts = { 0 };
+	struct serve s = { 0 };
+	struct wf_store_opts sopts = { 0 };
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	const char *listen_s = "127.0.0.1:9781", *db = DEFAULT_DB, *cgroup = NULL, *token_file = NULL,
+		   *rules_file = NULL;
+	double bench_hours = 0;
+	char *token = NULL;
+	char err[512];
+	int opt, status = 1;
+	long window_s = DEFAULT_WINDOW_S;
+	int64_t start;
+
+	s.retention_ms = DEFAULT_RETENTION_S * 1000LL;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+		char *end;
+
+		switch (opt) {
+		case OPT_LISTEN:
+			listen_s = optarg;
+			break;
+		case OPT_DB:
+			db = optarg;
+			break;
+		case OPT_COMM:
+			if (copts.ncomm >= CAPTURE_MAX_COMMS)
+				return usage_error("at most %s --comm options", "8");
+			copts.comm_regex[copts.ncomm++] = optarg;
+			break;
+		case OPT_PID: {
+			long pid;
+
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || pid <= 0 || pid > INT32_MAX)
+				return usage_error("--pid '%s' is not a process id", optarg);
+			if (copts.npids >= CAPTURE_MAX_PIDS)
+				return usage_error("at most %s --pid options", "64");
+			copts.pids[copts.npids++] = (int32_t)pid;
+			break;
+		}
+		case OPT_CGROUP:
+			cgroup = optarg;
+			break;
+		case OPT_TOKEN:
+			token_file = optarg;
+			break;
+		case OPT_RETENTION:
+			s.retention_ms = parse_duration(optarg);
+			if (s.retention_ms < 60 * 1000)
+				return usage_error("--retention '%s' is not a duration of at least a minute (e.g. 24h, 90m, 7d)",
+						   optarg);
+			break;
+		case OPT_WINDOW:
+			errno = 0;
+			window_s = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || window_s < 1 || window_s > 60 || 60 % window_s)
+				return usage_error("--window '%s' must be a number of seconds dividing 60 (1, 2, 5, 10, 15, 30, 60, ...)",
+						   optarg);
+			break;
+		case OPT_RULES:
+			rules_file = optarg;
+			break;
+		case OPT_BENCH_FILL:
+			bench_hours = strtod(optarg, &end);
+			if (end == optarg || *end || !(bench_hours > 0 && bench_hours <= 24 * 31))
+				return usage_error("--bench-fill '%s' must be a number of hours", optarg);
+			break;
+		case 'v':
+			wf_log_set_level(WF_LOG_DEBUG);
+			copts.verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	s.window_ms = window_s * 1000;
+	sopts.path = db;
+	sopts.retention_ms = s.retention_ms;
+	sopts.fine_retention_ms = FINE_RETENTION_S * 1000LL < s.retention_ms ? FINE_RETENTION_S * 1000LL : s.retention_ms;
+
+	if (bench_hours > 0)
+		return benchfill_run(&sopts, s.window_ms, bench_hours, stdout);
+
+	if (http_parse_listen(listen_s, &addr, &addrlen, err, sizeof(err))) {
+		fprintf(stderr, "wakeflow-agent: %s\n", err);
+		return 2;
+	}
+	snprintf(s.listen, sizeof(s.listen), "%s", listen_s);
+	if (token_file) {
+		token = read_token(token_file, err, sizeof(err));
+		if (!token) {
+			fprintf(stderr, "wakeflow-agent: %s\n", err);
+			return 2;
+		}
+	}
+	if (!copts.ncomm && !copts.npids)
+		copts.comm_regex[copts.ncomm++] = DEFAULT_COMM;
+	s.rules = rules_file ? rules_load_file(rules_file, err, sizeof(err)) : rules_load_default(err, sizeof(err));
+	if (!s.rules) {
+		fprintf(stderr, "wakeflow-agent: %s\n", err);
+		free(token);
+		return 2;
+	}
+	pthread_mutex_init(&s.stats_lock, NULL);
+	{
+		struct wf_tracker_opts topts = { .proc_root = "/proc", .cgroup_root = "/sys/fs/cgroup",
+						 .cgroup_regex = cgroup };
+
+		s.cat = catalog_new();
+		s.tracker = s.cat ? tracker_new(&topts, s.cat, err, sizeof(err)) : NULL;
+		if (!s.tracker) {
+			fprintf(stderr, "wakeflow-agent: %s\n", s.cat ? err : "out of memory");
+			status = 2;
+			goto cleanup;
+		}
+	}
+	s.metrics = metrics_new();
+	s.store = store_open(&sopts, s.cat, wall_ms());
+	s.hist = s.store ? history_new(s.store, s.cat, s.window_ms, sopts.fine_retention_ms,
+				       (size_t)(WF_RING_SPAN_MS / s.window_ms))
+			 : NULL;
+	if (!s.metrics || !s.hist) {
+		fprintf(stderr, "wakeflow-agent: out of memory\n");
+		goto cleanup;
+	}
+
+	s.cap = capture_open(&copts, err, sizeof(err));
+	if (!s.cap) {
+		fprintf(stderr, "wakeflow-agent: %s\n", err);
+		goto cleanup;
+	}
+	{
+		const char *names[16];
+
+		s.nprograms = capture_programs(s.cap, names, 16);
+		for (size_t i = 0; i < s.nprograms; i++)
+			snprintf(s.programs[i], sizeof(s.programs[i]), "%s", names[i]);
+		capture_get_stats(s.cap, &s.stats);
+		s.prev_stats = s.stats;
+	}
+
+	{
+		struct wf_http_ctx hctx = { .cat = s.cat,
+					    .history = s.hist,
+					    .store = s.store,
+					    .metrics = s.metrics,
+					    .token = token,
+					    .status = status_json,
+					    .status_ctx = &s };
+
+		s.http = http_start(&addr, addrlen, &hctx, err, sizeof(err));
+		if (!s.http) {
+			fprintf(stderr, "wakeflow-agent: %s\n", err);
+			goto cleanup;
+		}
+	}
+	if (!http_is_loopback(&addr) && !token)
+		wf_log(WF_LOG_WARN, "http: listening on %s without --token-file: anyone who can reach it can read the data",
+		       listen_s);
+
+	{
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		signal(SIGPIPE, SIG_IGN);
+	}
+	wf_log(WF_LOG_INFO, "serve: listening on %s, window %lds, retention %llds, store %s%s", listen_s, window_s,
+	       (long long)(s.retention_ms / 1000), db, token ? ", token required" : "");
+
+	/* Windows are aligned to the wall clock so every agent's windows line up. */
+	start = wall_ms();
+	while (!stopping) {
+		int64_t end = (start / s.window_ms + 1) * s.window_ms;
+		int64_t now;
+
+		while (!stopping && (now = wall_ms()) < end) {
+			int64_t wait = end - now;
+
+			if (capture_poll(s.cap, (int)(wait < 250 ? wait : 250)) < 0 && !stopping) {
+				wf_log(WF_LOG_ERROR, "capture: polling failed: %s", strerror(errno));
+				/* Keep windows going: a failed poll only delays exec/exit handling. */
+				usleep(100 * 1000);
+			}
+		}
+		if (stopping)
+			break;
+		finish_window(&s, start, end);
+		/* After a clock jump backwards, start over from now. */
+		start = wall_ms() < end ? wall_ms() : end;
+	}
+	/* SIGTERM: the window in progress is written before exit. */
+	{
+		int64_t end = wall_ms();
+
+		if (end > start)
+			finish_window(&s, start, end);
+		wf_log(WF_LOG_INFO, "serve: stopping after writing the window in progress");
+	}
+	status = 0;
+cleanup:
+	http_stop(s.http);
+	capture_close(s.cap);
+	history_free(s.hist);
+	store_close(s.store);
+	tracker_free(s.tracker);
+	metrics_free(s.metrics);
+	catalog_free(s.cat);
+	rules_free(s.rules);
+	free(token);
+	return status;
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "history.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A window in the ring: immutable once added, shared by reference so a
+ * query never holds the lock while it decodes. */
+struct ring_window {
+	int refs;
+	int64_t start_ms, end_ms;
+	bool persisted;
+	size_t ntargets;
+	struct wf_store_target *targets; /* blobs point into data */
+	uint8_t *data;
+};
+
+struct wf_history {
+	struct wf_store *store;
+	struct wf_catalog *cat;
+	int64_t window_ms, fine_retention_ms;
+	pthread_mutex_t lock;
+	struct ring_window **ring; /* circular, oldest at head */
+	size_t cap, head, len;
+};
+
+static void window_unref(struct wf_history *h, struct ring_window *w)
+{
+	bool last;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&h->lock);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&h->lock);
+	if (last) {
+		free(w->targets);
+		free(w->data);
+		free(w);
+	}
+}
+
+struct wf_history *history_new(struct wf_store *store, struct wf_catalog *cat, int64_t window_ms,
+			       int64_t fine_retention_ms, size_t ring_windows)
+{
+	struct wf_history *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->ring = calloc(ring_windows ? ring_windows : 1, sizeof(*h->ring));
+	if (!h->ring) {
+		free(h);
+		return NULL;
+	}
+	h->store = store;
+	h->cat = cat;
+	h->window_ms = window_ms;
+	h->fine_retention_ms = fine_retention_ms;
+	h->cap = ring_windows ? ring_windows : 1;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+void history_free(struct wf_history *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->len; i++)
+		window_unref(h, h->ring[(h->head + i) % h->cap]);
+	free(h->ring);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+int history_add(struct wf_history *h, const struct wf_store_window *w, bool persisted)
+{
+	struct ring_window *rw = calloc(1, sizeof(*rw)), *old = NULL;
+	size_t bytes = 0;
+	uint8_t *p;
+
+	if (!rw)
+		return -1;
+	for (size_t i = 0; i < w->ntargets; i++)
+		bytes += w->targets[i].totals_len + w->targets[i].edges_len;
+	rw->targets = calloc(w->ntargets ? w->ntargets : 1, sizeof(*rw->targets));
+	rw->data = malloc(bytes ? bytes : 1);
+	if (!rw->targets || !rw->data) {
+		free(rw->targets);
+		free(rw->data);
+		free(rw);
+		return -1;
+	}
+	p = rw->data;
+	for (size_t i = 0; i < w->ntargets; i++) {
+		struct wf_store_target *t = &rw->targets[i];
+
+		*t = w->targets[i];
+		memcpy(p, t->totals, t->totals_len);
+		t->totals = p;
+		p += t->totals_len;
+		memcpy(p, t->edges, t->edges_len);
+		t->edges = p;
+		p += t->edges_len;
+	}
+	rw->ntargets = w->ntargets;
+	rw->start_ms = w->start_ms;
+	rw->end_ms = w->end_ms;
+	rw->persisted = persisted;
+	rw->refs = 1;
+
+	pthread_mutex_lock(&h->lock);
+	if (h->len == h->cap) {
+		old = h->ring[h->head];
+		h->head = (h->head + 1) % h->cap;
+		h->len--;
+	}
+	h->ring[(h->head + h->len) % h->cap] = rw;
+	h->len++;
+	pthread_mutex_unlock(&h->lock);
+	window_unref(h, old);
+	return 0;
+}
+
+size_t history_ring_len(struct wf_history *h, int64_t *oldest_ms)
+{
+	size_t n;
+
+	pthread_mutex_lock(&h->lock);
+	n = h->len;
+	if (oldest_ms)
+		*oldest_ms = n ? h->ring[h->head]->start_ms : -1;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* References to the ring's windows starting in [from, to). */
+static size_t ring_take(struct wf_history *h, int64_t from, int64_t to, struct ring_window ***out)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&h->lock);
+	*out = malloc((h->len ? h->len : 1) * sizeof(**out));
+	if (*out) {
+		for (size_t i = 0; i < h->len; i++) {
+			struct ring_window *w = h->ring[(h->head + i) % h->cap];
+
+			if (w->start_ms >= from && w->start_ms < to) {
+				w->refs++;
+				(*out)[n++] = w;
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+static void ring_drop(struct wf_history *h, struct ring_window **ws, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		window_unref(h, ws[i]);
+	free(ws);
+}
+
+static void resolution(struct wf_history *h, int64_t now_ms, bool store_ok, struct wf_resolution *res)
+{
+	struct wf_store_status st;
+
+	res->window_ms = h->window_ms;
+	res->fine_since_ms = now_ms - h->fine_retention_ms;
+	res->rolled_until_ms = 0;
+	if (store_ok) {
+		store_status(h->store, &st);
+		res->rolled_until_ms = st.rolled_until_ms;
+	} else {
+		/* Memory holds windows only, and only recent ones. */
+		res->fine_since_ms = 0;
+	}
+}
+
+/* ---- series ---- */
+
+static int series_cover_cb(void *ctx, int64_t start, int64_t end)
+{
+	series_acc_cover(ctx, start, end);
+	return 0;
+}
+
+static int series_totals_cb(void *ctx, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	(void)end;
+	/* A blob that does not decode is skipped rather than failing the
+	 * whole answer; the store notices corruption on its own reads. */
+	series_acc_add(ctx, start, target, blob, len);
+	return 0;
+}
+
+static int series_from_store(struct wf_history *h, struct wf_series_acc *a, const struct wf_series_plan *p)
+{
+	struct wf_store_reader *r = store_reader_open(h->store);
+	int rc = 0;
+
+	if (!r)
+		return -1;
+	for (size_t i = 0; i < p->nseg && !rc; i++) {
+		const struct wf_segment *s = &p->seg[i];
+
+		rc = store_read_windows(r, s->tier, s->from_ms, s->to_ms, series_cover_cb, a);
+		if (!rc)
+			rc = store_read_totals(r, s->tier, s->from_ms, s->to_ms, series_totals_cb, a);
+	}
+	store_reader_close(r);
+	return rc;
+}
+
+struct wf_series_acc *history_series(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				     struct wf_series_plan *plan, struct wf_answer_info *info)
+{
+	bool store_ok = store_readable(h->store);
+	struct wf_resolution res;
+	struct wf_series_acc *a;
+	struct ring_window **ws;
+	size_t n;
+
+	memset(info, 0, sizeof(*info));
+	resolution(h, now_ms, store_ok, &res);
+	series_plan(q, &res, plan);
+	a = series_acc_new(q, plan, h->cat);
+	if (!a)
+		return NULL;
+	if (store_ok && series_from_store(h, a, plan)) {
+		series_acc_reset(a);
+		store_ok = false;
+	}
+	if (!store_ok) {
+		/* The plan may have used tier 1; memory has windows only. */
+		resolution(h, now_ms, false, &res);
+		series_plan(q, &res, plan);
+		series_acc_free(a);
+		a = series_acc_new(q, plan, h->cat);
+		if (!a)
+			return NULL;
+		info->from_memory_only = true;
+	}
+	n = ring_take(h, plan->t0, q->to_ms, &ws);
+	for (size_t i = 0; i < n; i++) {
+		if (store_ok && ws[i]->persisted)
+			continue;
+		series_acc_cover(a, ws[i]->start_ms, ws[i]->end_ms);
+		for (size_t t = 0; t < ws[i]->ntargets; t++)
+			series_acc_add(a, ws[i]->start_ms, ws[i]->targets[t].target_id, ws[i]->targets[t].totals,
+				       ws[i]->targets[t].totals_len);
+	}
+	ring_drop(h, ws, n);
+	return a;
+}
+
+/* ---- edges ---- */
+
+static int edges_cb(void *ctx, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	/* As for series: a blob that does not decode is skipped. */
+	edges_acc_add(ctx, start, end, target, blob, len);
+	return 0;
+}
+
+struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				   struct wf_answer_info *info)
+{
+	bool store_ok = store_readable(h->store);
+	struct wf_resolution res;
+	struct wf_segment seg[3];
+	struct wf_edges_acc *a;
+	struct ring_window **ws;
+	size_t nseg, n;
+
+	memset(info, 0, sizeof(*info));
+	a = edges_acc_new(q, h->cat);
+	if (!a)
+		return NULL;
+	if (store_ok) {
+		struct wf_store_reader *r = store_reader_open(h->store);
+		int rc = r ? 0 : -1;
+
+		resolution(h, now_ms, true, &res);
+		nseg = edges_plan(q, &res, seg);
+		for (size_t i = 0; i < nseg && !rc; i++)
+			rc = store_read_edges(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, edges_cb, a);
+		store_reader_close(r);
+		if (rc) {
+			edges_acc_reset(a);
+			store_ok = false;
+		}
+	}
+	info->from_memory_only = !store_ok;
+	n = ring_take(h, q->from_ms, q->to_ms, &ws);
+	for (size_t i = 0; i < n; i++) {
+		if (store_ok && ws[i]->persisted)
+			continue;
+		for (size_t t = 0; t < ws[i]->ntargets; t++)
+			edges_acc_add(a, ws[i]->start_ms, ws[i]->end_ms, ws[i]->targets[t].target_id,
+				      ws[i]->targets[t].edges, ws[i]->targets[t].edges_len);
+	}
+	ring_drop(h, ws, n);
+	if (edges_acc_finish(a) < 0) {
+		edges_acc_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void history_edge_details(struct wf_history *h, const uint32_t *ids, size_t n, struct wf_edge_detail *out,
+			  bool *found)
+{
+	struct wf_store_reader *r = NULL;
+	bool tried = false;
+
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		found[i] = catalog_edge_detail(h->cat, ids[i], &out[i].edge) == 0;
+		if (found[i])
+			continue;
+		if (!tried) {
+			tried = true;
+			if (store_readable(h->store))
+				r = store_reader_open(h->store);
+		}
+		found[i] = r && store_read_edge(r, ids[i], &out[i]) == 0;
+	}
+	store_reader_close(r);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Where queries get their windows: the store (store.h) and an in-memory ring
+ * of the most recent windows. The ring answers for windows the store failed
+ * to take, and for everything it holds while the store cannot be read, so a
+ * broken disk costs history, not the daemon's usefulness.
+ * Thread-safe: the main loop adds windows, HTTP threads query.
+ */
+#ifndef WAKEFLOW_HISTORY_H
+#define WAKEFLOW_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "query.h"
+#include "series.h"
+#include "store.h"
+
+/* The ring holds this much; the catalog keeps full edges (stacks) as long. */
+#define WF_RING_SPAN_MS (30 * 60 * 1000LL)
+/* How often the daemon expires the catalog. */
+#define WF_CATALOG_PRUNE_INTERVAL_MS (10 * 60 * 1000LL)
+
+struct wf_history;
+
+struct wf_history *history_new(struct wf_store *store, struct wf_catalog *cat, int64_t window_ms,
+			       int64_t fine_retention_ms, size_t ring_windows);
+void history_free(struct wf_history *h);
+
+/* Copies a finished window into the ring; persisted says whether the store
+ * took it. Returns 0 or -1 (ENOMEM: the window is not kept in memory). */
+int history_add(struct wf_history *h, const struct wf_store_window *w, bool persisted);
+/* Windows in the ring, and the oldest start (-1 if empty). */
+size_t history_ring_len(struct wf_history *h, int64_t *oldest_ms);
+
+/* Where an answer came from. */
+struct wf_answer_info {
+	bool from_memory_only; /* the store could not be read: only the ring answered */
+};
+
+/* Evaluate a query (see series.h); NULL on ENOMEM. The caller frees. */
+struct wf_series_acc *history_series(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				     struct wf_series_plan *plan, struct wf_answer_info *info);
+struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				   struct wf_answer_info *info);
+
+/* The edges' full records: from memory where recent, else from the store
+ * (one reader for all). found[i] is false where an edge is known nowhere.
+ * Free each found one with store_edge_detail_free. */
+void history_edge_details(struct wf_history *h, const uint32_t *ids, size_t n, struct wf_edge_detail *out,
+			  bool *found);
+
+#endif

@@ -1,0 +1,765 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "http_api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "classify.h"
+#include "logging.h"
+#include "query.h"
+#include "report.h"
+#include "series.h"
+
+#ifndef WAKEFLOW_VERSION
+#define WAKEFLOW_VERSION "dev"
+#endif
+
+struct wf_http {
+	struct MHD_Daemon *d;
+	sem_t queries; /* WF_HTTP_MAX_QUERIES slots */
+	struct wf_http_ctx ctx;
+	int64_t started_ms;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- listen address ---- */
+
+int http_parse_listen(const char *s, struct sockaddr_storage *out, socklen_t *len, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon, *port_s;
+	char *end;
+	long port;
+
+	memset(out, 0, sizeof(*out));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host)) {
+			snprintf(err, errlen, "--listen '%s': expected [IPV6]:PORT", s);
+			return -1;
+		}
+		memcpy(host, s + 1, (size_t)(close - s - 1));
+		host[close - s - 1] = '\0';
+		port_s = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host)) {
+			snprintf(err, errlen, "--listen '%s': expected ADDRESS:PORT, e.g. 127.0.0.1:%d", s, WF_DEFAULT_PORT);
+			return -1;
+		}
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+		port_s = colon + 1;
+	}
+	errno = 0;
+	port = strtol(port_s, &end, 10);
+	if (!*port_s || *end || errno || port < 1 || port > 65535) {
+		snprintf(err, errlen, "--listen '%s': the port must be a number from 1 to 65535", s);
+		return -1;
+	}
+	if (!host[0] || strchr(host, ':')) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)out;
+
+		if (!host[0]) {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+
+			a4->sin_family = AF_INET;
+			a4->sin_port = htons((uint16_t)port);
+			a4->sin_addr.s_addr = htonl(INADDR_ANY);
+			*len = sizeof(*a4);
+			return 0;
+		}
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
+			snprintf(err, errlen, "--listen '%s': '%s' is not an IPv6 address", s, host);
+			return -1;
+		}
+		*len = sizeof(*a6);
+		return 0;
+	}
+	{
+		struct sockaddr_in *a4 = (struct sockaddr_in *)out;
+
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+			snprintf(err, errlen, "--listen '%s': '%s' is not an IPv4 address (names are not resolved)", s,
+				 host);
+			return -1;
+		}
+		*len = sizeof(*a4);
+	}
+	return 0;
+}
+
+int http_is_loopback(const struct sockaddr_storage *addr)
+{
+	if (addr->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+	if (addr->ss_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+	return 0;
+}
+
+int http_token_ok(const char *header, const char *token)
+{
+	const char *given;
+	size_t gl, tl;
+	unsigned char diff;
+
+	if (!header || strncmp(header, "Bearer ", 7))
+		return 0;
+	given = header + 7;
+	gl = strlen(given);
+	tl = strlen(token);
+	/* Time depends on the token's length only, never on where the first
+	 * differing byte is. */
+	diff = gl != tl;
+	for (size_t i = 0; i < tl; i++)
+		diff |= (unsigned char)token[i] ^ (unsigned char)(i < gl ? given[i] : 0);
+	return diff == 0;
+}
+
+/* ---- responses ---- */
+
+static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *type,
+				char *buf, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result ret;
+	char code[12];
+
+	if (!r) {
+		free(buf);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"wakeflow\"");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	snprintf(code, sizeof(code), "%u", status);
+	metrics_add(h->ctx.metrics, WF_M_HTTP_REQUESTS, (const char *[]){ "code", code, NULL }, 1);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j)
+{
+	char *buf;
+	size_t len;
+
+	if (j->failed) {
+		json_free(j);
+		return send_buf(h, c, 500, "application/json", strdup("{\"error\":\"out of memory\"}\n"), 25);
+	}
+	/* The writer's buffer becomes the response body (freed by MHD). */
+	buf = j->buf;
+	len = j->len;
+	j->buf = NULL;
+	json_free(j);
+	return send_buf(h, c, status, "application/json", buf ? buf : strdup(""), buf ? len : 0);
+}
+
+static enum MHD_Result send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
+{
+	struct json j;
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "error");
+	json_str(&j, msg);
+	json_obj_end(&j);
+	return send_json(h, c, status, &j);
+}
+
+/* ---- endpoints ---- */
+
+static void json_labels(struct json *j, const struct wf_labels *l)
+{
+	json_obj_begin(j);
+	for (int i = 0; i < WF_LABEL__COUNT; i++) {
+		if (!l->value[i][0])
+			continue;
+		json_key(j, discovery_label_name((enum wf_label)i));
+		json_str(j, l->value[i]);
+	}
+	json_obj_end(j);
+}
+
+static enum MHD_Result do_status(struct wf_http *h, struct MHD_Connection *c)
+{
+	struct wf_store_status st;
+	struct utsname un;
+	struct json j;
+	struct wf_target *targets = NULL;
+	ssize_t n = catalog_targets(h->ctx.cat, &targets);
+	size_t alive = 0, ring;
+	int64_t ring_oldest;
+
+	for (ssize_t i = 0; i < n; i++)
+		alive += targets[i].alive;
+	free(targets);
+	store_status(h->ctx.store, &st);
+	ring = history_ring_len(h->ctx.history, &ring_oldest);
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "version");
+	json_str(&j, WAKEFLOW_VERSION);
+	json_key(&j, "kernel");
+	json_str(&j, uname(&un) == 0 ? un.release : NULL);
+	json_key(&j, "uptime_s");
+	json_i64(&j, (now_ms() - h->started_ms) / 1000);
+	json_key(&j, "targets");
+	json_u64(&j, alive);
+	json_key(&j, "targets_known");
+	json_i64(&j, n < 0 ? 0 : n);
+	json_key(&j, "store");
+	json_obj_begin(&j);
+	json_key(&j, "path");
+	json_str(&j, st.path);
+	json_key(&j, "state");
+	json_str(&j, store_state_name(st.state));
+	json_key(&j, "error");
+	json_str(&j, st.error[0] ? st.error : NULL);
+	json_key(&j, "error_since_ms");
+	if (st.error_since_ms)
+		json_i64(&j, st.error_since_ms);
+	else
+		json_null(&j);
+	json_key(&j, "size_bytes");
+	json_u64(&j, st.size_bytes);
+	json_key(&j, "oldest_ms");
+	if (st.oldest_ms >= 0)
+		json_i64(&j, st.oldest_ms);
+	else
+		json_null(&j);
+	json_key(&j, "newest_ms");
+	if (st.newest_ms >= 0)
+		json_i64(&j, st.newest_ms);
+	else
+		json_null(&j);
+	json_key(&j, "rolled_up_until_ms");
+	json_i64(&j, st.rolled_until_ms);
+	json_key(&j, "windows_written");
+	json_u64(&j, st.windows_written);
+	json_key(&j, "errors");
+	json_u64(&j, st.errors);
+	json_key(&j, "last_write_ms");
+	json_f64(&j, st.last_write_ms);
+	json_obj_end(&j);
+	json_key(&j, "memory");
+	json_obj_begin(&j);
+	json_key(&j, "windows");
+	json_u64(&j, ring);
+	json_key(&j, "oldest_ms");
+	if (ring_oldest >= 0)
+		json_i64(&j, ring_oldest);
+	else
+		json_null(&j);
+	json_key(&j, "edges");
+	json_u64(&j, catalog_edge_count(h->ctx.cat));
+	json_obj_end(&j);
+	if (h->ctx.status)
+		h->ctx.status(h->ctx.status_ctx, &j);
+	json_obj_end(&j);
+	return send_json(h, c, 200, &j);
+}
+
+static int cmp_targets(const void *a, const void *b)
+{
+	const struct wf_target *x = a, *y = b;
+
+	if (x->alive != y->alive)
+		return x->alive ? -1 : 1;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static enum MHD_Result do_targets(struct wf_http *h, struct MHD_Connection *c)
+{
+	struct wf_target *t = NULL;
+	ssize_t n = catalog_targets(h->ctx.cat, &t);
+	struct json j;
+
+	if (n < 0)
+		return send_error(h, c, 500, "out of memory");
+	qsort(t, (size_t)n, sizeof(*t), cmp_targets);
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "targets");
+	json_arr_begin(&j);
+	for (ssize_t i = 0; i < n; i++) {
+		json_obj_begin(&j);
+		json_key(&j, "pid");
+		json_i64(&j, t[i].pid);
+		json_key(&j, "comm");
+		json_str(&j, t[i].comm);
+		json_key(&j, "exe");
+		json_str(&j, t[i].exe);
+		json_key(&j, "labels");
+		json_labels(&j, &t[i].labels);
+		json_key(&j, "alive");
+		json_bool(&j, t[i].alive);
+		json_key(&j, "first_seen_ms");
+		json_i64(&j, t[i].first_seen_ms);
+		json_key(&j, "last_seen_ms");
+		json_i64(&j, t[i].last_seen_ms);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	free(t);
+	return send_json(h, c, 200, &j);
+}
+
+static void json_taxon(struct json *j, const struct wf_taxon *t)
+{
+	json_obj_begin(j);
+	json_key(j, "id");
+	json_str(j, t->id);
+	json_key(j, "name");
+	json_str(j, t->name);
+	json_key(j, "group");
+	json_str(j, t->group);
+	json_key(j, "description");
+	json_str(j, t->description);
+	json_obj_end(j);
+}
+
+static enum MHD_Result do_categories(struct wf_http *h, struct MHD_Connection *c)
+{
+	struct json j;
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "categories");
+	json_arr_begin(&j);
+	for (int i = 0; i < WF_CAT__COUNT; i++)
+		if (wf_category(i))
+			json_taxon(&j, wf_category(i));
+	json_arr_end(&j);
+	json_key(&j, "activities");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < wf_activity_count(); i++)
+		if (wf_activity(i))
+			json_taxon(&j, wf_activity(i));
+	json_arr_end(&j);
+	json_key(&j, "roles");
+	json_arr_begin(&j);
+	for (int i = 0; i < WF_ROLE__COUNT; i++)
+		json_str(&j, wf_role_id(i));
+	json_arr_end(&j);
+	json_obj_end(&j);
+	return send_json(h, c, 200, &j);
+}
+
+static void memory_warning(struct json *j, struct wf_http *h)
+{
+	int64_t oldest;
+
+	history_ring_len(h->ctx.history, &oldest);
+	json_key(j, "warning");
+	json_str(j, "the store cannot be read: answered from the windows kept in memory only (see /api/v1/status)");
+	json_key(j, "memory_oldest_ms");
+	if (oldest >= 0)
+		json_i64(j, oldest);
+	else
+		json_null(j);
+}
+
+static enum MHD_Result do_series(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
+{
+	struct wf_series_plan plan;
+	struct wf_answer_info info;
+	struct wf_series_acc *a = history_series(h->ctx.history, q, now_ms(), &plan, &info);
+	struct json j;
+	size_t n;
+
+	if (!a)
+		return send_error(h, c, 500, "out of memory");
+	n = series_count(a);
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "step_ms");
+	json_i64(&j, plan.step_ms);
+	json_key(&j, "from_ms");
+	json_i64(&j, q->from_ms);
+	json_key(&j, "to_ms");
+	json_i64(&j, q->to_ms);
+	json_key(&j, "metric");
+	json_str(&j, query_metric_name(q->metric));
+	json_key(&j, "by");
+	json_str(&j, query_by_name(q->by));
+	if (series_truncated(a)) {
+		json_key(&j, "truncated");
+		json_bool(&j, true);
+	}
+	if (info.from_memory_only)
+		memory_warning(&j, h);
+	json_key(&j, "series");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < n && !j.failed; i++) {
+		struct wf_label_pair lp[32];
+		size_t nl = series_labels(a, i, lp, 32), k = 0;
+		int64_t t;
+		double v;
+
+		json_obj_begin(&j);
+		json_key(&j, "labels");
+		json_obj_begin(&j);
+		for (size_t l = 0; l < nl; l++) {
+			json_key(&j, lp[l].name);
+			json_str(&j, lp[l].value);
+		}
+		json_obj_end(&j);
+		json_key(&j, "points");
+		json_arr_begin(&j);
+		while (series_point(a, i, &k, &t, &v)) {
+			json_arr_begin(&j);
+			json_i64(&j, t);
+			json_f64(&j, v);
+			json_arr_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	series_acc_free(a);
+	return send_json(h, c, 200, &j);
+}
+
+/*
+ * Appends text verbatim as the next value. The edge object is written by
+ * report.c (the one definition of an edge's JSON, shared with `record
+ * --format json`), which only writes to a FILE; this splices its output
+ * in. To be replaced by a report.h function that writes into a struct json.
+ */
+static void json_raw(struct json *j, const char *s, size_t n)
+{
+	char *p;
+
+	if (j->failed)
+		return;
+	if (j->len + n + 2 > j->cap) {
+		size_t cap = (j->len + n + 2) * 2;
+
+		p = realloc(j->buf, cap);
+		if (!p) {
+			j->failed = true;
+			return;
+		}
+		j->buf = p;
+		j->cap = cap;
+	}
+	if (j->need_comma)
+		j->buf[j->len++] = ',';
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+	j->need_comma = false;
+}
+
+/* Writes the edge as `record --format json` does, leaving its object open
+ * for more keys. Returns 0, or -1 if report.c's output was not as expected. */
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int edge_json_open(struct json *j, const struct wf_edge *e)
+{
+	static const char prefix[] = "{\"edges\":[";
+	static const char suffix[] = "],\"lost\":{}}\n";
+	struct wf_edge_list list = { .items = (struct wf_edge *)e, .len = 1, .cap = 1 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc = -1, wrc, crc;
+
+	if (!f)
+		return -1;
+	/* report.c keeps sort state in a static: one caller at a time. */
+	pthread_mutex_lock(&report_lock);
+	wrc = report_write(f, WF_FORMAT_JSON, &list, NULL);
+	pthread_mutex_unlock(&report_lock);
+	crc = fclose(f);
+	if (!wrc && !crc && len > sizeof(prefix) + sizeof(suffix) && !memcmp(buf, prefix, sizeof(prefix) - 1) &&
+	    !memcmp(buf + len - (sizeof(suffix) - 1), suffix, sizeof(suffix) - 1)) {
+		size_t olen = len - (sizeof(prefix) - 1) - (sizeof(suffix) - 1);
+
+		/* Without its closing brace: labels and times follow. */
+		json_raw(j, buf + sizeof(prefix) - 1, olen - 1);
+		j->need_comma = true;
+		rc = 0;
+	}
+	free(buf);
+	return rc;
+}
+
+static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
+{
+	struct wf_answer_info info;
+	struct wf_edges_acc *a = history_edges(h->ctx.history, q, now_ms(), &info);
+	const struct wf_target_match *tm;
+	struct wf_edge_detail *details;
+	uint32_t *ids;
+	bool *found;
+	struct json j;
+	size_t n = 0;
+
+	if (!a)
+		return send_error(h, c, 500, "out of memory");
+	while (edges_acc_row(a, n))
+		n++;
+	tm = edges_acc_targets(a);
+	ids = calloc(n + 1, sizeof(*ids));
+	details = calloc(n + 1, sizeof(*details));
+	found = calloc(n + 1, sizeof(*found));
+	if (!ids || !details || !found) {
+		free(ids);
+		free(details);
+		free(found);
+		edges_acc_free(a);
+		return send_error(h, c, 500, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = edges_acc_row(a, i)->id;
+	history_edge_details(h->ctx.history, ids, n, details, found);
+
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "from_ms");
+	json_i64(&j, q->from_ms);
+	json_key(&j, "to_ms");
+	json_i64(&j, q->to_ms);
+	json_key(&j, "matched");
+	json_u64(&j, edges_acc_matched(a));
+	if (info.from_memory_only)
+		memory_warning(&j, h);
+	json_key(&j, "edges");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < n && !j.failed; i++) {
+		const struct wf_edge_row *r = edges_acc_row(a, i);
+		struct wf_edge *e = &details[i].edge;
+		long ti = target_match_find(tm, r->meta.target_id);
+
+		if (!found[i])
+			continue; /* expired between the scan and now */
+		/* The stored edge is the identity; the numbers are the range's. */
+		e->count_known = true;
+		e->count = r->count;
+		e->offcpu_unknown = false;
+		e->offcpu_ns = r->offcpu_us * 1000;
+		e->offcpu_max_ns = r->max_us * 1000;
+		e->runq_known = true;
+		e->runq_ns = r->runq_us * 1000;
+		e->first_seen_ns = (uint64_t)r->first_ms * 1000000;
+		e->last_seen_ns = (uint64_t)r->last_ms * 1000000;
+		if (edge_json_open(&j, e)) {
+			j.failed = true;
+			break;
+		}
+		json_key(&j, "id");
+		json_u64(&j, r->id);
+		json_key(&j, "labels");
+		if (ti >= 0) {
+			json_labels(&j, &tm->targets[ti].labels);
+		} else {
+			json_obj_begin(&j);
+			json_obj_end(&j);
+		}
+		json_key(&j, "first_seen_ms");
+		json_i64(&j, r->first_ms);
+		json_key(&j, "last_seen_ms");
+		json_i64(&j, r->last_ms);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	for (size_t i = 0; i < n; i++)
+		if (found[i])
+			store_edge_detail_free(&details[i]);
+	free(ids);
+	free(details);
+	free(found);
+	edges_acc_free(a);
+	return send_json(h, c, 200, &j);
+}
+
+static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
+{
+	struct wf_store_status st;
+	size_t len;
+	char *buf;
+
+	store_status(h->ctx.store, &st);
+	metrics_set(h->ctx.metrics, WF_M_STORE_OK, NULL, st.state == WF_STORE_OK);
+	metrics_set(h->ctx.metrics, WF_M_STORE_BYTES, NULL, (double)st.size_bytes);
+	buf = metrics_render(h->ctx.metrics, &len);
+	if (!buf)
+		return send_error(h, c, 500, "out of memory");
+	return send_buf(h, c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+}
+
+/* ---- routing ---- */
+
+/* The raw request URI, captured before libmicrohttpd splits and decodes the
+ * query string: the query parser wants the bytes as sent. */
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
+{
+	(void)cls;
+	(void)con;
+	return strdup(uri ? uri : "");
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*req_cls);
+	*req_cls = NULL;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct wf_http *h = cls;
+	const char *uri = *req_cls ? *req_cls : "";
+	const char *qmark = strchr(uri, '?');
+	const char *qs = qmark ? qmark + 1 : "";
+	enum wf_endpoint ep = WF_EP_PLAIN;
+	struct wf_query *q;
+	char err[256];
+	enum MHD_Result ret;
+	int rc;
+
+	(void)version;
+	(void)upload_data;
+	if (*upload_data_size) {
+		/* Nothing here takes a body: drop it and answer once it is read. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed (use GET)");
+	if (!strcmp(url, "/healthz"))
+		return send_buf(h, c, 200, "text/plain; charset=utf-8", strdup("ok\n"), 3);
+	if (h->ctx.token && !http_token_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+					   h->ctx.token))
+		return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
+				  "missing or wrong bearer token (send Authorization: Bearer <token>)");
+
+	if (!strcmp(url, "/api/v1/series"))
+		ep = WF_EP_SERIES;
+	else if (!strcmp(url, "/api/v1/edges"))
+		ep = WF_EP_EDGES;
+	else if (strcmp(url, "/api/v1/status") && strcmp(url, "/api/v1/targets") && strcmp(url, "/api/v1/categories") &&
+		 strcmp(url, "/metrics")) {
+		snprintf(err, sizeof(err), "no such endpoint: %.200s", url);
+		return send_error(h, c, MHD_HTTP_NOT_FOUND, err);
+	}
+
+	q = malloc(sizeof(*q));
+	if (!q)
+		return send_error(h, c, 500, "out of memory");
+	rc = query_parse(ep, qs, strlen(qs), now_ms(), q, err, sizeof(err));
+	if (rc) {
+		ret = send_error(h, c, (unsigned)rc, err);
+	} else if (ep == WF_EP_SERIES || ep == WF_EP_EDGES) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += WF_HTTP_TIMEOUT_S;
+		if (sem_timedwait(&h->queries, &until)) {
+			ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries at once; retry later");
+		} else {
+			ret = ep == WF_EP_SERIES ? do_series(h, c, q) : do_edges(h, c, q);
+			sem_post(&h->queries);
+		}
+	} else if (!strcmp(url, "/api/v1/status")) {
+		ret = do_status(h, c);
+	} else if (!strcmp(url, "/api/v1/targets")) {
+		ret = do_targets(h, c);
+	} else if (!strcmp(url, "/api/v1/categories")) {
+		ret = do_categories(h, c);
+	} else {
+		ret = do_metrics(h, c);
+	}
+	free(q);
+	return ret;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	wf_log(WF_LOG_WARN, "http: %s", buf);
+}
+
+struct wf_http *http_start(const struct sockaddr_storage *addr, socklen_t addrlen, const struct wf_http_ctx *ctx,
+			   char *err, size_t errlen)
+{
+	struct wf_http *h = calloc(1, sizeof(*h));
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	(void)addrlen;
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->ctx = *ctx;
+	h->started_ms = now_ms();
+	sem_init(&h->queries, 0, WF_HTTP_MAX_QUERIES);
+	if (addr->ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* The logger first, so that libmicrohttpd's own complaints about the
+	 * options that follow go to our log too. */
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed,
+				NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WF_HTTP_MAX_CONNECTIONS,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WF_HTTP_MAX_PER_ADDRESS,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WF_HTTP_TIMEOUT_S,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
+				(size_t)(1024 * 1024), MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "failed to listen on the --listen address: %s (in use, or not an address of this host?)",
+			 strerror(errno ? errno : EADDRINUSE));
+		sem_destroy(&h->queries);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void http_stop(struct wf_http *h)
+{
+	if (!h)
+		return;
+	MHD_stop_daemon(h->d);
+	sem_destroy(&h->queries);
+	free(h);
+}

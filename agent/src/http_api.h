@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's HTTP server (libmicrohttpd): routing, bearer-token auth,
+ * JSON answers and errors (docs/api.md). One thread per connection, with a
+ * cap on connections and an idle timeout, so /healthz answers while a long
+ * query runs and no request can hold up capture (queries read the store
+ * through their own SQLite connection).
+ */
+#ifndef WAKEFLOW_HTTP_API_H
+#define WAKEFLOW_HTTP_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "catalog.h"
+#include "history.h"
+#include "json.h"
+#include "metrics.h"
+#include "store.h"
+
+#define WF_DEFAULT_PORT 9781
+/* A dashboard opens a query per panel at once, all from the one Grafana
+ * server: the per-address cap is generous; it only keeps one client from
+ * taking every slot (the kubelet's /healthz comes from another address). */
+#define WF_HTTP_MAX_CONNECTIONS 128
+#define WF_HTTP_MAX_PER_ADDRESS 64
+#define WF_HTTP_TIMEOUT_S 15
+/* Series and edges queries running at once; more wait (up to the timeout,
+ * then 503), which bounds the memory and CPU queries can take. */
+#define WF_HTTP_MAX_QUERIES 4
+
+struct wf_http_ctx {
+	struct wf_catalog *cat;
+	struct wf_history *history;
+	struct wf_store *store;
+	struct wf_metrics *metrics;
+	const char *token; /* NULL: no auth */
+	/* Writes the daemon's own keys (capture counters, programs, ...) into
+	 * the open /api/v1/status object. */
+	void (*status)(void *ctx, struct json *j);
+	void *status_ctx;
+};
+
+/* "127.0.0.1:9781", "[::1]:9781", "0.0.0.0:9781", ":9781" (all IPv4
+ * addresses). Returns 0, or -1 with one sentence in err. */
+int http_parse_listen(const char *s, struct sockaddr_storage *out, socklen_t *len, char *err, size_t errlen);
+/* True for 127.0.0.0/8 and ::1. */
+int http_is_loopback(const struct sockaddr_storage *addr);
+
+struct wf_http;
+
+/* Starts serving; NULL with one sentence in err (address in use, ...). */
+struct wf_http *http_start(const struct sockaddr_storage *addr, socklen_t addrlen, const struct wf_http_ctx *ctx,
+			   char *err, size_t errlen);
+void http_stop(struct wf_http *h);
+
+/* Constant-time comparison of the Authorization header value with
+ * "Bearer <token>"; exposed for the unit tests. */
+int http_token_ok(const char *header, const char *token);
+
+#endif

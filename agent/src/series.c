@@ -1,0 +1,824 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "series.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "classify.h"
+#include "window.h"
+
+/* ---- planning ---- */
+
+static int64_t round_up(int64_t v, int64_t unit)
+{
+	return (v + unit - 1) / unit * unit;
+}
+
+static int64_t floor_to(int64_t v, int64_t unit)
+{
+	return v / unit * unit;
+}
+
+void series_plan(const struct wf_query *q, const struct wf_resolution *res, struct wf_series_plan *p)
+{
+	int64_t range = q->to_ms - q->from_ms;
+	int64_t step = q->step_ms;
+	int64_t unit = res->window_ms;
+
+	memset(p, 0, sizeof(*p));
+	if (!step)
+		step = (range + WF_SERIES_AUTO_POINTS - 1) / WF_SERIES_AUTO_POINTS;
+	/* Windows are the finest grain; older than tier 0's retention only
+	 * minutes are left. */
+	if (q->from_ms < res->fine_since_ms)
+		unit = WF_MINUTE_MS;
+	if (step < unit || step % unit)
+		step = round_up(step, unit);
+	if ((range + step - 1) / step + 1 > WF_SERIES_MAX_POINTS)
+		step = round_up((range + WF_SERIES_MAX_POINTS - 2) / (WF_SERIES_MAX_POINTS - 1), unit);
+	p->step_raised = q->step_ms && step != q->step_ms;
+	p->step_ms = step;
+	p->t0 = floor_to(q->from_ms, step);
+	p->npoints = (size_t)((q->to_ms - p->t0 + step - 1) / step);
+
+	/* Whole minutes come from tier 1 where they are rolled up; points then
+	 * hold whole minutes, so nothing is split. */
+	if (step % WF_MINUTE_MS == 0 && res->rolled_until_ms > p->t0) {
+		int64_t split = res->rolled_until_ms < q->to_ms ? res->rolled_until_ms : q->to_ms;
+
+		p->seg[p->nseg++] = (struct wf_segment){ WF_TIER_MINUTE, p->t0, split };
+		if (split < q->to_ms)
+			p->seg[p->nseg++] = (struct wf_segment){ WF_TIER_WINDOW, split, q->to_ms };
+	} else {
+		p->seg[p->nseg++] = (struct wf_segment){ WF_TIER_WINDOW, p->t0, q->to_ms };
+	}
+}
+
+size_t edges_plan(const struct wf_query *q, const struct wf_resolution *res, struct wf_segment seg[3])
+{
+	int64_t a = round_up(q->from_ms, WF_MINUTE_MS);
+	int64_t b = floor_to(q->to_ms, WF_MINUTE_MS);
+	size_t n = 0;
+
+	if (b > res->rolled_until_ms)
+		b = res->rolled_until_ms;
+	/* Before tier 0's retention the fringes of partial minutes are gone:
+	 * widen to whole minutes there rather than lose them. */
+	if (q->from_ms < res->fine_since_ms)
+		a = floor_to(q->from_ms, WF_MINUTE_MS);
+	if (a >= b) {
+		seg[n++] = (struct wf_segment){ WF_TIER_WINDOW, q->from_ms, q->to_ms };
+		return n;
+	}
+	if (q->from_ms < a)
+		seg[n++] = (struct wf_segment){ WF_TIER_WINDOW, q->from_ms, a };
+	seg[n++] = (struct wf_segment){ WF_TIER_MINUTE, a, b };
+	if (b < q->to_ms)
+		seg[n++] = (struct wf_segment){ WF_TIER_WINDOW, b, q->to_ms };
+	return n;
+}
+
+/* ---- target matching ---- */
+
+static bool any_equal(const char *const *values, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(values[i], s))
+			return true;
+	return false;
+}
+
+static int cmp_target_id(const void *a, const void *b)
+{
+	const struct wf_target *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool target_allowed(const struct wf_target *t, const struct wf_filter *f)
+{
+	static const struct {
+		int field;
+		enum wf_label label;
+	} by_label[] = {
+		{ WF_F_NAMESPACE, WF_LABEL_NAMESPACE },
+		{ WF_F_WORKLOAD, WF_LABEL_WORKLOAD },
+		{ WF_F_POD, WF_LABEL_POD },
+	};
+
+	for (size_t i = 0; i < sizeof(by_label) / sizeof(by_label[0]); i++) {
+		int fl = by_label[i].field;
+
+		if (f->n[fl] && !any_equal(f->values[fl], f->n[fl], t->labels.value[by_label[i].label]))
+			return false;
+	}
+	if (f->n[WF_F_COMM] && !any_equal(f->values[WF_F_COMM], f->n[WF_F_COMM], t->comm))
+		return false;
+	if (f->n[WF_F_PID]) {
+		bool ok = false;
+
+		for (int i = 0; i < f->n[WF_F_PID]; i++)
+			ok |= f->pids[i] == t->pid;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const struct wf_filter *f)
+{
+	ssize_t n;
+
+	memset(m, 0, sizeof(*m));
+	n = catalog_targets(cat, &m->targets);
+	if (n < 0)
+		return -1;
+	m->ntargets = (size_t)n;
+	qsort(m->targets, m->ntargets, sizeof(*m->targets), cmp_target_id);
+	m->allowed = calloc(m->ntargets + 1, sizeof(*m->allowed));
+	m->group = calloc(m->ntargets + 1, sizeof(*m->group));
+	if (!m->allowed || !m->group) {
+		target_match_free(m);
+		return -1;
+	}
+	for (size_t i = 0; i < m->ntargets; i++) {
+		const struct wf_labels *li = &m->targets[i].labels;
+
+		m->allowed[i] = target_allowed(&m->targets[i], f);
+		/* Group by (namespace, pod): pod names are unique per namespace. */
+		m->group[i] = (uint32_t)m->ngroups;
+		for (size_t j = 0; j < i; j++) {
+			const struct wf_labels *lj = &m->targets[j].labels;
+
+			if (!strcmp(li->value[WF_LABEL_POD], lj->value[WF_LABEL_POD]) &&
+			    !strcmp(li->value[WF_LABEL_NAMESPACE], lj->value[WF_LABEL_NAMESPACE])) {
+				m->group[i] = m->group[j];
+				break;
+			}
+		}
+		if (m->group[i] == m->ngroups)
+			m->ngroups++;
+	}
+	return 0;
+}
+
+long target_match_find(const struct wf_target_match *m, uint32_t target_id)
+{
+	size_t lo = 0, hi = m->ntargets;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->targets[mid].id < target_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < m->ntargets && m->targets[lo].id == target_id && m->allowed[lo])
+		return (long)lo;
+	return -1;
+}
+
+void target_match_free(struct wf_target_match *m)
+{
+	free(m->targets);
+	free(m->allowed);
+	free(m->group);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- per-record filters (threads, roles, categories, activities) ---- */
+
+struct record_filter {
+	uint32_t threads[WF_FILTER_MAX_VALUES]; /* name ids; 0 = a name never seen */
+	int nthreads;
+	const int *roles;
+	int nroles;
+	bool category_ok[WF_CAT__COUNT];
+	bool any_category;
+	uint32_t activities[WF_FILTER_MAX_VALUES];
+	int nactivities;
+};
+
+static void record_filter_init(struct record_filter *rf, const struct wf_filter *f, struct wf_catalog *cat)
+{
+	memset(rf, 0, sizeof(*rf));
+	rf->nthreads = f->n[WF_F_THREAD];
+	for (int i = 0; i < rf->nthreads; i++)
+		rf->threads[i] = catalog_name_find(cat, f->values[WF_F_THREAD][i]);
+	rf->roles = f->roles;
+	rf->nroles = f->n[WF_F_ROLE];
+	rf->any_category = f->n[WF_F_CATEGORY] == 0;
+	for (int c = 0; c < WF_CAT__COUNT; c++) {
+		const struct wf_taxon *t = wf_category(c);
+
+		for (int i = 0; t && i < f->n[WF_F_CATEGORY]; i++)
+			if (query_category_matches(f->values[WF_F_CATEGORY][i], t->id))
+				rf->category_ok[c] = true;
+	}
+	rf->nactivities = f->n[WF_F_ACTIVITY];
+	for (int i = 0; i < rf->nactivities; i++) {
+		/* "none" selects edges no activity applies to (id 0). */
+		const char *v = f->values[WF_F_ACTIVITY][i];
+
+		rf->activities[i] = strcmp(v, "none") ? catalog_name_find(cat, v) : 0;
+		if (strcmp(v, "none") && !rf->activities[i])
+			rf->activities[i] = UINT32_MAX; /* never seen: matches nothing */
+	}
+}
+
+static bool match_thread(const struct record_filter *rf, uint32_t thread, int role)
+{
+	if (rf->nthreads) {
+		bool ok = false;
+
+		for (int i = 0; i < rf->nthreads; i++)
+			ok |= rf->threads[i] && rf->threads[i] == thread;
+		if (!ok)
+			return false;
+	}
+	if (rf->nroles) {
+		bool ok = false;
+
+		for (int i = 0; i < rf->nroles; i++)
+			ok |= rf->roles[i] == role;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool match_class(const struct record_filter *rf, int category, uint32_t activity)
+{
+	if (!rf->any_category && (category < 0 || category >= WF_CAT__COUNT || !rf->category_ok[category]))
+		return false;
+	if (rf->nactivities) {
+		bool ok = false;
+
+		for (int i = 0; i < rf->nactivities; i++)
+			ok |= rf->activities[i] == activity;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* ---- a small map from 64-bit keys to indexes ---- */
+
+struct keymap {
+	uint64_t *keys;
+	uint32_t *vals; /* index + 1; 0 = empty */
+	size_t cap, n;
+};
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static void keymap_free(struct keymap *m)
+{
+	free(m->keys);
+	free(m->vals);
+	memset(m, 0, sizeof(*m));
+}
+
+static long keymap_get(const struct keymap *m, uint64_t key)
+{
+	if (!m->cap)
+		return -1;
+	for (size_t i = mix(key) & (m->cap - 1); m->vals[i]; i = (i + 1) & (m->cap - 1))
+		if (m->keys[i] == key)
+			return (long)m->vals[i] - 1;
+	return -1;
+}
+
+static int keymap_put(struct keymap *m, uint64_t key, uint32_t val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap) {
+		struct keymap g = { 0 };
+
+		g.cap = m->cap ? m->cap * 2 : 256;
+		g.keys = malloc(g.cap * sizeof(*g.keys));
+		g.vals = calloc(g.cap, sizeof(*g.vals));
+		if (!g.keys || !g.vals) {
+			keymap_free(&g);
+			return -1;
+		}
+		for (size_t j = 0; j < m->cap; j++)
+			if (m->vals[j])
+				keymap_put(&g, m->keys[j], m->vals[j] - 1);
+		keymap_free(m);
+		*m = g;
+	}
+	for (i = mix(key) & (m->cap - 1); m->vals[i]; i = (i + 1) & (m->cap - 1))
+		;
+	m->keys[i] = key;
+	m->vals[i] = val + 1;
+	m->n++;
+	return 0;
+}
+
+/* ---- series ---- */
+
+#define MAX_LABELS (2 + WF_LABEL__COUNT)
+
+struct series {
+	uint64_t key;
+	double *num, *den; /* per point; den only for ratios */
+	struct wf_label_pair labels[MAX_LABELS];
+	char *strings[MAX_LABELS]; /* owned label values */
+	size_t nlabels;
+};
+
+struct wf_series_acc {
+	struct wf_query q;
+	struct wf_series_plan plan;
+	struct wf_catalog *cat;
+	struct wf_target_match tm;
+	struct record_filter rf;
+	bool ratio;
+	bool *covered;
+	struct series *series;
+	size_t nseries, cseries;
+	bool truncated, sorted;
+	struct keymap index;
+	struct wf_wtarget scratch;
+};
+
+struct wf_series_acc *series_acc_new(const struct wf_query *q, const struct wf_series_plan *p, struct wf_catalog *cat)
+{
+	struct wf_series_acc *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->q = *q;
+	a->plan = *p;
+	a->cat = cat;
+	a->ratio = q->metric == WF_METRIC_PREEMPT_RATIO || q->metric == WF_METRIC_PREEMPT_COUNT_RATIO;
+	/* The filter's value pointers point into q's arena: re-point them at
+	 * our copy. */
+	for (int f = 0; f < WF_F__COUNT; f++)
+		for (int i = 0; i < a->q.filter.n[f]; i++)
+			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
+	a->covered = calloc(p->npoints ? p->npoints : 1, sizeof(*a->covered));
+	if (!a->covered || target_match_init(&a->tm, cat, &a->q.filter)) {
+		series_acc_free(a);
+		return NULL;
+	}
+	record_filter_init(&a->rf, &a->q.filter, cat);
+	return a;
+}
+
+static void series_clear(struct wf_series_acc *a)
+{
+	for (size_t i = 0; i < a->nseries; i++) {
+		free(a->series[i].num);
+		free(a->series[i].den);
+		for (size_t l = 0; l < a->series[i].nlabels; l++)
+			free(a->series[i].strings[l]);
+	}
+	a->nseries = 0;
+	a->truncated = false;
+	a->sorted = false;
+	keymap_free(&a->index);
+}
+
+void series_acc_free(struct wf_series_acc *a)
+{
+	if (!a)
+		return;
+	series_clear(a);
+	free(a->series);
+	free(a->covered);
+	target_match_free(&a->tm);
+	wtarget_free(&a->scratch);
+	free(a);
+}
+
+void series_acc_reset(struct wf_series_acc *a)
+{
+	series_clear(a);
+	memset(a->covered, 0, a->plan.npoints * sizeof(*a->covered));
+}
+
+void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms)
+{
+	int64_t t0 = a->plan.t0, step = a->plan.step_ms;
+	int64_t last = t0 + (int64_t)a->plan.npoints * step;
+
+	/* A window counts for the point its start falls in (like its data). */
+	(void)end_ms;
+	if (start_ms < t0 || start_ms >= last)
+		return;
+	a->covered[(start_ms - t0) / step] = true;
+}
+
+static int add_label(struct series *s, const char *name, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -1;
+	s->strings[s->nlabels] = copy;
+	s->labels[s->nlabels].name = name;
+	s->labels[s->nlabels].value = copy;
+	s->nlabels++;
+	return 0;
+}
+
+static int add_target_labels(struct series *s, const struct wf_target *t)
+{
+	char pid[16];
+
+	snprintf(pid, sizeof(pid), "%d", t->pid);
+	if (add_label(s, "pid", pid) || add_label(s, "comm", t->comm))
+		return -1;
+	for (int l = 0; l < WF_LABEL__COUNT; l++)
+		if (t->labels.value[l][0] && add_label(s, discovery_label_name((enum wf_label)l), t->labels.value[l]))
+			return -1;
+	return 0;
+}
+
+/* Labels of a new group; key as in group_key. */
+static int make_labels(struct wf_series_acc *a, struct series *s, long ti, uint64_t key)
+{
+	char buf[WF_QUERY_MAX_VALUE];
+
+	switch (a->q.by) {
+	case WF_BY_CATEGORY: {
+		const struct wf_taxon *t = wf_category((int)key);
+
+		return add_label(s, "category", t ? t->id : "other");
+	}
+	case WF_BY_ACTIVITY:
+		return add_label(s, "activity", key ? catalog_name(a->cat, (uint32_t)key, buf, sizeof(buf)) : "none");
+	case WF_BY_ROLE: {
+		const char *r = wf_role_id((int)key);
+
+		return add_label(s, "role", r ? r : "other");
+	}
+	case WF_BY_TARGET:
+		return add_target_labels(s, &a->tm.targets[ti]);
+	case WF_BY_POD: {
+		const struct wf_labels *l = &a->tm.targets[ti].labels;
+
+		return add_label(s, "namespace", l->value[WF_LABEL_NAMESPACE]) ||
+		       add_label(s, "pod", l->value[WF_LABEL_POD]);
+	}
+	}
+	return -1;
+}
+
+static struct series *group(struct wf_series_acc *a, long ti, uint64_t key)
+{
+	long idx = keymap_get(&a->index, key);
+	struct series *s;
+
+	if (idx >= 0)
+		return &a->series[idx];
+	if (a->nseries >= WF_SERIES_MAX_SERIES || (a->nseries + 1) * a->plan.npoints > WF_SERIES_MAX_CELLS) {
+		a->truncated = true;
+		return NULL;
+	}
+	if (a->nseries == a->cseries) {
+		size_t cap = a->cseries ? a->cseries * 2 : 16;
+		struct series *p = realloc(a->series, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		a->series = p;
+		a->cseries = cap;
+	}
+	s = &a->series[a->nseries];
+	memset(s, 0, sizeof(*s));
+	s->key = key;
+	s->num = calloc(a->plan.npoints, sizeof(double));
+	s->den = a->ratio ? calloc(a->plan.npoints, sizeof(double)) : NULL;
+	if (!s->num || (a->ratio && !s->den) || make_labels(a, s, ti, key) ||
+	    keymap_put(&a->index, key, (uint32_t)a->nseries)) {
+		free(s->num);
+		free(s->den);
+		for (size_t l = 0; l < s->nlabels; l++)
+			free(s->strings[l]);
+		return NULL;
+	}
+	a->sorted = false;
+	return &a->series[a->nseries++];
+}
+
+int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals, size_t len)
+{
+	struct wf_wtarget *w = &a->scratch;
+	int64_t t0 = a->plan.t0, step = a->plan.step_ms;
+	long ti = target_match_find(&a->tm, target_id);
+	size_t k;
+	uint64_t tkey;
+
+	if (start_ms < t0 || start_ms >= t0 + (int64_t)a->plan.npoints * step || ti < 0)
+		return 0;
+	if (wtarget_decode_totals(w, totals, len))
+		return -1;
+	k = (size_t)((start_ms - t0) / step);
+	tkey = a->q.by == WF_BY_POD ? a->tm.group[ti] : target_id;
+
+	switch (a->q.metric) {
+	case WF_METRIC_OFFCPU:
+	case WF_METRIC_WAKEUPS:
+	case WF_METRIC_RUNQ:
+		for (size_t i = 0; i < w->ncats; i++) {
+			const struct wf_wcat *c = &w->cats[i];
+			uint64_t key;
+			struct series *s;
+
+			if (!match_thread(&a->rf, c->thread, c->role) || !match_class(&a->rf, c->category, c->activity))
+				continue;
+			key = a->q.by == WF_BY_CATEGORY ? c->category :
+			      a->q.by == WF_BY_ACTIVITY ? c->activity :
+			      a->q.by == WF_BY_ROLE	? c->role :
+							  tkey;
+			s = group(a, ti, key);
+			if (!s)
+				continue;
+			s->num[k] += a->q.metric == WF_METRIC_OFFCPU  ? (double)c->offcpu_us :
+				     a->q.metric == WF_METRIC_WAKEUPS ? (double)c->count :
+									(double)c->runq_us;
+		}
+		break;
+	case WF_METRIC_PREEMPT_RATIO:
+	case WF_METRIC_PREEMPT_COUNT_RATIO:
+		for (size_t i = 0; i < w->nthreads; i++) {
+			const struct wf_wthread *th = &w->threads[i];
+			struct series *s;
+
+			if (!match_thread(&a->rf, th->name, th->role))
+				continue;
+			s = group(a, ti, a->q.by == WF_BY_ROLE ? th->role : tkey);
+			if (!s)
+				continue;
+			if (a->q.metric == WF_METRIC_PREEMPT_RATIO) {
+				s->num[k] += (double)th->preempted_us;
+				s->den[k] += (double)(th->oncpu_us + th->preempted_us);
+			} else {
+				s->num[k] += (double)th->involuntary;
+				s->den[k] += (double)th->switches;
+			}
+		}
+		break;
+	case WF_METRIC_THROTTLED: {
+		struct series *s = group(a, ti, tkey);
+
+		if (s)
+			s->num[k] += (double)w->throttled_us;
+		break;
+	}
+	}
+	return 0;
+}
+
+static int cmp_series(const void *x, const void *y)
+{
+	const struct series *a = x, *b = y;
+
+	for (size_t i = 0; i < a->nlabels && i < b->nlabels; i++) {
+		int c = strcmp(a->labels[i].value, b->labels[i].value);
+
+		if (c)
+			return c;
+	}
+	return (a->nlabels > b->nlabels) - (a->nlabels < b->nlabels);
+}
+
+size_t series_count(struct wf_series_acc *a)
+{
+	if (!a->sorted) {
+		qsort(a->series, a->nseries, sizeof(*a->series), cmp_series);
+		keymap_free(&a->index); /* indexes moved; no more adds after reading */
+		for (size_t i = 0; i < a->nseries; i++)
+			keymap_put(&a->index, a->series[i].key, (uint32_t)i);
+		a->sorted = true;
+	}
+	return a->nseries;
+}
+
+bool series_truncated(struct wf_series_acc *a)
+{
+	return a->truncated;
+}
+
+size_t series_labels(struct wf_series_acc *a, size_t i, struct wf_label_pair *out, size_t max)
+{
+	size_t n = 0;
+
+	if (i >= a->nseries)
+		return 0;
+	for (; n < a->series[i].nlabels && n < max; n++)
+		out[n] = a->series[i].labels[n];
+	return n;
+}
+
+bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, double *value)
+{
+	const struct series *s;
+	double step_s = (double)a->plan.step_ms / 1000.0;
+
+	if (i >= a->nseries)
+		return false;
+	s = &a->series[i];
+	for (; *k < a->plan.npoints; (*k)++) {
+		size_t p = *k;
+
+		if (!a->covered[p])
+			continue;
+		if (a->ratio) {
+			if (s->den[p] <= 0)
+				continue; /* no time on or off CPU: the ratio is undefined */
+			*value = s->num[p] / s->den[p];
+		} else if (a->q.metric == WF_METRIC_WAKEUPS) {
+			*value = s->num[p] / step_s;
+		} else {
+			*value = s->num[p] / 1e6 / step_s; /* microseconds per step -> seconds per second */
+		}
+		*t_ms = a->plan.t0 + (int64_t)p * a->plan.step_ms;
+		(*k)++;
+		return true;
+	}
+	return false;
+}
+
+/* ---- edges ---- */
+
+struct wf_edges_acc {
+	struct wf_query q;
+	struct wf_catalog *cat;
+	struct wf_target_match tm;
+	struct record_filter rf;
+	struct wf_edge_row *rows;
+	size_t nrows, crows, matched;
+	struct keymap index;
+	struct wf_wtarget scratch;
+};
+
+struct wf_edges_acc *edges_acc_new(const struct wf_query *q, struct wf_catalog *cat)
+{
+	struct wf_edges_acc *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->q = *q;
+	for (int f = 0; f < WF_F__COUNT; f++)
+		for (int i = 0; i < a->q.filter.n[f]; i++)
+			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
+	a->cat = cat;
+	if (target_match_init(&a->tm, cat, &a->q.filter)) {
+		free(a);
+		return NULL;
+	}
+	record_filter_init(&a->rf, &a->q.filter, cat);
+	return a;
+}
+
+void edges_acc_free(struct wf_edges_acc *a)
+{
+	if (!a)
+		return;
+	free(a->rows);
+	keymap_free(&a->index);
+	target_match_free(&a->tm);
+	wtarget_free(&a->scratch);
+	free(a);
+}
+
+void edges_acc_reset(struct wf_edges_acc *a)
+{
+	a->nrows = 0;
+	a->matched = 0;
+	keymap_free(&a->index);
+}
+
+int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
+		  size_t len)
+{
+	struct wf_wtarget *w = &a->scratch;
+
+	if (target_match_find(&a->tm, target_id) < 0)
+		return 0;
+	if (wtarget_decode_edges(w, edges, len))
+		return -1;
+	for (size_t i = 0; i < w->nedges; i++) {
+		const struct wf_wedge *e = &w->edges[i];
+		long idx = keymap_get(&a->index, e->id);
+		struct wf_edge_row *r;
+
+		if (idx < 0) {
+			if (a->nrows == a->crows) {
+				size_t cap = a->crows ? a->crows * 2 : 1024;
+				struct wf_edge_row *p = realloc(a->rows, cap * sizeof(*p));
+
+				if (!p)
+					return -1;
+				a->rows = p;
+				a->crows = cap;
+			}
+			if (keymap_put(&a->index, e->id, (uint32_t)a->nrows))
+				return -1;
+			r = &a->rows[a->nrows++];
+			memset(r, 0, sizeof(*r));
+			r->id = e->id;
+			r->meta.target_id = target_id;
+			r->first_ms = start_ms;
+			r->last_ms = end_ms;
+		} else {
+			r = &a->rows[idx];
+		}
+		r->count += e->count;
+		r->offcpu_us += e->offcpu_us;
+		r->runq_us += e->runq_us;
+		if (e->max_us > r->max_us)
+			r->max_us = e->max_us;
+		if (start_ms < r->first_ms)
+			r->first_ms = start_ms;
+		if (end_ms > r->last_ms)
+			r->last_ms = end_ms;
+	}
+	return 0;
+}
+
+static uint64_t sort_value(const struct wf_edge_row *r, enum wf_sort key)
+{
+	return key == WF_SORT_COUNT ? r->count : key == WF_SORT_RUNQ ? r->runq_us : r->offcpu_us;
+}
+
+static int cmp_rows(const void *x, const void *y, void *ctx)
+{
+	const struct wf_edge_row *a = x, *b = y;
+	enum wf_sort key = *(const enum wf_sort *)ctx;
+	uint64_t va = sort_value(a, key), vb = sort_value(b, key);
+
+	if (va != vb)
+		return va > vb ? -1 : 1;
+	return a->id < b->id ? -1 : a->id > b->id; /* stable answers for ties */
+}
+
+ssize_t edges_acc_finish(struct wf_edges_acc *a)
+{
+	uint32_t *ids;
+	struct wf_edge_meta *metas;
+	bool *found;
+	size_t n = 0;
+
+	ids = malloc((a->nrows + 1) * sizeof(*ids));
+	metas = malloc((a->nrows + 1) * sizeof(*metas));
+	found = malloc((a->nrows + 1) * sizeof(*found));
+	if (!ids || !metas || !found) {
+		free(ids);
+		free(metas);
+		free(found);
+		return -1;
+	}
+	for (size_t i = 0; i < a->nrows; i++)
+		ids[i] = a->rows[i].id;
+	catalog_edge_metas(a->cat, ids, a->nrows, metas, found);
+	for (size_t i = 0; i < a->nrows; i++) {
+		struct wf_edge_row *r = &a->rows[i];
+
+		/* An id the catalog no longer knows was expired with its target. */
+		if (!found[i] || !match_thread(&a->rf, metas[i].thread, metas[i].role) ||
+		    !match_class(&a->rf, metas[i].category, metas[i].activity))
+			continue;
+		r->meta = metas[i];
+		a->rows[n++] = *r;
+	}
+	free(ids);
+	free(metas);
+	free(found);
+	a->nrows = n;
+	a->matched = n;
+	/* A partial selection would do, but n log n over ~10^4 rows is cheap. */
+	qsort_r(a->rows, a->nrows, sizeof(*a->rows), cmp_rows, &a->q.sort);
+	if (a->nrows > (size_t)a->q.limit)
+		a->nrows = (size_t)a->q.limit;
+	keymap_free(&a->index);
+	return (ssize_t)a->nrows;
+}
+
+const struct wf_edge_row *edges_acc_row(struct wf_edges_acc *a, size_t i)
+{
+	return i < a->nrows ? &a->rows[i] : NULL;
+}
+
+size_t edges_acc_matched(struct wf_edges_acc *a)
+{
+	return a->matched;
+}
+
+const struct wf_target_match *edges_acc_targets(struct wf_edges_acc *a)
+{
+	return &a->tm;
+}

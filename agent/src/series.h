@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Query evaluation for /api/v1/series and /api/v1/edges, apart from where
+ * the windows come from (store.h, the in-memory ring) and from HTTP/JSON:
+ *   planning  which tier answers which part of the range and the step the
+ *             answer really has (docs/api.md, "Resolution");
+ *   series    per point, the metric of each group (by=...) over the windows
+ *             whose start falls in the point's step;
+ *   edges     the edges of the range merged by id, filtered, sorted, top N.
+ * Targets are matched on labels once per query (a snapshot from the
+ * catalog); threads, roles, categories and activities per record.
+ */
+#ifndef WAKEFLOW_SERIES_H
+#define WAKEFLOW_SERIES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "query.h"
+
+#define WF_TIER_WINDOW 0 /* one row per window (--window seconds) */
+#define WF_TIER_MINUTE 1 /* one row per minute, rolled up from the windows */
+#define WF_MINUTE_MS 60000LL
+#define WF_SERIES_MAX_POINTS 5000
+#define WF_SERIES_MAX_SERIES 500
+/* series x points: bounds one answer's memory (and JSON) to a few MiB. */
+#define WF_SERIES_MAX_CELLS 200000
+#define WF_SERIES_AUTO_POINTS 300 /* points when no step is given */
+
+/* A time range [from, to) answered from one tier. */
+struct wf_segment {
+	int tier;
+	int64_t from_ms, to_ms;
+};
+
+struct wf_resolution {
+	int64_t window_ms;	 /* tier 0 resolution (divides a minute) */
+	int64_t fine_since_ms;	 /* oldest time tier 0 still holds */
+	int64_t rolled_until_ms; /* minutes before this are rolled up into tier 1 */
+};
+
+struct wf_series_plan {
+	int64_t t0, step_ms; /* point k covers [t0 + k*step, t0 + (k+1)*step) */
+	size_t npoints;
+	bool step_raised; /* the requested step was raised (resolution or point cap) */
+	struct wf_segment seg[2];
+	size_t nseg;
+};
+
+/* Chooses the step and tiers for a series query (never fails: q is valid). */
+void series_plan(const struct wf_query *q, const struct wf_resolution *res, struct wf_series_plan *p);
+/* Splits an edges query into at most 3 segments: whole minutes from tier 1,
+ * the rest from tier 0. Returns the number of segments. */
+size_t edges_plan(const struct wf_query *q, const struct wf_resolution *res, struct wf_segment seg[3]);
+
+/* ---- target matching ---- */
+
+/* The targets a query may see, from a catalog snapshot. */
+struct wf_target_match {
+	struct wf_target *targets; /* sorted by id */
+	size_t ntargets;
+	bool *allowed; /* per targets[i] */
+	uint32_t *group; /* by=pod: index of the (namespace, pod) group of targets[i] */
+	size_t ngroups;
+};
+int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const struct wf_filter *f);
+/* Index into m->targets of an allowed target, or -1. */
+long target_match_find(const struct wf_target_match *m, uint32_t target_id);
+void target_match_free(struct wf_target_match *m);
+
+/* ---- series ---- */
+
+struct wf_series_acc;
+
+struct wf_series_acc *series_acc_new(const struct wf_query *q, const struct wf_series_plan *p,
+				     struct wf_catalog *cat);
+void series_acc_free(struct wf_series_acc *a);
+/* Forget everything added (a source failed half-way; another answers). */
+void series_acc_reset(struct wf_series_acc *a);
+/* A window of the range existed (the agent was running) whether or not any
+ * target was active in it: its points are 0 rather than missing. */
+void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms);
+/* One target's totals blob (window.h) for the window starting at start_ms.
+ * Returns 0, or -1 if the blob is corrupt. */
+int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals,
+		   size_t len);
+
+struct wf_label_pair {
+	const char *name, *value;
+};
+/* Results, valid until the accumulator is freed or reset. Series are sorted
+ * by their labels; points only where covered and the value is defined. */
+size_t series_count(struct wf_series_acc *a);
+/* More groups than WF_SERIES_MAX_SERIES or WF_SERIES_MAX_CELLS allow; the
+ * first ones seen were kept. */
+bool series_truncated(struct wf_series_acc *a);
+/* Fills up to max label pairs for series i; returns how many. Strings are
+ * valid until the accumulator is freed. */
+size_t series_labels(struct wf_series_acc *a, size_t i, struct wf_label_pair *out, size_t max);
+/* Iterates the points of series i: returns false when done. */
+bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, double *value);
+
+/* ---- edges ---- */
+
+struct wf_edge_row {
+	uint32_t id;
+	struct wf_edge_meta meta;
+	uint64_t count, offcpu_us, runq_us, max_us;
+	int64_t first_ms, last_ms; /* first and last window (of the range) that saw it */
+};
+
+struct wf_edges_acc;
+
+struct wf_edges_acc *edges_acc_new(const struct wf_query *q, struct wf_catalog *cat);
+void edges_acc_free(struct wf_edges_acc *a);
+void edges_acc_reset(struct wf_edges_acc *a);
+int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
+		  size_t len);
+/* Applies the per-edge filters, sorts by q->sort (descending) and keeps
+ * q->limit rows. Returns the number of rows, -1 on ENOMEM. */
+ssize_t edges_acc_finish(struct wf_edges_acc *a);
+const struct wf_edge_row *edges_acc_row(struct wf_edges_acc *a, size_t i);
+/* Matching edges before the limit was applied. */
+size_t edges_acc_matched(struct wf_edges_acc *a);
+const struct wf_target_match *edges_acc_targets(struct wf_edges_acc *a);
+
+#endif

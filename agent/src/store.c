@@ -1,0 +1,1251 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logging.h"
+#include "series.h"
+#include "window.h"
+
+#define SCHEMA_VERSION 1
+#define REOPEN_INTERVAL_MS (30 * 1000LL)
+#define RETENTION_INTERVAL_MS (60 * 1000LL)
+#define CATALOG_EXPIRY_INTERVAL_MS (3600 * 1000LL)
+/* Page cache per connection, in KiB (negative: SQLite's unit for KiB). */
+#define CACHE_KIB_WRITER 4096
+#define CACHE_KIB_READER 2048
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS names(id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE IF NOT EXISTS targets(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL,"
+	" start_time INTEGER NOT NULL, comm TEXT NOT NULL, exe TEXT NOT NULL, labels TEXT NOT NULL,"
+	" first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, alive INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS stacks(hash INTEGER PRIMARY KEY, nkernel INTEGER NOT NULL,"
+	" frames TEXT NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS edges(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE,"
+	" target_id INTEGER NOT NULL, thread INTEGER NOT NULL, role INTEGER NOT NULL,"
+	" category INTEGER NOT NULL, activity INTEGER NOT NULL,"
+	" first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,"
+	" waker_comm TEXT, waker_proc TEXT, waker_pid INTEGER, waker_tid INTEGER,"
+	" target_comm TEXT, target_proc TEXT, target_pid INTEGER, target_tid INTEGER,"
+	" preemptor_comm TEXT, preemptor_pid INTEGER, preemptor_tid INTEGER,"
+	" context INTEGER, kind INTEGER, flags INTEGER, waker_stack INTEGER, target_stack INTEGER,"
+	" facts TEXT);"
+	"CREATE TABLE IF NOT EXISTS windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+	" end_ms INTEGER NOT NULL, PRIMARY KEY(tier, start_ms)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS totals(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
+	"CREATE TABLE IF NOT EXISTS edge_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));";
+
+/* Edge flags column. */
+#define EF_COUNT_KNOWN 1
+#define EF_RUNQ_KNOWN 2
+#define EF_STACKS_SAMPLED 4
+#define EF_OFFCPU_UNKNOWN 8
+
+enum {
+	ST_NAME,
+	ST_TARGET,
+	ST_STACK,
+	ST_EDGE_NEW,
+	ST_EDGE_SEEN,
+	ST_WINDOW,
+	ST_TOTALS,
+	ST_EDGEWIN,
+	ST_META,
+	ST__COUNT,
+};
+
+static const char *const stmt_sql[ST__COUNT] = {
+	[ST_NAME] = "INSERT OR IGNORE INTO names(id, s) VALUES(?, ?)",
+	[ST_TARGET] = "INSERT OR REPLACE INTO targets(id, pid, start_time, comm, exe, labels, first_seen_ms,"
+		      " last_seen_ms, alive) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[ST_STACK] = "INSERT OR IGNORE INTO stacks(hash, nkernel, frames) VALUES(?, ?, ?)",
+	[ST_EDGE_NEW] = "INSERT OR REPLACE INTO edges(id, hash, target_id, thread, role, category, activity,"
+			" first_seen_ms, last_seen_ms, waker_comm, waker_proc, waker_pid, waker_tid, target_comm,"
+			" target_proc, target_pid, target_tid, preemptor_comm, preemptor_pid, preemptor_tid,"
+			" context, kind, flags, waker_stack, target_stack, facts)"
+			" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[ST_EDGE_SEEN] = "UPDATE edges SET last_seen_ms = max(last_seen_ms, ?) WHERE id = ?",
+	[ST_WINDOW] = "INSERT OR REPLACE INTO windows(tier, start_ms, end_ms) VALUES(?, ?, ?)",
+	[ST_TOTALS] = "INSERT OR REPLACE INTO totals(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
+	[ST_EDGEWIN] = "INSERT OR REPLACE INTO edge_windows(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
+	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
+};
+
+struct wf_store {
+	struct wf_store_opts opts;
+	char *path;
+	struct wf_catalog *cat;
+	sqlite3 *db; /* the writer; main loop only */
+	sqlite3_stmt *st[ST__COUNT];
+	int64_t last_open_try_ms;
+	int64_t last_retention_ms, last_expiry_ms;
+
+	pthread_mutex_t lock; /* guards status and opened */
+	struct wf_store_status status;
+	bool opened; /* the database was opened at least once */
+};
+
+const char *store_state_name(enum wf_store_state st)
+{
+	switch (st) {
+	case WF_STORE_OK:
+		return "ok";
+	case WF_STORE_FAILING:
+		return "failing";
+	case WF_STORE_CORRUPT:
+		return "corrupt";
+	}
+	return "?";
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static bool is_corruption(int rc)
+{
+	rc &= 0xff;
+	return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+/* Records an error (any thread); corruption is sticky until restart. */
+static void note_error(struct wf_store *s, int rc, const char *what, const char *detail)
+{
+	bool corrupt = is_corruption(rc);
+	bool log_it;
+
+	pthread_mutex_lock(&s->lock);
+	s->status.errors++;
+	/* Log transitions, not every failed window of a long outage. */
+	log_it = s->status.state == WF_STORE_OK || (corrupt && s->status.state != WF_STORE_CORRUPT);
+	if (s->status.state != WF_STORE_CORRUPT) {
+		if (s->status.state == WF_STORE_OK)
+			s->status.error_since_ms = wall_ms();
+		s->status.state = corrupt ? WF_STORE_CORRUPT : WF_STORE_FAILING;
+		snprintf(s->status.error, sizeof(s->status.error), "%s: %s%s", what, detail,
+			 corrupt ? " (the file is corrupt: move it away and restart; serving recent windows from memory)"
+				 : "");
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (log_it)
+		wf_log(WF_LOG_ERROR, "store: %s %s: %s%s", what, s->path, detail,
+		       corrupt ? "; the file is corrupt, history is served from memory until it is replaced" :
+				 "; retrying every window, history is served from memory meanwhile");
+}
+
+static void note_ok(struct wf_store *s)
+{
+	bool was_failing;
+
+	pthread_mutex_lock(&s->lock);
+	was_failing = s->status.state == WF_STORE_FAILING;
+	if (was_failing) {
+		s->status.state = WF_STORE_OK;
+		s->status.error[0] = '\0';
+		s->status.error_since_ms = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (was_failing)
+		wf_log(WF_LOG_INFO, "store: writing %s again", s->path);
+}
+
+static void close_db(struct wf_store *s)
+{
+	bool corrupt;
+
+	for (int i = 0; i < ST__COUNT; i++) {
+		sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	corrupt = s->status.state == WF_STORE_CORRUPT;
+	pthread_mutex_unlock(&s->lock);
+	/* Closing the last connection checkpoints the WAL into the file: not
+	 * into one found corrupt, which is left as it is for inspection. */
+	if (s->db && corrupt)
+		sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (s->db)
+		sqlite3_close_v2(s->db);
+	s->db = NULL;
+}
+
+/* A window the store did not take while it is known to be failing. */
+static void count_error(struct wf_store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->status.errors++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The cheapest check that catches a file overwritten under us: SQLite
+ * keeps page 1 cached and may not look at the file again for a long time.
+ * Returns 0 (fine or empty), SQLITE_NOTADB, or an SQLITE_* I/O code.
+ */
+static int check_header(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char buf[16];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? SQLITE_CANTOPEN : SQLITE_IOERR;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(buf) || memcmp(buf, magic, sizeof(buf)))
+		return SQLITE_NOTADB;
+	return 0;
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static int64_t meta_get(sqlite3 *db, const char *key, int64_t dflt)
+{
+	sqlite3_stmt *st;
+	int64_t v = dflt;
+
+	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &st, NULL) != SQLITE_OK)
+		return dflt;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void labels_to_text(const struct wf_labels *l, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < WF_LABEL__COUNT && used < len; i++)
+		if (l->value[i][0])
+			used += (size_t)snprintf(buf + used, len - used, "%s=%s\n",
+						 discovery_label_name((enum wf_label)i), l->value[i]);
+}
+
+static void labels_from_text(const char *text, struct wf_labels *l)
+{
+	memset(l, 0, sizeof(*l));
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		const char *eq = strchr(text, '=');
+		size_t len = nl ? (size_t)(nl - text) : strlen(text);
+
+		if (eq && eq < text + len) {
+			for (int i = 0; i < WF_LABEL__COUNT; i++) {
+				const char *name = discovery_label_name((enum wf_label)i);
+				size_t nlen = strlen(name);
+
+				if ((size_t)(eq - text) == nlen && !strncmp(text, name, nlen)) {
+					size_t vlen = len - nlen - 1;
+
+					if (vlen >= WF_LABEL_MAX)
+						vlen = WF_LABEL_MAX - 1;
+					memcpy(l->value[i], eq + 1, vlen);
+					l->value[i][vlen] = '\0';
+				}
+			}
+		}
+		text = nl ? nl + 1 : NULL;
+	}
+}
+
+static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+
+	snprintf(dst, len, "%s", v ? (const char *)v : "");
+}
+
+/* Loads names, targets and edges into the catalog. */
+static int load_catalog(struct wf_store *s)
+{
+	sqlite3_stmt *st;
+	int rc;
+	size_t n_edges = 0;
+
+	rc = sqlite3_prepare_v2(s->db, "SELECT id, s FROM names ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		catalog_load_name(s->cat, (uint32_t)sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT id, pid, start_time, comm, exe, labels, first_seen_ms, last_seen_ms FROM targets",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct wf_target t;
+
+		memset(&t, 0, sizeof(t));
+		t.id = (uint32_t)sqlite3_column_int64(st, 0);
+		t.pid = (int32_t)sqlite3_column_int64(st, 1);
+		t.start_time = (uint64_t)sqlite3_column_int64(st, 2);
+		copy_col(t.comm, sizeof(t.comm), st, 3);
+		copy_col(t.exe, sizeof(t.exe), st, 4);
+		labels_from_text((const char *)sqlite3_column_text(st, 5), &t.labels);
+		t.first_seen_ms = sqlite3_column_int64(st, 6);
+		t.last_seen_ms = sqlite3_column_int64(st, 7);
+		catalog_load_target(s->cat, &t);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT id, hash, target_id, thread, role, category, activity, first_seen_ms,"
+				" last_seen_ms FROM edges",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct wf_edge_meta m = {
+			.id = (uint32_t)sqlite3_column_int64(st, 0),
+			.hash = (uint64_t)sqlite3_column_int64(st, 1),
+			.target_id = (uint32_t)sqlite3_column_int64(st, 2),
+			.thread = (uint32_t)sqlite3_column_int64(st, 3),
+			.role = (uint8_t)sqlite3_column_int64(st, 4),
+			.category = (uint8_t)sqlite3_column_int64(st, 5),
+			.activity = (uint32_t)sqlite3_column_int64(st, 6),
+			.first_seen_ms = sqlite3_column_int64(st, 7),
+			.last_seen_ms = sqlite3_column_int64(st, 8),
+		};
+
+		n_edges += catalog_load_edge(s->cat, &m) == 0;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return rc;
+	wf_log(WF_LOG_INFO, "store: loaded %zu edges from %s", n_edges, s->path);
+	return SQLITE_OK;
+}
+
+static void refresh_extent(struct wf_store *s)
+{
+	sqlite3_stmt *st;
+	int64_t oldest = -1, newest = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT min(start_ms), max(end_ms) FROM windows", -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		oldest = sqlite3_column_int64(st, 0);
+		newest = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_lock(&s->lock);
+	s->status.oldest_ms = oldest;
+	s->status.newest_ms = newest;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Opens the writer connection, creating the schema; loads the catalog the
+ * first time. */
+static int open_db(struct wf_store *s, bool load)
+{
+	int rc;
+	char err[256];
+	int64_t rolled;
+
+	rc = check_header(s->path);
+	if (rc == SQLITE_NOTADB) {
+		note_error(s, rc, "opening", "not an SQLite database");
+		return -1;
+	}
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(s->db, 2000);
+	snprintf(err, sizeof(err), "PRAGMA cache_size = -%d", CACHE_KIB_WRITER);
+	exec(s->db, err);
+	/* auto_vacuum only takes effect before the first table exists: new
+	 * stores give freed pages back with incremental_vacuum. */
+	exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL");
+	rc = exec(s->db, "PRAGMA journal_mode = WAL");
+	if (rc != SQLITE_OK)
+		goto fail;
+	/* NORMAL in WAL mode: a commit survives a process crash (kill -9), only
+	 * a power cut may lose the last windows. */
+	exec(s->db, "PRAGMA synchronous = NORMAL");
+	exec(s->db, "PRAGMA journal_size_limit = 16777216");
+	rc = exec(s->db, schema);
+	if (rc != SQLITE_OK)
+		goto fail;
+	if (meta_get(s->db, "schema", 0) == 0) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO meta VALUES('schema', %d)", SCHEMA_VERSION);
+		rc = exec(s->db, sql);
+		if (rc != SQLITE_OK)
+			goto fail;
+	} else if (meta_get(s->db, "schema", 0) != SCHEMA_VERSION) {
+		note_error(s, SQLITE_MISMATCH, "opening", "written by another version of wakeflow (schema differs)");
+		close_db(s);
+		return -1;
+	}
+	for (int i = 0; i < ST__COUNT; i++) {
+		rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	if (load) {
+		rc = load_catalog(s);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	rolled = meta_get(s->db, "rolled_until_ms", 0);
+	pthread_mutex_lock(&s->lock);
+	s->opened = true;
+	if (rolled > s->status.rolled_until_ms)
+		s->status.rolled_until_ms = rolled;
+	pthread_mutex_unlock(&s->lock);
+	refresh_extent(s);
+	return 0;
+fail:
+	note_error(s, rc, "opening", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	close_db(s);
+	return -1;
+}
+
+struct wf_store *store_open(const struct wf_store_opts *opts, struct wf_catalog *cat, int64_t now_ms)
+{
+	struct wf_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->opts = *opts;
+	s->path = strdup(opts->path);
+	if (!s->path) {
+		free(s);
+		return NULL;
+	}
+	s->cat = cat;
+	pthread_mutex_init(&s->lock, NULL);
+	snprintf(s->status.path, sizeof(s->status.path), "%s", opts->path);
+	s->status.oldest_ms = s->status.newest_ms = -1;
+	s->last_open_try_ms = now_ms;
+	if (open_db(s, true) == 0)
+		wf_log(WF_LOG_INFO, "store: opened %s (retention %llds, windows kept %llds)", s->path,
+		       (long long)(opts->retention_ms / 1000), (long long)(opts->fine_retention_ms / 1000));
+	return s;
+}
+
+void store_close(struct wf_store *s)
+{
+	if (!s)
+		return;
+	if (s->db) {
+		/* Fold the WAL back so the file is self-contained after a clean stop. */
+		sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	}
+	close_db(s);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+}
+
+bool store_readable(struct wf_store *s)
+{
+	bool ok;
+
+	/* Empty is readable (it answers nothing); never opened is not. */
+	pthread_mutex_lock(&s->lock);
+	ok = s->status.state != WF_STORE_CORRUPT && s->opened;
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+void store_status(struct wf_store *s, struct wf_store_status *out)
+{
+	struct stat sb;
+	char wal[4200];
+	uint64_t size = 0;
+
+	if (stat(s->path, &sb) == 0)
+		size += (uint64_t)sb.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", s->path);
+	if (stat(wal, &sb) == 0)
+		size += (uint64_t)sb.st_size;
+	pthread_mutex_lock(&s->lock);
+	*out = s->status;
+	pthread_mutex_unlock(&s->lock);
+	out->size_bytes = size;
+}
+
+/* ---- writing ---- */
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static uint64_t stack_hash(const struct wf_stack *st)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (int i = 0; i < st->nframes; i++) {
+		const char *f = st->frames[i] ? st->frames[i] : "";
+
+		for (const char *p = f; *p; p++) {
+			h ^= (unsigned char)*p;
+			h *= 1099511628211ULL;
+		}
+		h ^= '\n';
+		h *= 1099511628211ULL;
+	}
+	h ^= (uint64_t)(int64_t)st->nkernel;
+	h *= 1099511628211ULL;
+	return h;
+}
+
+/* Frames joined by newlines (a newline inside a frame name becomes a space). */
+static char *join_frames(const struct wf_stack *st)
+{
+	size_t len = 1;
+	char *buf, *p;
+
+	for (int i = 0; i < st->nframes; i++)
+		len += strlen(st->frames[i] ? st->frames[i] : "") + 1;
+	buf = malloc(len);
+	if (!buf)
+		return NULL;
+	p = buf;
+	for (int i = 0; i < st->nframes; i++) {
+		const char *f = st->frames[i] ? st->frames[i] : "";
+
+		if (i)
+			*p++ = '\n';
+		for (; *f; f++)
+			*p++ = *f == '\n' ? ' ' : *f;
+	}
+	*p = '\0';
+	return buf;
+}
+
+static int put_stack(struct wf_store *s, const struct wf_stack *st, int64_t *hash_out)
+{
+	sqlite3_stmt *q = s->st[ST_STACK];
+	char *frames = join_frames(st);
+	int rc;
+
+	if (!frames)
+		return SQLITE_NOMEM;
+	*hash_out = (int64_t)stack_hash(st);
+	sqlite3_bind_int64(q, 1, *hash_out);
+	sqlite3_bind_int(q, 2, st->nkernel);
+	sqlite3_bind_text(q, 3, frames, -1, free);
+	rc = step_reset(q);
+	return rc;
+}
+
+static void join_facts(const struct wf_edge *e, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < e->nfacts && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "\n" : "", e->facts[i]);
+}
+
+static int put_edge(struct wf_store *s, const struct wf_edge_meta *m, const struct wf_edge *e)
+{
+	sqlite3_stmt *q;
+	int64_t wh = 0, th = 0;
+	char facts[WF_MAX_FACTS * 64];
+	int rc, c = 1, flags;
+
+	if (!e) {
+		q = s->st[ST_EDGE_SEEN];
+		sqlite3_bind_int64(q, 1, m->last_seen_ms);
+		sqlite3_bind_int64(q, 2, m->id);
+		return step_reset(q);
+	}
+	rc = put_stack(s, &e->waker_stack, &wh);
+	if (rc == SQLITE_OK)
+		rc = put_stack(s, &e->target_stack, &th);
+	if (rc != SQLITE_OK)
+		return rc;
+	join_facts(e, facts, sizeof(facts));
+	flags = (e->count_known ? EF_COUNT_KNOWN : 0) | (e->runq_known ? EF_RUNQ_KNOWN : 0) |
+		(e->stacks_sampled ? EF_STACKS_SAMPLED : 0) | (e->offcpu_unknown ? EF_OFFCPU_UNKNOWN : 0);
+	q = s->st[ST_EDGE_NEW];
+	sqlite3_bind_int64(q, c++, m->id);
+	sqlite3_bind_int64(q, c++, (int64_t)m->hash);
+	sqlite3_bind_int64(q, c++, m->target_id);
+	sqlite3_bind_int64(q, c++, m->thread);
+	sqlite3_bind_int(q, c++, m->role);
+	sqlite3_bind_int(q, c++, m->category);
+	sqlite3_bind_int64(q, c++, m->activity);
+	sqlite3_bind_int64(q, c++, m->first_seen_ms);
+	sqlite3_bind_int64(q, c++, m->last_seen_ms);
+	sqlite3_bind_text(q, c++, e->waker.comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, c++, e->waker.proc_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, c++, e->waker.pid);
+	sqlite3_bind_int(q, c++, e->waker.tid);
+	sqlite3_bind_text(q, c++, e->target.comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, c++, e->target.proc_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, c++, e->target.pid);
+	sqlite3_bind_int(q, c++, e->target.tid);
+	sqlite3_bind_text(q, c++, e->preemptor.comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, c++, e->preemptor.pid);
+	sqlite3_bind_int(q, c++, e->preemptor.tid);
+	sqlite3_bind_int(q, c++, e->context);
+	sqlite3_bind_int(q, c++, e->kind);
+	sqlite3_bind_int(q, c++, flags);
+	sqlite3_bind_int64(q, c++, wh);
+	sqlite3_bind_int64(q, c++, th);
+	sqlite3_bind_text(q, c++, facts, -1, SQLITE_TRANSIENT);
+	return step_reset(q);
+}
+
+static int put_catalog(struct wf_store *s, const struct wf_catalog_dirty *d)
+{
+	int rc = SQLITE_OK;
+	char labels[WF_LABEL__COUNT * (WF_LABEL_MAX + 32)];
+
+	for (uint32_t id = d->names_from; id < d->names_to && rc == SQLITE_OK; id++) {
+		sqlite3_bind_int64(s->st[ST_NAME], 1, id);
+		sqlite3_bind_text(s->st[ST_NAME], 2, d->names[id - d->names_from], -1, SQLITE_STATIC);
+		rc = step_reset(s->st[ST_NAME]);
+	}
+	for (size_t i = 0; i < d->ntargets && rc == SQLITE_OK; i++) {
+		const struct wf_target *t = &d->targets[i];
+		sqlite3_stmt *q = s->st[ST_TARGET];
+
+		labels_to_text(&t->labels, labels, sizeof(labels));
+		sqlite3_bind_int64(q, 1, t->id);
+		sqlite3_bind_int(q, 2, t->pid);
+		sqlite3_bind_int64(q, 3, (int64_t)t->start_time);
+		sqlite3_bind_text(q, 4, t->comm, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, t->exe, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, labels, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 7, t->first_seen_ms);
+		sqlite3_bind_int64(q, 8, t->last_seen_ms);
+		sqlite3_bind_int(q, 9, t->alive);
+		rc = step_reset(q);
+	}
+	for (size_t i = 0; i < d->nedges && rc == SQLITE_OK; i++)
+		rc = put_edge(s, &d->edges[i], d->has_detail[i] ? &d->details[i] : NULL);
+	return rc;
+}
+
+static int put_blob(sqlite3_stmt *q, int tier, int64_t start, uint32_t target, const uint8_t *data, size_t len)
+{
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, start);
+	sqlite3_bind_int64(q, 3, target);
+	sqlite3_bind_blob64(q, 4, data, len, SQLITE_STATIC);
+	return step_reset(q);
+}
+
+static int put_window(struct wf_store *s, int tier, int64_t start, int64_t end)
+{
+	sqlite3_stmt *q = s->st[ST_WINDOW];
+
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, start);
+	sqlite3_bind_int64(q, 3, end);
+	return step_reset(q);
+}
+
+static int put_meta(struct wf_store *s, const char *key, int64_t v)
+{
+	sqlite3_stmt *q = s->st[ST_META];
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, v);
+	return step_reset(q);
+}
+
+/* Merged windows of one minute, per target. */
+struct rollup {
+	struct wf_wtarget *t;
+	size_t n, cap;
+	struct wf_wtarget scratch;
+	struct wf_buf buf;
+};
+
+static struct wf_wtarget *rollup_target(struct rollup *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].target_id == id)
+			return &r->t[i];
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct wf_wtarget *p = realloc(r->t, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		r->t = p;
+		r->cap = cap;
+	}
+	wtarget_init(&r->t[r->n], id);
+	return &r->t[r->n++];
+}
+
+static void rollup_clear(struct rollup *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		wtarget_free(&r->t[i]);
+	r->n = 0;
+}
+
+static void rollup_free(struct rollup *r)
+{
+	rollup_clear(r);
+	free(r->t);
+	wtarget_free(&r->scratch);
+	wf_buf_free(&r->buf);
+}
+
+/* Rolls the tier-0 rows of table in [m, m + 1 min) into one tier-1 row per target. */
+static int rollup_table(struct wf_store *s, struct rollup *r, const char *table, bool edges, int64_t m)
+{
+	char sql[160];
+	sqlite3_stmt *q;
+	int rc;
+
+	rollup_clear(r);
+	snprintf(sql, sizeof(sql), "SELECT target_id, data FROM %s WHERE tier = 0 AND start_ms >= ? AND start_ms < ?",
+		 table);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(q, 1, m);
+	sqlite3_bind_int64(q, 2, m + WF_MINUTE_MS);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct wf_wtarget *t = rollup_target(r, (uint32_t)sqlite3_column_int64(q, 0));
+		const uint8_t *blob = sqlite3_column_blob(q, 1);
+		size_t len = (size_t)sqlite3_column_bytes(q, 1);
+		int bad = edges ? wtarget_decode_edges(&r->scratch, blob, len) :
+				  wtarget_decode_totals(&r->scratch, blob, len);
+
+		if (!t) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (bad) {
+			/* A row that does not decode is corruption in all but name. */
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		if (wtarget_merge(t, &r->scratch)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return rc;
+	rc = SQLITE_OK;
+	for (size_t i = 0; i < r->n && rc == SQLITE_OK; i++) {
+		wtarget_normalize(&r->t[i]);
+		if (edges ? wtarget_encode_edges(&r->t[i], &r->buf) : wtarget_encode_totals(&r->t[i], &r->buf))
+			return SQLITE_NOMEM;
+		rc = put_blob(s->st[edges ? ST_EDGEWIN : ST_TOTALS], WF_TIER_MINUTE, m, r->t[i].target_id, r->buf.data,
+			      r->buf.len);
+	}
+	return rc;
+}
+
+/* Rolls up every minute with tier-0 windows before until_ms not yet rolled. */
+static int rollup(struct wf_store *s, int64_t until_ms)
+{
+	int64_t from;
+	int64_t *minutes = NULL;
+	size_t n = 0, cap = 0;
+	struct rollup r = { 0 };
+	sqlite3_stmt *q;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	from = s->status.rolled_until_ms;
+	pthread_mutex_unlock(&s->lock);
+	if (until_ms <= from)
+		return SQLITE_OK;
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT DISTINCT start_ms / 60000, max(end_ms) FROM windows WHERE tier = 0 AND"
+				" start_ms >= ? AND start_ms < ? GROUP BY start_ms / 60000",
+				-1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(q, 1, from);
+	sqlite3_bind_int64(q, 2, until_ms);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n + 2 > cap) {
+			int64_t *p;
+
+			cap = cap ? cap * 2 : 16;
+			p = realloc(minutes, cap * sizeof(*p));
+			if (!p) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			minutes = p;
+		}
+		minutes[n++] = sqlite3_column_int64(q, 0) * WF_MINUTE_MS;
+		minutes[n++] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_NOMEM)
+		goto out;
+	if (rc == SQLITE_NOMEM)
+		goto out;
+	rc = exec(s->db, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i += 2) {
+		rc = rollup_table(s, &r, "totals", false, minutes[i]);
+		if (rc == SQLITE_OK)
+			rc = rollup_table(s, &r, "edge_windows", true, minutes[i]);
+		if (rc == SQLITE_OK)
+			rc = put_window(s, WF_TIER_MINUTE, minutes[i], minutes[i + 1]);
+	}
+	if (rc == SQLITE_OK)
+		rc = put_meta(s, "rolled_until_ms", until_ms);
+	if (rc == SQLITE_OK)
+		rc = exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		exec(s->db, "ROLLBACK");
+	} else {
+		pthread_mutex_lock(&s->lock);
+		s->status.rolled_until_ms = until_ms;
+		pthread_mutex_unlock(&s->lock);
+	}
+out:
+	free(minutes);
+	rollup_free(&r);
+	return rc;
+}
+
+static int retention(struct wf_store *s, int64_t now_ms)
+{
+	int64_t fine_cut = now_ms - s->opts.fine_retention_ms;
+	int64_t cut = now_ms - s->opts.retention_ms;
+	static const char *const tables[] = { "totals", "edge_windows", "windows" };
+	char sql[160];
+	int rc = exec(s->db, "BEGIN IMMEDIATE");
+
+	/* One statement per tier, so each walks the (tier, start_ms) key. */
+	for (size_t i = 0; i < 6 && rc == SQLITE_OK; i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE tier = %zu AND start_ms < %lld", tables[i / 2], i % 2,
+			 (long long)(i % 2 ? cut : fine_cut));
+		rc = exec(s->db, sql);
+	}
+	if (rc == SQLITE_OK && now_ms - s->last_expiry_ms >= CATALOG_EXPIRY_INTERVAL_MS) {
+		/* The catalog: edges and gone targets no window refers to any more,
+		 * then stacks no edge refers to. */
+		snprintf(sql, sizeof(sql), "DELETE FROM edges WHERE last_seen_ms < %lld", (long long)cut);
+		rc = exec(s->db, sql);
+		if (rc == SQLITE_OK) {
+			snprintf(sql, sizeof(sql), "DELETE FROM targets WHERE last_seen_ms < %lld AND alive = 0",
+				 (long long)cut);
+			rc = exec(s->db, sql);
+		}
+		if (rc == SQLITE_OK)
+			rc = exec(s->db, "DELETE FROM stacks WHERE hash NOT IN (SELECT waker_stack FROM edges)"
+					 " AND hash NOT IN (SELECT target_stack FROM edges)");
+		if (rc == SQLITE_OK)
+			s->last_expiry_ms = now_ms;
+	}
+	if (rc == SQLITE_OK)
+		rc = exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		exec(s->db, "ROLLBACK");
+		return rc;
+	}
+	/* Hand freed pages back to the file system a little at a time, so the
+	 * file shrinks after a burst without one long stall. */
+	exec(s->db, "PRAGMA incremental_vacuum(2048)");
+	s->last_retention_ms = now_ms;
+	refresh_extent(s);
+	return SQLITE_OK;
+}
+
+int store_write_window(struct wf_store *s, const struct wf_store_window *w, int64_t now_ms)
+{
+	struct wf_catalog_dirty d;
+	double t0 = mono_ms();
+	int rc;
+	bool corrupt;
+
+	pthread_mutex_lock(&s->lock);
+	corrupt = s->status.state == WF_STORE_CORRUPT;
+	pthread_mutex_unlock(&s->lock);
+	if (corrupt) {
+		count_error(s);
+		return -1;
+	}
+	if (!s->db) {
+		if (now_ms - s->last_open_try_ms < REOPEN_INTERVAL_MS) {
+			count_error(s);
+			return -1;
+		}
+		s->last_open_try_ms = now_ms;
+		/* The catalog is already in memory (ids assigned from it): a store
+		 * that appears later is only written to. */
+		if (open_db(s, false))
+			return -1;
+	}
+	rc = check_header(s->path);
+	if (rc) {
+		note_error(s, rc, "writing", rc == SQLITE_NOTADB ? "the file is no longer an SQLite database" :
+								     "the file disappeared");
+		close_db(s);
+		return -1;
+	}
+	if (catalog_dirty(s->cat, &d)) {
+		note_error(s, SQLITE_NOMEM, "writing", "out of memory");
+		return -1;
+	}
+	rc = exec(s->db, "BEGIN IMMEDIATE");
+	if (rc == SQLITE_OK)
+		rc = put_catalog(s, &d);
+	if (rc == SQLITE_OK)
+		rc = put_window(s, WF_TIER_WINDOW, w->start_ms, w->end_ms);
+	for (size_t i = 0; i < w->ntargets && rc == SQLITE_OK; i++) {
+		const struct wf_store_target *t = &w->targets[i];
+
+		rc = put_blob(s->st[ST_TOTALS], WF_TIER_WINDOW, w->start_ms, t->target_id, t->totals, t->totals_len);
+		if (rc == SQLITE_OK)
+			rc = put_blob(s->st[ST_EDGEWIN], WF_TIER_WINDOW, w->start_ms, t->target_id, t->edges,
+				      t->edges_len);
+	}
+	if (rc == SQLITE_OK)
+		rc = exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		const char *msg = sqlite3_errmsg(s->db);
+		char detail[200];
+
+		snprintf(detail, sizeof(detail), "%s", msg);
+		exec(s->db, "ROLLBACK");
+		catalog_dirty_free(&d);
+		note_error(s, rc, "writing", detail);
+		if (is_corruption(rc))
+			close_db(s);
+		return -1;
+	}
+	catalog_mark_clean(s->cat, &d);
+	catalog_dirty_free(&d);
+
+	/* Minutes before this window's are complete: windows are written in
+	 * order and never straddle a minute. */
+	rc = rollup(s, w->start_ms / WF_MINUTE_MS * WF_MINUTE_MS);
+	if (rc == SQLITE_OK && now_ms - s->last_retention_ms >= RETENTION_INTERVAL_MS)
+		rc = retention(s, now_ms);
+	if (rc != SQLITE_OK) {
+		note_error(s, rc, "rolling up", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->status.oldest_ms < 0 || w->start_ms < s->status.oldest_ms)
+		s->status.oldest_ms = w->start_ms;
+	if (w->end_ms > s->status.newest_ms)
+		s->status.newest_ms = w->end_ms;
+	s->status.windows_written++;
+	s->status.last_write_ms = mono_ms() - t0;
+	pthread_mutex_unlock(&s->lock);
+	note_ok(s);
+	return 0;
+}
+
+/* ---- reading ---- */
+
+struct wf_store_reader {
+	struct wf_store *s;
+	sqlite3 *db;
+};
+
+static void reader_error(struct wf_store_reader *r, int rc, const char *what)
+{
+	note_error(r->s, rc, what, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+}
+
+struct wf_store_reader *store_reader_open(struct wf_store *s)
+{
+	struct wf_store_reader *r;
+	char sql[64];
+	int rc;
+
+	if (!store_readable(s))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->s = s;
+	rc = check_header(s->path);
+	if (rc == SQLITE_NOTADB) {
+		reader_error(r, rc, "reading");
+		free(r);
+		return NULL;
+	}
+	rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(r->db, 2000);
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB_READER);
+		exec(r->db, sql);
+		/* One snapshot for all the statements of a query. */
+		rc = exec(r->db, "BEGIN");
+	}
+	if (rc != SQLITE_OK) {
+		reader_error(r, rc, "reading");
+		store_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+void store_reader_close(struct wf_store_reader *r)
+{
+	if (!r)
+		return;
+	if (r->db) {
+		exec(r->db, "COMMIT");
+		sqlite3_close_v2(r->db);
+	}
+	free(r);
+}
+
+static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t from, int64_t to, wf_store_blob_cb blob_cb,
+		wf_store_window_cb win_cb, void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, stop = 0;
+
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		reader_error(r, rc, "reading");
+		return -1;
+	}
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, from);
+	sqlite3_bind_int64(q, 3, to);
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t start = sqlite3_column_int64(q, 0), end = sqlite3_column_int64(q, 1);
+
+		if (blob_cb)
+			stop = blob_cb(ctx, start, end, (uint32_t)sqlite3_column_int64(q, 2), sqlite3_column_blob(q, 3),
+				       (size_t)sqlite3_column_bytes(q, 3));
+		else
+			stop = win_cb(ctx, start, end);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		reader_error(r, rc, "reading");
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return stop;
+}
+
+int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_window_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT start_ms, end_ms FROM windows WHERE tier = ?1 AND start_ms >= ?2 AND start_ms < ?3"
+		    " ORDER BY start_ms",
+		    tier, from, to, NULL, cb, ctx);
+}
+
+int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT start_ms, start_ms, target_id, data FROM totals WHERE tier = ?1 AND start_ms >= ?2 AND"
+		    " start_ms < ?3 ORDER BY start_ms",
+		    tier, from, to, cb, NULL, ctx);
+}
+
+int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT e.start_ms, w.end_ms, e.target_id, e.data FROM edge_windows e JOIN windows w"
+		    " ON w.tier = e.tier AND w.start_ms = e.start_ms"
+		    " WHERE e.tier = ?1 AND e.start_ms >= ?2 AND e.start_ms < ?3 ORDER BY e.start_ms",
+		    tier, from, to, cb, NULL, ctx);
+}
+
+void store_edge_detail_free(struct wf_edge_detail *d)
+{
+	free(d->edge.waker_stack.frames);
+	free(d->edge.target_stack.frames);
+	free(d->strings);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Splits "a\nb\nc" (in place) into frames. */
+static int split_lines(char *text, const char ***out, int *n, int max)
+{
+	int count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!*text)
+		return 0;
+	for (char *p = text; *p; p++)
+		count += *p == '\n';
+	count++;
+	if (count > max)
+		count = max;
+	*out = malloc((size_t)count * sizeof(char *));
+	if (!*out)
+		return -1;
+	for (char *p = text; p && *n < count;) {
+		char *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = '\0';
+		(*out)[(*n)++] = p;
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+static size_t col_len(sqlite3_stmt *q, int col)
+{
+	return (size_t)sqlite3_column_bytes(q, col) + 1;
+}
+
+int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out)
+{
+	static const char sql[] =
+		"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"
+		" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"
+		" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames,"
+		" e.activity"
+		" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack"
+		" LEFT JOIN stacks ts ON ts.hash = e.target_stack WHERE e.id = ?";
+	sqlite3_stmt *q;
+	struct wf_edge *e = &out->edge;
+	size_t len;
+	char *p, *facts, *wframes, *tframes, *activity;
+	int rc, flags;
+	const char **fl;
+	int nf;
+
+	memset(out, 0, sizeof(*out));
+	edge_init(e);
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		reader_error(r, rc, "reading");
+		return -1;
+	}
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		if (rc == SQLITE_DONE)
+			return 1;
+		reader_error(r, rc, "reading");
+		return -1;
+	}
+	copy_col(e->waker.comm, sizeof(e->waker.comm), q, 0);
+	copy_col(e->waker.proc_comm, sizeof(e->waker.proc_comm), q, 1);
+	e->waker.pid = sqlite3_column_int(q, 2);
+	e->waker.tid = sqlite3_column_int(q, 3);
+	copy_col(e->target.comm, sizeof(e->target.comm), q, 4);
+	copy_col(e->target.proc_comm, sizeof(e->target.proc_comm), q, 5);
+	e->target.pid = sqlite3_column_int(q, 6);
+	e->target.tid = sqlite3_column_int(q, 7);
+	copy_col(e->preemptor.comm, sizeof(e->preemptor.comm), q, 8);
+	e->preemptor.pid = sqlite3_column_int(q, 9);
+	e->preemptor.tid = sqlite3_column_int(q, 10);
+	e->context = (enum wf_context)sqlite3_column_int(q, 11);
+	e->kind = (enum wf_switch_kind)sqlite3_column_int(q, 12);
+	flags = sqlite3_column_int(q, 13);
+	e->count_known = flags & EF_COUNT_KNOWN;
+	e->runq_known = flags & EF_RUNQ_KNOWN;
+	e->stacks_sampled = flags & EF_STACKS_SAMPLED;
+	e->offcpu_unknown = flags & EF_OFFCPU_UNKNOWN;
+	e->category = sqlite3_column_int(q, 14);
+	e->role = sqlite3_column_int(q, 15);
+
+	/* One allocation for every string the edge points to. */
+	len = col_len(q, 16) + col_len(q, 18) + col_len(q, 20) + 256;
+	out->strings = malloc(len);
+	if (!out->strings) {
+		sqlite3_finalize(q);
+		return -1;
+	}
+	p = out->strings;
+	facts = p;
+	p += snprintf(p, col_len(q, 16), "%s", sqlite3_column_text(q, 16) ? (const char *)sqlite3_column_text(q, 16) : "") + 1;
+	wframes = p;
+	p += snprintf(p, col_len(q, 18), "%s", sqlite3_column_text(q, 18) ? (const char *)sqlite3_column_text(q, 18) : "") + 1;
+	tframes = p;
+	p += snprintf(p, col_len(q, 20), "%s", sqlite3_column_text(q, 20) ? (const char *)sqlite3_column_text(q, 20) : "") + 1;
+	activity = p;
+	{
+		/* The activity name comes from the catalog. */
+		char buf[256];
+
+		catalog_name(r->s->cat, (uint32_t)sqlite3_column_int64(q, 21), buf, sizeof(buf));
+		snprintf(activity, 256, "%s", buf);
+	}
+	e->activity = activity[0] ? activity : NULL;
+	e->waker_stack.nkernel = sqlite3_column_type(q, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 17);
+	e->target_stack.nkernel = sqlite3_column_type(q, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 19);
+	sqlite3_finalize(q);
+
+	if (split_lines(wframes, &fl, &nf, 1 << 16)) {
+		store_edge_detail_free(out);
+		return -1;
+	}
+	e->waker_stack.frames = fl;
+	e->waker_stack.nframes = nf;
+	if (split_lines(tframes, &fl, &nf, 1 << 16)) {
+		store_edge_detail_free(out);
+		return -1;
+	}
+	e->target_stack.frames = fl;
+	e->target_stack.nframes = nf;
+	{
+		const char **facts_list;
+		int n;
+
+		if (split_lines(facts, &facts_list, &n, WF_MAX_FACTS)) {
+			store_edge_detail_free(out);
+			return -1;
+		}
+		for (int i = 0; i < n; i++)
+			e->facts[i] = facts_list[i];
+		e->nfacts = n;
+		free(facts_list);
+	}
+	return 0;
+}

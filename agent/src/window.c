@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "window.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CODEC_VERSION 1
+/* A blob never describes more entries than this; anything larger is corrupt. */
+#define MAX_ENTRIES (1u << 22)
+
+void wtarget_init(struct wf_wtarget *t, uint32_t target_id)
+{
+	memset(t, 0, sizeof(*t));
+	t->target_id = target_id;
+}
+
+void wtarget_free(struct wf_wtarget *t)
+{
+	free(t->threads);
+	free(t->cats);
+	free(t->edges);
+	memset(t, 0, sizeof(*t));
+}
+
+void wtarget_clear(struct wf_wtarget *t)
+{
+	t->nr_periods = t->nr_throttled = t->throttled_us = 0;
+	t->nthreads = t->ncats = t->nedges = 0;
+}
+
+/* Grows *items (of size sz) to hold at least need entries. */
+static int reserve(void **items, size_t *cap, size_t need, size_t sz)
+{
+	size_t ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 16;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*items, ncap * sz);
+	if (!p)
+		return -1;
+	*items = p;
+	*cap = ncap;
+	return 0;
+}
+
+int wtarget_add_thread(struct wf_wtarget *t, const struct wf_wthread *th)
+{
+	if (reserve((void **)&t->threads, &t->cthreads, t->nthreads + 1, sizeof(*th)))
+		return -1;
+	t->threads[t->nthreads++] = *th;
+	return 0;
+}
+
+int wtarget_add_cat(struct wf_wtarget *t, const struct wf_wcat *c)
+{
+	if (reserve((void **)&t->cats, &t->ccats, t->ncats + 1, sizeof(*c)))
+		return -1;
+	t->cats[t->ncats++] = *c;
+	return 0;
+}
+
+int wtarget_add_edge(struct wf_wtarget *t, const struct wf_wedge *e)
+{
+	if (reserve((void **)&t->edges, &t->cedges, t->nedges + 1, sizeof(*e)))
+		return -1;
+	t->edges[t->nedges++] = *e;
+	return 0;
+}
+
+int wtarget_merge(struct wf_wtarget *dst, const struct wf_wtarget *src)
+{
+	if (reserve((void **)&dst->threads, &dst->cthreads, dst->nthreads + src->nthreads, sizeof(*src->threads)) ||
+	    reserve((void **)&dst->cats, &dst->ccats, dst->ncats + src->ncats, sizeof(*src->cats)) ||
+	    reserve((void **)&dst->edges, &dst->cedges, dst->nedges + src->nedges, sizeof(*src->edges)))
+		return -1;
+	if (src->nthreads)
+		memcpy(dst->threads + dst->nthreads, src->threads, src->nthreads * sizeof(*src->threads));
+	if (src->ncats)
+		memcpy(dst->cats + dst->ncats, src->cats, src->ncats * sizeof(*src->cats));
+	if (src->nedges)
+		memcpy(dst->edges + dst->nedges, src->edges, src->nedges * sizeof(*src->edges));
+	dst->nthreads += src->nthreads;
+	dst->ncats += src->ncats;
+	dst->nedges += src->nedges;
+	dst->nr_periods += src->nr_periods;
+	dst->nr_throttled += src->nr_throttled;
+	dst->throttled_us += src->throttled_us;
+	return 0;
+}
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_thread(const void *a, const void *b)
+{
+	const struct wf_wthread *x = a, *y = b;
+
+	return x->name != y->name ? cmp_u64(x->name, y->name) : cmp_u64(x->role, y->role);
+}
+
+static int cmp_cat(const void *a, const void *b)
+{
+	const struct wf_wcat *x = a, *y = b;
+
+	if (x->thread != y->thread)
+		return cmp_u64(x->thread, y->thread);
+	if (x->role != y->role)
+		return cmp_u64(x->role, y->role);
+	if (x->category != y->category)
+		return cmp_u64(x->category, y->category);
+	return cmp_u64(x->activity, y->activity);
+}
+
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct wf_wedge *x = a, *y = b;
+
+	return cmp_u64(x->id, y->id);
+}
+
+void wtarget_normalize(struct wf_wtarget *t)
+{
+	size_t n = 0;
+
+	if (t->nthreads > 1) {
+		qsort(t->threads, t->nthreads, sizeof(*t->threads), cmp_thread);
+		n = 0;
+		for (size_t i = 1; i < t->nthreads; i++) {
+			struct wf_wthread *d = &t->threads[n], *s = &t->threads[i];
+
+			if (!cmp_thread(d, s)) {
+				d->oncpu_us += s->oncpu_us;
+				d->preempted_us += s->preempted_us;
+				d->blocked_us += s->blocked_us;
+				d->runq_us += s->runq_us;
+				d->switches += s->switches;
+				d->involuntary += s->involuntary;
+				d->wakeups += s->wakeups;
+			} else {
+				t->threads[++n] = *s;
+			}
+		}
+		t->nthreads = n + 1;
+	}
+	if (t->ncats > 1) {
+		qsort(t->cats, t->ncats, sizeof(*t->cats), cmp_cat);
+		n = 0;
+		for (size_t i = 1; i < t->ncats; i++) {
+			struct wf_wcat *d = &t->cats[n], *s = &t->cats[i];
+
+			if (!cmp_cat(d, s)) {
+				d->count += s->count;
+				d->offcpu_us += s->offcpu_us;
+				d->runq_us += s->runq_us;
+			} else {
+				t->cats[++n] = *s;
+			}
+		}
+		t->ncats = n + 1;
+	}
+	if (t->nedges > 1) {
+		qsort(t->edges, t->nedges, sizeof(*t->edges), cmp_edge);
+		n = 0;
+		for (size_t i = 1; i < t->nedges; i++) {
+			struct wf_wedge *d = &t->edges[n], *s = &t->edges[i];
+
+			if (d->id == s->id) {
+				d->count += s->count;
+				d->offcpu_us += s->offcpu_us;
+				d->runq_us += s->runq_us;
+				if (s->max_us > d->max_us)
+					d->max_us = s->max_us;
+			} else {
+				t->edges[++n] = *s;
+			}
+		}
+		t->nedges = n + 1;
+	}
+}
+
+/* ---- encoding ---- */
+
+void wf_buf_free(struct wf_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static void put_bytes_room(struct wf_buf *b, size_t n)
+{
+	if (b->failed)
+		return;
+	if (reserve((void **)&b->data, &b->cap, b->len + n, 1))
+		b->failed = 1;
+}
+
+static void put_varint(struct wf_buf *b, uint64_t v)
+{
+	put_bytes_room(b, 10);
+	if (b->failed)
+		return;
+	while (v >= 0x80) {
+		b->data[b->len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	b->data[b->len++] = (uint8_t)v;
+}
+
+int wtarget_encode_totals(const struct wf_wtarget *t, struct wf_buf *out)
+{
+	uint32_t prev = 0;
+
+	out->len = 0;
+	out->failed = 0;
+	put_varint(out, CODEC_VERSION);
+	put_varint(out, t->nr_periods);
+	put_varint(out, t->nr_throttled);
+	put_varint(out, t->throttled_us);
+	put_varint(out, t->nthreads);
+	for (size_t i = 0; i < t->nthreads; i++) {
+		const struct wf_wthread *th = &t->threads[i];
+
+		put_varint(out, th->name - prev); /* sorted: deltas stay small */
+		prev = th->name;
+		put_varint(out, th->role);
+		put_varint(out, th->oncpu_us);
+		put_varint(out, th->preempted_us);
+		put_varint(out, th->blocked_us);
+		put_varint(out, th->runq_us);
+		put_varint(out, th->switches);
+		put_varint(out, th->involuntary);
+		put_varint(out, th->wakeups);
+	}
+	put_varint(out, t->ncats);
+	prev = 0;
+	for (size_t i = 0; i < t->ncats; i++) {
+		const struct wf_wcat *c = &t->cats[i];
+
+		put_varint(out, c->thread - prev);
+		prev = c->thread;
+		put_varint(out, c->role);
+		put_varint(out, c->category);
+		put_varint(out, c->activity);
+		put_varint(out, c->count);
+		put_varint(out, c->offcpu_us);
+		put_varint(out, c->runq_us);
+	}
+	return out->failed ? -1 : 0;
+}
+
+int wtarget_encode_edges(const struct wf_wtarget *t, struct wf_buf *out)
+{
+	uint32_t prev = 0;
+
+	out->len = 0;
+	out->failed = 0;
+	put_varint(out, CODEC_VERSION);
+	put_varint(out, t->nedges);
+	for (size_t i = 0; i < t->nedges; i++) {
+		const struct wf_wedge *e = &t->edges[i];
+
+		put_varint(out, e->id - prev);
+		prev = e->id;
+		put_varint(out, e->count);
+		put_varint(out, e->offcpu_us);
+		put_varint(out, e->runq_us);
+		put_varint(out, e->max_us);
+	}
+	return out->failed ? -1 : 0;
+}
+
+/* ---- decoding ---- */
+
+struct reader {
+	const uint8_t *p, *end;
+	int bad;
+};
+
+static uint64_t get_varint(struct reader *r)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (r->p >= r->end) {
+			r->bad = 1;
+			return 0;
+		}
+		uint8_t byte = *r->p++;
+
+		v |= (uint64_t)(byte & 0x7f) << shift;
+		if (!(byte & 0x80))
+			return v;
+	}
+	r->bad = 1;
+	return 0;
+}
+
+static uint32_t get_u32(struct reader *r)
+{
+	uint64_t v = get_varint(r);
+
+	if (v > UINT32_MAX)
+		r->bad = 1;
+	return (uint32_t)v;
+}
+
+static uint8_t get_u8(struct reader *r)
+{
+	uint64_t v = get_varint(r);
+
+	if (v > UINT8_MAX)
+		r->bad = 1;
+	return (uint8_t)v;
+}
+
+/* Reads an entry count and makes room for it; every entry takes at least
+ * one byte per field, which bounds a count that lies about the length. */
+static size_t get_count(struct reader *r, void **items, size_t *cap, size_t sz, size_t min_bytes)
+{
+	uint64_t n = get_varint(r);
+
+	if (r->bad || n > MAX_ENTRIES || n * min_bytes > (uint64_t)(r->end - r->p)) {
+		r->bad = 1;
+		return 0;
+	}
+	if (reserve(items, cap, (size_t)n, sz)) {
+		r->bad = 1;
+		return 0;
+	}
+	return (size_t)n;
+}
+
+int wtarget_decode_totals(struct wf_wtarget *t, const uint8_t *p, size_t len)
+{
+	struct reader r = { p, p + len, 0 };
+	uint32_t prev = 0;
+	size_t n;
+
+	wtarget_clear(t);
+	if (get_varint(&r) != CODEC_VERSION)
+		return -1;
+	t->nr_periods = get_varint(&r);
+	t->nr_throttled = get_varint(&r);
+	t->throttled_us = get_varint(&r);
+	n = get_count(&r, (void **)&t->threads, &t->cthreads, sizeof(*t->threads), 9);
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		struct wf_wthread *th = &t->threads[i];
+
+		th->name = prev + get_u32(&r);
+		prev = th->name;
+		th->role = get_u8(&r);
+		th->oncpu_us = get_varint(&r);
+		th->preempted_us = get_varint(&r);
+		th->blocked_us = get_varint(&r);
+		th->runq_us = get_varint(&r);
+		th->switches = get_varint(&r);
+		th->involuntary = get_varint(&r);
+		th->wakeups = get_varint(&r);
+	}
+	t->nthreads = r.bad ? 0 : n;
+	prev = 0;
+	n = get_count(&r, (void **)&t->cats, &t->ccats, sizeof(*t->cats), 7);
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		struct wf_wcat *c = &t->cats[i];
+
+		c->thread = prev + get_u32(&r);
+		prev = c->thread;
+		c->role = get_u8(&r);
+		c->category = get_u8(&r);
+		c->activity = get_u32(&r);
+		c->count = get_varint(&r);
+		c->offcpu_us = get_varint(&r);
+		c->runq_us = get_varint(&r);
+	}
+	t->ncats = r.bad ? 0 : n;
+	if (r.bad || r.p != r.end) {
+		wtarget_clear(t);
+		return -1;
+	}
+	return 0;
+}
+
+int wtarget_decode_edges(struct wf_wtarget *t, const uint8_t *p, size_t len)
+{
+	struct reader r = { p, p + len, 0 };
+	uint32_t prev = 0;
+	size_t n;
+
+	t->nedges = 0;
+	if (get_varint(&r) != CODEC_VERSION)
+		return -1;
+	n = get_count(&r, (void **)&t->edges, &t->cedges, sizeof(*t->edges), 5);
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		struct wf_wedge *e = &t->edges[i];
+
+		e->id = prev + get_u32(&r);
+		prev = e->id;
+		e->count = get_varint(&r);
+		e->offcpu_us = get_varint(&r);
+		e->runq_us = get_varint(&r);
+		e->max_us = get_varint(&r);
+	}
+	if (r.bad || r.p != r.end) {
+		t->nedges = 0;
+		return -1;
+	}
+	t->nedges = n;
+	return 0;
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Helpers for agent/tests/serve.test.ts: start the real daemon (real BPF)
+ * and real workload processes, talk to its HTTP API, wait for conditions.
+ */
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const agentBin = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
+export const workloadBin = process.env.WAKEFLOW_WORKLOAD ?? path.join(path.dirname(agentBin), 'wakeflow-workload');
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A TCP port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const addr = srv.address();
+  srv.close();
+  await once(srv, 'close');
+  if (!addr || typeof addr === 'string') {
+    throw new Error('no port');
+  }
+  return addr.port;
+}
+
+export interface Daemon {
+  proc: ChildProcess;
+  url: string;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `wakeflow-agent serve` and waits until /healthz answers. */
+export async function startDaemon(args: string[], port?: number): Promise<Daemon> {
+  const p = port ?? (await freePort());
+  const proc = spawn(agentBin, ['serve', '--listen', `127.0.0.1:${p}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout!.on('data', (d) => (log += d));
+  proc.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${p}`;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (proc.exitCode !== null) {
+      throw new Error(`daemon exited with ${proc.exitCode}: ${log}`);
+    }
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.status === 200) {
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`daemon did not answer /healthz: ${log}`);
+    }
+    await sleep(100);
+  }
+  return { proc, url, log: () => log, exited };
+}
+
+/** SIGTERM (or another signal) and wait for the exit code. */
+export async function stopDaemon(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (d.proc.exitCode !== null || d.proc.signalCode !== null) {
+    return d.proc.exitCode;
+  }
+  d.proc.kill(signal);
+  const timer = setTimeout(() => d.proc.kill('SIGKILL'), 15000);
+  const code = await d.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+export interface Workload {
+  proc: ChildProcess;
+  pid: number;
+}
+
+/** Starts wakeflow-workload MODE for a long time (stopped by the test). */
+export async function startWorkload(mode: string, extra: string[] = []): Promise<Workload> {
+  const proc = spawn(workloadBin, [mode, '--duration', '600', ...extra], { stdio: 'ignore' });
+  await sleep(50);
+  if (proc.exitCode !== null || !proc.pid) {
+    throw new Error(`workload ${mode} did not start`);
+  }
+  return { proc, pid: proc.pid };
+}
+
+export async function stopWorkload(w: Workload): Promise<void> {
+  if (w.proc.exitCode !== null || w.proc.signalCode !== null) {
+    return;
+  }
+  w.proc.kill('SIGKILL');
+  await once(w.proc, 'exit');
+}
+
+export interface Answer<T> {
+  status: number;
+  body: T;
+  text: string;
+  type: string | null;
+}
+
+/** GET; body is the parsed JSON when the answer is JSON (else undefined). */
+export async function get<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<Answer<T>> {
+  const r = await fetch(url, { headers });
+  const text = await r.text();
+  const isJson = (r.headers.get('content-type') ?? '').startsWith('application/json');
+  const body = (isJson ? JSON.parse(text) : undefined) as T;
+  return { status: r.status, body, text, type: r.headers.get('content-type') };
+}
+
+/** Polls fn until it returns a truthy value (returned) or the time is up. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  ms = 20000
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) {
+        return v;
+      }
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await sleep(250);
+  }
+}
+
+export function run(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface SeriesAnswer {
+  step_ms: number;
+  from_ms: number;
+  to_ms: number;
+  warning?: string;
+  series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }>;
+}
+
+/** Sum of all points of all series. */
+export function total(a: SeriesAnswer): number {
+  return a.series.reduce((s, x) => s + x.points.reduce((t, p) => t + p[1], 0), 0);
+}

@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * `wakeflow-agent serve` end to end: the real daemon with real BPF against
+ * real workload processes (agent/build/wakeflow-workload). Every endpoint,
+ * filters, auth, bad requests (table-driven), restart keeping history, kill
+ * -9, a target that exits and is replaced, and a store that is corrupted or
+ * fills its disk while the daemon keeps capturing and serving.
+ *
+ * Needs agent/build/wakeflow-agent and wakeflow-workload (make -C agent) and
+ * root; WAKEFLOW_AGENT / WAKEFLOW_WORKLOAD override the paths.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  agentBin,
+  Daemon,
+  get,
+  run,
+  SeriesAnswer,
+  sleep,
+  startDaemon,
+  startWorkload,
+  stopDaemon,
+  stopWorkload,
+  total,
+  waitFor,
+  Workload,
+} from './lib/serve-daemon';
+
+interface Target {
+  pid: number;
+  comm: string;
+  exe: string;
+  labels: Record<string, string>;
+  alive: boolean;
+}
+
+interface Status {
+  version: string;
+  kernel: string;
+  targets: number;
+  programs: string[];
+  attach_mode: string;
+  lost: Record<string, number>;
+  store: {
+    path: string;
+    state: string;
+    error: string | null;
+    size_bytes: number;
+    oldest_ms: number | null;
+    newest_ms: number | null;
+    windows_written: number;
+    errors: number;
+  };
+  memory: { windows: number };
+}
+
+interface Task {
+  comm: string;
+  pid: number | null;
+  tid: number | null;
+}
+
+interface ApiEdge {
+  id: number;
+  waker: Task & { context: string };
+  target: Task & { role: string };
+  category: string;
+  activity: string | null;
+  count: number;
+  offcpu_us: number;
+  runq_us: number;
+  waker_stack: string[];
+  target_stack: string[];
+  labels: Record<string, string>;
+  first_seen_ms: number;
+  last_seen_ms: number;
+}
+
+interface EdgesAnswer {
+  matched: number;
+  warning?: string;
+  edges: ApiEdge[];
+}
+
+const WORKLOAD_COMM = '^wakeflow-worklo'; // the 15-byte comm of wakeflow-workload
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'wf-serve-'));
+});
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function since(ms: number): string {
+  const now = Date.now();
+  return `from=${now - ms}&to=${now + 1000}`;
+}
+
+describe('serve: command line', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--window', '7'], /--window '7' must be a number of seconds dividing 60/],
+    [['--window', '0'], /--window/],
+    [['--listen', 'localhost'], /--listen 'localhost': expected ADDRESS:PORT/],
+    [['--listen', '127.0.0.1:99999'], /port must be a number from 1 to 65535/],
+    [['--listen', 'example.com:80'], /not an IPv4 address/],
+    [['--retention', 'soon'], /--retention 'soon' is not a duration/],
+    [['--retention', '30s'], /at least a minute/],
+    [['--pid', 'abc'], /--pid 'abc' is not a process id/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--db'], /option '--db' needs a value/],
+    [['extra'], /unexpected argument 'extra'/],
+    [['--rules', '/nonexistent/rules'], /nonexistent/],
+    [['--token-file', '/nonexistent/token'], /cannot read token file/],
+    [['--cgroup', '('], /cgroup/],
+  ];
+  for (const [args, re] of cases) {
+    test(`rejects ${args.join(' ')}`, () => {
+      const r = run(agentBin, ['serve', '--db', path.join(dir, 'never.db'), ...args]);
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, re);
+      assert.match(r.stderr, /^wakeflow-agent: /);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+
+  test('--help', () => {
+    const r = run(agentBin, ['serve', '--help']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /--listen ADDR:PORT/);
+    assert.match(r.stdout, /127\.0\.0\.1:9781/);
+  });
+
+  test('a token file readable by others is refused', () => {
+    const f = path.join(dir, 'token-open');
+    writeFileSync(f, 'secret\n');
+    chmodSync(f, 0o644);
+    const r = run(agentBin, ['serve', '--db', path.join(dir, 'never.db'), '--token-file', f]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /readable by every user \(mode 0644\): chmod 600/);
+  });
+});
+
+describe('serve: live API', () => {
+  let d: Daemon;
+  let loop: Workload;
+  let spin: Workload;
+  const db = () => path.join(dir, 'live.db');
+
+  before(async () => {
+    loop = await startWorkload('eventfd', ['--interval-us', '500']);
+    spin = await startWorkload('preempt', ['--cpu', '1']);
+    d = await startDaemon(['--db', db(), '--window', '1', '--comm', WORKLOAD_COMM]);
+    // A few windows with both workloads traced.
+    await waitFor('both workloads traced', async () => {
+      const r = await get<{ targets: Target[] }>(`${d.url}/api/v1/targets`);
+      const alive = r.body.targets.filter((t) => t.alive).map((t) => t.pid);
+      return alive.includes(loop.pid) && alive.includes(spin.pid);
+    });
+    await sleep(3500);
+  });
+  after(async () => {
+    await stopWorkload(loop);
+    await stopWorkload(spin);
+    if (d) {
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+  });
+
+  test('/healthz', async () => {
+    const r = await get(`${d.url}/healthz`);
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'ok\n');
+  });
+
+  test('/api/v1/status', async () => {
+    const r = await get<Status>(`${d.url}/api/v1/status`);
+    assert.equal(r.status, 200);
+    assert.match(r.type ?? '', /^application\/json/);
+    const s = r.body;
+    assert.match(s.version, /^\d+\.\d+\.\d+/);
+    assert.equal(typeof s.kernel, 'string');
+    assert.ok(s.programs.length >= 2, JSON.stringify(s.programs));
+    assert.ok(['tp_btf', 'raw_tp'].includes(s.attach_mode));
+    assert.ok(s.targets >= 2);
+    assert.equal(s.store.path, db());
+    assert.equal(s.store.state, 'ok');
+    assert.equal(s.store.error, null);
+    assert.ok(s.store.windows_written >= 3);
+    assert.ok(s.store.size_bytes > 0);
+    assert.ok(s.store.oldest_ms! <= s.store.newest_ms!);
+    assert.ok(s.memory.windows >= 3);
+    for (const k of ['edges_dropped', 'stacks_dropped', 'ringbuf_dropped']) {
+      assert.equal(typeof s.lost[k], 'number');
+    }
+  });
+
+  test('/api/v1/targets', async () => {
+    const r = await get<{ targets: Target[] }>(`${d.url}/api/v1/targets`);
+    assert.equal(r.status, 200);
+    const t = r.body.targets.find((x) => x.pid === loop.pid);
+    assert.ok(t, JSON.stringify(r.body));
+    assert.equal(t.comm, 'wakeflow-worklo');
+    assert.match(t.exe, /wakeflow-workload$/);
+    assert.equal(typeof t.labels, 'object');
+    assert.equal(t.alive, true);
+  });
+
+  test('/api/v1/categories', async () => {
+    const r = await get<{
+      categories: Array<{ id: string; name: string; group: string; description: string }>;
+      activities: Array<{ id: string }>;
+    }>(`${d.url}/api/v1/categories`);
+    assert.equal(r.status, 200);
+    const ids = r.body.categories.map((c) => c.id);
+    assert.equal(ids.length, 16);
+    for (const id of ['preempt.involuntary', 'net.tcp.data', 'ipc.eventfd', 'timer', 'other']) {
+      assert.ok(ids.includes(id), id);
+    }
+    for (const c of r.body.categories) {
+      assert.ok(c.name && c.group && c.description, JSON.stringify(c));
+    }
+    assert.ok(r.body.activities.some((a) => a.id === 'envoy.xds'));
+  });
+
+  test('series: wakeups by category, filtered to the eventfd loop thread', async () => {
+    const r = await get<SeriesAnswer>(
+      `${d.url}/api/v1/series?${since(20000)}&step=1000&metric=wakeups&by=category&thread=wf-loop`
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.warning, undefined, 'a healthy store answers without a warning');
+    assert.equal(r.body.step_ms, 1000);
+    const eventfd = r.body.series.find((s) => s.labels.category === 'ipc.eventfd');
+    assert.ok(eventfd, JSON.stringify(r.body.series.map((s) => s.labels)));
+    // posted every 0.5 ms: hundreds of wakeups per second
+    const peak = Math.max(...eventfd.points.map((p) => p[1]));
+    assert.ok(peak > 100, `peak ${peak}/s`);
+    for (const [t] of eventfd.points) {
+      assert.equal(t % 1000, 0);
+    }
+  });
+
+  test('series: off-CPU by target carries the target labels; pid filter', async () => {
+    const r = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(20000)}&step=2000&by=target`);
+    assert.equal(r.status, 200, r.text);
+    const mine = r.body.series.find((s) => s.labels.pid === String(loop.pid));
+    assert.ok(mine, JSON.stringify(r.body.series.map((s) => s.labels)));
+    assert.equal(mine.labels.comm, 'wakeflow-worklo');
+    // a blocked epoll loop spends most of its time off CPU
+    assert.ok(total({ ...r.body, series: [mine] }) > 0);
+
+    const only = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(20000)}&by=target&pid=${spin.pid}`);
+    assert.equal(only.status, 200);
+    assert.deepEqual(
+      only.body.series.map((s) => s.labels.pid),
+      [String(spin.pid)]
+    );
+    const none = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(20000)}&by=target&namespace=nowhere`);
+    assert.equal(none.body.series.length, 0);
+  });
+
+  test('series: preemption ratio of two spinners sharing a CPU', async () => {
+    const r = await get<SeriesAnswer>(
+      `${d.url}/api/v1/series?${since(15000)}&step=5000&metric=preempt_ratio&by=target&pid=${spin.pid}&thread=wf-spin-a`
+    );
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.series.length, 1, r.text);
+    const values = r.body.series[0].points.map((p) => p[1]);
+    assert.ok(values.length >= 2);
+    // each spinner waits for the CPU about as long as it runs
+    for (const v of values) {
+      assert.ok(v > 0.2 && v < 0.8, `ratio ${v}`);
+    }
+    const counts = await get<SeriesAnswer>(
+      `${d.url}/api/v1/series?${since(15000)}&metric=preempt_count_ratio&by=role&pid=${spin.pid}`
+    );
+    assert.equal(counts.status, 200);
+    assert.ok(counts.body.series.length >= 1);
+    const inv = await get<SeriesAnswer>(
+      `${d.url}/api/v1/series?${since(15000)}&metric=wakeups&by=category&pid=${spin.pid}&category=preempt`
+    );
+    assert.ok(inv.body.series.every((s) => s.labels.category.startsWith('preempt.')));
+    assert.ok(total(inv.body) > 0);
+  });
+
+  test('edges: top edges of the loop thread, as record --format json plus labels', async () => {
+    const r = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${since(20000)}&limit=3&sort=count&thread=wf-loop`);
+    assert.equal(r.status, 200, r.text);
+    assert.ok(r.body.edges.length >= 1 && r.body.edges.length <= 3);
+    assert.ok(r.body.matched >= r.body.edges.length);
+    const top = r.body.edges[0];
+    assert.equal(top.target.comm, 'wf-loop');
+    assert.equal(top.target.pid, loop.pid);
+    assert.equal(top.waker.comm, 'wf-poster');
+    assert.equal(top.category, 'ipc.eventfd');
+    assert.ok(top.count > 100);
+    assert.ok(top.offcpu_us > 0);
+    assert.ok(Array.isArray(top.waker_stack) && Array.isArray(top.target_stack));
+    assert.equal(typeof top.labels, 'object');
+    assert.ok(top.first_seen_ms <= top.last_seen_ms);
+    for (let i = 1; i < r.body.edges.length; i++) {
+      assert.ok(r.body.edges[i - 1].count >= r.body.edges[i].count);
+    }
+    const timers = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${since(20000)}&category=ipc.futex&thread=wf-loop`);
+    assert.equal(timers.status, 200);
+    assert.ok(timers.body.edges.every((e) => e.category === 'ipc.futex'));
+  });
+
+  test('/metrics: Prometheus text with the wake counters and the agent health', async () => {
+    const r = await get(`${d.url}/metrics`);
+    assert.equal(r.status, 200);
+    assert.match(r.type ?? '', /^text\/plain; version=0\.0\.4/);
+    const line = r.text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('wakeflow_wakeups_total{') &&
+          l.includes('category="ipc.eventfd"') &&
+          l.includes(`pid="${loop.pid}"`)
+      );
+    assert.ok(line, r.text.slice(0, 3000));
+    assert.ok(Number(line.split(' ').pop()) > 100, line);
+    assert.match(r.text, /# TYPE wakeflow_offcpu_seconds_total counter/);
+    assert.match(r.text, /^wakeflow_oncpu_seconds_total\{.*role=/m);
+    assert.match(r.text, /^wakeflow_preempted_seconds_total\{/m);
+    assert.match(r.text, /^wakeflow_runq_seconds_total\{/m);
+    assert.match(r.text, /^wakeflow_agent_store_ok 1$/m);
+    assert.match(r.text, /^wakeflow_agent_window_drain_seconds /m);
+    assert.match(r.text, /^wakeflow_agent_windows_total \d+/m);
+  });
+
+  // Table-driven bad requests: status and a JSON error naming the problem.
+  const bad: Array<[string, number, RegExp]> = [
+    ['/api/v1/series?from=abc', 400, /from must be milliseconds/],
+    ['/api/v1/series?from=2000&to=1000', 400, /must be before/],
+    ['/api/v1/series?step=0', 400, /step must be positive/],
+    ['/api/v1/series?step=99999999999', 400, /step longer than/],
+    ['/api/v1/series?by=galaxy', 400, /unknown by 'galaxy'/],
+    ['/api/v1/series?metric=joy', 400, /unknown metric 'joy'/],
+    ['/api/v1/series?metric=preempt_ratio&by=category', 400, /cannot be split by category/],
+    ['/api/v1/series?role=boss', 400, /unknown role/],
+    ['/api/v1/series?category=network', 400, /unknown category/],
+    ['/api/v1/series?pod=%zz', 400, /malformed %-escape/],
+    ['/api/v1/series?limit=3', 400, /unknown parameter 'limit'/],
+    ['/api/v1/edges?limit=-1', 400, /limit must not be negative/],
+    ['/api/v1/edges?limit=0', 400, /positive integer/],
+    ['/api/v1/edges?sort=name', 400, /unknown sort/],
+    ['/api/v1/edges?pid=-3', 400, /pid must be/],
+    ['/api/v1/edges?from=1&from=2', 400, /given twice/],
+    ['/api/v1/status?verbose=1', 400, /takes none/],
+    ['/api/v1/targets?x', 400, /has no value|takes none/],
+    [`/api/v1/series?pod=${'a'.repeat(5000)}`, 414, /longer than 4096/],
+    ['/api/v1/nothing', 404, /no such endpoint/],
+    ['/api/v2/series', 404, /no such endpoint/],
+    ['/', 404, /no such endpoint/],
+  ];
+  for (const [p, status, re] of bad) {
+    test(`bad request ${p.slice(0, 60)} -> ${status}`, async () => {
+      const r = await get<{ error: string }>(`${d.url}${p}`);
+      assert.equal(r.status, status, r.text);
+      assert.match(r.type ?? '', /^application\/json/);
+      assert.match(r.body.error, re);
+    });
+  }
+
+  test('wrong method -> 405 with Allow', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const r = await fetch(`${d.url}/api/v1/series`, { method, body: method === 'DELETE' ? undefined : 'x=1' });
+      assert.equal(r.status, 405);
+      assert.equal(r.headers.get('allow'), 'GET, HEAD');
+      assert.match(((await r.json()) as { error: string }).error, /method not allowed/);
+    }
+  });
+
+  test('ranges and limits are capped', async () => {
+    const r = await get<SeriesAnswer>(`${d.url}/api/v1/series?from=0&to=${Date.now()}&step=1000`);
+    assert.equal(r.status, 200);
+    assert.ok(r.body.to_ms - r.body.from_ms <= 31 * 24 * 3600 * 1000);
+    // the point cap raised the step
+    assert.ok((r.body.to_ms - r.body.from_ms) / r.body.step_ms <= 5000, String(r.body.step_ms));
+    const e = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${since(20000)}&limit=100000`);
+    assert.equal(e.status, 200);
+    assert.ok(e.body.edges.length <= 1000);
+  });
+
+  test('slow and many clients do not block the daemon', async () => {
+    // A client that never finishes its request line...
+    const stalled = connect(Number(new URL(d.url).port), '127.0.0.1');
+    stalled.write('GET /api/v1/series?from=');
+    // ...and a burst of concurrent queries...
+    const burst = Array.from({ length: 30 }, (_, i) =>
+      get(`${d.url}/api/v1/${i % 2 ? 'series' : 'edges'}?${since(60000)}`)
+    );
+    // ...while /healthz still answers at once.
+    const t0 = Date.now();
+    const h = await get(`${d.url}/healthz`);
+    assert.equal(h.status, 200);
+    assert.ok(Date.now() - t0 < 2000);
+    for (const r of await Promise.all(burst)) {
+      assert.equal(r.status, 200);
+    }
+    stalled.destroy();
+    // and windows kept being written
+    const s = await get<Status>(`${d.url}/api/v1/status`);
+    assert.equal(s.body.store.state, 'ok');
+  });
+});
+
+describe('serve: auth', () => {
+  let d: Daemon;
+  before(async () => {
+    const f = path.join(dir, 'token');
+    writeFileSync(f, 's3cret-token\n');
+    chmodSync(f, 0o600);
+    d = await startDaemon(['--db', path.join(dir, 'auth.db'), '--window', '1', '--token-file', f]);
+  });
+  after(async () => {
+    assert.equal(await stopDaemon(d), 0);
+  });
+
+  test('/healthz needs no token', async () => {
+    assert.equal((await get(`${d.url}/healthz`)).status, 200);
+  });
+  for (const p of [
+    '/api/v1/status',
+    '/api/v1/targets',
+    '/api/v1/categories',
+    '/api/v1/series',
+    '/api/v1/edges',
+    '/metrics',
+    '/nope',
+  ]) {
+    test(`${p}: 401 without or with a wrong token, 200 with it`, async () => {
+      const none = await get<{ error: string }>(`${d.url}${p}`);
+      assert.equal(none.status, 401);
+      assert.match(none.body.error, /bearer token/);
+      for (const h of [
+        'Bearer wrong',
+        'Bearer s3cret-toke',
+        'Bearer s3cret-token-',
+        'Basic s3cret-token',
+        's3cret-token',
+      ]) {
+        assert.equal((await get(`${d.url}${p}`, { Authorization: h })).status, 401, h);
+      }
+      const ok = await get(`${d.url}${p}`, { Authorization: 'Bearer s3cret-token' });
+      assert.equal(ok.status, p === '/nope' ? 404 : 200);
+    });
+  }
+});
+
+describe('serve: history across restarts', () => {
+  test('SIGTERM flushes, a restart keeps history, kill -9 loses at most the window in progress', async () => {
+    const db = path.join(dir, 'restart.db');
+    const w = await startWorkload('eventfd');
+    const q = (url: string, from: number, to: number) =>
+      get<SeriesAnswer>(`${url}/api/v1/series?from=${from}&to=${to}&step=1000&metric=wakeups&pid=${w.pid}`);
+    try {
+      const t0 = Date.now();
+      let d = await startDaemon(['--db', db, '--window', '1', '--comm', WORKLOAD_COMM]);
+      await sleep(4500);
+      const beforeStop = total((await q(d.url, t0 - 1000, Date.now() + 1000)).body);
+      assert.ok(beforeStop > 0);
+      assert.equal(await stopDaemon(d), 0);
+      const t1 = Date.now();
+      assert.match(d.log(), /stopping after writing the window in progress/);
+
+      d = await startDaemon(['--db', db, '--window', '1', '--comm', WORKLOAD_COMM]);
+      const afterRestart = await q(d.url, t0 - 1000, t1);
+      assert.equal(afterRestart.status, 200);
+      // everything up to the stop, including the partial last window
+      assert.ok(total(afterRestart.body) >= beforeStop, `${total(afterRestart.body)} < ${beforeStop}`);
+      const targets = await get<{ targets: Target[] }>(`${d.url}/api/v1/targets`);
+      assert.ok(targets.body.targets.some((t) => t.pid === w.pid));
+
+      await sleep(3500);
+      const t2 = Date.now();
+      const beforeKill = total((await q(d.url, t1, t2)).body);
+      assert.ok(beforeKill > 0);
+      await stopDaemon(d, 'SIGKILL');
+      d = await startDaemon(['--db', db, '--window', '1', '--comm', WORKLOAD_COMM]);
+      const afterKill = await q(d.url, t1, t2);
+      // the windows completed before the kill are all there
+      assert.ok(total(afterKill.body) >= beforeKill * 0.99, `${total(afterKill.body)} < ${beforeKill}`);
+      assert.equal(await stopDaemon(d), 0);
+    } finally {
+      await stopWorkload(w);
+    }
+  });
+});
+
+describe('serve: targets come and go', () => {
+  test('a target that exits and is started again is followed, without restarting the daemon', async () => {
+    const d = await startDaemon(['--db', path.join(dir, 'follow.db'), '--window', '1', '--comm', WORKLOAD_COMM]);
+    try {
+      const first = await startWorkload('eventfd');
+      await waitFor('first workload traced', async () => {
+        const r = await get<{ targets: Target[] }>(`${d.url}/api/v1/targets`);
+        return r.body.targets.some((t) => t.pid === first.pid && t.alive);
+      });
+      await sleep(2000);
+      await stopWorkload(first);
+      const second = await startWorkload('eventfd');
+      try {
+        await waitFor('second traced, first gone', async () => {
+          const r = await get<{ targets: Target[] }>(`${d.url}/api/v1/targets`);
+          const a = r.body.targets.find((t) => t.pid === first.pid);
+          const b = r.body.targets.find((t) => t.pid === second.pid);
+          return a && !a.alive && b && b.alive;
+        });
+        await sleep(2500);
+        const r = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(30000)}&step=1000&metric=wakeups&by=target`);
+        const pids = r.body.series.filter((s) => total({ ...r.body, series: [s] }) > 0).map((s) => s.labels.pid);
+        assert.ok(pids.includes(String(first.pid)), JSON.stringify(pids));
+        assert.ok(pids.includes(String(second.pid)), JSON.stringify(pids));
+      } finally {
+        await stopWorkload(second);
+      }
+    } finally {
+      assert.equal(await stopDaemon(d), 0);
+    }
+  });
+});
+
+describe('serve: a broken store', () => {
+  test('garbage written into the database: reported, capture and serving go on from memory', async () => {
+    const db = path.join(dir, 'corrupt.db');
+    const w = await startWorkload('eventfd');
+    const d = await startDaemon(['--db', db, '--window', '1', '--comm', WORKLOAD_COMM]);
+    try {
+      await sleep(2500);
+      const fd = openSync(db, 'r+');
+      writeSync(fd, Buffer.alloc(8192, 0x5a), 0, 8192, 0);
+      closeSync(fd);
+      const st = await waitFor('corruption reported', async () => {
+        const r = await get<Status>(`${d.url}/api/v1/status`);
+        return r.body.store.state === 'corrupt' ? r.body : undefined;
+      });
+      assert.match(st.store.error ?? '', /corrupt/);
+      assert.match(d.log(), /error store: .*corrupt/);
+      const t = Date.now();
+      await sleep(2500);
+      // still capturing: windows after the corruption are answered from memory
+      const r = await get<SeriesAnswer>(
+        `${d.url}/api/v1/series?from=${t}&to=${Date.now()}&step=1000&metric=wakeups&pid=${w.pid}`
+      );
+      assert.equal(r.status, 200);
+      assert.match(r.body.warning ?? '', /memory/);
+      assert.ok(total(r.body) > 0);
+      const e = await get<EdgesAnswer>(`${d.url}/api/v1/edges?from=${t}&to=${Date.now()}&pid=${w.pid}`);
+      assert.equal(e.status, 200);
+      assert.ok(e.body.edges.length > 0);
+      assert.ok(e.body.edges[0].target_stack.length >= 0);
+      const m = await get(`${d.url}/metrics`);
+      assert.match(m.text, /^wakeflow_agent_store_ok 0$/m);
+      assert.equal((await get(`${d.url}/healthz`)).status, 200);
+    } finally {
+      await stopWorkload(w);
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+    // the file was left as it was found, not "repaired" by a checkpoint
+    const head = Buffer.alloc(16);
+    const fd = openSync(db, 'r');
+    readSync(fd, head, 0, 16, 0);
+    closeSync(fd);
+    assert.ok(
+      head.every((b) => b === 0x5a),
+      head.toString('hex')
+    );
+  });
+
+  test('a full disk: reported as failing, served from memory, written again once there is room', async () => {
+    const mnt = path.join(dir, 'small');
+    run('mkdir', ['-p', mnt]);
+    const m = run('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
+    assert.equal(m.status, 0, `mounting a small tmpfs needs root: ${m.stderr}`);
+    const w = await startWorkload('eventfd');
+    let d: Daemon | undefined;
+    try {
+      d = await startDaemon(['--db', path.join(mnt, 'full.db'), '--window', '1', '--comm', WORKLOAD_COMM]);
+      const url = d.url;
+      await sleep(2000);
+      // fill the file system
+      run('dd', ['if=/dev/zero', `of=${path.join(mnt, 'filler')}`, 'bs=64k', 'count=1000']);
+      const failing = await waitFor('failure reported', async () => {
+        const r = await get<Status>(`${url}/api/v1/status`);
+        return r.body.store.state === 'failing' ? r.body : undefined;
+      });
+      assert.ok(failing.store.error);
+      assert.ok(failing.store.errors > 0);
+      const t = Date.now();
+      await sleep(2000);
+      const r = await get<SeriesAnswer>(
+        `${url}/api/v1/series?from=${t}&to=${Date.now()}&step=1000&metric=wakeups&pid=${w.pid}`
+      );
+      assert.equal(r.status, 200);
+      assert.ok(total(r.body) > 0, 'windows the store did not take come from memory');
+      rmSync(path.join(mnt, 'filler'));
+      await waitFor('store written again', async () => {
+        const s = await get<Status>(`${url}/api/v1/status`);
+        return s.body.store.state === 'ok';
+      });
+    } finally {
+      await stopWorkload(w);
+      if (d) {
+        assert.equal(await stopDaemon(d), 0, d.log());
+      }
+      run('umount', [mnt]);
+    }
+  });
+});

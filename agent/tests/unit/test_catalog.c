@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * catalog: ids that stay put (names, targets keyed by pid and start time,
+ * edges keyed by hash), what is dirty for the store and when it is clean,
+ * and expiry of old edges and targets.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "intern.h"
+
+static struct wf_target target(int32_t pid, uint64_t start, int64_t seen)
+{
+	struct wf_target t;
+
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	t.start_time = start;
+	strcpy(t.comm, "envoy");
+	t.first_seen_ms = t.last_seen_ms = seen;
+	t.alive = true;
+	return t;
+}
+
+static void test_names_and_targets(void **state)
+{
+	struct wf_catalog *c = catalog_new();
+	struct wf_target t = target(10, 1000, 5), got;
+	char buf[64];
+	uint32_t a, b, ids[3];
+
+	(void)state;
+	assert_int_equal(catalog_name_id(c, NULL), 0);
+	assert_int_equal(catalog_name_id(c, ""), 0);
+	a = catalog_name_id(c, "wrk:worker_0");
+	b = catalog_name_id(c, "envoy");
+	assert_true(a && b && a != b);
+	assert_int_equal(catalog_name_id(c, "wrk:worker_0"), a);
+	assert_int_equal(catalog_name_find(c, "envoy"), b);
+	assert_int_equal(catalog_name_find(c, "never"), 0);
+	assert_string_equal(catalog_name(c, a, buf, sizeof(buf)), "wrk:worker_0");
+	assert_string_equal(catalog_name(c, 999, buf, sizeof(buf)), "");
+	/* many names: the index grows and every id stays findable */
+	for (int i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "name-%d", i);
+		assert_int_equal(catalog_name_find(c, buf), 0);
+		catalog_name_id(c, buf);
+	}
+	assert_int_equal(catalog_name_find(c, "name-4321"), catalog_name_id(c, "name-4321"));
+	assert_int_equal(catalog_name_find(c, "wrk:worker_0"), a);
+
+	ids[0] = catalog_target_put(c, &t);
+	t.last_seen_ms = 50;
+	assert_int_equal(catalog_target_put(c, &t), ids[0]); /* same process, updated */
+	t = target(10, 2000, 60);			      /* pid reused: a new target */
+	ids[1] = catalog_target_put(c, &t);
+	assert_true(ids[1] != ids[0]);
+	ids[2] = catalog_target_put(c, &(struct wf_target){ .pid = 11, .start_time = 1, .alive = true });
+	assert_int_equal(catalog_target_get(c, ids[0], &got), 0);
+	assert_int_equal(got.first_seen_ms, 5); /* kept from the first sighting */
+	assert_int_equal(got.last_seen_ms, 50);
+	catalog_free(c);
+}
+
+static void test_edges_dirty_prune(void **state)
+{
+	struct wf_catalog *c = catalog_new();
+	struct wf_catalog_dirty d;
+	struct wf_edge e;
+	struct wf_edge_meta m = { .hash = 77, .target_id = 1, .category = 3, .first_seen_ms = 1000, .last_seen_ms = 1000 };
+	uint32_t id, id2, tid;
+	bool found;
+	struct wf_edge_meta got;
+
+	(void)state;
+	tid = catalog_target_put(c, &(struct wf_target){ .pid = 5, .start_time = 9, .alive = true });
+	edge_init(&e);
+	strcpy(e.target.comm, "wrk:worker_0");
+	e.target_stack.frames = malloc(2 * sizeof(char *));
+	e.target_stack.frames[0] = intern("schedule");
+	e.target_stack.frames[1] = intern("ep_poll");
+	e.target_stack.nframes = 2;
+	/* The hash covers the stacks: another frame, another edge. */
+	{
+		uint64_t h1 = catalog_edge_hash(&e, tid);
+
+		e.target_stack.frames[1] = intern("futex_wait");
+		assert_true(catalog_edge_hash(&e, tid) != h1);
+		assert_true(catalog_edge_hash(&e, tid + 1) != catalog_edge_hash(&e, tid));
+	}
+	id = catalog_edge_put(c, &m, &e);
+	assert_true(id > 0);
+	m.last_seen_ms = 2000;
+	assert_int_equal(catalog_edge_put(c, &m, &e), id);
+	m.hash = 78;
+	id2 = catalog_edge_put(c, &m, NULL);
+	assert_int_equal(id2, id + 1);
+
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.ntargets, 1);
+	assert_int_equal(d.nedges, 2);
+	assert_true(d.has_detail[0]);
+	assert_int_equal(d.details[0].target_stack.nframes, 2);
+	assert_false(d.has_detail[1]);
+	/* a change after the snapshot stays dirty after mark_clean */
+	catalog_target_put(c, &(struct wf_target){ .pid = 5, .start_time = 9, .alive = false });
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.ntargets, 1);
+	assert_int_equal(d.nedges, 0);
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+	/* seen again soon: not worth a write; an hour later: dirty again */
+	m.hash = 77;
+	m.last_seen_ms = 3000;
+	catalog_edge_put(c, &m, &e);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nedges, 0);
+	catalog_dirty_free(&d);
+	m.last_seen_ms = 3000 + 3601 * 1000;
+	catalog_edge_put(c, &m, &e);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nedges, 1);
+	assert_false(d.has_detail[0]); /* known to the store already: no stacks again */
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+
+	/* expiry: edge 78 (last seen 2000) and the gone target go, edge 77 stays */
+	catalog_prune(c, 10000, 0);
+	catalog_edge_metas(c, &id2, 1, &got, &found);
+	assert_false(found);
+	catalog_edge_metas(c, &id, 1, &got, &found);
+	assert_true(found);
+	assert_int_equal(got.category, 3);
+	assert_int_equal(catalog_edge_count(c), 1);
+	{
+		struct wf_target t;
+
+		assert_int_equal(catalog_target_get(c, tid, &t), -1);
+	}
+	/* ids are never reused */
+	m.hash = 79;
+	assert_int_equal(catalog_edge_put(c, &m, NULL), id2 + 1);
+	free(e.target_stack.frames);
+	catalog_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names_and_targets),
+		cmocka_unit_test(test_edges_dirty_prune),
+	};
+
+	return cmocka_run_group_tests_name("catalog", tests, NULL, NULL);
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * window: merging and normalizing target windows, and the blob codec:
+ * round trips, sizes, and every truncation or corruption of a blob must
+ * decode to an error, never to garbage or a crash.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "window.h"
+
+static void fill(struct wf_wtarget *t)
+{
+	wtarget_init(t, 7);
+	t->nr_periods = 100;
+	t->nr_throttled = 12;
+	t->throttled_us = 345678;
+	/* Out of order, with duplicates to merge. */
+	assert_int_equal(wtarget_add_thread(t, &(struct wf_wthread){ .name = 9, .role = 1, .oncpu_us = 10,
+								    .preempted_us = 2, .switches = 5, .involuntary = 1 }),
+			 0);
+	assert_int_equal(wtarget_add_thread(t, &(struct wf_wthread){ .name = 3, .role = 2, .oncpu_us = 7 }), 0);
+	assert_int_equal(wtarget_add_thread(t, &(struct wf_wthread){ .name = 9, .role = 1, .oncpu_us = 5,
+								    .preempted_us = 3, .switches = 4, .involuntary = 2 }),
+			 0);
+	assert_int_equal(wtarget_add_cat(t, &(struct wf_wcat){ .thread = 9, .role = 1, .category = 3, .activity = 0,
+							      .count = 2, .offcpu_us = 1000, .runq_us = 10 }),
+			 0);
+	assert_int_equal(wtarget_add_cat(t, &(struct wf_wcat){ .thread = 9, .role = 1, .category = 3, .activity = 0,
+							      .count = 1, .offcpu_us = 500, .runq_us = 5 }),
+			 0);
+	assert_int_equal(wtarget_add_cat(t, &(struct wf_wcat){ .thread = 3, .role = 2, .category = 13, .activity = 4,
+							      .count = 8, .offcpu_us = 1ULL << 40, .runq_us = 0 }),
+			 0);
+	for (uint32_t id = 2000; id > 0; id--)
+		assert_int_equal(wtarget_add_edge(t, &(struct wf_wedge){ .id = id * 3, .count = id, .offcpu_us = id * 100,
+									.runq_us = id, .max_us = id * 2 }),
+				 0);
+	assert_int_equal(wtarget_add_edge(t, &(struct wf_wedge){ .id = 30, .count = 1, .offcpu_us = 1, .runq_us = 1,
+								.max_us = 100000 }),
+			 0);
+	wtarget_normalize(t);
+}
+
+static void test_normalize(void **state)
+{
+	struct wf_wtarget t;
+
+	(void)state;
+	fill(&t);
+	assert_int_equal(t.nthreads, 2);
+	assert_int_equal(t.threads[0].name, 3);
+	assert_int_equal(t.threads[1].name, 9);
+	assert_int_equal(t.threads[1].oncpu_us, 15);
+	assert_int_equal(t.threads[1].preempted_us, 5);
+	assert_int_equal(t.threads[1].switches, 9);
+	assert_int_equal(t.threads[1].involuntary, 3);
+	assert_int_equal(t.ncats, 2);
+	assert_int_equal(t.cats[1].count, 3);
+	assert_int_equal(t.cats[1].offcpu_us, 1500);
+	assert_int_equal(t.nedges, 2000);
+	assert_int_equal(t.edges[0].id, 3);
+	/* id 30 appeared twice: summed, and the larger max kept */
+	assert_int_equal(t.edges[9].id, 30);
+	assert_int_equal(t.edges[9].count, 11);
+	assert_int_equal(t.edges[9].offcpu_us, 1001);
+	assert_int_equal(t.edges[9].max_us, 100000);
+	wtarget_free(&t);
+}
+
+static void test_roundtrip_and_merge(void **state)
+{
+	struct wf_wtarget t, d, m;
+	struct wf_buf tb = { 0 }, eb = { 0 };
+
+	(void)state;
+	fill(&t);
+	assert_int_equal(wtarget_encode_totals(&t, &tb), 0);
+	assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
+	/* Sorted, delta-coded ids and small numbers stay compact. */
+	assert_true(eb.len < 2000 * 12);
+
+	wtarget_init(&d, 7);
+	assert_int_equal(wtarget_decode_totals(&d, tb.data, tb.len), 0);
+	assert_int_equal(wtarget_decode_edges(&d, eb.data, eb.len), 0);
+	assert_int_equal(d.nr_periods, 100);
+	assert_int_equal(d.nr_throttled, 12);
+	assert_int_equal(d.throttled_us, 345678);
+	assert_int_equal(d.nthreads, t.nthreads);
+	assert_memory_equal(d.threads, t.threads, t.nthreads * sizeof(*t.threads));
+	assert_int_equal(d.ncats, t.ncats);
+	assert_memory_equal(d.cats, t.cats, t.ncats * sizeof(*t.cats));
+	assert_int_equal(d.nedges, t.nedges);
+	assert_memory_equal(d.edges, t.edges, t.nedges * sizeof(*t.edges));
+
+	/* A rollup of two copies doubles every number and keeps the keys. */
+	wtarget_init(&m, 7);
+	assert_int_equal(wtarget_merge(&m, &t), 0);
+	assert_int_equal(wtarget_merge(&m, &d), 0);
+	wtarget_normalize(&m);
+	assert_int_equal(m.nedges, 2000);
+	assert_int_equal(m.edges[9].count, 22);
+	assert_int_equal(m.edges[9].max_us, 100000);
+	assert_int_equal(m.cats[0].offcpu_us, 2ULL << 40);
+	assert_int_equal(m.throttled_us, 2 * 345678);
+	wtarget_free(&m);
+	wtarget_free(&d);
+	wtarget_free(&t);
+	wf_buf_free(&tb);
+	wf_buf_free(&eb);
+}
+
+static void test_corrupt(void **state)
+{
+	struct wf_wtarget t, d;
+	struct wf_buf tb = { 0 }, eb = { 0 };
+	uint8_t *copy;
+
+	(void)state;
+	fill(&t);
+	assert_int_equal(wtarget_encode_totals(&t, &tb), 0);
+	assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
+	wtarget_init(&d, 7);
+	/* Every truncation fails. */
+	for (size_t n = 0; n < tb.len; n++)
+		assert_int_equal(wtarget_decode_totals(&d, tb.data, n), -1);
+	for (size_t n = 0; n < eb.len; n += 7)
+		assert_int_equal(wtarget_decode_edges(&d, eb.data, n), -1);
+	/* Trailing bytes fail. */
+	copy = malloc(tb.len + 1);
+	memcpy(copy, tb.data, tb.len);
+	copy[tb.len] = 0;
+	assert_int_equal(wtarget_decode_totals(&d, copy, tb.len + 1), -1);
+	/* An unknown version fails. */
+	copy[0] = 2;
+	assert_int_equal(wtarget_decode_totals(&d, copy, tb.len), -1);
+	free(copy);
+	/* A count claiming more entries than bytes fails without allocating them. */
+	{
+		static const uint8_t liar[] = { 1, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3 };
+
+		assert_int_equal(wtarget_decode_edges(&d, liar, sizeof(liar)), -1);
+	}
+	/* Flipped bytes never crash (they may decode to other numbers). */
+	copy = malloc(eb.len);
+	for (size_t i = 0; i < eb.len; i += 13) {
+		memcpy(copy, eb.data, eb.len);
+		copy[i] ^= 0xff;
+		(void)wtarget_decode_edges(&d, copy, eb.len);
+	}
+	free(copy);
+	wtarget_free(&d);
+	wtarget_free(&t);
+	wf_buf_free(&tb);
+	wf_buf_free(&eb);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalize),
+		cmocka_unit_test(test_roundtrip_and_merge),
+		cmocka_unit_test(test_corrupt),
+	};
+
+	return cmocka_run_group_tests_name("window", tests, NULL, NULL);
+}
