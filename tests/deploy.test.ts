@@ -7,7 +7,7 @@
  * - docker-compose.yaml passes `docker-compose config -q` (the Compose
  *   implementation Debian ships; scripts/setup installs it);
  * - the agent image's package lists match the real build: its runtime
- *   packages hold every library `ldd` finds in agent/build/wakeflow-agent.
+ *   packages hold every library agent/build/wakeflow-agent names (DT_NEEDED).
  * Run: node --import tsx --test tests/deploy.test.ts
  */
 import { describe, test } from 'node:test';
@@ -408,9 +408,17 @@ describe('agent image (agent/Dockerfile)', () => {
     assert.ok(existsSync(bin), `${bin} is missing: build the agent first (make -C agent)`);
     const ldd = run('ldd', [bin]);
     assert.equal(ldd.status, 0, ldd.stderr);
-    const libs = [...ldd.stdout.matchAll(/=>\s+(\/\S+)|^\s*(\/\S+)\s+\(/gm)].map((x) => x[1] ?? x[2]);
-    assert.ok(libs.length >= 3, `ldd found too few libraries:\n${ldd.stdout}`);
     assert.ok(!/not found/.test(ldd.stdout), ldd.stdout);
+    // Only the libraries the binary names itself (DT_NEEDED) must be installed
+    // explicitly; apt brings their own dependencies (gnutls for libmicrohttpd...).
+    const dyn = run('readelf', ['-d', bin]);
+    assert.equal(dyn.status, 0, dyn.stderr);
+    const direct = new Set([...dyn.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((x) => x[1]));
+    const libs = [...ldd.stdout.matchAll(/^\s*(\S+)\s+=>\s+(\/\S+)/gm)]
+      .filter((x) => direct.has(x[1]))
+      .map((x) => x[2]);
+    assert.equal(libs.length, direct.size, `ldd did not resolve every DT_NEEDED library:\n${ldd.stdout}`);
+    assert.ok(libs.length >= 3, `too few direct libraries:\n${dyn.stdout}`);
     // debian:bookworm-slim already holds these.
     const base = new Set(['libc6', 'libgcc-s1']);
     const runtime = new Set(aptPackages(stages[1]));
