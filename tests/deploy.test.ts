@@ -147,6 +147,25 @@ describe('Kubernetes manifests', () => {
     await assert.rejects(validateManifest(ds as unknown as Record<string, unknown>), /name/);
   });
 
+  test('every flag the DaemonSet and the compose file pass is one `serve --help` documents', () => {
+    const bin = path.join(ROOT, 'agent/build/wakeflow-agent');
+    assert.ok(existsSync(bin), `${bin} is missing: build the agent first (make -C agent)`);
+    const help = run(bin, ['serve', '--help']);
+    assert.equal(help.status, 0, help.stderr);
+    const compose = parseYaml(readFileSync(path.join(ROOT, 'docker-compose.yaml'), 'utf8')) as {
+      services: Record<string, { command?: string[] }>;
+    };
+    const passed = [
+      ...(agentContainer(only<IDaemonSet>('DaemonSet')).args ?? []),
+      ...(compose.services.agent?.command ?? []),
+    ].filter((a) => a.startsWith('--'));
+    assert.ok(passed.length >= 4, `too few flags found: ${passed.join(' ')}`);
+    for (const a of passed) {
+      const name = a.split('=')[0];
+      assert.match(help.stdout, new RegExp(`^\\s+${name}\\b`, 'm'), `serve does not document ${name}`);
+    }
+  });
+
   test('kustomization lists every manifest but the examples, all in one namespace', () => {
     const k = parseYaml(readFileSync(path.join(K8S_DIR, 'kustomization.yaml'), 'utf8')) as {
       namespace: string;

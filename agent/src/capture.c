@@ -808,12 +808,12 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	c->stacks_full = opts->stacks_full;
 	c->max_edges = opts->max_edges ? opts->max_edges : DEFAULT_MAX_EDGES;
 	c->max_stacks = opts->max_stacks ? opts->max_stacks : DEFAULT_MAX_STACKS;
-	c->targets = targets_new(opts->pids, opts->npids, opts->comm_regex, opts->ncomm, err, errlen);
+	c->targets = targets_new(opts->proc_root, opts->pids, opts->npids, opts->comm_regex, opts->ncomm, err, errlen);
 	if (!c->targets)
 		goto fail;
 	c->keys = calloc(c->max_edges, sizeof(*c->keys));
 	c->vals = calloc(c->max_edges, sizeof(*c->vals));
-	c->sym = symbolizer_new();
+	c->sym = symbolizer_new_root(opts->proc_root ? opts->proc_root : "/proc");
 	if (!c->keys || !c->vals || !c->sym) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;

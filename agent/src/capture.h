@@ -23,7 +23,8 @@ struct capture_opts {
 	int npids;
 	const char *comm_regex[CAPTURE_MAX_COMMS]; /* POSIX extended regex on the process name */
 	int ncomm;
-	bool stacks_full; /* every event carries full stacks (like offwaketime) */
+	const char *proc_root; /* procfs to read targets and mappings from (NULL: "/proc") */
+	bool stacks_full;      /* every event carries full stacks (like offwaketime) */
 	bool verbose;	  /* libbpf debug output */
 	/* Default mode: blocks at least this long always get full stacks and an
 	 * edge of their own (0: 10 ms). */

@@ -208,7 +208,7 @@ int cmd_record(int argc, char **argv)
 	{
 		/* Bad regexes and pids that do not exist are argument errors (2),
 		 * found before anything is loaded. */
-		struct targets *t = targets_new(opts.pids, opts.npids, opts.comm_regex, opts.ncomm, err, sizeof(err));
+		struct targets *t = targets_new(NULL, opts.pids, opts.npids, opts.comm_regex, opts.ncomm, err, sizeof(err));
 
 		if (!t) {
 			fprintf(stderr, "wakeflow-agent: record: %s\n", err);

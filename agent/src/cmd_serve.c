@@ -38,6 +38,8 @@
 /* Windows themselves are kept this long, minutes beyond (docs/api.md). */
 #define FINE_RETENTION_S (3 * 3600)
 #define TOKEN_MAX 4096
+/* More than capture attaches (about 30 with the irq-state programs). */
+#define STATUS_MAX_PROGRAMS 64
 
 static const char usage[] =
 	"usage: wakeflow-agent serve [OPTIONS]\n"
@@ -57,6 +59,9 @@ static const char usage[] =
 	"  --retention DURATION history kept, e.g. 24h, 90m, 7d (default 24h)\n"
 	"  --window SECONDS     aggregation window, a divisor of 60 (default 10)\n"
 	"  --rules FILE         classification rules instead of the built-in ones\n"
+	"  --proc-root DIR      the host's procfs (default /proc; a pod without\n"
+	"                       hostPID mounts it elsewhere, e.g. /host/proc)\n"
+	"  --cgroup-root DIR    the host's cgroup tree (default /sys/fs/cgroup)\n"
 	"  -v, --verbose        debug log (and libbpf's)\n"
 	"  -h, --help           this help\n";
 
@@ -83,7 +88,7 @@ struct serve {
 
 	pthread_mutex_t stats_lock; /* stats and programs are read by HTTP threads */
 	struct capture_stats stats, prev_stats;
-	char programs[16][64];
+	char programs[STATUS_MAX_PROGRAMS][64];
 	size_t nprograms;
 
 	int32_t gone[256]; /* pids that exited this window */
@@ -389,7 +394,7 @@ static int usage_error(const char *fmt, const char *arg)
 int cmd_serve(int argc, char **argv)
 {
 	enum { OPT_LISTEN = 256, OPT_DB, OPT_COMM, OPT_PID, OPT_CGROUP, OPT_TOKEN, OPT_RETENTION, OPT_WINDOW,
-	       OPT_RULES, OPT_BENCH_FILL };
+	       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "db", required_argument, NULL, OPT_DB },
@@ -400,6 +405,8 @@ int cmd_serve(int argc, char **argv)
 		{ "retention", required_argument, NULL, OPT_RETENTION },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "rules", required_argument, NULL, OPT_RULES },
+		{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
+		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 		/* Not in --help: fills a store with synthetic windows for
 		 * agent/bench/bench-store, through the same code. */
 		{ "bench-fill", required_argument, NULL, OPT_BENCH_FILL },
@@ -413,7 +420,7 @@ int cmd_serve(int argc, char **argv)
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	const char *listen_s = "127.0.0.1:9781", *db = DEFAULT_DB, *cgroup = NULL, *token_file = NULL,
-		   *rules_file = NULL;
+		   *rules_file = NULL, *proc_root = "/proc", *cgroup_root = "/sys/fs/cgroup";
 	double bench_hours = 0;
 	char *token = NULL;
 	char err[512];
@@ -473,6 +480,12 @@ int cmd_serve(int argc, char **argv)
 		case OPT_RULES:
 			rules_file = optarg;
 			break;
+		case OPT_PROC_ROOT:
+			proc_root = optarg;
+			break;
+		case OPT_CGROUP_ROOT:
+			cgroup_root = optarg;
+			break;
 		case OPT_BENCH_FILL:
 			bench_hours = strtod(optarg, &end);
 			if (end == optarg || *end || !(bench_hours > 0 && bench_hours <= 24 * 31))
@@ -515,6 +528,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (!copts.ncomm && !copts.npids)
 		copts.comm_regex[copts.ncomm++] = DEFAULT_COMM;
+	copts.proc_root = proc_root;
 	s.rules = rules_file ? rules_load_file(rules_file, err, sizeof(err)) : rules_load_default(err, sizeof(err));
 	if (!s.rules) {
 		fprintf(stderr, "wakeflow-agent: %s\n", err);
@@ -523,7 +537,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	pthread_mutex_init(&s.stats_lock, NULL);
 	{
-		struct wf_tracker_opts topts = { .proc_root = "/proc", .cgroup_root = "/sys/fs/cgroup",
+		struct wf_tracker_opts topts = { .proc_root = proc_root, .cgroup_root = cgroup_root,
 						 .cgroup_regex = cgroup };
 
 		s.cat = catalog_new();
@@ -550,9 +564,9 @@ int cmd_serve(int argc, char **argv)
 		goto cleanup;
 	}
 	{
-		const char *names[16];
+		const char *names[STATUS_MAX_PROGRAMS];
 
-		s.nprograms = capture_programs(s.cap, names, 16);
+		s.nprograms = capture_programs(s.cap, names, STATUS_MAX_PROGRAMS);
 		for (size_t i = 0; i < s.nprograms; i++)
 			snprintf(s.programs[i], sizeof(s.programs[i]), "%s", names[i]);
 		capture_get_stats(s.cap, &s.stats);

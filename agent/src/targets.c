@@ -13,6 +13,7 @@
 #include "capture.h"
 
 struct targets {
+	char proc_root[256];
 	int32_t pids[CAPTURE_MAX_PIDS];
 	int npids;
 	regex_t re[CAPTURE_MAX_COMMS];
@@ -31,12 +32,12 @@ void targets_free(struct targets *t)
 	free(t);
 }
 
-static bool pid_exists(int32_t pid)
+static bool pid_exists(const char *proc_root, int32_t pid)
 {
-	char path[64];
+	char path[320];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	snprintf(path, sizeof(path), "%s/%d/stat", proc_root, pid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -44,8 +45,8 @@ static bool pid_exists(int32_t pid)
 	return true;
 }
 
-struct targets *targets_new(const int32_t *pids, int npids, const char *const *regex, int nregex,
-			    char *err, size_t errlen)
+struct targets *targets_new(const char *proc_root, const int32_t *pids, int npids, const char *const *regex,
+			    int nregex, char *err, size_t errlen)
 {
 	struct targets *t;
 
@@ -63,8 +64,15 @@ struct targets *targets_new(const int32_t *pids, int npids, const char *const *r
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	if (!proc_root)
+		proc_root = "/proc";
+	if ((size_t)snprintf(t->proc_root, sizeof(t->proc_root), "%s", proc_root) >= sizeof(t->proc_root)) {
+		snprintf(err, errlen, "proc root path too long: %s", proc_root);
+		targets_free(t);
+		return NULL;
+	}
 	for (int i = 0; i < npids; i++) {
-		if (pids[i] <= 0 || !pid_exists(pids[i])) {
+		if (pids[i] <= 0 || !pid_exists(t->proc_root, pids[i])) {
 			snprintf(err, errlen, "no such process: %d", pids[i]);
 			targets_free(t);
 			return NULL;
@@ -102,13 +110,13 @@ bool targets_comm_matches(const struct targets *t, const char *comm)
 	return false;
 }
 
-static bool read_comm(int32_t pid, char *buf, size_t len)
+static bool read_comm(const char *proc_root, int32_t pid, char *buf, size_t len)
 {
-	char path[64];
+	char path[320];
 	FILE *f;
 	bool ok;
 
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	snprintf(path, sizeof(path), "%s/%d/comm", proc_root, pid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -132,7 +140,7 @@ int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uin
 	}
 	if (!t->nre)
 		return n;
-	d = opendir("/proc");
+	d = opendir(t->proc_root);
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
@@ -145,7 +153,7 @@ int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uin
 		pid = strtol(de->d_name, &end, 10);
 		if (*end || pid <= 0 || pid > INT32_MAX)
 			continue;
-		if (!read_comm((int32_t)pid, comm, sizeof(comm)) || !targets_comm_matches(t, comm))
+		if (!read_comm(t->proc_root, (int32_t)pid, comm, sizeof(comm)) || !targets_comm_matches(t, comm))
 			continue;
 		if (add(ctx, (int32_t)pid, TARGET_BY_COMM)) {
 			closedir(d);

@@ -18,10 +18,11 @@ struct targets;
 #define TARGET_BY_PID 0x1
 #define TARGET_BY_COMM 0x2
 
-/* Compiles the regexes (POSIX extended) and checks that every pid exists.
- * On failure returns NULL with one sentence in err. */
-struct targets *targets_new(const int32_t *pids, int npids, const char *const *regex, int nregex,
-			    char *err, size_t errlen);
+/* Compiles the regexes (POSIX extended) and checks that every pid exists
+ * under proc_root (NULL: "/proc"; a DaemonSet may mount the host's procfs
+ * elsewhere). On failure returns NULL with one sentence in err. */
+struct targets *targets_new(const char *proc_root, const int32_t *pids, int npids, const char *const *regex,
+			    int nregex, char *err, size_t errlen);
 void targets_free(struct targets *t);
 
 bool targets_by_comm(const struct targets *t); /* any --comm given */

@@ -528,6 +528,70 @@ describe('serve: targets come and go', () => {
   });
 });
 
+describe('serve: the host procfs mounted elsewhere (--proc-root), as the DaemonSet runs it', () => {
+  test('targets and their wakeups are found through a second procfs mount', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'wf-procroot-'));
+    const proc = path.join(root, 'proc');
+    const mnt = run('sh', ['-c', `mkdir -p ${proc} && mount -t proc proc ${proc}`]);
+    assert.equal(mnt.status, 0, mnt.stderr);
+    try {
+      const d = await startDaemon([
+        '--db',
+        path.join(dir, 'procroot.db'),
+        '--window',
+        '1',
+        '--comm',
+        WORKLOAD_COMM,
+        '--proc-root',
+        proc,
+        '--cgroup-root',
+        '/sys/fs/cgroup',
+      ]);
+      try {
+        const w = await startWorkload('eventfd');
+        try {
+          await waitFor('workload traced through --proc-root', async () => {
+            const r = await get<{ targets: Target[] }>(`${d.url}/api/v1/targets`);
+            return r.body.targets.some((t) => t.pid === w.pid && t.alive);
+          });
+          await sleep(2500);
+          const r = await get<SeriesAnswer>(
+            `${d.url}/api/v1/series?${since(30000)}&step=1000&metric=wakeups&by=target&pid=${w.pid}`
+          );
+          assert.ok(total(r.body) > 0, JSON.stringify(r.body));
+        } finally {
+          await stopWorkload(w);
+        }
+      } finally {
+        assert.equal(await stopDaemon(d), 0);
+      }
+    } finally {
+      run('umount', [proc]);
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  test('a --proc-root without processes in it finds no --pid target', () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'wf-noproc-'));
+    try {
+      const r = run(agentBin, [
+        'serve',
+        '--pid',
+        String(process.pid),
+        '--proc-root',
+        empty,
+        '--db',
+        path.join(empty, 'x.db'),
+      ]);
+      assert.notEqual(r.status, 0);
+      // The daemon logs as it starts; the error is one line of its own.
+      assert.match(r.stderr, /^wakeflow-agent: no such process: \d+$/m, r.stderr);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('serve: a broken store', () => {
   test('garbage written into the database: reported, capture and serving go on from memory', async () => {
     const db = path.join(dir, 'corrupt.db');

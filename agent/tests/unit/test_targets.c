@@ -17,7 +17,7 @@ static void test_comm_regex(void **state)
 {
 	const char *re[] = { "^envoy$", "^wrk:" };
 	char err[256];
-	struct targets *t = targets_new(NULL, 0, re, 2, err, sizeof(err));
+	struct targets *t = targets_new(NULL, NULL, 0, re, 2, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(t);
@@ -36,11 +36,11 @@ static void test_bad_input(void **state)
 	char err[256];
 
 	(void)state;
-	assert_null(targets_new(NULL, 0, bad, 1, err, sizeof(err)));
+	assert_null(targets_new(NULL, NULL, 0, bad, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "bad --comm regex '('"));
-	assert_null(targets_new(pids, 1, NULL, 0, err, sizeof(err)));
+	assert_null(targets_new(NULL, pids, 1, NULL, 0, err, sizeof(err)));
 	assert_string_equal(err, "no such process: 999999999");
-	assert_null(targets_new(NULL, 0, NULL, 0, err, sizeof(err)));
+	assert_null(targets_new(NULL, NULL, 0, NULL, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "nothing to trace"));
 }
 
@@ -50,7 +50,7 @@ static void test_after_exec(void **state)
 {
 	const char *re[] = { "^envoy$" };
 	char err[256];
-	struct targets *t = targets_new(NULL, 0, re, 1, err, sizeof(err));
+	struct targets *t = targets_new(NULL, NULL, 0, re, 1, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(t);
@@ -89,7 +89,7 @@ static void test_scan_finds_running_processes(void **state)
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
 	snprintf(re, sizeof(re), "^%s$", comm);
-	t = targets_new(pids, 1, res, 1, err, sizeof(err));
+	t = targets_new(NULL, pids, 1, res, 1, err, sizeof(err));
 	assert_non_null(t);
 	assert_true(targets_scan(t, record_add, seen) >= 2);
 	assert_int_equal(seen[0], 1);
@@ -102,14 +102,14 @@ static void test_describe(void **state)
 	const char *re[] = { "^haproxy$" };
 	int32_t pids[] = { 1, 2 };
 	char err[256], buf[256];
-	struct targets *t = targets_new(pids, 2, re, 1, err, sizeof(err));
+	struct targets *t = targets_new(NULL, pids, 2, re, 1, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(t);
 	targets_describe(t, buf, sizeof(buf));
 	assert_string_equal(buf, "pids 1, 2 and processes named /^haproxy$/");
 	targets_free(t);
-	t = targets_new(NULL, 0, re, 1, err, sizeof(err));
+	t = targets_new(NULL, NULL, 0, re, 1, err, sizeof(err));
 	targets_describe(t, buf, sizeof(buf));
 	assert_string_equal(buf, "processes named /^haproxy$/");
 	targets_free(t);
