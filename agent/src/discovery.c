@@ -23,7 +23,7 @@ static const char *const label_names[WF_LABEL__COUNT] = {
 	[WF_LABEL_INSTANCE_IP] = "instance_ip",
 	[WF_LABEL_MESH] = "mesh",
 	[WF_LABEL_CLUSTER] = "cluster",
-	[WF_LABEL_CONTAINER_ID] = "container_id",
+	[WF_LABEL_CONTAINER_ID] = "container",
 	[WF_LABEL_POD_UID] = "pod_uid",
 };
 

@@ -105,7 +105,7 @@ static void test_label_names(void **state)
 	assert_string_equal(discovery_label_name(WF_LABEL_POD), "pod");
 	assert_string_equal(discovery_label_name(WF_LABEL_NAMESPACE), "namespace");
 	assert_string_equal(discovery_label_name(WF_LABEL_WORKLOAD), "workload");
-	assert_string_equal(discovery_label_name(WF_LABEL_CONTAINER_ID), "container_id");
+	assert_string_equal(discovery_label_name(WF_LABEL_CONTAINER_ID), "container");
 	assert_string_equal(discovery_label_name(WF_LABEL__COUNT), "");
 }
 
