@@ -158,12 +158,13 @@ static struct tracked *append(struct wf_tracker *t)
 	return &t->t[t->n++];
 }
 
-/* A new process behind pid: read who it is and register it. */
-static struct tracked *discover(struct wf_tracker *t, int32_t pid, uint64_t st, const char *comm, int64_t now_ms)
+/* The process behind pid (new, or one --cgroup left out so far): read who
+ * it is into e and register it. */
+static struct tracked *discover(struct wf_tracker *t, struct tracked *e, int32_t pid, uint64_t st, const char *comm,
+				int64_t now_ms)
 {
 	struct wf_target_info info;
 	struct wf_target target;
-	struct tracked *e = append(t);
 	int rc;
 
 	if (!e)
@@ -210,13 +211,19 @@ uint32_t tracker_resolve(struct wf_tracker *t, int32_t pid, const char *comm, in
 	if (e && e->checked_gen == t->gen)
 		return e->target_id;
 	st = start_time(t->proc_root, pid);
+	if (e && st != 0 && st == e->start_time && !e->target_id && t->have_filter) {
+		/* Left out by --cgroup: the process may have been moved into a
+		 * matching cgroup since (a runtime placing it after it started).
+		 * Looked at again once per window in which it has events. */
+		return discover(t, e, pid, st, comm, now_ms)->target_id;
+	}
 	if (e && (st == 0 || st == e->start_time)) {
 		/* Same process, or it exited during the window: its events
 		 * belong to what we knew. */
 		e->checked_gen = t->gen;
 		return e->target_id;
 	}
-	e = discover(t, pid, st, comm, now_ms);
+	e = discover(t, append(t), pid, st, comm, now_ms);
 	return e ? e->target_id : 0;
 }
 

@@ -4,7 +4,9 @@
  * and real workload processes, talk to its HTTP API, wait for conditions.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -159,4 +161,92 @@ export interface SeriesAnswer {
 /** Sum of all points of all series. */
 export function total(a: SeriesAnswer): number {
   return a.series.reduce((s, x) => s + x.points.reduce((t, p) => t + p[1], 0), 0);
+}
+
+/**
+ * A throwaway cgroup in the hierarchy that holds the cpu controller: the v1
+ * `cpu` mount on a hybrid host (as this CI machine and many nodes still
+ * are), else cgroup v2, where the cpu controller is enabled in the root's
+ * subtree_control first. Created directly under the hierarchy's root: a
+ * child of our own v2 cgroup could not get the cpu controller while we
+ * (processes) sit in its parent ("no internal processes").
+ */
+export interface TestCgroup {
+  /** The cgroup path as /proc/PID/cgroup shows it, e.g. "/wf-test-1a2b3c". */
+  path: string;
+  dir: string;
+  version: 1 | 2;
+  /** Moves a whole process (all its threads) into the cgroup. */
+  add(pid: number): void;
+  /** CPU bandwidth limit: quota per period, in microseconds. */
+  limitCpu(quotaUs: number, periodUs: number): void;
+  /** Moves every process back to the root and removes the cgroup. */
+  destroy(): Promise<void>;
+}
+
+function cpuHierarchy(): { root: string; version: 1 | 2 } {
+  for (const v1 of ['cpu', 'cpu,cpuacct', 'cpuacct,cpu']) {
+    const d = path.join('/sys/fs/cgroup', v1);
+    if (existsSync(path.join(d, 'cpu.cfs_quota_us'))) {
+      return { root: d, version: 1 };
+    }
+  }
+  for (const d of ['/sys/fs/cgroup', '/sys/fs/cgroup/unified']) {
+    const controllers = path.join(d, 'cgroup.controllers');
+    if (existsSync(controllers) && readFileSync(controllers, 'utf8').split(/\s+/).includes('cpu')) {
+      const sub = path.join(d, 'cgroup.subtree_control');
+      if (!readFileSync(sub, 'utf8').split(/\s+/).includes('cpu')) {
+        writeFileSync(sub, '+cpu');
+      }
+      return { root: d, version: 2 };
+    }
+  }
+  throw new Error('no cgroup hierarchy with the cpu controller under /sys/fs/cgroup');
+}
+
+export function createTestCgroup(): TestCgroup {
+  const { root, version } = cpuHierarchy();
+  const name = `wf-test-${randomBytes(4).toString('hex')}`;
+  const dir = path.join(root, name);
+  mkdirSync(dir);
+  const procs = (d: string) => path.join(d, 'cgroup.procs');
+  return {
+    path: `/${name}`,
+    dir,
+    version,
+    add(pid) {
+      // cgroup.procs (not tasks / cgroup.threads) moves every thread.
+      writeFileSync(procs(dir), String(pid));
+    },
+    limitCpu(quotaUs, periodUs) {
+      if (version === 1) {
+        writeFileSync(path.join(dir, 'cpu.cfs_period_us'), String(periodUs));
+        writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(quotaUs));
+      } else {
+        writeFileSync(path.join(dir, 'cpu.max'), `${quotaUs} ${periodUs}`);
+      }
+    },
+    async destroy() {
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        for (const pid of readFileSync(procs(dir), 'utf8').split('\n').filter(Boolean)) {
+          try {
+            writeFileSync(procs(root), pid);
+          } catch {
+            // exited meanwhile
+          }
+        }
+        try {
+          rmdirSync(dir);
+          return;
+        } catch (e) {
+          // EBUSY while an exiting task is still being reaped
+          if (Date.now() > deadline) {
+            throw e;
+          }
+        }
+        await sleep(50);
+      }
+    },
+  };
 }
