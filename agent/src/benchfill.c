@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "classify.h"
+#include "clock.h"
 #include "collect.h"
 #include "history.h"
 #include "intern.h"
@@ -30,14 +31,6 @@ static uint64_t next_rand(struct bench *b)
 	b->rng ^= b->rng << 25;
 	b->rng ^= b->rng >> 27;
 	return b->rng * 2685821657736338717ULL;
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static uint32_t bench_target(void *ctx, int32_t pid, const char *comm)

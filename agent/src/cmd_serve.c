@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "catalog.h"
 #include "classify.h"
+#include "clock.h"
 #include "collect.h"
 #include "commands.h"
 #include "history.h"
@@ -97,22 +98,6 @@ struct serve {
 	int64_t now_ms;
 	int64_t last_prune_ms;
 };
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ---- flags ---- */
 

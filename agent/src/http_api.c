@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "classify.h"
+#include "clock.h"
 #include "logging.h"
 #include "query.h"
 #include "report.h"
@@ -29,14 +30,6 @@ struct wf_http {
 	struct wf_http_ctx ctx;
 	int64_t started_ms;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- listen address ---- */
 
@@ -229,7 +222,7 @@ static enum MHD_Result do_status(struct wf_http *h, struct MHD_Connection *c)
 	json_key(&j, "kernel");
 	json_str(&j, uname(&un) == 0 ? un.release : NULL);
 	json_key(&j, "uptime_s");
-	json_i64(&j, (now_ms() - h->started_ms) / 1000);
+	json_i64(&j, (wall_ms() - h->started_ms) / 1000);
 	json_key(&j, "targets");
 	json_u64(&j, alive);
 	json_key(&j, "targets_known");
@@ -393,7 +386,7 @@ static enum MHD_Result do_series(struct wf_http *h, struct MHD_Connection *c, co
 {
 	struct wf_series_plan plan;
 	struct wf_answer_info info;
-	struct wf_series_acc *a = history_series(h->ctx.history, q, now_ms(), &plan, &info);
+	struct wf_series_acc *a = history_series(h->ctx.history, q, wall_ms(), &plan, &info);
 	struct json j;
 	size_t n;
 
@@ -519,7 +512,7 @@ static int edge_json_open(struct json *j, const struct wf_edge *e)
 static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
 {
 	struct wf_answer_info info;
-	struct wf_edges_acc *a = history_edges(h->ctx.history, q, now_ms(), &info);
+	struct wf_edges_acc *a = history_edges(h->ctx.history, q, wall_ms(), &info);
 	const struct wf_target_match *tm;
 	struct wf_edge_detail *details;
 	uint32_t *ids;
@@ -683,7 +676,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	q = malloc(sizeof(*q));
 	if (!q)
 		return send_error(h, c, 500, "out of memory");
-	rc = query_parse(ep, qs, strlen(qs), now_ms(), q, err, sizeof(err));
+	rc = query_parse(ep, qs, strlen(qs), wall_ms(), q, err, sizeof(err));
 	if (rc) {
 		ret = send_error(h, c, (unsigned)rc, err);
 	} else if (ep == WF_EP_SERIES || ep == WF_EP_EDGES) {
@@ -731,7 +724,7 @@ struct wf_http *http_start(const struct sockaddr_storage *addr, socklen_t addrle
 		return NULL;
 	}
 	h->ctx = *ctx;
-	h->started_ms = now_ms();
+	h->started_ms = wall_ms();
 	sem_init(&h->queries, 0, WF_HTTP_MAX_QUERIES);
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
