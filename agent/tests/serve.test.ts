@@ -278,9 +278,11 @@ describe('serve: live API', () => {
       const v = r.body.series[0].points.map((p) => p[1]);
       return v.length >= 2 ? v : undefined;
     });
-    // each spinner waits for the CPU about as long as it runs
+    // Each spinner waits for the CPU about as long as it runs (0.5) when the
+    // two are alone on it; other load on that CPU pushes the ratio up. A lone
+    // spinner would be near 0, and 1 would mean no on-CPU time was measured.
     for (const v of values) {
-      assert.ok(v > 0.2 && v < 0.8, `ratio ${v}`);
+      assert.ok(v > 0.2 && v < 0.95, `ratio ${v}`);
     }
     const counts = await get<SeriesAnswer>(
       `${d.url}/api/v1/series?${since(15000)}&metric=preempt_count_ratio&by=role&pid=${spin.pid}`
