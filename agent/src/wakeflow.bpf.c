@@ -598,7 +598,8 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 			k->wpstart = task_pstart(next, btf);
 		task_comms(next, btf, k->wcomm, k->wpcomm);
 		if (stacks_full) {
-			k->tkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
+			if (!btf) /* else walked when it switches in: see switch_in */
+				k->tkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
 			k->tustack = th->tu_id;
 		} else if (sample_due(th, k, now)) {
 			th->s_tk = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
@@ -615,7 +616,8 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	if (early)
 		adopt_early_wakeup(th);
 	if (stacks_full) {
-		k->tkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
+		if (!btf)
+			k->tkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
 		k->tustack = th->tu_id;
 	}
 }
@@ -668,6 +670,16 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 			th->sampled = 1;
 		}
 	}
+
+	/* --stacks full: the target's kernel stack is the one it left the CPU
+	 * with, untouched since (it has not run). Walked here from its saved
+	 * switch frame rather than at the switch-out from inside this program,
+	 * the walk skips the BPF and tracepoint frames above __schedule (build_stack
+	 * trims them anyway), which the unwinder finds dear to step through
+	 * (JIT code has no ORC data). tp_btf only: bpf_get_task_stack needs a BTF
+	 * task pointer; the raw_tp fallback walked at the switch-out. */
+	if (stacks_full && btf)
+		k->tkstack = walk_stack(ctx, next, false, 0, WF_MAX_STACK_DEPTH, NULL);
 
 	v = bpf_map_lookup_elem(&edges, k);
 	if (!v) {
