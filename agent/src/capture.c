@@ -1086,6 +1086,15 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->attach_mode = c->raw_tp ? "raw_tp" : "tp_btf";
 }
 
+void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS])
+{
+	out[0] = (struct wf_counter){ "edges_dropped", st->edges_dropped };
+	out[1] = (struct wf_counter){ "stacks_dropped", st->stacks_dropped };
+	out[2] = (struct wf_counter){ "state_dropped", st->state_dropped };
+	out[3] = (struct wf_counter){ "ringbuf_dropped", st->ringbuf_dropped };
+	out[4] = (struct wf_counter){ "totals_dropped", st->totals_dropped };
+}
+
 size_t capture_programs(const struct capture *c, const char **names, size_t max)
 {
 	size_t n = 0;

@@ -83,6 +83,15 @@ int capture_poll(struct capture *c, int timeout_ms);
  * (either may be NULL). Edges are symbolized but not classified. */
 int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_totals *totals);
 void capture_get_stats(const struct capture *c, struct capture_stats *out);
+
+/*
+ * What the capture could not record, as named counters: one definition for
+ * record's JSON "lost" object, serve's /api/v1/status and the reason label
+ * of wakeflow_agent_lost_events_total. Fills out (CAPTURE_LOST_COUNTERS
+ * entries, always in the same order).
+ */
+#define CAPTURE_LOST_COUNTERS 5
+void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS]);
 /* Names of the attached BPF programs, for /api/v1/status. */
 size_t capture_programs(const struct capture *c, const char **names, size_t max);
 void capture_totals_free(struct capture_totals *t);

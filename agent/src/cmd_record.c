@@ -255,13 +255,14 @@ int cmd_record(int argc, char **argv)
 	qsort(edges.items, edges.len, sizeof(edges.items[0]), by_offcpu_desc);
 	capture_get_stats(cap, &st);
 	{
-		const struct wf_counter lost[] = {
-			{ "edges_dropped", st.edges_dropped },	   { "stacks_dropped", st.stacks_dropped },
-			{ "state_dropped", st.state_dropped },	   { "ringbuf_dropped", st.ringbuf_dropped },
-			{ "totals_dropped", st.totals_dropped },   { "wakeups_unseen", st.wakeups_unseen },
-			{ "symbolize_failures", st.symbolize_failures },
-		};
-		struct wf_report_meta meta = { .lost = lost, .nlost = sizeof(lost) / sizeof(lost[0]), .top = (int)top };
+		/* The capture's own loss counters, then two things a reader of one
+		 * recording wants beside them. */
+		struct wf_counter lost[CAPTURE_LOST_COUNTERS + 2];
+		struct wf_report_meta meta = { .lost = lost, .nlost = CAPTURE_LOST_COUNTERS + 2, .top = (int)top };
+
+		capture_lost_counters(&st, lost);
+		lost[CAPTURE_LOST_COUNTERS] = (struct wf_counter){ "wakeups_unseen", st.wakeups_unseen };
+		lost[CAPTURE_LOST_COUNTERS + 1] = (struct wf_counter){ "symbolize_failures", st.symbolize_failures };
 
 		if (report_write(stdout, format, &edges, &meta) || fflush(stdout)) {
 			fprintf(stderr, "wakeflow-agent: failed to write the report: %s\n", strerror(errno));

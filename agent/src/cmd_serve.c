@@ -227,11 +227,14 @@ static void update_health(struct serve *s, double drain_ms, double write_ms)
 	s->prev_stats = st;
 	pthread_mutex_unlock(&s->stats_lock);
 
-	lost_metric(s, "edges_dropped", st.edges_dropped, prev.edges_dropped);
-	lost_metric(s, "stacks_dropped", st.stacks_dropped, prev.stacks_dropped);
-	lost_metric(s, "state_dropped", st.state_dropped, prev.state_dropped);
-	lost_metric(s, "ringbuf_dropped", st.ringbuf_dropped, prev.ringbuf_dropped);
-	lost_metric(s, "totals_dropped", st.totals_dropped, prev.totals_dropped);
+	{
+		struct wf_counter now_lost[CAPTURE_LOST_COUNTERS], prev_lost[CAPTURE_LOST_COUNTERS];
+
+		capture_lost_counters(&st, now_lost);
+		capture_lost_counters(&prev, prev_lost);
+		for (int i = 0; i < CAPTURE_LOST_COUNTERS; i++)
+			lost_metric(s, now_lost[i].name, now_lost[i].value, prev_lost[i].value);
+	}
 	if (st.edges_dropped + st.state_dropped + st.ringbuf_dropped + st.totals_dropped >
 	    prev.edges_dropped + prev.state_dropped + prev.ringbuf_dropped + prev.totals_dropped)
 		wf_log(WF_LOG_WARN, "capture: kernel maps full this window (edges %llu, threads %llu, totals %llu, "
@@ -353,16 +356,15 @@ static void status_json(void *ctx, struct json *j)
 	json_obj_end(j);
 	json_key(j, "lost");
 	json_obj_begin(j);
-	json_key(j, "edges_dropped");
-	json_u64(j, st.edges_dropped);
-	json_key(j, "stacks_dropped");
-	json_u64(j, st.stacks_dropped);
-	json_key(j, "state_dropped");
-	json_u64(j, st.state_dropped);
-	json_key(j, "totals_dropped");
-	json_u64(j, st.totals_dropped);
-	json_key(j, "ringbuf_dropped");
-	json_u64(j, st.ringbuf_dropped);
+	{
+		struct wf_counter lost[CAPTURE_LOST_COUNTERS];
+
+		capture_lost_counters(&st, lost);
+		for (int i = 0; i < CAPTURE_LOST_COUNTERS; i++) {
+			json_key(j, lost[i].name);
+			json_u64(j, lost[i].value);
+		}
+	}
 	json_obj_end(j);
 }
 

@@ -93,6 +93,12 @@ struct wf_edge {
 	int role;	      /* enum wf_role, for the target thread */
 };
 
+/* A named counter, e.g. one entry of a report's "lost" object. */
+struct wf_counter {
+	const char *name;
+	uint64_t value;
+};
+
 /* A growable list of edges; edge_list_push copies the edge in. */
 struct wf_edge_list {
 	struct wf_edge *items;

@@ -20,12 +20,6 @@ enum wf_format { WF_FORMAT_TEXT = 0, WF_FORMAT_FOLDED, WF_FORMAT_JSON };
 /* "text", "folded", "json" -> 0 and *out; anything else -> -1. */
 int report_parse_format(const char *s, enum wf_format *out);
 
-/* A named counter for the "lost" object (events lost, maps full, ...). */
-struct wf_counter {
-	const char *name;
-	uint64_t value;
-};
-
 struct wf_report_meta {
 	const struct wf_counter *lost;
 	int nlost;
