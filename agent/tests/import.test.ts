@@ -13,6 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import type { Edge, Report } from './lib/record';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const agent = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
@@ -31,31 +32,6 @@ interface Label {
   context: string;
   activity: string | null;
   target_role: string;
-}
-
-interface Task {
-  comm: string;
-  pid: number | null;
-  tid: number | null;
-}
-
-interface Edge {
-  waker: Task & { context: string };
-  target: Task & { role: string };
-  kind: string;
-  category: string;
-  activity: string | null;
-  count: number | null;
-  offcpu_us: number | null;
-  runq_us: number | null;
-  stacks_sampled: boolean;
-  waker_stack: string[];
-  target_stack: string[];
-}
-
-interface Report {
-  edges: Edge[];
-  lost: Record<string, number>;
 }
 
 function run(args: string[], input?: string) {
