@@ -818,6 +818,10 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 		c->raw_tp = !kernel_has_tp(btf, "sched_switch") || !kernel_has_tp(btf, "sched_waking");
 		btf__free(btf);
 	}
+	/* WAKEFLOW_ATTACH=raw_tp takes the fallback where tp_btf works too, so
+	 * the raw_tp twins are tested on kernels that never need them. */
+	if (getenv("WAKEFLOW_ATTACH") && !strcmp(getenv("WAKEFLOW_ATTACH"), "raw_tp"))
+		c->raw_tp = true;
 	rc = open_and_load(c, opts, err, errlen);
 	if (rc && !c->raw_tp && rc != -EPERM && rc != -EACCES) {
 		/* BTF-typed tracepoints refused: the raw twins take the same path. */

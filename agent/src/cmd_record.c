@@ -228,12 +228,13 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "wakeflow-agent: %s\n", err);
 		goto out;
 	}
+	capture_get_stats(cap, &st);
 	if (duration > 0)
-		fprintf(stderr, "wakeflow-agent: recording %s for %g s (%s stacks); Ctrl-C to stop early\n", what,
-			duration, opts.stacks_full ? "full" : "sampled");
+		fprintf(stderr, "wakeflow-agent: recording %s for %g s (%s stacks, %s); Ctrl-C to stop early\n", what,
+			duration, opts.stacks_full ? "full" : "sampled", st.attach_mode);
 	else
-		fprintf(stderr, "wakeflow-agent: recording %s (%s stacks); Ctrl-C to stop\n", what,
-			opts.stacks_full ? "full" : "sampled");
+		fprintf(stderr, "wakeflow-agent: recording %s (%s stacks, %s); Ctrl-C to stop\n", what,
+			opts.stacks_full ? "full" : "sampled", st.attach_mode);
 
 	t0 = mono_s();
 	while (!stop) {

@@ -263,6 +263,32 @@ describe('record --pid --stacks full: a running process, followed through its ex
   }
 });
 
+describe('record through the raw_tp fallback (WAKEFLOW_ATTACH=raw_tp)', () => {
+  // tp_btf always loads on this kernel, so the raw_tp twins would otherwise
+  // never run here; they must classify the same mechanisms the same way.
+  for (const mode of ['eventfd', 'tcp', 'nanosleep', 'preempt']) {
+    for (const stacks of ['sampled', 'full'] as const) {
+      const m = mechanisms.find((x) => x.mode === mode)!;
+      test(`${m.mode} (${stacks} stacks): ${m.target} is ${m.category}`, async () => {
+        const rec = await startRecord(
+          ['--comm', `^${workloadComm}$`, ...(stacks === 'full' ? ['--stacks', 'full'] : [])],
+          { WAKEFLOW_ATTACH: 'raw_tp' }
+        );
+        assert.match(rec.stderr(), /, raw_tp\)/, `not attached through raw_tp: ${rec.stderr()}`);
+        try {
+          await runWorkload(m.mode, ['--duration', '1.5']);
+        } catch (err) {
+          await stopRecord(rec).catch(() => undefined);
+          throw err;
+        }
+        const report = await stopRecord(rec);
+        checkMechanism(report, m, stacks);
+        checkLost(report);
+      });
+    }
+  }
+});
+
 describe('record: the report', () => {
   test('JSON shape: edges with waker, target, category, activity, counts, times, stacks; lost counters', async () => {
     const rec = await startRecord(['--comm', `^${workloadComm}$`]);

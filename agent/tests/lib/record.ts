@@ -52,8 +52,11 @@ export interface Recording {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `record ARGS --format json` and resolves once it says it is recording. */
-export async function startRecord(args: string[]): Promise<Recording> {
-  const proc = spawn(agentBin, ['record', ...args, '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startRecord(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Recording> {
+  const proc = spawn(agentBin, ['record', ...args, '--format', 'json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
