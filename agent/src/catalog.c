@@ -482,32 +482,30 @@ uint64_t catalog_edge_hash(const struct wf_edge *e, uint32_t target_id)
 	return h ? h : 1;
 }
 
-static struct edge_entry *edge_by_hash(struct wf_catalog *c, uint64_t hash)
+/* The probe both edge indexes share; they differ only in the key field they
+ * hold (the index stores entry numbers, not keys). */
+static struct edge_entry *edge_find(struct wf_catalog *c, const struct index *ix, uint64_t key, bool by_id)
 {
-	size_t i = mix64(hash) & (c->edges_by_hash.cap - 1);
+	size_t i = mix64(key) & (ix->cap - 1);
 
-	while (c->edges_by_hash.slots[i]) {
-		struct edge_entry *e = &c->edges[c->edges_by_hash.slots[i] - 1];
+	while (ix->slots[i]) {
+		struct edge_entry *e = &c->edges[ix->slots[i] - 1];
 
-		if (e->meta.hash == hash)
+		if ((by_id ? e->meta.id : e->meta.hash) == key)
 			return e;
-		i = (i + 1) & (c->edges_by_hash.cap - 1);
+		i = (i + 1) & (ix->cap - 1);
 	}
 	return NULL;
 }
 
+static struct edge_entry *edge_by_hash(struct wf_catalog *c, uint64_t hash)
+{
+	return edge_find(c, &c->edges_by_hash, hash, false);
+}
+
 static struct edge_entry *edge_by_id(struct wf_catalog *c, uint32_t id)
 {
-	size_t i = mix64(id) & (c->edges_by_id.cap - 1);
-
-	while (c->edges_by_id.slots[i]) {
-		struct edge_entry *e = &c->edges[c->edges_by_id.slots[i] - 1];
-
-		if (e->meta.id == id)
-			return e;
-		i = (i + 1) & (c->edges_by_id.cap - 1);
-	}
-	return NULL;
+	return edge_find(c, &c->edges_by_id, id, true);
 }
 
 static int edges_rebuild(struct wf_catalog *c, size_t want)
