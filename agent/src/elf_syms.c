@@ -150,6 +150,16 @@ static void *map_fd(int fd, size_t *size)
 	return p;
 }
 
+/* Frees a half-built table on a failure path, keeping the errno that says why. */
+static struct elf_syms *free_keep_errno(struct elf_syms *es)
+{
+	int err = errno;
+
+	elf_syms_free(es);
+	errno = err;
+	return NULL;
+}
+
 struct elf_syms *elf_syms_open_fd(int fd)
 {
 	struct elf_syms *es = calloc(1, sizeof(*es));
@@ -164,13 +174,7 @@ struct elf_syms *elf_syms_open_fd(int fd)
 		goto fail;
 	return es;
 fail:
-	{
-		int err = errno;
-
-		elf_syms_free(es);
-		errno = err;
-	}
-	return NULL;
+	return free_keep_errno(es);
 }
 
 struct elf_syms *elf_syms_from_memory(const void *image, size_t size)
@@ -188,13 +192,7 @@ struct elf_syms *elf_syms_from_memory(const void *image, size_t size)
 		goto fail;
 	return es;
 fail:
-	{
-		int err = errno;
-
-		elf_syms_free(es);
-		errno = err;
-	}
-	return NULL;
+	return free_keep_errno(es);
 }
 
 int elf_syms_add_debug_fd(struct elf_syms *es, int fd)
