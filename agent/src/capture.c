@@ -28,6 +28,7 @@
 #include "symbolize.h"
 #include "syscalls.h"
 #include "targets.h"
+#include "unwinder.h"
 #include "wakeflow.h"
 #include "wakeflow.skel.h"
 
@@ -106,6 +107,9 @@ struct capture {
 
 	uint64_t symbolize_failures;
 	double last_drain_ms;
+	struct orc_layout orc;
+	bool orc_usable;
+	char unwinder[200]; /* which walker walks kernel stacks, and why */
 	int nprogs;
 	const char *progs[32];
 };
@@ -728,6 +732,12 @@ static void choose_programs(struct capture *c, const struct btf *btf)
 		const char *tp = name + (raw ? 4 : 3);
 		bool load = raw == c->raw_tp && (!btf || kernel_has_tp(btf, tp));
 
+		if (!strncmp(name, "util_", 5)) {
+			/* Run by user space (BPF_PROG_TEST_RUN), never attached. */
+			bpf_program__set_autoload(prog, c->orc_usable);
+			bpf_program__set_autoattach(prog, false);
+			continue;
+		}
 		bpf_program__set_autoload(prog, load);
 		if (load && c->nprogs < (int)(sizeof(c->progs) / sizeof(c->progs[0])))
 			c->progs[c->nprogs++] = name;
@@ -758,6 +768,22 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 	bpf_map__set_max_entries(c->skel->maps.threads, threads);
 	bpf_map__set_max_entries(c->skel->maps.totals, threads);
 	c->skel->rodata->debug_softirq_origin = getenv("WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN") != NULL;
+	/* Kernel stacks are walked often only with --stacks full: the ORC
+	 * walker and its table (~4 MiB of maps) are set up for that mode. */
+	c->orc_usable = false;
+	if (!o->stacks_full)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (sampled stacks)");
+	else if (c->raw_tp)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (raw_tp attach)");
+	else if (getenv("WAKEFLOW_UNWINDER") && !strcmp(getenv("WAKEFLOW_UNWINDER"), "kernel"))
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (WAKEFLOW_UNWINDER=kernel)");
+	else {
+		char why[160];
+
+		c->orc_usable = unwinder_prepare(c->skel, "/proc/kallsyms", &c->orc, why, sizeof(why));
+		if (!c->orc_usable)
+			snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
+	}
 	{
 		struct btf *btf = btf__load_vmlinux_btf();
 
@@ -830,6 +856,14 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	}
 	if (rc)
 		goto fail;
+	if (c->orc_usable) {
+		char why[160];
+
+		if (unwinder_start(c->skel, &c->orc, why, sizeof(why)))
+			snprintf(c->unwinder, sizeof(c->unwinder), "orc");
+		else
+			snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
+	}
 	if (targets_scan(c->targets, target_add, c) < 0) {
 		snprintf(err, errlen, "failed to set up the traced processes: %s", strerror(errno));
 		goto fail;
@@ -1079,6 +1113,10 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->ustack_memo_hits = sums[WF_STAT_USTACK_MEMO_HITS];
 	out->wakeups_unseen = sums[WF_STAT_WAKEUPS_UNSEEN];
 	out->totals_dropped = sums[WF_STAT_TOTALS_DROPPED];
+	out->orc_walks = sums[WF_STAT_ORC_WALKS];
+	out->orc_checks = sums[WF_STAT_ORC_CHECKS];
+	out->orc_mismatches = sums[WF_STAT_ORC_MISMATCHES];
+	out->unwinder = c->unwinder;
 	fd = bpf_map__fd(c->skel->maps.targets);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		out->targets++;
@@ -1088,6 +1126,15 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->symbolize_failures = c->symbolize_failures;
 	out->last_drain_ms = c->last_drain_ms;
 	out->attach_mode = c->raw_tp ? "raw_tp" : "tp_btf";
+}
+
+void capture_walk_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_WALK_COUNTERS])
+{
+	out[0] = (struct wf_counter){ "stacks_walked", st->stacks_walked };
+	out[1] = (struct wf_counter){ "ustack_memo_hits", st->ustack_memo_hits };
+	out[2] = (struct wf_counter){ "orc_walks", st->orc_walks };
+	out[3] = (struct wf_counter){ "orc_checks", st->orc_checks };
+	out[4] = (struct wf_counter){ "orc_mismatches", st->orc_mismatches };
 }
 
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS])

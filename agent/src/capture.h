@@ -67,6 +67,11 @@ struct capture_stats {
 	uint64_t ustack_memo_hits; /* user stacks reused without a walk */
 	uint64_t wakeups_unseen;   /* switch-ins without a wakeup seen (context unknown) */
 	uint64_t totals_dropped;   /* per-thread totals map full */
+	/* Kernel stacks walked by the BPF ORC walker, how many of those the
+	 * kernel's walker also walked to compare, and how many differed (the
+	 * first difference turns the ORC walker off). */
+	uint64_t orc_walks, orc_checks, orc_mismatches;
+	const char *unwinder; /* "orc", or "kernel (why)" */
 	double last_drain_ms;
 	const char *attach_mode; /* "tp_btf" or "raw_tp" */
 };
@@ -91,6 +96,10 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out);
  * entries, always in the same order).
  */
 #define CAPTURE_LOST_COUNTERS 5
+/* How stacks were walked: stacks_walked, ustack_memo_hits, orc_walks,
+ * orc_checks, orc_mismatches. */
+#define CAPTURE_WALK_COUNTERS 5
+void capture_walk_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_WALK_COUNTERS]);
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS]);
 /* Names of the attached BPF programs, for /api/v1/status. */
 size_t capture_programs(const struct capture *c, const char **names, size_t max);

@@ -345,8 +345,17 @@ static void status_json(void *ctx, struct json *j)
 	json_u64(j, st.events);
 	json_key(j, "processes");
 	json_u64(j, st.targets);
-	json_key(j, "stacks_walked");
-	json_u64(j, st.stacks_walked);
+	json_key(j, "kernel_stack_walker");
+	json_str(j, st.unwinder);
+	{
+		struct wf_counter walks[CAPTURE_WALK_COUNTERS];
+
+		capture_walk_counters(&st, walks);
+		for (int i = 0; i < CAPTURE_WALK_COUNTERS; i++) {
+			json_key(j, walks[i].name);
+			json_u64(j, walks[i].value);
+		}
+	}
 	json_key(j, "wakeups_unseen");
 	json_u64(j, st.wakeups_unseen);
 	json_key(j, "symbolize_failures");

@@ -226,3 +226,30 @@ const struct ksym_module *ksyms_module_at(const struct ksyms *ks, uint64_t addr)
 			return &ks->mods[i];
 	return NULL;
 }
+
+int ksyms_lookup_names(const char *kallsyms_path, const char *const *names, uint64_t *addrs, size_t n)
+{
+	char line[512], name[256], type;
+	unsigned long long addr;
+	size_t found = 0;
+	FILE *f;
+
+	for (size_t i = 0; i < n; i++)
+		addrs[i] = 0;
+	f = fopen(kallsyms_path, "r");
+	if (!f)
+		return -1;
+	while (found < n && fgets(line, sizeof(line), f)) {
+		/* Module symbols carry "[module]" after the name: never exact. */
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr || strchr(line, '['))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (!addrs[i] && !strcmp(name, names[i])) {
+				addrs[i] = addr;
+				found++;
+			}
+		}
+	}
+	fclose(f);
+	return (int)found;
+}

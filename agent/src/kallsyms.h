@@ -46,4 +46,11 @@ struct sym_entry *ksyms_find(const struct ksyms *ks, uint64_t addr);
  */
 const struct ksym_module *ksyms_module_at(const struct ksyms *ks, uint64_t addr);
 
+/*
+ * Addresses of the core kernel symbols named (first occurrence; module
+ * symbols never match), 0 for each one not found or hidden. Returns how
+ * many were found, or -1 if the file cannot be read.
+ */
+int ksyms_lookup_names(const char *kallsyms_path, const char *const *names, uint64_t *addrs, size_t n);
+
 #endif

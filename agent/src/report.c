@@ -408,6 +408,17 @@ static int write_json(FILE *out, const struct wf_edge_list *edges, const struct 
 		json_u64(&j, meta->lost[i].value);
 	}
 	json_obj_end(&j);
+	if (meta && meta->kernel_stack_walker) {
+		json_key(&j, "capture");
+		json_obj_begin(&j);
+		json_key(&j, "kernel_stack_walker");
+		json_str(&j, meta->kernel_stack_walker);
+		for (int i = 0; i < meta->ncapture; i++) {
+			json_key(&j, meta->capture[i].name);
+			json_u64(&j, meta->capture[i].value);
+		}
+		json_obj_end(&j);
+	}
 	json_obj_end(&j);
 	if (j.failed) {
 		errno = ENOMEM;

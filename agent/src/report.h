@@ -5,7 +5,8 @@
  *          breakdown first, then each edge: waker stack, "--", target stack,
  *          category, activity, count, times);
  *   folded one line per edge for FlameGraph tools;
- *   json   {"edges": [...], "lost": {...}} (schema in docs/agent.md).
+ *   json   {"edges": [...], "lost": {...}, "capture": {...}} (schema in
+ *          docs/agent.md; "capture" for live captures only).
  */
 #ifndef WAKEFLOW_REPORT_H
 #define WAKEFLOW_REPORT_H
@@ -23,6 +24,10 @@ int report_parse_format(const char *s, enum wf_format *out);
 struct wf_report_meta {
 	const struct wf_counter *lost;
 	int nlost;
+	/* json, live captures: how the capture went ({"capture": {...}}) */
+	const char *kernel_stack_walker;
+	const struct wf_counter *capture;
+	int ncapture;
 	int top; /* text: how many edges to print with stacks (0 = all) */
 };
 

@@ -149,6 +149,8 @@ struct wf_cpu {
 	__u8 softirq;		/* vector + 1 while one is served, else 0 */
 	__u8 softirq_from_irq;	/* the vector runs on irq exit or in ksoftirqd */
 	__u8 pad[2];
+	__u32 orc_walks;	/* walks by the ORC unwinder on this CPU: picks the checked ones */
+	__u32 pad2;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -159,6 +161,7 @@ struct {
 
 struct wf_scratch {
 	struct wf_stack_val stack;
+	struct wf_stack_val check; /* the kernel's walk, to compare the unwinder's with */
 	struct wf_edge_key key;
 };
 
@@ -169,8 +172,17 @@ struct {
 	__type(value, struct wf_scratch);
 } scratch SEC(".maps");
 
+#include "orc_unwind.bpf.h"
+
 static const struct wf_thread zero_thread;
 static const struct wf_edge_val zero_edge;
+
+static __always_inline struct wf_cpu *this_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_state, &zero);
+}
 
 static __always_inline void stat_inc(__u32 which)
 {
@@ -279,33 +291,42 @@ static __always_inline bool in_range(__u64 ip, int sym)
 	return ip >= ksym_start[sym] && ip < ksym_end[sym];
 }
 
-/* Walks a stack into the scratch buffer and stores it once under a 64-bit
- * hash of its frames; returns the hash (the stack id) or 0. task != NULL
- * walks that (sleeping) task's kernel stack. */
-static __always_inline __u64 walk_stack(void *ctx, struct task_struct *task, bool user,
-					__u32 tgid, __u32 depth, struct wf_stack_val **out)
+static __always_inline struct wf_scratch *this_scratch(void)
 {
 	__u32 zero = 0;
-	struct wf_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 h = user ? 0x9e3779b97f4a7c15ULL ^ tgid : 0xcbf29ce484222325ULL;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* The kernel's walk into st: task != NULL walks that (sleeping) task's
+ * kernel stack, else the current one's. Returns the frames, 0 if none. */
+static __always_inline __u32 kernel_walk(void *ctx, struct task_struct *task, bool user, __u32 depth,
+					 struct wf_stack_val *st)
+{
 	__u32 size = depth * sizeof(__u64);
 	long n;
 
-	if (!s)
-		return 0;
-	if (size > sizeof(s->stack.ip))
-		size = sizeof(s->stack.ip);
-	stat_inc(WF_STAT_STACKS_WALKED);
+	if (size > sizeof(st->ip))
+		size = sizeof(st->ip);
 	if (task)
-		n = bpf_get_task_stack(task, s->stack.ip, size, 0);
+		n = bpf_get_task_stack(task, st->ip, size, 0);
 	else
-		n = bpf_get_stack(ctx, s->stack.ip, size, user ? BPF_F_USER_STACK : 0);
+		n = bpf_get_stack(ctx, st->ip, size, user ? BPF_F_USER_STACK : 0);
 	if (n <= 0) {
-		stat_inc(WF_STAT_STACKS_DROPPED);
+		st->nr = 0;
 		return 0;
 	}
-	s->stack.nr = n / sizeof(__u64);
-	s->stack.user = user;
+	st->nr = n / sizeof(__u64);
+	st->user = user;
+	return st->nr;
+}
+
+/* Stores the walked stack in s->stack once under a 64-bit hash of its
+ * frames; returns the hash (the stack id) or 0. */
+static __always_inline __u64 store_stack(struct wf_scratch *s, bool user, __u32 tgid)
+{
+	__u64 h = user ? 0x9e3779b97f4a7c15ULL ^ tgid : 0xcbf29ce484222325ULL;
+
 	for (__u32 i = 0; i < WF_MAX_STACK_DEPTH; i++) {
 		if (i >= s->stack.nr)
 			break;
@@ -321,8 +342,6 @@ static __always_inline __u64 walk_stack(void *ctx, struct task_struct *task, boo
 	}
 	if (!h)
 		h = 1;
-	if (out)
-		*out = &s->stack;
 	if (bpf_map_lookup_elem(&stacks, &h))
 		return h;
 	if (bpf_map_update_elem(&stacks, &h, &s->stack, BPF_NOEXIST) && !bpf_map_lookup_elem(&stacks, &h)) {
@@ -330,6 +349,233 @@ static __always_inline __u64 walk_stack(void *ctx, struct task_struct *task, boo
 		return 0;
 	}
 	return h;
+}
+
+/* Walks a stack with the kernel's walker and stores it (store_stack).
+ * task != NULL walks that (sleeping) task's kernel stack. */
+static __always_inline __u64 walk_stack(void *ctx, struct task_struct *task, bool user,
+					__u32 tgid, __u32 depth, struct wf_stack_val **out)
+{
+	struct wf_scratch *s = this_scratch();
+
+	if (!s)
+		return 0;
+	stat_inc(WF_STAT_STACKS_WALKED);
+	if (!kernel_walk(ctx, task, user, depth, &s->stack)) {
+		stat_inc(WF_STAT_STACKS_DROPPED);
+		return 0;
+	}
+	if (out)
+		*out = &s->stack;
+	return store_stack(s, user, tgid);
+}
+
+/*
+ * Kernel stacks through the ORC unwinder (orc_unwind.bpf.h) where it can,
+ * else the kernel's helper. Either way the same frames come out: a walk of
+ * the unwinder is compared with the kernel's for the first 64 walks on each
+ * CPU and one in 1024 after that, and a single difference turns the
+ * unwinder off for good (counted in WF_STAT_ORC_MISMATCHES).
+ */
+static __always_inline bool same_stack(const struct wf_stack_val *a, const struct wf_stack_val *b)
+{
+	if (a->nr != b->nr)
+		return false;
+	for (__u32 i = 0; i < WF_MAX_STACK_DEPTH; i++) {
+		if (i >= a->nr)
+			break;
+		if (a->ip[i] != b->ip[i])
+			return false;
+	}
+	return true;
+}
+
+static __always_inline void drop_frames(struct wf_stack_val *st, __u32 skip)
+{
+	if (skip >= st->nr) {
+		st->nr = 0;
+		return;
+	}
+	for (__u32 i = 0; i < WF_MAX_STACK_DEPTH; i++) {
+		__u32 j = i + skip;
+
+		if (j >= st->nr || j >= WF_MAX_STACK_DEPTH)
+			break;
+		barrier_var(j); /* index from the base, as checked (not &ip[i] + skip) */
+		st->ip[i] = st->ip[j];
+	}
+	st->nr -= skip;
+}
+
+static __always_inline bool orc_check_due(void)
+{
+	struct wf_cpu *cpu = this_cpu();
+	__u32 n;
+
+	if (!cpu)
+		return true;
+	n = cpu->orc_walks++;
+	return n < 64 || !(n & 1023);
+}
+
+/* s->stack from the unwinder, s->check from the kernel: the kernel's wins. */
+static __always_inline void orc_compare(struct wf_scratch *s)
+{
+	stat_inc(WF_STAT_ORC_CHECKS);
+	if (same_stack(&s->stack, &s->check))
+		return;
+	stat_inc(WF_STAT_ORC_MISMATCHES);
+	unwind_off = 1;
+	__builtin_memcpy(&s->stack, &s->check, sizeof(s->stack));
+}
+
+/* A task that is not running (next at the switch-in, or a task being
+ * woken): its walk starts at the frame its last switch-out saved. */
+static __always_inline __u64 walk_sleeping_kstack(void *ctx, struct task_struct *t)
+{
+	struct wf_scratch *s = this_scratch();
+	struct wf_unwind_start st = {};
+	__u64 tsp;
+
+	if (!s)
+		return 0;
+	stat_inc(WF_STAT_STACKS_WALKED);
+	if (unwind_usable()) {
+		tsp = t->thread.sp;
+		st.lo = tsp;
+		st.end = (__u64)bpf_task_pt_regs(t);
+		st.ip_at = tsp + bpf_core_field_offset(struct inactive_task_frame, ret_addr);
+		st.bp_at = tsp + bpf_core_field_offset(struct inactive_task_frame, bp);
+		st.max = WF_MAX_STACK_DEPTH;
+		st.nosched = 1;
+		if (wf_orc_walk(&st, &s->stack) > 0) {
+			stat_inc(WF_STAT_ORC_WALKS);
+			if (orc_check_due()) {
+				if (!kernel_walk(ctx, t, false, WF_MAX_STACK_DEPTH, &s->check))
+					s->check.nr = 0;
+				orc_compare(s);
+			}
+			goto store;
+		}
+	}
+	kernel_walk(ctx, t, false, WF_MAX_STACK_DEPTH, &s->stack);
+store:
+	if (!s->stack.nr) {
+		stat_inc(WF_STAT_STACKS_DROPPED);
+		return 0;
+	}
+	return store_stack(s, false, 0);
+}
+
+/*
+ * The waker's walk starts inside this program. The kernel's walk begins
+ * with the BPF and tracepoint glue (this program, bpf_trace_run1, ...);
+ * user space leaves those frames out anyway (glue_frame in capture.c). The
+ * unwinder starts at the first frame after them instead: where its return
+ * address sits relative to ctx is fixed for a kernel build, and is learnt
+ * from the first walk (calibrate_waker). From then on every waker walk,
+ * the kernel's too, leaves those frames out, so both give the same ids.
+ */
+#define WAKER_UNCALIBRATED 0
+#define WAKER_CALIBRATED 1
+#define WAKER_UNCALIBRATABLE 2
+#define WAKER_CALIBRATION_TRIES 16
+__u32 waker_state = WAKER_UNCALIBRATED;
+__u32 waker_tries = 0;
+__u32 waker_skip = 0;	  /* glue frames at the start of the kernel's walk */
+__u32 waker_slot = 0;	  /* offset from ctx of the first frame kept */
+__u64 waker_first_ip = 0; /* that frame: the tracepoint's return address */
+
+static __always_inline void calibrate_waker(void *ctx, __u64 end, struct wf_scratch *s)
+{
+	struct wf_unwind_start st = {};
+	__u32 zero = 0, skip = 0, slot = 0;
+	struct wf_stack_copy *cp = bpf_map_lookup_elem(&stack_copy, &zero);
+	bool found = false;
+
+	if (!cp || end - (__u64)ctx < 64 * sizeof(__u64) || bpf_probe_read_kernel(cp->w, 64 * sizeof(__u64), ctx))
+		goto failed;
+	for (__u32 k = 1; k <= 3 && !found; k++) {
+		if (k >= s->stack.nr)
+			break;
+		for (__u32 j = 0; j < 64; j++) {
+			if (cp->w[j] == s->stack.ip[k]) {
+				skip = k;
+				slot = j * sizeof(__u64);
+				found = true;
+				break;
+			}
+		}
+	}
+	if (!found || skip >= WF_MAX_STACK_DEPTH)
+		goto failed;
+	/* Prove it on this very stack before relying on it. */
+	st.lo = (__u64)ctx;
+	st.end = end;
+	st.ip_at = st.lo + slot;
+	st.expect_ip = s->stack.ip[skip];
+	st.max = WF_MAX_STACK_DEPTH - skip;
+	if (wf_orc_walk(&st, &s->check) <= 0)
+		goto failed;
+	drop_frames(&s->stack, skip);
+	if (!same_stack(&s->stack, &s->check)) {
+		waker_state = WAKER_UNCALIBRATABLE; /* the kernel's walk of this stack differs */
+		return;
+	}
+	waker_skip = skip;
+	waker_slot = slot;
+	waker_first_ip = st.expect_ip;
+	waker_state = WAKER_CALIBRATED;
+	return;
+failed:
+	/* This stack may be unusual (an interrupt frame, say): try others. */
+	if (++waker_tries >= WAKER_CALIBRATION_TRIES)
+		waker_state = WAKER_UNCALIBRATABLE;
+}
+
+static __always_inline __u64 walk_waker_kstack(void *ctx, struct task_struct *cur)
+{
+	struct wf_scratch *s = this_scratch();
+	struct wf_unwind_start st = {};
+	__u64 c = (__u64)ctx, end;
+	bool usable;
+
+	if (!s)
+		return 0;
+	stat_inc(WF_STAT_STACKS_WALKED);
+	end = (__u64)bpf_task_pt_regs(cur);
+	/* Interrupt work runs on the irq stack: the kernel's walker hops over. */
+	usable = unwind_usable() && c >= (__u64)cur->stack && c < end;
+	if (usable && waker_state == WAKER_CALIBRATED) {
+		st.lo = c;
+		st.end = end;
+		st.ip_at = c + waker_slot;
+		st.expect_ip = waker_first_ip;
+		st.max = WF_MAX_STACK_DEPTH - waker_skip;
+		if (wf_orc_walk(&st, &s->stack) > 0) {
+			stat_inc(WF_STAT_ORC_WALKS);
+			if (orc_check_due()) {
+				if (kernel_walk(ctx, NULL, false, WF_MAX_STACK_DEPTH, &s->check))
+					drop_frames(&s->check, waker_skip);
+				else
+					s->check.nr = 0;
+				orc_compare(s);
+			}
+			goto store;
+		}
+	}
+	if (kernel_walk(ctx, NULL, false, WF_MAX_STACK_DEPTH, &s->stack)) {
+		if (usable && waker_state == WAKER_UNCALIBRATED)
+			calibrate_waker(ctx, end, s);
+		else if (waker_state == WAKER_CALIBRATED)
+			drop_frames(&s->stack, waker_skip);
+	}
+store:
+	if (!s->stack.nr) {
+		stat_inc(WF_STAT_STACKS_DROPPED);
+		return 0;
+	}
+	return store_stack(s, false, 0);
 }
 
 /* The current task's user stack, walked only when its registers and frame
@@ -665,7 +911,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 		k->softirq = WF_SOFTIRQ_NONE;
 		stat_inc(WF_STAT_WAKEUPS_UNSEEN);
 		if (!stacks_full && btf && sample_due(th, k, now)) {
-			th->s_tk = walk_stack(ctx, next, false, 0, WF_MAX_STACK_DEPTH, NULL);
+			th->s_tk = walk_sleeping_kstack(ctx, next);
 			th->s_tu = th->tu_id;
 			th->sampled = 1;
 		}
@@ -679,7 +925,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 	 * (JIT code has no ORC data). tp_btf only: bpf_get_task_stack needs a BTF
 	 * task pointer; the raw_tp fallback walked at the switch-out. */
 	if (stacks_full && btf)
-		k->tkstack = walk_stack(ctx, next, false, 0, WF_MAX_STACK_DEPTH, NULL);
+		k->tkstack = walk_sleeping_kstack(ctx, next);
 
 	v = bpf_map_lookup_elem(&edges, k);
 	if (!v) {
@@ -724,13 +970,6 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 	}
 	th->woken = 0;
 	th->sampled = 0;
-}
-
-static __always_inline struct wf_cpu *this_cpu(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&cpu_state, &zero);
 }
 
 static __always_inline int handle_switch(void *ctx, bool preempt, struct task_struct *prev,
@@ -837,7 +1076,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	__sync_fetch_and_add(&th->tot.wakeups, 1); /* wakers run on any CPU */
 
 	if (stacks_full) {
-		k->wkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
+		k->wkstack = btf ? walk_waker_kstack(ctx, cur) : walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
 		k->wustack = current_user_stack(ctx, regs, wtgid, wtid, NULL);
 	}
 	if (early) {
@@ -858,10 +1097,10 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 		sample = sample_due(th, k, now);
 	if (!sample)
 		return 0;
-	th->s_wk = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
+	th->s_wk = btf ? walk_waker_kstack(ctx, cur) : walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
 	th->s_wu = current_user_stack(ctx, regs, wtgid, wtid, NULL);
 	if (btf)
-		th->s_tk = walk_stack(ctx, p, false, 0, WF_MAX_STACK_DEPTH, NULL);
+		th->s_tk = walk_sleeping_kstack(ctx, p);
 	th->s_tu = th->tu_id;
 	th->sampled = 1;
 	if (k->flags & WF_EF_LONG) {
@@ -1091,6 +1330,23 @@ static __always_inline int handle_timer(__u64 fn, bool hard, bool entry)
 	if (cpu)
 		cpu->timer_fn[hard ? 1 : 0] = entry ? fn : 0;
 	return 0;
+}
+
+/*
+ * Copies kernel memory out for user space, which reads the kernel's unwind
+ * table with it (orc.c). Never attached: run with BPF_PROG_TEST_RUN, args
+ * (address, length).
+ */
+char kread_buf[4096] = {};
+
+SEC("raw_tp")
+int util_read_kernel(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 src = ctx->args[0], len = ctx->args[1];
+
+	if (len > sizeof(kread_buf))
+		return 1;
+	return bpf_probe_read_kernel(kread_buf, len, (void *)src) ? 1 : 0;
 }
 
 /* tp_btf programs and their raw_tp twins: one handler each. */

@@ -176,6 +176,9 @@ enum wf_stat {
 	WF_STAT_USTACK_MEMO_HITS,
 	WF_STAT_WAKEUPS_UNSEEN,
 	WF_STAT_TOTALS_DROPPED,
+	WF_STAT_ORC_WALKS,	/* kernel stacks walked by our ORC unwinder */
+	WF_STAT_ORC_CHECKS,	/* ... of which also walked by the kernel, to compare */
+	WF_STAT_ORC_MISMATCHES, /* ... and found different: the unwinder turns itself off */
 	WF_STAT__COUNT,
 };
 
@@ -207,6 +210,61 @@ enum wf_ksym {
 	WF_KSYM_IRQ_EXIT_RCU,	      /* experiment only (debug_softirq_origin) */
 	WF_KSYM_LOCAL_BH_ENABLE_IP, /* experiment only */
 	WF_KSYM__COUNT,
+};
+
+/*
+ * The kernel's ORC unwind table (arch/x86/include/asm/orc_types.h, the
+ * layout of 6.4 and later), reindexed by user space (orc.c) for the BPF
+ * unwinder (orc_unwind.bpf.h): entries sorted by address as offsets from
+ * the start of the kernel's text, the few distinct frame descriptions
+ * stored once, and per 256-byte block of text the range of entries to
+ * search.
+ */
+#define WF_ORC_BLOCK_SHIFT 8
+#define WF_ORC_SEARCH_STEPS 12 /* a block's range holds fewer than 2^12 entries */
+#define WF_ORC_MAX_KINDS 4096
+
+#define WF_ORC_TYPE_UNDEFINED 0
+#define WF_ORC_TYPE_END_OF_STACK 1
+#define WF_ORC_TYPE_CALL 2
+#define WF_ORC_TYPE_REGS 3
+#define WF_ORC_TYPE_REGS_PARTIAL 4
+
+#define WF_ORC_REG_UNDEFINED 0
+#define WF_ORC_REG_PREV_SP 1
+#define WF_ORC_REG_BP 4
+#define WF_ORC_REG_SP 5
+
+struct wf_orc_entry {
+	__u32 ip;   /* offset from the start of the kernel's text */
+	__u16 kind; /* index into the kinds */
+	__u16 pad;
+};
+
+/* How to find the caller's frame from an address (struct orc_entry). */
+struct wf_orc_kind {
+	__s16 sp_offset;
+	__s16 bp_offset;
+	__u8 sp_reg;
+	__u8 bp_reg;
+	__u8 type;
+	__u8 signal;
+};
+
+/* Set by user space once the table is loaded (zero: the unwinder is off). */
+struct wf_unwind_cfg {
+	__u64 text_start, text_end; /* the table covers [text_start, text_end) */
+	/* Frames the kernel leaves out of a sleeping task's stack
+	 * (in_sched_functions): scheduler and lock text. */
+	__u64 sched_start, sched_end, lock_start, lock_end;
+	/* Return trampolines (function graph tracer, rethook): the real return
+	 * address is elsewhere; the kernel's walker handles them. */
+	__u64 trampoline[2];
+	/* Where a new task that never ran "returns" to: its saved frame is not
+	 * a call frame (the kernel marks it with its signal flag). */
+	__u64 fork_ret;
+	__u32 ready;
+	__u32 pad;
 };
 
 #endif

@@ -218,6 +218,17 @@ function checkLost(report: Report) {
   }
 }
 
+// --stacks full (tp_btf) walks kernel stacks with the BPF ORC walker, which
+// compares its first walks on each CPU (and one in 1024 after) with the
+// kernel's own walker; a single difference would switch it off.
+function checkOrcWalker(report: Report) {
+  const c = report.capture!;
+  assert.equal(c.kernel_stack_walker, 'orc');
+  assert.ok((c.orc_walks as number) > 0, 'the ORC walker walked');
+  assert.ok((c.orc_checks as number) > 0, 'some walks were compared with the kernel');
+  assert.equal(c.orc_mismatches, 0, 'every compared walk matched the kernel');
+}
+
 assert.ok(existsSync(agentBin), `build the agent first: make -C agent (${agentBin})`);
 assert.ok(existsSync(workloadBin), `build the workload first: make -C agent (${workloadBin})`);
 
@@ -254,6 +265,7 @@ describe('record --pid --stacks full: a running process, followed through its ex
       const report = await stopRecord(rec);
       assert.equal(code, 0, w.stderr());
       checkMechanism(report, m, 'full');
+      checkOrcWalker(report);
       assert.equal(dominant(report, m).target.pid, w.proc.pid);
       if (m.mode === 'tcp') {
         checkTcpPhases(report);
@@ -287,6 +299,46 @@ describe('record through the raw_tp fallback (WAKEFLOW_ATTACH=raw_tp)', () => {
       });
     }
   }
+});
+
+describe('kernel stacks: the BPF ORC walker gives what the kernel walker gives', () => {
+  const record = async (mode: string, env: NodeJS.ProcessEnv) => {
+    const rec = await startRecord(['--comm', `^${workloadComm}$`, '--stacks', 'full'], env);
+    try {
+      await runWorkload(mode, ['--duration', '1']);
+    } catch (err) {
+      await stopRecord(rec).catch(() => undefined);
+      throw err;
+    }
+    return stopRecord(rec);
+  };
+
+  for (const mode of ['pipe', 'futex', 'unix']) {
+    test(`${mode}: the same stacks with WAKEFLOW_UNWINDER=kernel`, async () => {
+      const m = mechanisms.find((x) => x.mode === mode)!;
+      const orc = await record(mode, {});
+      const kernel = await record(mode, { WAKEFLOW_UNWINDER: 'kernel' });
+      checkOrcWalker(orc);
+      assert.equal(kernel.capture!.kernel_stack_walker, 'kernel (WAKEFLOW_UNWINDER=kernel)');
+      assert.equal(kernel.capture!.orc_walks, 0);
+      const a = dominant(orc, m);
+      const b = dominant(kernel, m);
+      assert.ok(a.waker_stack.includes('try_to_wake_up'), `a kernel waker stack: ${a.waker_stack.join(' ')}`);
+      assert.deepEqual(a.waker_stack, b.waker_stack, 'waker stacks');
+      assert.deepEqual(a.target_stack, b.target_stack, 'target stacks');
+    });
+  }
+
+  test('the default mode and the raw_tp fallback name the kernel walker', async () => {
+    const sampled = await startRecord(['--comm', '^no-such-process-here$', '--duration', '0.3']);
+    assert.equal(await sampled.exited, 0, sampled.stderr());
+    assert.equal(JSON.parse(sampled.stdout()).capture.kernel_stack_walker, 'kernel (sampled stacks)');
+    const raw = await startRecord(['--comm', '^no-such-process-here$', '--duration', '0.3', '--stacks', 'full'], {
+      WAKEFLOW_ATTACH: 'raw_tp',
+    });
+    assert.equal(await raw.exited, 0, raw.stderr());
+    assert.equal(JSON.parse(raw.stdout()).capture.kernel_stack_walker, 'kernel (raw_tp attach)');
+  });
 });
 
 describe('record: the report', () => {

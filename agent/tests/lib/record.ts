@@ -40,6 +40,8 @@ export interface Edge {
 export interface Report {
   edges: Edge[];
   lost: Record<string, number>;
+  /** Live captures: which walker walked kernel stacks, and walk counters. */
+  capture?: { kernel_stack_walker: string } & Record<string, number | string>;
 }
 
 export interface Recording {

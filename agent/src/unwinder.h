@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sets up the BPF ORC stack walker (orc_unwind.bpf.h) of the capture's BPF
+ * object: finds the kernel's unwind table, sizes the maps before load,
+ * reads and reindexes the table after load (orc.c), fills the maps and
+ * turns the walker on. Where any step is not possible the kernel's own
+ * walker is used, with the same result, only slower.
+ */
+#ifndef WAKEFLOW_UNWINDER_H
+#define WAKEFLOW_UNWINDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "orc.h"
+
+struct wakeflow_bpf;
+
+/* Before load: sizes the table maps. false (maps left minimal) with why
+ * filled in when this kernel's table cannot be used. */
+bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct orc_layout *l, char *why,
+		      size_t whylen);
+
+/* After load, before attach: loads the table and turns the walker on.
+ * false with why filled in if it stays off. */
+bool unwinder_start(struct wakeflow_bpf *skel, const struct orc_layout *l, char *why, size_t whylen);
+
+#endif
