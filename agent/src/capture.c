@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "intern.h"
+#include "kallsyms.h"
 #include "symbolize.h"
 #include "syscalls.h"
 #include "targets.h"
@@ -646,23 +647,21 @@ static void set_ksyms(struct wakeflow_bpf *skel)
 	unsigned long long addr;
 	FILE *f;
 
-	/* Two passes: function starts, then each one's end = the next symbol. */
-	for (int pass = 0; pass < 2; pass++) {
-		f = fopen("/proc/kallsyms", "r");
-		if (!f)
-			return;
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
-				continue;
-			for (int i = 0; i < WF_KSYM__COUNT; i++) {
-				if (pass == 0 && !start[i] && !strcmp(name, names[i]))
-					start[i] = addr;
-				else if (pass == 1 && start[i] && addr > start[i] && (!end[i] || addr < end[i]))
-					end[i] = addr;
-			}
+	if (ksyms_lookup_names("/proc/kallsyms", names, start, WF_KSYM__COUNT) < 0)
+		return;
+	/* Each function ends where the next symbol above it starts. */
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		for (int i = 0; i < WF_KSYM__COUNT; i++) {
+			if (start[i] && addr > start[i] && (!end[i] || addr < end[i]))
+				end[i] = addr;
 		}
-		fclose(f);
 	}
+	fclose(f);
 	for (int i = 0; i < WF_KSYM__COUNT; i++) {
 		skel->rodata->ksym_start[i] = start[i];
 		skel->rodata->ksym_end[i] = end[i] ? end[i] : start[i] + (start[i] ? 1 : 0);

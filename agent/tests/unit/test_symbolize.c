@@ -33,6 +33,7 @@
 
 #include "intern.h"
 #include "proc_maps.h"
+#include "kallsyms.h"
 #include "symbolize.h"
 
 #include "../symbolize/wfsym.h"
@@ -381,6 +382,42 @@ static void test_kernel_known_functions(void **state)
 	assert_int_equal(st.kernel_misses, 0);
 	assert_true(st.kernel_lookups >= 4);
 	symbolizer_free(s);
+}
+
+/* ksyms_lookup_names: core symbols by exact name, section markers
+ * included; unknown names give 0, module symbols never match. */
+static void test_kernel_lookup_names(void **state)
+{
+	char module[128] = "", mod_name[256] = "no-module-here", line[512];
+	uint64_t mod_addr = kallsyms_addr(NULL, module, sizeof(module)), addrs[4];
+	const char *names[4] = { "_stext", "do_syscall_64", "no_such_symbol_wakeflow", mod_name };
+	int found = 0;
+
+	(void)state;
+	if (mod_addr) {
+		/* The name of that module symbol, without its "[module]". */
+		FILE *f = fopen("/proc/kallsyms", "r");
+		unsigned long long a;
+		char type;
+
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%llx %c %255s", &a, &type, mod_name) == 3 && a == mod_addr)
+				break;
+		fclose(f);
+	}
+	for (int i = 0; i < 4; i++)
+		addrs[i] = 1;
+	found = ksyms_lookup_names("/proc/kallsyms", names, addrs, 4);
+	assert_int_equal(addrs[0], kallsyms_addr("_stext", NULL, 0));
+	assert_int_equal(addrs[1], kallsyms_addr("do_syscall_64", NULL, 0));
+	assert_true(addrs[0] && addrs[1]);
+	assert_int_equal(addrs[2], 0);
+	if (mod_addr)
+		assert_int_not_equal(addrs[3], mod_addr);
+	assert_int_equal(found, 2 + (addrs[3] != 0));
+	assert_int_equal(ksyms_lookup_names("/nonexistent/kallsyms", names, addrs, 4), -1);
+	assert_int_equal(addrs[0], 0);
 }
 
 struct ksym_line {
@@ -921,6 +958,7 @@ int main(void)
 		cmocka_unit_test(test_maps_parse_lines),
 		cmocka_unit_test(test_maps_parse_file),
 		cmocka_unit_test(test_kernel_known_functions),
+		cmocka_unit_test(test_kernel_lookup_names),
 		cmocka_unit_test(test_kernel_every_symbol),
 		cmocka_unit_test(test_kernel_fallbacks),
 		cmocka_unit_test(test_user_in_process),
