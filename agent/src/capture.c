@@ -110,6 +110,7 @@ struct capture {
 	double last_drain_ms;
 	struct orc_layout orc;
 	bool orc_usable;
+	int orc_load_error; /* loading with the unwind table maps failed: errno */
 	char unwinder[200]; /* which walker walks kernel stacks, and why */
 	int nprogs;
 	const char *progs[32];
@@ -776,6 +777,9 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (raw_tp attach)");
 	else if (getenv("WAKEFLOW_UNWINDER") && !strcmp(getenv("WAKEFLOW_UNWINDER"), "kernel"))
 		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (WAKEFLOW_UNWINDER=kernel)");
+	else if (c->orc_load_error)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (loading with the unwind table failed: %s)",
+			 strerror(c->orc_load_error));
 	else {
 		char why[160];
 
@@ -848,6 +852,12 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	if (getenv("WAKEFLOW_ATTACH") && !strcmp(getenv("WAKEFLOW_ATTACH"), "raw_tp"))
 		c->raw_tp = true;
 	rc = open_and_load(c, opts, err, errlen);
+	if (rc && c->orc_usable && rc != -EPERM && rc != -EACCES) {
+		/* The unwind table's 4.5 MiB of maps may not fit (a memory-limited
+		 * cgroup): the kernel's walker needs none of it. */
+		c->orc_load_error = -rc;
+		rc = open_and_load(c, opts, err, errlen);
+	}
 	if (rc && !c->raw_tp && rc != -EPERM && rc != -EACCES) {
 		/* BTF-typed tracepoints refused: the raw twins take the same path. */
 		c->raw_tp = true;

@@ -74,79 +74,136 @@ static int by_ip(const void *a, const void *b)
 	return x->ip < y->ip ? -1 : x->ip > y->ip;
 }
 
-int orc_index_build(struct orc_index *idx, const struct orc_layout *l, const int32_t *rel, const uint8_t *raw,
-		    size_t n, char *err, size_t errlen)
-{
-	struct kind_map *m = NULL;
-	size_t nblocks = orc_layout_blocks(l), e = 0;
-	bool sorted = true;
+/* The index under construction: slots go in by chunks (orc_index_read
+ * never holds the kernel's whole table), then blocks are computed. */
+struct builder {
+	struct orc_index *idx;
+	const struct orc_layout *l;
+	struct kind_map *kinds;
+	size_t cap;
+	bool sorted;
+};
 
+static int builder_begin(struct builder *b, struct orc_index *idx, const struct orc_layout *l, size_t n, char *err,
+			 size_t errlen)
+{
 	memset(idx, 0, sizeof(*idx));
+	memset(b, 0, sizeof(*b));
+	b->idx = idx;
+	b->l = l;
+	b->sorted = true;
 	idx->text_start = l->text_start;
 	idx->text_end = l->text_end;
-	if (!nblocks || l->text_end - l->text_start > UINT32_MAX) {
+	if (!orc_layout_blocks(l) || l->text_end - l->text_start > UINT32_MAX) {
 		snprintf(err, errlen, "the kernel's text range is not usable (%#llx-%#llx)",
 			 (unsigned long long)l->text_start, (unsigned long long)l->text_end);
 		return -1;
 	}
-	m = calloc(1, sizeof(*m));
-	idx->entries = calloc(n ? n : 1, sizeof(*idx->entries));
-	idx->blocks = calloc(nblocks + 1, sizeof(*idx->blocks));
-	if (!m || !idx->entries || !idx->blocks) {
+	b->cap = n ? n : 1;
+	b->kinds = calloc(1, sizeof(*b->kinds));
+	idx->entries = calloc(b->cap, sizeof(*idx->entries));
+	if (!b->kinds || !idx->entries) {
 		snprintf(err, errlen, "out of memory for the unwind table");
-		goto fail;
+		return -1;
 	}
+	return 0;
+}
+
+/* Adds n slots starting at slot first: rel and raw as in orc_index_build. */
+static int builder_add(struct builder *b, size_t first, const int32_t *rel, const uint8_t *raw, size_t n, char *err,
+		       size_t errlen)
+{
+	struct orc_index *idx = b->idx;
+	const struct orc_layout *l = b->l;
+
 	for (size_t i = 0; i < n; i++) {
-		uint64_t ip = l->ip_table + 4 * i + (int64_t)rel[i];
+		uint64_t ip = l->ip_table + 4 * (first + i) + (int64_t)rel[i];
+		size_t e = idx->nentries;
 		int kind;
 
 		if (ip < l->text_start || ip >= l->text_end)
 			continue;
-		kind = kind_of(idx, m, raw + ORC_RAW_ENTRY_SIZE * i);
+		if (e >= b->cap) {
+			snprintf(err, errlen, "the unwind table has more entries than its symbols say");
+			return -1;
+		}
+		kind = kind_of(idx, b->kinds, raw + ORC_RAW_ENTRY_SIZE * i);
 		if (kind < 0) {
 			snprintf(err, errlen, "the unwind table has more than %d distinct frame kinds", WF_ORC_MAX_KINDS);
-			goto fail;
+			return -1;
 		}
 		idx->entries[e].ip = (uint32_t)(ip - l->text_start);
 		idx->entries[e].kind = (uint16_t)kind;
 		if (e && idx->entries[e].ip < idx->entries[e - 1].ip)
-			sorted = false;
-		e++;
+			b->sorted = false;
+		idx->nentries = e + 1;
 	}
+	return 0;
+}
+
+static int builder_finish(struct builder *b, char *err, size_t errlen)
+{
+	struct orc_index *idx = b->idx;
+	size_t nblocks = orc_layout_blocks(b->l), e = idx->nentries;
+
 	if (!e) {
 		snprintf(err, errlen, "the unwind table has no entry for the kernel's text");
-		goto fail;
+		return -1;
 	}
 	/* The kernel sorts its table at build time; a table that is not is
 	 * sorted here rather than trusted. */
-	if (!sorted)
+	if (!b->sorted)
 		qsort(idx->entries, e, sizeof(*idx->entries), by_ip);
-	idx->nentries = e;
+	idx->blocks = calloc(nblocks + 1, sizeof(*idx->blocks));
+	if (!idx->blocks) {
+		snprintf(err, errlen, "out of memory for the unwind table");
+		return -1;
+	}
 	/* blocks[b]: the last entry at or before the start of block b, so the
 	 * entry for an address in block b lies in [blocks[b], blocks[b + 1]]. */
-	for (size_t b = 0, i = 0; b <= nblocks; b++) {
-		uint64_t start = (uint64_t)b << WF_ORC_BLOCK_SHIFT;
+	for (size_t k = 0, i = 0; k <= nblocks; k++) {
+		uint64_t start = (uint64_t)k << WF_ORC_BLOCK_SHIFT;
 
 		while (i + 1 < e && idx->entries[i + 1].ip <= start)
 			i++;
-		idx->blocks[b] = (uint32_t)i;
+		idx->blocks[k] = (uint32_t)i;
 	}
-	for (size_t b = 0; b < nblocks; b++) {
-		if (idx->blocks[b + 1] - idx->blocks[b] >= (1u << WF_ORC_SEARCH_STEPS)) {
+	for (size_t k = 0; k < nblocks; k++) {
+		if (idx->blocks[k + 1] - idx->blocks[k] >= (1u << WF_ORC_SEARCH_STEPS)) {
 			snprintf(err, errlen, "a block of text has more unwind entries than the BPF search covers");
-			goto fail;
+			return -1;
 		}
 	}
 	idx->nblocks = nblocks;
-	free(m);
 	return 0;
-fail:
-	free(m);
-	orc_index_free(idx);
-	return -1;
 }
 
-/* Reads big tables in pieces the reader can take. */
+/* Frees what the builder itself holds; the index on failure. */
+static int builder_end(struct builder *b, int rc)
+{
+	free(b->kinds);
+	if (rc)
+		orc_index_free(b->idx);
+	return rc;
+}
+
+int orc_index_build(struct orc_index *idx, const struct orc_layout *l, const int32_t *rel, const uint8_t *raw,
+		    size_t n, char *err, size_t errlen)
+{
+	struct builder b;
+	int rc = builder_begin(&b, idx, l, n, err, errlen);
+
+	if (!rc)
+		rc = builder_add(&b, 0, rel, raw, n, err, errlen);
+	if (!rc)
+		rc = builder_finish(&b, err, errlen);
+	return builder_end(&b, rc);
+}
+
+/* Slots read per round: 4 KiB of offsets, 6 KiB of entries. */
+#define READ_SLOTS 1024
+
+/* Reads big ranges in pieces the reader can take. */
 static int read_all(orc_read_fn read, void *arg, uint64_t addr, void *buf, size_t len)
 {
 	const size_t chunk = 4096;
@@ -163,32 +220,32 @@ static int read_all(orc_read_fn read, void *arg, uint64_t addr, void *buf, size_
 int orc_index_read(struct orc_index *idx, const struct orc_layout *l, orc_read_fn read, void *arg, char *err,
 		   size_t errlen)
 {
+	int32_t rel[READ_SLOTS];
+	uint8_t raw[READ_SLOTS * ORC_RAW_ENTRY_SIZE];
 	size_t n = orc_layout_entries(l);
-	int32_t *rel = NULL;
-	uint8_t *raw = NULL;
-	int rc = -1;
+	struct builder b;
+	int rc;
 
 	memset(idx, 0, sizeof(*idx));
 	if (!n || !l->entries) {
 		snprintf(err, errlen, "the kernel's unwind table is not in /proc/kallsyms");
 		return -1;
 	}
-	rel = malloc(n * sizeof(*rel));
-	raw = malloc(n * ORC_RAW_ENTRY_SIZE);
-	if (!rel || !raw) {
-		snprintf(err, errlen, "out of memory for the unwind table");
-		goto out;
+	rc = builder_begin(&b, idx, l, n, err, errlen);
+	for (size_t first = 0; !rc && first < n; first += READ_SLOTS) {
+		size_t k = n - first < READ_SLOTS ? n - first : READ_SLOTS;
+
+		if (read_all(read, arg, l->ip_table + 4 * first, rel, 4 * k) ||
+		    read_all(read, arg, l->entries + ORC_RAW_ENTRY_SIZE * first, raw, ORC_RAW_ENTRY_SIZE * k)) {
+			snprintf(err, errlen, "could not read the kernel's unwind table");
+			rc = -1;
+			break;
+		}
+		rc = builder_add(&b, first, rel, raw, k, err, errlen);
 	}
-	if (read_all(read, arg, l->ip_table, rel, n * sizeof(*rel)) ||
-	    read_all(read, arg, l->entries, raw, n * ORC_RAW_ENTRY_SIZE)) {
-		snprintf(err, errlen, "could not read the kernel's unwind table");
-		goto out;
-	}
-	rc = orc_index_build(idx, l, rel, raw, n, err, errlen);
-out:
-	free(rel);
-	free(raw);
-	return rc;
+	if (!rc)
+		rc = builder_finish(&b, err, errlen);
+	return builder_end(&b, rc);
 }
 
 void orc_index_free(struct orc_index *idx)
