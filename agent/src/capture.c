@@ -112,6 +112,9 @@ struct capture {
 	bool orc_usable;
 	int orc_load_error; /* loading with the unwind table maps failed: errno */
 	char unwinder[200]; /* which walker walks kernel stacks, and why */
+	/* The scheduler programs run only while something is traced. */
+	struct bpf_link *sched_links[3];
+	uint64_t sched_attaches;
 	int nprogs;
 	const char *progs[32];
 };
@@ -716,6 +719,73 @@ static bool switch_has_prev_state(const struct btf *btf)
 }
 
 /*
+ * The scheduler tracepoints fire on every context switch and wakeup of every
+ * task on the node. Even a program that returns at once costs each of them
+ * the kernel's dispatch (about 100 ns here, with retpolines and SRSO return
+ * thunks), so their programs are attached only while at least one process
+ * is traced, and detached when the last one is gone: a node without a
+ * matching process pays nothing. Process exec/fork/exit and interrupt
+ * programs stay attached (rare events; exec is how a match is found).
+ */
+static const char *const sched_tps[] = { "sched_switch", "sched_waking", "sched_wakeup" };
+
+static int sched_program(const char *tp)
+{
+	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++)
+		if (!strcmp(tp, sched_tps[i]))
+			return i;
+	return -1;
+}
+
+static void sched_detach(struct capture *c)
+{
+	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++) {
+		bpf_link__destroy(c->sched_links[i]);
+		c->sched_links[i] = NULL;
+	}
+}
+
+static bool sched_attached(const struct capture *c)
+{
+	return c->sched_links[0] != NULL;
+}
+
+/* Attaches or detaches the scheduler programs to match the targets map.
+ * Returns 0, or -1 with errno set if attaching failed (nothing attached). */
+static int sched_attach_update(struct capture *c)
+{
+	uint32_t key;
+	bool wanted = bpf_map_get_next_key(bpf_map__fd(c->skel->maps.targets), NULL, &key) == 0;
+	struct bpf_program *prog;
+
+	if (wanted == sched_attached(c))
+		return 0;
+	if (!wanted) {
+		sched_detach(c);
+		return 0;
+	}
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
+		const char *name = bpf_program__name(prog);
+		int i = sched_program(name + (strncmp(name, "raw_", 4) ? 3 : 4));
+
+		if (i < 0 || !bpf_program__autoload(prog))
+			continue;
+		c->sched_links[i] = bpf_program__attach(prog);
+		if (!c->sched_links[i]) {
+			int err = errno;
+
+			c->sched_links[i] = NULL;
+			sched_detach(c);
+			errno = err;
+			return -1;
+		}
+	}
+	c->sched_attaches++;
+	return 0;
+}
+
+/*
  * One program of each tp_btf/raw_tp pair is loaded. Tracepoints the kernel
  * lacks (irq_work_* exists on x86 only) are left out in both modes: the
  * state they keep then only misses that kind of interrupt.
@@ -739,6 +809,8 @@ static void choose_programs(struct capture *c, const struct btf *btf)
 			continue;
 		}
 		bpf_program__set_autoload(prog, load);
+		if (sched_program(tp) >= 0)
+			bpf_program__set_autoattach(prog, false); /* see sched_attach_update */
 		if (load && c->nprogs < (int)(sizeof(c->progs) / sizeof(c->progs[0])))
 			c->progs[c->nprogs++] = name;
 	}
@@ -877,7 +949,7 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 		snprintf(err, errlen, "failed to set up the traced processes: %s", strerror(errno));
 		goto fail;
 	}
-	if (wakeflow_bpf__attach(c->skel)) {
+	if (wakeflow_bpf__attach(c->skel) || sched_attach_update(c)) {
 		rc = -errno;
 		snprintf(err, errlen, "failed to attach the BPF programs to the scheduler tracepoints: %s%s",
 			 strerror(-rc), rc == -EPERM ? " (run as root)" : "");
@@ -918,6 +990,7 @@ void capture_close(struct capture *c)
 		}
 	}
 	ring_buffer__free(c->rb);
+	sched_detach(c);
 	wakeflow_bpf__destroy(c->skel);
 	targets_free(c->targets);
 	if (c->sym)
@@ -936,7 +1009,11 @@ int capture_poll(struct capture *c, int timeout_ms)
 	int rc = ring_buffer__poll(c->rb, timeout_ms);
 
 	refresh_watched(c);
-	return rc < 0 && rc != -EINTR ? -1 : 0;
+	if (rc < 0 && rc != -EINTR) {
+		errno = -rc;
+		return -1;
+	}
+	return sched_attach_update(c);
 }
 
 /* ---- per-thread totals ------------------------------------------------ */
@@ -1126,6 +1203,8 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->orc_checks = sums[WF_STAT_ORC_CHECKS];
 	out->orc_mismatches = sums[WF_STAT_ORC_MISMATCHES];
 	out->unwinder = c->unwinder;
+	out->sched_attached = sched_attached(c);
+	out->sched_attaches = c->sched_attaches;
 	fd = bpf_map__fd(c->skel->maps.targets);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		out->targets++;
@@ -1137,13 +1216,14 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->attach_mode = c->raw_tp ? "raw_tp" : "tp_btf";
 }
 
-void capture_walk_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_WALK_COUNTERS])
+void capture_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_COUNTERS])
 {
 	out[0] = (struct wf_counter){ "stacks_walked", st->stacks_walked };
 	out[1] = (struct wf_counter){ "ustack_memo_hits", st->ustack_memo_hits };
 	out[2] = (struct wf_counter){ "orc_walks", st->orc_walks };
 	out[3] = (struct wf_counter){ "orc_checks", st->orc_checks };
 	out[4] = (struct wf_counter){ "orc_mismatches", st->orc_mismatches };
+	out[5] = (struct wf_counter){ "sched_attaches", st->sched_attaches };
 }
 
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS])

@@ -72,6 +72,10 @@ struct capture_stats {
 	 * first difference turns the ORC walker off). */
 	uint64_t orc_walks, orc_checks, orc_mismatches;
 	const char *unwinder; /* "orc", or "kernel (why)" */
+	/* The scheduler programs are attached only while something is traced:
+	 * whether they are now, and how many times they were attached. */
+	bool sched_attached;
+	uint64_t sched_attaches;
 	double last_drain_ms;
 	const char *attach_mode; /* "tp_btf" or "raw_tp" */
 };
@@ -81,8 +85,10 @@ struct capture;
 /* On failure returns NULL and writes one sentence into err saying what is
  * missing (privileges, BTF, a bad regex) and what to do. */
 struct capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen);
-/* Handles process events (exec/exit/fork) for up to timeout_ms; returns
- * -1 on error, else 0. Call it in the main loop. */
+/* Handles process events (exec/exit/fork) for up to timeout_ms, then
+ * attaches or detaches the scheduler programs as targets come and go;
+ * returns -1 with errno set if either failed, else 0. Call it in the main
+ * loop. */
 int capture_poll(struct capture *c, int timeout_ms);
 /* Moves everything aggregated since the last drain into edges and totals
  * (either may be NULL). Edges are symbolized but not classified. */
@@ -96,10 +102,10 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out);
  * entries, always in the same order).
  */
 #define CAPTURE_LOST_COUNTERS 5
-/* How stacks were walked: stacks_walked, ustack_memo_hits, orc_walks,
- * orc_checks, orc_mismatches. */
-#define CAPTURE_WALK_COUNTERS 5
-void capture_walk_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_WALK_COUNTERS]);
+/* How the capture went: stacks_walked, ustack_memo_hits, orc_walks,
+ * orc_checks, orc_mismatches, sched_attaches. */
+#define CAPTURE_COUNTERS 6
+void capture_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_COUNTERS]);
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS]);
 /* Names of the attached BPF programs, for /api/v1/status. */
 size_t capture_programs(const struct capture *c, const char **names, size_t max);

@@ -244,7 +244,7 @@ int cmd_record(int argc, char **argv)
 		if (left <= 0)
 			break;
 		if (capture_poll(cap, ms < 1 ? 1 : ms)) {
-			fprintf(stderr, "wakeflow-agent: failed to read process events: %s\n", strerror(errno));
+			fprintf(stderr, "wakeflow-agent: failed to follow the traced processes: %s\n", strerror(errno));
 			break;
 		}
 	}
@@ -258,16 +258,16 @@ int cmd_record(int argc, char **argv)
 	{
 		/* The capture's own loss counters, then two things a reader of one
 		 * recording wants beside them. */
-		struct wf_counter lost[CAPTURE_LOST_COUNTERS + 2], counts[CAPTURE_WALK_COUNTERS];
+		struct wf_counter lost[CAPTURE_LOST_COUNTERS + 2], counts[CAPTURE_COUNTERS];
 		struct wf_report_meta meta = { .lost = lost,
 					       .nlost = CAPTURE_LOST_COUNTERS + 2,
 					       .top = (int)top,
 					       .kernel_stack_walker = st.unwinder,
 					       .capture = counts,
-					       .ncapture = CAPTURE_WALK_COUNTERS };
+					       .ncapture = CAPTURE_COUNTERS };
 
 		capture_lost_counters(&st, lost);
-		capture_walk_counters(&st, counts);
+		capture_counters(&st, counts);
 		lost[CAPTURE_LOST_COUNTERS] = (struct wf_counter){ "wakeups_unseen", st.wakeups_unseen };
 		lost[CAPTURE_LOST_COUNTERS + 1] = (struct wf_counter){ "symbolize_failures", st.symbolize_failures };
 
@@ -279,10 +279,12 @@ int cmd_record(int argc, char **argv)
 	if (opts.verbose)
 		fprintf(stderr,
 			"wakeflow-agent: %llu intervals, %zu edges, %llu stack walks, %llu user stacks from memo, attach %s; "
-			"kernel stacks: %s walker, %llu ORC walks, %llu compared with the kernel's, %llu different\n",
+			"kernel stacks: %s walker, %llu ORC walks, %llu compared with the kernel's, %llu different; "
+			"scheduler programs attached %llu times\n",
 			(unsigned long long)st.events, edges.len, (unsigned long long)st.stacks_walked,
 			(unsigned long long)st.ustack_memo_hits, st.attach_mode, st.unwinder, (unsigned long long)st.orc_walks,
-			(unsigned long long)st.orc_checks, (unsigned long long)st.orc_mismatches);
+			(unsigned long long)st.orc_checks, (unsigned long long)st.orc_mismatches,
+			(unsigned long long)st.sched_attaches);
 	status = 0;
 out:
 	edge_list_free(&edges);

@@ -345,15 +345,17 @@ static void status_json(void *ctx, struct json *j)
 	json_u64(j, st.events);
 	json_key(j, "processes");
 	json_u64(j, st.targets);
+	json_key(j, "sched_attached");
+	json_bool(j, st.sched_attached);
 	json_key(j, "kernel_stack_walker");
 	json_str(j, st.unwinder);
 	{
-		struct wf_counter walks[CAPTURE_WALK_COUNTERS];
+		struct wf_counter counts[CAPTURE_COUNTERS];
 
-		capture_walk_counters(&st, walks);
-		for (int i = 0; i < CAPTURE_WALK_COUNTERS; i++) {
-			json_key(j, walks[i].name);
-			json_u64(j, walks[i].value);
+		capture_counters(&st, counts);
+		for (int i = 0; i < CAPTURE_COUNTERS; i++) {
+			json_key(j, counts[i].name);
+			json_u64(j, counts[i].value);
 		}
 	}
 	json_key(j, "wakeups_unseen");

@@ -23,6 +23,7 @@ import {
   edgesOf,
   Report,
   runWorkload,
+  sleep,
   startRecord,
   startWorkload,
   stopRecord,
@@ -338,6 +339,43 @@ describe('kernel stacks: the BPF ORC walker gives what the kernel walker gives',
     });
     assert.equal(await raw.exited, 0, raw.stderr());
     assert.equal(JSON.parse(raw.stdout()).capture.kernel_stack_walker, 'kernel (raw_tp attach)');
+  });
+});
+
+describe('record: the scheduler programs run only while something is traced', () => {
+  test('no match: never attached; two workloads one after the other: attached twice, both recorded', async () => {
+    const idle = await startRecord(['--comm', '^no-such-process-here$', '--duration', '0.3']);
+    assert.equal(await idle.exited, 0, idle.stderr());
+    assert.equal(JSON.parse(idle.stdout()).capture.sched_attaches, 0);
+
+    const rec = await startRecord(['--comm', `^${workloadComm}$`]);
+    let first: number, second: number;
+    try {
+      first = await runWorkload('pipe', ['--duration', '0.6']);
+      await sleep(500); // the record loop sees the exit and detaches
+      second = await runWorkload('eventfd', ['--duration', '0.6']);
+    } catch (err) {
+      await stopRecord(rec).catch(() => undefined);
+      throw err;
+    }
+    const report = await stopRecord(rec);
+    assert.equal(report.capture!.sched_attaches, 2, 'attached for each workload, detached in between');
+    const pids = new Set(report.edges.map((e) => e.target.pid));
+    assert.ok(pids.has(first) && pids.has(second), `both workloads traced: ${[...pids].join(' ')}`);
+    assert.equal(
+      dominant(
+        report,
+        mechanisms.find((m) => m.mode === 'pipe')!
+      ).category,
+      'ipc.pipe'
+    );
+    assert.equal(
+      dominant(
+        report,
+        mechanisms.find((m) => m.mode === 'eventfd')!
+      ).category,
+      'ipc.eventfd'
+    );
   });
 });
 
