@@ -791,14 +791,15 @@ static __always_inline bool sample_due(struct wf_thread *th, struct wf_edge_key 
  */
 static __always_inline void claim_early_wakeup(struct wf_thread *th)
 {
-	__u64 early = th->early_ts;
+	__u64 early = th->early_ts, out = th->ts_out;
 
-	if (!early || th->woken || th->key.kind != WF_BPF_KIND_BLOCKED || th->ts_out - early > EARLY_WAKE_MAX_NS)
+	/* (Clocks of two CPUs: the waker's stamp may be the later one.) */
+	if (!early || th->woken || th->key.kind != WF_BPF_KIND_BLOCKED || (out > early && out - early > EARLY_WAKE_MAX_NS))
 		return;
 	if (__sync_val_compare_and_swap(&th->early_ts, early, 0) != early)
 		return; /* the other side has it */
 	__builtin_memcpy((char *)&th->key + WAKER_PART_OFF, (char *)&th->early + WAKER_PART_OFF, WAKER_PART_LEN);
-	th->ts_wake = th->ts_out; /* woken before it left: no blocked time */
+	th->ts_wake = early > out ? early : out; /* woken before, or as, it left: no blocked time */
 	th->woken = 1;
 }
 
