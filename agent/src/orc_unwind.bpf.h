@@ -31,6 +31,12 @@
 #ifndef WAKEFLOW_ORC_UNWIND_BPF_H
 #define WAKEFLOW_ORC_UNWIND_BPF_H
 
+/*
+ * Set before load when --stacks full will use the walker. Otherwise the
+ * verifier drops every path to it, so kernels without bpf_loop (before
+ * 5.17) still load the programs.
+ */
+const volatile bool orc_walker = false;
 /* Written by user space after load (all zero: the walker is not used). */
 struct wf_unwind_cfg unwind_cfg = {};
 /* Set when a walk differed from the kernel's: the kernel walks from then on. */
@@ -87,7 +93,7 @@ struct wf_unwind_start {
 
 static __always_inline bool unwind_usable(void)
 {
-	return unwind_cfg.ready && !unwind_off;
+	return orc_walker && unwind_cfg.ready && !unwind_off;
 }
 
 static __always_inline bool nosched_text(__u64 ip)
@@ -247,7 +253,9 @@ __noinline int wf_orc_walk(struct wf_unwind_start *st, struct wf_stack_val *out)
 	struct wf_stack_val *frames;
 	__u32 zero = 0;
 
-	if (!st || !out)
+	/* Global functions are verified even where nothing calls them: this
+	 * makes the rest dead code where the walker is off. */
+	if (!orc_walker || !st || !out)
 		return -1;
 	cp = bpf_map_lookup_elem(&stack_copy, &zero);
 	frames = bpf_map_lookup_elem(&orc_frames, &zero);

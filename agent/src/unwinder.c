@@ -98,6 +98,7 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, stru
 		snprintf(why, whylen, "this kernel's ORC table layout predates 6.4");
 		return false;
 	}
+	skel->rodata->orc_walker = true;
 	bpf_map__set_max_entries(skel->maps.orc_blocks, orc_layout_blocks(l) + 1);
 	bpf_map__set_max_entries(skel->maps.orc_entries, orc_layout_entries(l));
 	return true;
