@@ -108,7 +108,7 @@ struct capture {
 
 	uint64_t symbolize_failures;
 	double last_drain_ms;
-	struct orc_layout orc;
+	struct unwinder_plan orc;
 	bool orc_usable;
 	int orc_load_error; /* loading with the unwind table maps failed: errno */
 	char unwinder[200]; /* which walker walks kernel stacks, and why */

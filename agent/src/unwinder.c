@@ -44,8 +44,6 @@ static const char *const sym_names[SYM__COUNT] = {
 	[SYM_RET_FROM_FORK] = "ret_from_fork_asm",
 };
 
-static uint64_t syms[SYM__COUNT];
-
 /*
  * The walker decodes the table in its 6.4+ form (ORC_TYPE_UNDEFINED and
  * ORC_TYPE_END_OF_STACK, no "end" bit); older kernels number the types
@@ -77,10 +75,13 @@ static bool btf_has_current_orc_layout(void)
 	return ok;
 }
 
-bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct orc_layout *l, char *why,
+bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct unwinder_plan *plan, char *why,
 		      size_t whylen)
 {
-	memset(l, 0, sizeof(*l));
+	struct orc_layout *l = &plan->table;
+	uint64_t syms[SYM__COUNT];
+
+	memset(plan, 0, sizeof(*plan));
 	if (ksyms_lookup_names(kallsyms_path, sym_names, syms, SYM__COUNT) < 0) {
 		snprintf(why, whylen, "cannot read %s", kallsyms_path);
 		return false;
@@ -98,6 +99,14 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, stru
 		snprintf(why, whylen, "this kernel's ORC table layout predates 6.4");
 		return false;
 	}
+	plan->cfg.sched_start = syms[SYM_SCHED_START];
+	plan->cfg.sched_end = syms[SYM_SCHED_END];
+	plan->cfg.lock_start = syms[SYM_LOCK_START];
+	plan->cfg.lock_end = syms[SYM_LOCK_END];
+	/* 0 never equals a return address: absent trampolines compare false. */
+	plan->cfg.trampoline[0] = syms[SYM_RETURN_TO_HANDLER];
+	plan->cfg.trampoline[1] = syms[SYM_RETHOOK_TRAMPOLINE];
+	plan->cfg.fork_ret = syms[SYM_RET_FROM_FORK];
 	skel->rodata->orc_walker = true;
 	bpf_map__set_max_entries(skel->maps.orc_blocks, orc_layout_blocks(l) + 1);
 	bpf_map__set_max_entries(skel->maps.orc_entries, orc_layout_entries(l));
@@ -148,8 +157,9 @@ static int fill_array(struct bpf_map *map, const void *values, size_t size, size
 	return 0;
 }
 
-bool unwinder_start(struct wakeflow_bpf *skel, const struct orc_layout *l, char *why, size_t whylen)
+bool unwinder_start(struct wakeflow_bpf *skel, const struct unwinder_plan *plan, char *why, size_t whylen)
 {
+	const struct orc_layout *l = &plan->table;
 	struct wf_unwind_cfg *cfg = &skel->bss->unwind_cfg;
 	struct orc_index *idx = calloc(1, sizeof(*idx));
 	char err[160];
@@ -169,16 +179,9 @@ bool unwinder_start(struct wakeflow_bpf *skel, const struct orc_layout *l, char 
 		snprintf(why, whylen, "could not fill the unwind table maps: %s", strerror(errno));
 		goto out;
 	}
+	*cfg = plan->cfg;
 	cfg->text_start = idx->text_start;
 	cfg->text_end = idx->text_end;
-	cfg->sched_start = syms[SYM_SCHED_START];
-	cfg->sched_end = syms[SYM_SCHED_END];
-	cfg->lock_start = syms[SYM_LOCK_START];
-	cfg->lock_end = syms[SYM_LOCK_END];
-	/* 0 never equals a return address: absent trampolines compare false. */
-	cfg->trampoline[0] = syms[SYM_RETURN_TO_HANDLER];
-	cfg->trampoline[1] = syms[SYM_RETHOOK_TRAMPOLINE];
-	cfg->fork_ret = syms[SYM_RET_FROM_FORK];
 	__atomic_store_n(&cfg->ready, 1, __ATOMIC_RELEASE);
 	ok = true;
 out:

@@ -16,13 +16,19 @@
 
 struct wakeflow_bpf;
 
+/* What unwinder_prepare found in kallsyms, for unwinder_start. */
+struct unwinder_plan {
+	struct orc_layout table;
+	struct wf_unwind_cfg cfg; /* all but the text range and ready */
+};
+
 /* Before load: sizes the table maps. false (maps left minimal) with why
  * filled in when this kernel's table cannot be used. */
-bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct orc_layout *l, char *why,
+bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct unwinder_plan *plan, char *why,
 		      size_t whylen);
 
 /* After load, before attach: loads the table and turns the walker on.
  * false with why filled in if it stays off. */
-bool unwinder_start(struct wakeflow_bpf *skel, const struct orc_layout *l, char *why, size_t whylen);
+bool unwinder_start(struct wakeflow_bpf *skel, const struct unwinder_plan *plan, char *why, size_t whylen);
 
 #endif

@@ -444,6 +444,36 @@ static __always_inline void orc_compare(struct wf_scratch *s)
 	__builtin_memcpy(&s->stack, &s->check, sizeof(s->stack));
 }
 
+/*
+ * The ORC walk from *st into s->stack, now and then compared with the
+ * kernel's walk of the same stack (task: that sleeping task, or NULL for
+ * the current one, whose first skip frames of the kernel's walk are glue).
+ * false: the walker gave up and the kernel's must walk.
+ */
+static __always_inline bool orc_walk_checked(void *ctx, struct wf_scratch *s, struct wf_unwind_start *st,
+					     struct task_struct *task, __u32 skip)
+{
+	if (wf_orc_walk(st, &s->stack) <= 0)
+		return false;
+	stat_inc(WF_STAT_ORC_WALKS);
+	if (orc_check_due()) {
+		if (kernel_walk(ctx, task, false, WF_MAX_STACK_DEPTH, &s->check))
+			drop_frames(&s->check, skip);
+		orc_compare(s);
+	}
+	return true;
+}
+
+/* Stores the kernel stack walked into s->stack; 0 if the walk found none. */
+static __always_inline __u64 store_kstack(struct wf_scratch *s)
+{
+	if (!s->stack.nr) {
+		stat_inc(WF_STAT_STACKS_DROPPED);
+		return 0;
+	}
+	return store_stack(s, false, 0);
+}
+
 /* A task that is not running (next at the switch-in, or a task being
  * woken): its walk starts at the frame its last switch-out saved. */
 static __always_inline __u64 walk_sleeping_kstack(void *ctx, struct task_struct *t)
@@ -463,23 +493,11 @@ static __always_inline __u64 walk_sleeping_kstack(void *ctx, struct task_struct 
 		st.bp_at = tsp + bpf_core_field_offset(struct inactive_task_frame, bp);
 		st.max = WF_MAX_STACK_DEPTH;
 		st.nosched = 1;
-		if (wf_orc_walk(&st, &s->stack) > 0) {
-			stat_inc(WF_STAT_ORC_WALKS);
-			if (orc_check_due()) {
-				if (!kernel_walk(ctx, t, false, WF_MAX_STACK_DEPTH, &s->check))
-					s->check.nr = 0;
-				orc_compare(s);
-			}
-			goto store;
-		}
+		if (orc_walk_checked(ctx, s, &st, t, 0))
+			return store_kstack(s);
 	}
 	kernel_walk(ctx, t, false, WF_MAX_STACK_DEPTH, &s->stack);
-store:
-	if (!s->stack.nr) {
-		stat_inc(WF_STAT_STACKS_DROPPED);
-		return 0;
-	}
-	return store_stack(s, false, 0);
+	return store_kstack(s);
 }
 
 /*
@@ -552,32 +570,25 @@ static __always_inline __u64 walk_waker_kstack(void *ctx, struct task_struct *cu
 {
 	struct wf_scratch *s = this_scratch();
 	struct wf_unwind_start st = {};
-	__u64 c = (__u64)ctx, end;
-	bool usable;
+	__u64 c = (__u64)ctx, end = 0;
+	bool usable = false;
 
 	if (!s)
 		return 0;
 	stat_inc(WF_STAT_STACKS_WALKED);
-	end = (__u64)bpf_task_pt_regs(cur);
-	/* Interrupt work runs on the irq stack: the kernel's walker hops over. */
-	usable = unwind_usable() && c >= (__u64)cur->stack && c < end;
+	if (unwind_usable()) {
+		end = (__u64)bpf_task_pt_regs(cur);
+		/* Interrupt work runs on the irq stack: the kernel's walker hops over. */
+		usable = c >= (__u64)cur->stack && c < end;
+	}
 	if (usable && waker_state == WAKER_CALIBRATED) {
 		st.lo = c;
 		st.end = end;
 		st.ip_at = c + waker_slot;
 		st.expect_ip = waker_first_ip;
 		st.max = WF_MAX_STACK_DEPTH - waker_skip;
-		if (wf_orc_walk(&st, &s->stack) > 0) {
-			stat_inc(WF_STAT_ORC_WALKS);
-			if (orc_check_due()) {
-				if (kernel_walk(ctx, NULL, false, WF_MAX_STACK_DEPTH, &s->check))
-					drop_frames(&s->check, waker_skip);
-				else
-					s->check.nr = 0;
-				orc_compare(s);
-			}
-			goto store;
-		}
+		if (orc_walk_checked(ctx, s, &st, NULL, waker_skip))
+			return store_kstack(s);
 	}
 	if (kernel_walk(ctx, NULL, false, WF_MAX_STACK_DEPTH, &s->stack)) {
 		if (usable && waker_state == WAKER_UNCALIBRATED)
@@ -585,12 +596,7 @@ static __always_inline __u64 walk_waker_kstack(void *ctx, struct task_struct *cu
 		else if (waker_state == WAKER_CALIBRATED)
 			drop_frames(&s->stack, waker_skip);
 	}
-store:
-	if (!s->stack.nr) {
-		stat_inc(WF_STAT_STACKS_DROPPED);
-		return 0;
-	}
-	return store_stack(s, false, 0);
+	return store_kstack(s);
 }
 
 /* The current task's user stack, walked only when its registers and frame
