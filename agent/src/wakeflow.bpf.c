@@ -422,12 +422,15 @@ static __always_inline void drop_frames(struct wf_stack_val *st, __u32 skip)
 	st->nr -= skip;
 }
 
+/* Set before load (WAKEFLOW_ORC_CHECK=all): compare every walk. For tests. */
+const volatile bool orc_check_all = false;
+
 static __always_inline bool orc_check_due(void)
 {
 	struct wf_cpu *cpu = this_cpu();
 	__u32 n;
 
-	if (!cpu)
+	if (!cpu || orc_check_all)
 		return true;
 	n = cpu->orc_walks++;
 	return n < 64 || !(n & 1023);

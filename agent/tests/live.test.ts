@@ -330,6 +330,16 @@ describe('kernel stacks: the BPF ORC walker gives what the kernel walker gives',
     });
   }
 
+  // Every mechanism, every ORC walk compared with the kernel's walk of the
+  // same stack (not only the first 64 per CPU and one in 1024).
+  test('every walk of every mechanism compared (WAKEFLOW_ORC_CHECK=all): no difference', async () => {
+    for (const m of mechanisms) {
+      const report = await record(m.mode, { WAKEFLOW_ORC_CHECK: 'all' });
+      checkOrcWalker(report);
+      assert.equal(report.capture!.orc_checks, report.capture!.orc_walks, `${m.mode}: every walk compared`);
+    }
+  });
+
   test('the default mode and the raw_tp fallback name the kernel walker', async () => {
     const sampled = await startRecord(['--comm', '^no-such-process-here$', '--duration', '0.3']);
     assert.equal(await sampled.exited, 0, sampled.stderr());
