@@ -113,7 +113,7 @@ struct capture {
 	int orc_load_error; /* loading with the unwind table maps failed: errno */
 	char unwinder[200]; /* which walker walks kernel stacks, and why */
 	/* The scheduler programs run only while something is traced. */
-	struct bpf_link *sched_links[2];
+	struct bpf_link *sched_links[3];
 	uint64_t sched_attaches;
 	int nprogs;
 	const char *progs[32];
@@ -727,7 +727,7 @@ static bool switch_has_prev_state(const struct btf *btf)
  * matching process pays nothing. Process exec/fork/exit and interrupt
  * programs stay attached (rare events; exec is how a match is found).
  */
-static const char *const sched_tps[] = { "sched_switch", "sched_waking" };
+static const char *const sched_tps[] = { "sched_switch", "sched_waking", "sched_wakeup" };
 
 static int sched_program(const char *tp)
 {
