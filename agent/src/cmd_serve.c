@@ -353,10 +353,7 @@ static void status_json(void *ctx, struct json *j)
 		struct wf_counter counts[CAPTURE_COUNTERS];
 
 		capture_counters(&st, counts);
-		for (int i = 0; i < CAPTURE_COUNTERS; i++) {
-			json_key(j, counts[i].name);
-			json_u64(j, counts[i].value);
-		}
+		json_counters(j, counts, CAPTURE_COUNTERS);
 	}
 	json_key(j, "wakeups_unseen");
 	json_u64(j, st.wakeups_unseen);
@@ -371,10 +368,7 @@ static void status_json(void *ctx, struct json *j)
 		struct wf_counter lost[CAPTURE_LOST_COUNTERS];
 
 		capture_lost_counters(&st, lost);
-		for (int i = 0; i < CAPTURE_LOST_COUNTERS; i++) {
-			json_key(j, lost[i].name);
-			json_u64(j, lost[i].value);
-		}
+		json_counters(j, lost, CAPTURE_LOST_COUNTERS);
 	}
 	json_obj_end(j);
 }

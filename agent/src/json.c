@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge.h"
+
 void json_init(struct json *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -263,4 +265,12 @@ void json_bool(struct json *j, bool v)
 void json_null(struct json *j)
 {
 	put_number(j, "null");
+}
+
+void json_counters(struct json *j, const struct wf_counter *c, int n)
+{
+	for (int i = 0; i < n; i++) {
+		json_key(j, c[i].name);
+		json_u64(j, c[i].value);
+	}
 }

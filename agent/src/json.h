@@ -27,6 +27,9 @@ void json_arr_end(struct json *j);
 void json_key(struct json *j, const char *key); /* inside an object, before a value */
 void json_str(struct json *j, const char *s);	/* NULL writes null */
 void json_u64(struct json *j, uint64_t v);
+struct wf_counter;
+/* Each counter as a "name": value member of the object being written. */
+void json_counters(struct json *j, const struct wf_counter *c, int n);
 void json_i64(struct json *j, int64_t v);
 void json_f64(struct json *j, double v); /* non-finite writes null */
 void json_bool(struct json *j, bool v);

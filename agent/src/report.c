@@ -403,20 +403,15 @@ static int write_json(FILE *out, const struct wf_edge_list *edges, const struct 
 	json_arr_end(&j);
 	json_key(&j, "lost");
 	json_obj_begin(&j);
-	for (int i = 0; meta && i < meta->nlost; i++) {
-		json_key(&j, meta->lost[i].name);
-		json_u64(&j, meta->lost[i].value);
-	}
+	if (meta)
+		json_counters(&j, meta->lost, meta->nlost);
 	json_obj_end(&j);
 	if (meta && meta->kernel_stack_walker) {
 		json_key(&j, "capture");
 		json_obj_begin(&j);
 		json_key(&j, "kernel_stack_walker");
 		json_str(&j, meta->kernel_stack_walker);
-		for (int i = 0; i < meta->ncapture; i++) {
-			json_key(&j, meta->capture[i].name);
-			json_u64(&j, meta->capture[i].value);
-		}
+		json_counters(&j, meta->capture, meta->ncapture);
 		json_obj_end(&j);
 	}
 	json_obj_end(&j);
