@@ -816,6 +816,26 @@ static void choose_programs(struct capture *c, const struct btf *btf)
 	}
 }
 
+/* Kernel stacks are walked often only with --stacks full: the ORC walker
+ * and its table (~4 MiB of maps) are set up for that mode. */
+static void choose_unwinder(struct capture *c, const struct capture_opts *o, const struct btf *btf)
+{
+	char why[160];
+
+	c->orc_usable = false;
+	if (!o->stacks_full)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (sampled stacks)");
+	else if (c->raw_tp)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (raw_tp attach)");
+	else if (getenv("WAKEFLOW_UNWINDER") && !strcmp(getenv("WAKEFLOW_UNWINDER"), "kernel"))
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (WAKEFLOW_UNWINDER=kernel)");
+	else if (c->orc_load_error)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (loading with the unwind table failed: %s)",
+			 strerror(c->orc_load_error));
+	else if (!(c->orc_usable = unwinder_prepare(c->skel, btf, "/proc/kallsyms", &c->orc, why, sizeof(why))))
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
+}
+
 static int open_and_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
 {
 	uint32_t long_ms = o->long_block_ms ? o->long_block_ms : DEFAULT_LONG_BLOCK_MS;
@@ -840,28 +860,10 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 	bpf_map__set_max_entries(c->skel->maps.threads, threads);
 	bpf_map__set_max_entries(c->skel->maps.totals, threads);
 	c->skel->rodata->debug_softirq_origin = getenv("WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN") != NULL;
-	/* Kernel stacks are walked often only with --stacks full: the ORC
-	 * walker and its table (~4 MiB of maps) are set up for that mode. */
-	c->orc_usable = false;
-	if (!o->stacks_full)
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (sampled stacks)");
-	else if (c->raw_tp)
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (raw_tp attach)");
-	else if (getenv("WAKEFLOW_UNWINDER") && !strcmp(getenv("WAKEFLOW_UNWINDER"), "kernel"))
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (WAKEFLOW_UNWINDER=kernel)");
-	else if (c->orc_load_error)
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (loading with the unwind table failed: %s)",
-			 strerror(c->orc_load_error));
-	else {
-		char why[160];
-
-		c->orc_usable = unwinder_prepare(c->skel, "/proc/kallsyms", &c->orc, why, sizeof(why));
-		if (!c->orc_usable)
-			snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
-	}
 	{
 		struct btf *btf = btf__load_vmlinux_btf();
 
+		choose_unwinder(c, o, btf);
 		choose_programs(c, btf);
 		c->skel->rodata->switch_has_prev_state = switch_has_prev_state(btf);
 		btf__free(btf);

@@ -49,12 +49,11 @@ static const char *const sym_names[SYM__COUNT] = {
  * ORC_TYPE_END_OF_STACK, no "end" bit); older kernels number the types
  * differently. Their BTF says which: a 3-bit "type" and no "end".
  */
-static bool btf_has_current_orc_layout(void)
+static bool btf_has_current_orc_layout(const struct btf *btf)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_member *m;
 	const struct btf_type *t;
-	bool type3 = false, end = false, ok;
+	bool type3 = false, end = false;
 	int id;
 
 	if (!btf)
@@ -70,13 +69,11 @@ static bool btf_has_current_orc_layout(void)
 		else if (!strcmp(name, "end"))
 			end = true;
 	}
-	ok = t && type3 && !end && t->size == ORC_RAW_ENTRY_SIZE;
-	btf__free(btf); /* t points into it */
-	return ok;
+	return t && type3 && !end && t->size == ORC_RAW_ENTRY_SIZE;
 }
 
-bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct unwinder_plan *plan, char *why,
-		      size_t whylen)
+bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const char *kallsyms_path,
+		      struct unwinder_plan *plan, char *why, size_t whylen)
 {
 	struct orc_layout *l = &plan->table;
 	uint64_t syms[SYM__COUNT];
@@ -95,7 +92,7 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, stru
 		snprintf(why, whylen, "the kernel's ORC unwind table is not listed in %s", kallsyms_path);
 		return false;
 	}
-	if (!btf_has_current_orc_layout()) {
+	if (!btf_has_current_orc_layout(btf)) {
 		snprintf(why, whylen, "this kernel's ORC table layout predates 6.4");
 		return false;
 	}

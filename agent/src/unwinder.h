@@ -14,6 +14,7 @@
 
 #include "orc.h"
 
+struct btf;
 struct wakeflow_bpf;
 
 /* What unwinder_prepare found in kallsyms, for unwinder_start. */
@@ -23,9 +24,10 @@ struct unwinder_plan {
 };
 
 /* Before load: sizes the table maps. false (maps left minimal) with why
- * filled in when this kernel's table cannot be used. */
-bool unwinder_prepare(struct wakeflow_bpf *skel, const char *kallsyms_path, struct unwinder_plan *plan, char *why,
-		      size_t whylen);
+ * filled in when this kernel's table cannot be used (btf: the kernel's,
+ * may be NULL). */
+bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const char *kallsyms_path,
+		      struct unwinder_plan *plan, char *why, size_t whylen);
 
 /* After load, before attach: loads the table and turns the walker on.
  * false with why filled in if it stays off. */
