@@ -260,6 +260,7 @@ struct test {
 struct clause {
 	struct test *tests;
 	int ntests;
+	char *text; /* the tests as written, for explanations */
 };
 
 struct rule {
@@ -298,6 +299,7 @@ static void rule_free(struct rule *r)
 			pattern_free(&r->clauses[c].tests[t].pat);
 		}
 		free(r->clauses[c].tests);
+		free(r->clauses[c].text);
 	}
 	free(r->clauses);
 	free(r->name);
@@ -543,7 +545,26 @@ static int parse_test(struct parser *p, char *tok, struct test *t)
 	}
 }
 
-static int parse_when(struct parser *p, char **tok, int ntok)
+/* The tests of a `when` line as written: after the keyword, up to the
+ * comment (a '#' starting a word outside quotes, as tokenize reads it). */
+static char *when_text(const char *line)
+{
+	const char *s = line + strspn(line, " \t") + 4, *end;
+	bool quoted = false;
+
+	s += strspn(s, " \t");
+	for (end = s; *end; end++) {
+		if (*end == '"')
+			quoted = !quoted;
+		else if (!quoted && *end == '#' && (end == s || end[-1] == ' ' || end[-1] == '\t'))
+			break;
+	}
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return strndup(s, (size_t)(end - s));
+}
+
+static int parse_when(struct parser *p, const char *raw, char **tok, int ntok)
 {
 	struct rule *r = p->cur;
 	struct clause *cl, *clauses;
@@ -556,6 +577,9 @@ static int parse_when(struct parser *p, char **tok, int ntok)
 	r->clauses = clauses;
 	cl = &r->clauses[r->nclauses++];
 	memset(cl, 0, sizeof(*cl));
+	cl->text = when_text(raw);
+	if (!cl->text)
+		return oom(p);
 	if (ntok == 2 && !strcmp(tok[1], "always"))
 		return 0; /* a clause without tests always holds */
 	cl->tests = calloc(ntok - 1, sizeof(*cl->tests));
@@ -696,7 +720,7 @@ static int parse_context_frames(struct parser *p, char **tok, int ntok)
 		    tok[1]);
 }
 
-static int parse_line(struct parser *p, char *line)
+static int parse_line(struct parser *p, char *line, const char *raw)
 {
 	char *tok[MAX_TOKENS];
 	int ntok = tokenize(p, line, tok, MAX_TOKENS);
@@ -713,7 +737,7 @@ static int parse_line(struct parser *p, char *line)
 	if (!strcmp(tok[0], "when")) {
 		if (!p->cur)
 			return fail(p, "'when' outside a rule (start one with 'rule NAME')");
-		return parse_when(p, tok, ntok);
+		return parse_when(p, raw, tok, ntok);
 	}
 	/* Directives end the rule before them, so a rule's lines stay together. */
 	if (!strcmp(tok[0], "context-frames")) {
@@ -736,7 +760,7 @@ struct wf_rules *rules_load_string(const char *text, const char *origin, char *e
 {
 	struct parser p = { .origin = origin ? origin : "rules", .err = err, .errlen = errlen };
 	const char *s = text;
-	char *line = NULL;
+	char *line = NULL, *raw = NULL;
 	size_t linecap = 0;
 
 	if (errlen)
@@ -753,25 +777,29 @@ struct wf_rules *rules_load_string(const char *text, const char *origin, char *e
 
 		p.line++;
 		if (len + 1 > linecap) {
-			char *l = realloc(line, len + 1);
+			char *l = realloc(line, len + 1), *r = l ? realloc(raw, len + 1) : NULL;
 
-			if (!l) {
+			line = l ? l : line;
+			raw = r ? r : raw;
+			if (!l || !r) {
 				oom(&p);
 				break;
 			}
-			line = l;
 			linecap = len + 1;
 		}
 		memcpy(line, s, len);
 		if (len && line[len - 1] == '\r')
 			len--;
 		line[len] = '\0';
-		parse_line(&p, line);
+		/* tokenize splits the line in place; explanations quote it whole. */
+		memcpy(raw, line, len + 1);
+		parse_line(&p, line, raw);
 		s = nl ? nl + 1 : s + len;
 		if (!nl)
 			break;
 	}
 	free(line);
+	free(raw);
 	if (!p.failed) {
 		finish_rule(&p);
 		p.line = 0;
@@ -889,7 +917,8 @@ static bool test_holds(const struct test *t, const struct wf_edge *e)
 	return m != t->negate;
 }
 
-static bool rule_matches(const struct rule *r, const struct wf_edge *e)
+/* The first `when` line of r that holds for e, or -1. */
+static int matching_clause(const struct rule *r, const struct wf_edge *e)
 {
 	for (int c = 0; c < r->nclauses; c++) {
 		const struct clause *cl = &r->clauses[c];
@@ -898,9 +927,14 @@ static bool rule_matches(const struct rule *r, const struct wf_edge *e)
 		while (t < cl->ntests && test_holds(&cl->tests[t], e))
 			t++;
 		if (t == cl->ntests)
-			return true;
+			return c;
 	}
-	return false;
+	return -1;
+}
+
+static bool rule_matches(const struct rule *r, const struct wf_edge *e)
+{
+	return matching_clause(r, e) >= 0;
 }
 
 static bool is_informative(const char *frame)
@@ -980,4 +1014,87 @@ void classify_edge(const struct wf_rules *rules, struct wf_edge *e)
 			break;
 		}
 	}
+}
+
+/* ---- explanation ------------------------------------------------------- */
+
+static void reason_add_frame(struct wf_reason *out, bool target, int index)
+{
+	for (int i = 0; i < out->nframes; i++)
+		if (out->frames[i].target == target && out->frames[i].index == index)
+			return; /* two tests of one line matched the same frame */
+	if (out->nframes < WF_REASON_MAX_FRAMES)
+		out->frames[out->nframes++] = (struct wf_reason_frame){ target, index };
+}
+
+/* What made clause cl hold for e: the frames its frame tests matched and
+ * the facts its fact tests matched ("!=" tests match nothing to point at). */
+static void explain_clause(const struct rule *r, const struct clause *cl, const struct wf_edge *e,
+			   struct wf_reason *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rule = r->name;
+	out->when = cl->ntests ? cl->text : "always";
+	for (int t = 0; t < cl->ntests; t++) {
+		const struct test *te = &cl->tests[t];
+		bool target = te->subj == SUBJ_TARGET_FRAME;
+		const struct wf_stack *s = target ? &e->target_stack : &e->waker_stack;
+		size_t klen;
+
+		if (te->negate)
+			continue;
+		if (te->subj == SUBJ_WAKER_FRAME || te->subj == SUBJ_TARGET_FRAME) {
+			for (int i = 0; i < s->nframes; i++)
+				if (s->frames[i] && frame_match(&te->pat, s->frames[i]))
+					reason_add_frame(out, target, i);
+			continue;
+		}
+		if (te->subj != SUBJ_FACT)
+			continue;
+		klen = strlen(te->fact_key);
+		for (int i = 0; i < e->nfacts && out->nfacts < WF_MAX_FACTS; i++)
+			if (!strncmp(e->facts[i], te->fact_key, klen) && e->facts[i][klen] == '=') {
+				out->facts[out->nfacts++] = e->facts[i];
+				break;
+			}
+	}
+}
+
+enum output { OUT_CATEGORY, OUT_ACTIVITY };
+
+/* Whether rule r sets the edge's output to the value e already has. */
+static bool rule_gives(const struct rule *r, enum output o, const struct wf_edge *e)
+{
+	if (o == OUT_CATEGORY)
+		return r->category >= 0 && r->category == e->category;
+	return r->sets_activity && r->activity && e->activity && !strcmp(r->activity, e->activity);
+}
+
+/* The first rule giving the edge's value that matches: the deciding one
+ * when e was classified with these rules (the first match of a pass wins),
+ * and the best account there is for an edge classified under others. */
+static bool explain_output(const struct wf_rules *rules, enum output o, const struct wf_edge *e,
+			   struct wf_reason *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < rules->nrules; i++) {
+		const struct rule *r = &rules->rules[i];
+		int c;
+
+		if (!rule_gives(r, o, e) || (c = matching_clause(r, e)) < 0)
+			continue;
+		explain_clause(r, &r->clauses[c], e, out);
+		return true;
+	}
+	return false;
+}
+
+void classify_explain(const struct wf_rules *rules, const struct wf_edge *e, struct wf_explanation *out)
+{
+	explain_output(rules, OUT_CATEGORY, e, &out->category);
+	out->has_activity = e->activity != NULL;
+	if (out->has_activity)
+		explain_output(rules, OUT_ACTIVITY, e, &out->activity);
+	else
+		memset(&out->activity, 0, sizeof(out->activity));
 }

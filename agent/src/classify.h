@@ -8,6 +8,7 @@
 #ifndef WAKEFLOW_CLASSIFY_H
 #define WAKEFLOW_CLASSIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "edge.h"
@@ -71,6 +72,39 @@ void rules_free(struct wf_rules *rules);
  * When e->context is WF_CTX_UNKNOWN and the edge has a waker stack (imports),
  * it first sets e->context from that stack (classify_stack_context). */
 void classify_edge(const struct wf_rules *rules, struct wf_edge *e);
+
+/*
+ * Why an edge got its category and activity: the deciding rule, its `when`
+ * line that held (as written), the frames its frame tests matched (indexes
+ * into the edge's waker_stack or target_stack, innermost first) and the
+ * facts its fact tests matched. Strings belong to the rules and the edge.
+ */
+#define WF_REASON_MAX_FRAMES 32
+
+struct wf_reason_frame {
+	bool target; /* false: waker_stack */
+	int index;
+};
+
+struct wf_reason {
+	const char *rule; /* NULL: no rule decided (category "other") */
+	const char *when; /* "waker.frame=tcp_fin|tcp_reset|tcp_done", "always" */
+	struct wf_reason_frame frames[WF_REASON_MAX_FRAMES];
+	int nframes;
+	const char *facts[WF_MAX_FACTS];
+	int nfacts;
+};
+
+struct wf_explanation {
+	struct wf_reason category;
+	bool has_activity; /* false: the edge has no activity */
+	struct wf_reason activity;
+};
+
+/* Explains a classified edge (classify_edge ran on it, here or when it was
+ * stored): the first rule that gives the edge its value and matches. With
+ * the rules that classified it, that is the rule that decided. */
+void classify_explain(const struct wf_rules *rules, const struct wf_edge *e, struct wf_explanation *out);
 
 /* Where the wakeup ran, read from the waker stack with the rules'
  * context-frames lists (see docs/classification.md); WF_CTX_UNKNOWN when the

@@ -114,6 +114,7 @@ int cmd_import(int argc, char **argv)
 			classify_edge(rules, &edges.items[k]);
 	}
 
+	meta.rules = rules;
 	if (report_write(stdout, fmt, &edges, &meta)) {
 		fprintf(stderr, "wakeflow-agent: import: failed to write the report: %s\n", strerror(errno));
 		goto out;

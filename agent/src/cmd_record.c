@@ -264,7 +264,8 @@ int cmd_record(int argc, char **argv)
 					       .top = (int)top,
 					       .kernel_stack_walker = st.unwinder,
 					       .capture = counts,
-					       .ncapture = CAPTURE_COUNTERS };
+					       .ncapture = CAPTURE_COUNTERS,
+					       .rules = rules };
 
 		capture_lost_counters(&st, lost);
 		capture_counters(&st, counts);

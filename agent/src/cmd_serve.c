@@ -570,6 +570,7 @@ int cmd_serve(int argc, char **argv)
 					    .history = s.hist,
 					    .store = s.store,
 					    .metrics = s.metrics,
+					    .rules = s.rules,
 					    .token = token,
 					    .status = status_json,
 					    .status_ctx = &s };

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -444,71 +443,6 @@ static enum MHD_Result do_series(struct wf_http *h, struct MHD_Connection *c, co
 	return send_json(h, c, 200, &j);
 }
 
-/*
- * Appends text verbatim as the next value. The edge object is written by
- * report.c (the one definition of an edge's JSON, shared with `record
- * --format json`), which only writes to a FILE; this splices its output
- * in. To be replaced by a report.h function that writes into a struct json.
- */
-static void json_raw(struct json *j, const char *s, size_t n)
-{
-	char *p;
-
-	if (j->failed)
-		return;
-	if (j->len + n + 2 > j->cap) {
-		size_t cap = (j->len + n + 2) * 2;
-
-		p = realloc(j->buf, cap);
-		if (!p) {
-			j->failed = true;
-			return;
-		}
-		j->buf = p;
-		j->cap = cap;
-	}
-	if (j->need_comma)
-		j->buf[j->len++] = ',';
-	memcpy(j->buf + j->len, s, n);
-	j->len += n;
-	j->buf[j->len] = '\0';
-	j->need_comma = false;
-}
-
-/* Writes the edge as `record --format json` does, leaving its object open
- * for more keys. Returns 0, or -1 if report.c's output was not as expected. */
-static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int edge_json_open(struct json *j, const struct wf_edge *e)
-{
-	static const char prefix[] = "{\"edges\":[";
-	static const char suffix[] = "],\"lost\":{}}\n";
-	struct wf_edge_list list = { .items = (struct wf_edge *)e, .len = 1, .cap = 1 };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	int rc = -1, wrc, crc;
-
-	if (!f)
-		return -1;
-	/* report.c keeps sort state in a static: one caller at a time. */
-	pthread_mutex_lock(&report_lock);
-	wrc = report_write(f, WF_FORMAT_JSON, &list, NULL);
-	pthread_mutex_unlock(&report_lock);
-	crc = fclose(f);
-	if (!wrc && !crc && len > sizeof(prefix) + sizeof(suffix) && !memcmp(buf, prefix, sizeof(prefix) - 1) &&
-	    !memcmp(buf + len - (sizeof(suffix) - 1), suffix, sizeof(suffix) - 1)) {
-		size_t olen = len - (sizeof(prefix) - 1) - (sizeof(suffix) - 1);
-
-		/* Without its closing brace: labels and times follow. */
-		json_raw(j, buf + sizeof(prefix) - 1, olen - 1);
-		j->need_comma = true;
-		rc = 0;
-	}
-	free(buf);
-	return rc;
-}
-
 static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
 {
 	struct wf_answer_info info;
@@ -568,10 +502,8 @@ static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, con
 		e->runq_ns = r->runq_us * 1000;
 		e->first_seen_ns = (uint64_t)r->first_ms * 1000000;
 		e->last_seen_ns = (uint64_t)r->last_ms * 1000000;
-		if (edge_json_open(&j, e)) {
-			j.failed = true;
-			break;
-		}
+		json_obj_begin(&j);
+		report_json_edge_members(&j, e, h->ctx.rules);
 		json_key(&j, "id");
 		json_u64(&j, r->id);
 		json_key(&j, "labels");

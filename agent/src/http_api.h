@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "catalog.h"
+#include "classify.h"
 #include "history.h"
 #include "json.h"
 #include "metrics.h"
@@ -35,6 +36,7 @@ struct wf_http_ctx {
 	struct wf_history *history;
 	struct wf_store *store;
 	struct wf_metrics *metrics;
+	const struct wf_rules *rules; /* explains each edge's classification */
 	const char *token; /* NULL: no auth */
 	/* Writes the daemon's own keys (capture counters, programs, ...) into
 	 * the open /api/v1/status object. */

@@ -7,9 +7,9 @@
 
 #include "classify.h"
 
-static const char *const by_names[] = { "category", "activity", "target", "role", "pod" };
-static const char *const metric_names[] = { "offcpu",		   "wakeups",	"runq", "preempt_ratio",
-					    "preempt_count_ratio", "throttled" };
+static const char *const by_names[] = { "category", "activity", "target", "role", "pod", "workload", "thread" };
+static const char *const metric_names[] = { "offcpu",	 "wakeups",   "runq",	  "preempt_ratio", "preempt_count_ratio",
+					    "throttled", "oncpu",     "preempted", "switches",	    "involuntary" };
 static const char *const sort_names[] = { "offcpu", "count", "runq" };
 static const char *const filter_names[] = { "namespace", "workload", "pod",	 "pid",	    "comm",
 					    "thread",	 "role",     "category", "activity" };
@@ -22,6 +22,12 @@ const char *query_by_name(enum wf_by by)
 const char *query_metric_name(enum wf_metric m)
 {
 	return (unsigned)m < sizeof(metric_names) / sizeof(metric_names[0]) ? metric_names[m] : "?";
+}
+
+bool query_metric_per_thread(enum wf_metric m)
+{
+	return m == WF_METRIC_PREEMPT_RATIO || m == WF_METRIC_PREEMPT_COUNT_RATIO || m == WF_METRIC_ONCPU ||
+	       m == WF_METRIC_PREEMPTED || m == WF_METRIC_SWITCHES || m == WF_METRIC_INVOLUNTARY;
 }
 
 const char *query_filter_name(enum wf_filter_field f)
@@ -233,20 +239,22 @@ static int set_filter(struct wf_query *q, int field, const char *v, char *err, s
 static int check_metric(const struct wf_query *q, char *err, size_t errlen)
 {
 	const struct wf_filter *f = &q->filter;
-	bool per_thread_time = q->metric == WF_METRIC_PREEMPT_RATIO || q->metric == WF_METRIC_PREEMPT_COUNT_RATIO;
+	bool per_thread = query_metric_per_thread(q->metric);
 	bool per_cgroup = q->metric == WF_METRIC_THROTTLED;
 	const char *m = metric_names[q->metric];
 
-	if (per_thread_time || per_cgroup) {
+	if (per_thread || per_cgroup) {
 		if (q->by == WF_BY_CATEGORY || q->by == WF_BY_ACTIVITY)
-			return fail(err, errlen, 400, "metric %s cannot be split by %s (use by=target, by=pod%s)", m,
-				    by_names[q->by], per_cgroup ? "" : " or by=role");
+			return fail(err, errlen, 400,
+				    "metric %s cannot be split by %s (use by=target, by=pod, by=workload%s)", m,
+				    by_names[q->by], per_cgroup ? "" : ", by=role or by=thread");
 		if (f->n[WF_F_CATEGORY] || f->n[WF_F_ACTIVITY])
 			return fail(err, errlen, 400, "metric %s cannot be filtered by category or activity", m);
 	}
 	if (per_cgroup) {
-		if (q->by == WF_BY_ROLE)
-			return fail(err, errlen, 400, "metric throttled is per cgroup: it cannot be split by role");
+		if (q->by == WF_BY_ROLE || q->by == WF_BY_THREAD)
+			return fail(err, errlen, 400, "metric throttled is per cgroup: it cannot be split by %s",
+				    by_names[q->by]);
 		if (f->n[WF_F_THREAD] || f->n[WF_F_ROLE])
 			return fail(err, errlen, 400, "metric throttled is per cgroup: it cannot be filtered by thread or role");
 	}
@@ -257,7 +265,7 @@ int query_parse(enum wf_endpoint ep, const char *qs, size_t len, int64_t now_ms,
 		size_t errlen)
 {
 	bool seen[8] = { false };
-	char names[128];
+	char names[192];
 	int rc;
 
 	memset(q, 0, sizeof(*q));

@@ -28,7 +28,7 @@ enum wf_endpoint {
 	WF_EP_EDGES,
 };
 
-enum wf_by { WF_BY_CATEGORY = 0, WF_BY_ACTIVITY, WF_BY_TARGET, WF_BY_ROLE, WF_BY_POD };
+enum wf_by { WF_BY_CATEGORY = 0, WF_BY_ACTIVITY, WF_BY_TARGET, WF_BY_ROLE, WF_BY_POD, WF_BY_WORKLOAD, WF_BY_THREAD };
 
 enum wf_metric {
 	WF_METRIC_OFFCPU = 0,	   /* off-CPU seconds per second */
@@ -37,7 +37,17 @@ enum wf_metric {
 	WF_METRIC_PREEMPT_RATIO,   /* preempted / (on-CPU + preempted) time */
 	WF_METRIC_PREEMPT_COUNT_RATIO, /* involuntary / all switches */
 	WF_METRIC_THROTTLED,	   /* cgroup throttled seconds per second */
+	/* The parts of the two ratios, so that callers sum them over agents
+	 * and pods before dividing (never average ratios). */
+	WF_METRIC_ONCPU,       /* on-CPU seconds per second */
+	WF_METRIC_PREEMPTED,   /* runnable-but-preempted seconds per second */
+	WF_METRIC_SWITCHES,    /* context switches per second */
+	WF_METRIC_INVOLUNTARY, /* involuntary switches per second */
 };
+
+/* Metrics of a target's threads' scheduling totals, not of wake edges: they
+ * cannot be split or filtered by category or activity. */
+bool query_metric_per_thread(enum wf_metric m);
 
 enum wf_sort { WF_SORT_OFFCPU = 0, WF_SORT_COUNT, WF_SORT_RUNQ };
 

@@ -39,12 +39,10 @@ static const char *category_id(int category)
 
 /* ---- ordering ---------------------------------------------------------- */
 
-static const struct wf_edge *sort_base;
-
-static int by_offcpu_desc(const void *a, const void *b)
+static int by_offcpu_desc(const void *a, const void *b, void *edges)
 {
 	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
-	const struct wf_edge *ea = &sort_base[ia], *eb = &sort_base[ib];
+	const struct wf_edge *ea = (const struct wf_edge *)edges + ia, *eb = (const struct wf_edge *)edges + ib;
 
 	/* Unknown times last; ties keep input order so output is stable. */
 	if (ea->offcpu_unknown != eb->offcpu_unknown)
@@ -63,8 +61,7 @@ static size_t *sorted_order(const struct wf_edge_list *edges)
 		return NULL;
 	for (size_t i = 0; i < edges->len; i++)
 		idx[i] = i;
-	sort_base = edges->items;
-	qsort(idx, edges->len, sizeof(*idx), by_offcpu_desc);
+	qsort_r(idx, edges->len, sizeof(*idx), by_offcpu_desc, edges->items);
 	return idx;
 }
 
@@ -157,9 +154,43 @@ static void write_us_line(FILE *out, const char *label, bool known, uint64_t ns)
 		fprintf(out, "    %-16s -\n", label);
 }
 
-static void write_text_edge(FILE *out, const struct wf_edge *e)
+static bool reason_points_at(const struct wf_reason *r, bool target, int index)
+{
+	for (int i = 0; i < r->nframes; i++)
+		if (r->frames[i].target == target && r->frames[i].index == index)
+			return true;
+	return false;
+}
+
+/* A frame line, with a note like the hand-annotated captures' where the
+ * frame decided the category or the activity. */
+static void write_frame(FILE *out, const struct wf_stack *s, int i, bool target, const struct wf_explanation *x)
+{
+	fprintf(out, "    %s", s->frames[i] ? s->frames[i] : "");
+	if (x && reason_points_at(&x->category, target, i))
+		fprintf(out, "  <<<< category (rule %s)", x->category.rule);
+	if (x && x->has_activity && reason_points_at(&x->activity, target, i))
+		fprintf(out, "  <<<< activity (rule %s)", x->activity.rule);
+	fputc('\n', out);
+}
+
+static void write_reason_line(FILE *out, const char *label, const struct wf_reason *r)
+{
+	if (!r->rule)
+		return;
+	fprintf(out, "    %-16s rule %s: when %s", label, r->rule, r->when);
+	for (int i = 0; i < r->nfacts; i++)
+		fprintf(out, "%s%s", i ? " " : " (facts: ", r->facts[i]);
+	fprintf(out, "%s\n", r->nfacts ? ")" : "");
+}
+
+static void write_text_edge(FILE *out, const struct wf_edge *e, const struct wf_rules *rules)
 {
 	const struct wf_stack *ws = &e->waker_stack, *ts = &e->target_stack;
+	struct wf_explanation x;
+
+	if (rules)
+		classify_explain(rules, e, &x);
 
 	if (e->context == WF_CTX_NONE) {
 		if (e->preemptor.tid >= 0)
@@ -173,13 +204,17 @@ static void write_text_edge(FILE *out, const struct wf_edge *e)
 	/* Like offwaketime: the waker stack outermost first, so both stacks
 	 * meet at the wakeup around the "--". */
 	for (int i = ws->nframes - 1; i >= 0; i--)
-		fprintf(out, "    %s\n", ws->frames[i] ? ws->frames[i] : "");
+		write_frame(out, ws, i, false, rules ? &x : NULL);
 	fprintf(out, "    %-16s %s\n", "--", "--");
 	for (int i = 0; i < ts->nframes; i++)
-		fprintf(out, "    %s\n", ts->frames[i] ? ts->frames[i] : "");
+		write_frame(out, ts, i, true, rules ? &x : NULL);
 	write_task_line(out, "target:", &e->target);
 	fprintf(out, "    %-16s %s\n", "category:", category_id(e->category));
+	if (rules)
+		write_reason_line(out, "  decided by:", &x.category);
 	fprintf(out, "    %-16s %s\n", "activity:", e->activity ? e->activity : "-");
+	if (rules && x.has_activity)
+		write_reason_line(out, "  decided by:", &x.activity);
 	fprintf(out, "    %-16s %s\n", "context:", wf_context_name(e->context));
 	fprintf(out, "    %-16s %s\n", "role:", wf_role_id(e->role));
 	if (e->count_known)
@@ -229,7 +264,7 @@ static int write_text(FILE *out, const struct wf_edge_list *edges, const struct 
 	else
 		fprintf(out, "\nEdges by off-CPU time:\n\n");
 	for (size_t i = 0; i < n; i++)
-		write_text_edge(out, &edges->items[order[i]]);
+		write_text_edge(out, &edges->items[order[i]], meta ? meta->rules : NULL);
 	return 0;
 }
 
@@ -329,9 +364,55 @@ static void json_time(struct json *j, const char *key, uint64_t ns)
 	json_str(j, buf);
 }
 
-static void json_edge(struct json *j, const struct wf_edge *e)
+static void json_reason(struct json *j, const struct wf_reason *r)
 {
 	json_obj_begin(j);
+	json_key(j, "rule");
+	json_str(j, r->rule);
+	json_key(j, "when");
+	json_str(j, r->when);
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (int i = 0; i < r->nframes; i++) {
+		json_obj_begin(j);
+		json_key(j, "stack");
+		json_str(j, r->frames[i].target ? "target" : "waker");
+		json_key(j, "index");
+		json_i64(j, r->frames[i].index);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "facts");
+	json_arr_begin(j);
+	for (int i = 0; i < r->nfacts; i++)
+		json_str(j, r->facts[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+static void json_explanation(struct json *j, const struct wf_edge *e, const struct wf_rules *rules)
+{
+	struct wf_explanation x;
+
+	json_key(j, "explanation");
+	if (!rules) {
+		json_null(j);
+		return;
+	}
+	classify_explain(rules, e, &x);
+	json_obj_begin(j);
+	json_key(j, "category");
+	json_reason(j, &x.category);
+	json_key(j, "activity");
+	if (x.has_activity)
+		json_reason(j, &x.activity);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
+void report_json_edge_members(struct json *j, const struct wf_edge *e, const struct wf_rules *rules)
+{
 	json_key(j, "waker");
 	json_task(j, &e->waker);
 	json_key(j, "context");
@@ -383,9 +464,9 @@ static void json_edge(struct json *j, const struct wf_edge *e)
 	for (int i = 0; i < e->nfacts; i++)
 		json_str(j, e->facts[i]);
 	json_arr_end(j);
+	json_explanation(j, e, rules);
 	json_time(j, "first_seen", e->first_seen_ns);
 	json_time(j, "last_seen", e->last_seen_ns);
-	json_obj_end(j);
 }
 
 static int write_json(FILE *out, const struct wf_edge_list *edges, const struct wf_report_meta *meta,
@@ -398,8 +479,11 @@ static int write_json(FILE *out, const struct wf_edge_list *edges, const struct 
 	json_obj_begin(&j);
 	json_key(&j, "edges");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < edges->len; i++)
-		json_edge(&j, &edges->items[order[i]]);
+	for (size_t i = 0; i < edges->len; i++) {
+		json_obj_begin(&j);
+		report_json_edge_members(&j, &edges->items[order[i]], meta ? meta->rules : NULL);
+		json_obj_end(&j);
+	}
 	json_arr_end(&j);
 	json_key(&j, "lost");
 	json_obj_begin(&j);

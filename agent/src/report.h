@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "classify.h"
 #include "edge.h"
+#include "json.h"
 
 enum wf_format { WF_FORMAT_TEXT = 0, WF_FORMAT_FOLDED, WF_FORMAT_JSON };
 
@@ -29,10 +31,17 @@ struct wf_report_meta {
 	const struct wf_counter *capture;
 	int ncapture;
 	int top; /* text: how many edges to print with stacks (0 = all) */
+	/* The rules that classified the edges: each edge's explanation (which
+	 * rule, frames and facts decided); NULL writes none. */
+	const struct wf_rules *rules;
 };
 
 /* Returns 0, or -1 if writing failed (errno set). */
 int report_write(FILE *out, enum wf_format fmt, const struct wf_edge_list *edges,
 		 const struct wf_report_meta *meta);
+
+/* Writes the edge's members (the schema of `record --format json`) into the
+ * JSON object the caller has open, so that it can add its own. */
+void report_json_edge_members(struct json *j, const struct wf_edge *e, const struct wf_rules *rules);
 
 #endif

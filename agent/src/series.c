@@ -126,6 +126,30 @@ static bool target_allowed(const struct wf_target *t, const struct wf_filter *f)
 	return true;
 }
 
+/* Numbers the targets' groups of equal (namespace, label) values: pod and
+ * workload names are unique per namespace. */
+static void group_targets(const struct wf_target_match *m, enum wf_label label, uint32_t *group)
+{
+	uint32_t ngroups = 0;
+
+	for (size_t i = 0; i < m->ntargets; i++) {
+		const struct wf_labels *li = &m->targets[i].labels;
+
+		group[i] = ngroups;
+		for (size_t j = 0; j < i; j++) {
+			const struct wf_labels *lj = &m->targets[j].labels;
+
+			if (!strcmp(li->value[label], lj->value[label]) &&
+			    !strcmp(li->value[WF_LABEL_NAMESPACE], lj->value[WF_LABEL_NAMESPACE])) {
+				group[i] = group[j];
+				break;
+			}
+		}
+		if (group[i] == ngroups)
+			ngroups++;
+	}
+}
+
 int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const struct wf_filter *f)
 {
 	ssize_t n;
@@ -137,29 +161,16 @@ int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const s
 	m->ntargets = (size_t)n;
 	qsort(m->targets, m->ntargets, sizeof(*m->targets), cmp_target_id);
 	m->allowed = calloc(m->ntargets + 1, sizeof(*m->allowed));
-	m->group = calloc(m->ntargets + 1, sizeof(*m->group));
-	if (!m->allowed || !m->group) {
+	m->pod = calloc(m->ntargets + 1, sizeof(*m->pod));
+	m->workload = calloc(m->ntargets + 1, sizeof(*m->workload));
+	if (!m->allowed || !m->pod || !m->workload) {
 		target_match_free(m);
 		return -1;
 	}
-	for (size_t i = 0; i < m->ntargets; i++) {
-		const struct wf_labels *li = &m->targets[i].labels;
-
+	for (size_t i = 0; i < m->ntargets; i++)
 		m->allowed[i] = target_allowed(&m->targets[i], f);
-		/* Group by (namespace, pod): pod names are unique per namespace. */
-		m->group[i] = (uint32_t)m->ngroups;
-		for (size_t j = 0; j < i; j++) {
-			const struct wf_labels *lj = &m->targets[j].labels;
-
-			if (!strcmp(li->value[WF_LABEL_POD], lj->value[WF_LABEL_POD]) &&
-			    !strcmp(li->value[WF_LABEL_NAMESPACE], lj->value[WF_LABEL_NAMESPACE])) {
-				m->group[i] = m->group[j];
-				break;
-			}
-		}
-		if (m->group[i] == m->ngroups)
-			m->ngroups++;
-	}
+	group_targets(m, WF_LABEL_POD, m->pod);
+	group_targets(m, WF_LABEL_WORKLOAD, m->workload);
 	return 0;
 }
 
@@ -184,7 +195,8 @@ void target_match_free(struct wf_target_match *m)
 {
 	free(m->targets);
 	free(m->allowed);
-	free(m->group);
+	free(m->pod);
+	free(m->workload);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -344,6 +356,7 @@ struct wf_series_acc {
 	struct wf_target_match tm;
 	struct record_filter rf;
 	bool ratio;
+	bool counts; /* events per second; otherwise microseconds -> seconds per second */
 	bool *covered;
 	struct series *series;
 	size_t nseries, cseries;
@@ -362,6 +375,8 @@ struct wf_series_acc *series_acc_new(const struct wf_query *q, const struct wf_s
 	a->plan = *p;
 	a->cat = cat;
 	a->ratio = q->metric == WF_METRIC_PREEMPT_RATIO || q->metric == WF_METRIC_PREEMPT_COUNT_RATIO;
+	a->counts = q->metric == WF_METRIC_WAKEUPS || q->metric == WF_METRIC_SWITCHES ||
+		    q->metric == WF_METRIC_INVOLUNTARY;
 	/* The filter's value pointers point into q's arena: re-point them at
 	 * our copy. */
 	for (int f = 0; f < WF_F__COUNT; f++)
@@ -470,8 +485,17 @@ static int make_labels(struct wf_series_acc *a, struct series *s, long ti, uint6
 		const struct wf_labels *l = &a->tm.targets[ti].labels;
 
 		return add_label(s, "namespace", l->value[WF_LABEL_NAMESPACE]) ||
+		       (l->value[WF_LABEL_WORKLOAD][0] && add_label(s, "workload", l->value[WF_LABEL_WORKLOAD])) ||
 		       add_label(s, "pod", l->value[WF_LABEL_POD]);
 	}
+	case WF_BY_WORKLOAD: {
+		const struct wf_labels *l = &a->tm.targets[ti].labels;
+
+		return add_label(s, "namespace", l->value[WF_LABEL_NAMESPACE]) ||
+		       add_label(s, "workload", l->value[WF_LABEL_WORKLOAD]);
+	}
+	case WF_BY_THREAD:
+		return add_label(s, "thread", catalog_name(a->cat, (uint32_t)key, buf, sizeof(buf)));
 	}
 	return -1;
 }
@@ -513,6 +537,36 @@ static struct series *group(struct wf_series_acc *a, long ti, uint64_t key)
 	return &a->series[a->nseries++];
 }
 
+/* A thread's part of a per-thread metric: the ratios' numerator and
+ * denominator, or the one number the ratios' parts are. */
+static void add_thread(enum wf_metric m, const struct wf_wthread *th, double *num, double *den)
+{
+	switch (m) {
+	case WF_METRIC_PREEMPT_RATIO:
+		*num += (double)th->preempted_us;
+		*den += (double)(th->oncpu_us + th->preempted_us);
+		break;
+	case WF_METRIC_PREEMPT_COUNT_RATIO:
+		*num += (double)th->involuntary;
+		*den += (double)th->switches;
+		break;
+	case WF_METRIC_ONCPU:
+		*num += (double)th->oncpu_us;
+		break;
+	case WF_METRIC_PREEMPTED:
+		*num += (double)th->preempted_us;
+		break;
+	case WF_METRIC_SWITCHES:
+		*num += (double)th->switches;
+		break;
+	case WF_METRIC_INVOLUNTARY:
+		*num += (double)th->involuntary;
+		break;
+	default:
+		break;
+	}
+}
+
 int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals, size_t len)
 {
 	struct wf_wtarget *w = &a->scratch;
@@ -526,7 +580,7 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 	if (wtarget_decode_totals(w, totals, len))
 		return -1;
 	k = (size_t)((start_ms - t0) / step);
-	tkey = a->q.by == WF_BY_POD ? a->tm.group[ti] : target_id;
+	tkey = a->q.by == WF_BY_POD ? a->tm.pod[ti] : a->q.by == WF_BY_WORKLOAD ? a->tm.workload[ti] : target_id;
 
 	switch (a->q.metric) {
 	case WF_METRIC_OFFCPU:
@@ -542,6 +596,7 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 			key = a->q.by == WF_BY_CATEGORY ? c->category :
 			      a->q.by == WF_BY_ACTIVITY ? c->activity :
 			      a->q.by == WF_BY_ROLE	? c->role :
+			      a->q.by == WF_BY_THREAD	? c->thread :
 							  tkey;
 			s = group(a, ti, key);
 			if (!s)
@@ -551,26 +606,6 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 									(double)c->runq_us;
 		}
 		break;
-	case WF_METRIC_PREEMPT_RATIO:
-	case WF_METRIC_PREEMPT_COUNT_RATIO:
-		for (size_t i = 0; i < w->nthreads; i++) {
-			const struct wf_wthread *th = &w->threads[i];
-			struct series *s;
-
-			if (!match_thread(&a->rf, th->name, th->role))
-				continue;
-			s = group(a, ti, a->q.by == WF_BY_ROLE ? th->role : tkey);
-			if (!s)
-				continue;
-			if (a->q.metric == WF_METRIC_PREEMPT_RATIO) {
-				s->num[k] += (double)th->preempted_us;
-				s->den[k] += (double)(th->oncpu_us + th->preempted_us);
-			} else {
-				s->num[k] += (double)th->involuntary;
-				s->den[k] += (double)th->switches;
-			}
-		}
-		break;
 	case WF_METRIC_THROTTLED: {
 		struct series *s = group(a, ti, tkey);
 
@@ -578,6 +613,18 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 			s->num[k] += (double)w->throttled_us;
 		break;
 	}
+	default: /* the per-thread scheduling totals */
+		for (size_t i = 0; i < w->nthreads; i++) {
+			const struct wf_wthread *th = &w->threads[i];
+			struct series *s;
+
+			if (!match_thread(&a->rf, th->name, th->role))
+				continue;
+			s = group(a, ti, a->q.by == WF_BY_ROLE ? th->role : a->q.by == WF_BY_THREAD ? th->name : tkey);
+			if (s)
+				add_thread(a->q.metric, th, &s->num[k], s->den ? &s->den[k] : NULL);
+		}
+		break;
 	}
 	return 0;
 }
@@ -640,7 +687,7 @@ bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, d
 			if (s->den[p] <= 0)
 				continue; /* no time on or off CPU: the ratio is undefined */
 			*value = s->num[p] / s->den[p];
-		} else if (a->q.metric == WF_METRIC_WAKEUPS) {
+		} else if (a->counts) {
 			*value = s->num[p] / step_s;
 		} else {
 			*value = s->num[p] / 1e6 / step_s; /* microseconds per step -> seconds per second */

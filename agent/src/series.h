@@ -62,8 +62,8 @@ struct wf_target_match {
 	struct wf_target *targets; /* sorted by id */
 	size_t ntargets;
 	bool *allowed; /* per targets[i] */
-	uint32_t *group; /* by=pod: index of the (namespace, pod) group of targets[i] */
-	size_t ngroups;
+	uint32_t *pod;	    /* by=pod: index of the (namespace, pod) group of targets[i] */
+	uint32_t *workload; /* by=workload: index of its (namespace, workload) group */
 };
 int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const struct wf_filter *f);
 /* Index into m->targets of an allowed target, or -1. */

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Edge, Report } from './lib/record';
+import { checkExplanation, describeEdge, Edge, frameMatches, Report, whenTests } from './lib/record';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const agent = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
@@ -146,6 +146,85 @@ describe('the captures classify exactly as labels.json says', () => {
   });
 });
 
+/* Each block's frames that the capture's hand-written '<<<<' notes point at. */
+function notedFrames(file: string): Array<{ target: string; tid: number; value: number | null; frames: string[] }> {
+  const blocks = [];
+  const lines = readFileSync(fixture(file), 'utf8').split('\n');
+  let frames: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const note = /^\s+b'(.*)'\s*<<<</.exec(lines[i]);
+    if (note) {
+      frames.push(note[1]);
+    }
+    const t = /^\s+target:\s+(.*\S)\s+(\d+)\s*$/.exec(lines[i]);
+    if (t) {
+      const v = /^\s+(\d+)\s*$/.exec(lines[i + 1] ?? '');
+      blocks.push({ target: t[1], tid: Number(t[2]), value: v ? Number(v[1]) : null, frames });
+      frames = [];
+    }
+  }
+  return blocks;
+}
+
+describe('explanations: the rule, frames and facts that decided', () => {
+  const files = ['000_75eafca78254e629.txt', '002_b725fd6376eebb99.txt'];
+
+  test('every edge explains its category and activity with frames its stacks hold', () => {
+    const { edges } = importJson(files.map(fixture));
+    assert.equal(edges.length, labels.length);
+    for (const e of edges) {
+      checkExplanation(e);
+      // Imported edges have no facts: a rule decided on frames, comm or context.
+      assert.notEqual(e.explanation.category.rule, null, describeEdge(e));
+      assert.deepEqual(e.explanation.category.facts, []);
+    }
+    const fin = edges.find((e) => e.category === 'net.tcp.close' && e.offcpu_us === 486)!;
+    assert.deepEqual(fin.explanation.category, {
+      rule: 'tcp-close',
+      when: 'waker.frame=tcp_fin|tcp_reset|tcp_done',
+      frames: [{ stack: 'waker', index: fin.waker_stack.indexOf('tcp_fin') }],
+      facts: [],
+    });
+    const dog = edges.find((e) => e.target.comm === 'dog:workers_gua')!;
+    assert.deepEqual(dog.explanation.activity, { rule: 'watchdog', when: 'target.comm=dog:*', frames: [], facts: [] });
+  });
+
+  test("the deciding frame is the one the capture's note points at, where a note points at one", () => {
+    const { edges } = importJson(files.map(fixture));
+    const pointedAt: string[] = [];
+    for (const file of files) {
+      for (const b of notedFrames(file).filter((x) => x.frames.length)) {
+        const e = edges.find((x) => x.target.comm === b.target && x.target.tid === b.tid && x.offcpu_us === b.value);
+        assert.ok(e, `no edge for the noted block -> ${b.target} ${b.tid} ${b.value}`);
+        const r = e.explanation.category;
+        const decided = r.frames.map((f) => (f.stack === 'waker' ? e.waker_stack : e.target_stack)[f.index]);
+        const tested = whenTests(r.when!)
+          .filter(([s, neg]) => s.endsWith('.frame') && !neg)
+          .flatMap(([, , alts]) => alts);
+        // A noted frame the deciding line tests is one it decided on; the
+        // other notes explain the path (ip_rcv, __local_bh_enable_ip).
+        for (const f of b.frames.filter((name) => frameMatches(name, tested))) {
+          assert.ok(decided.includes(f), `${describeEdge(e)}: noted ${f} not among ${decided.join(', ')}`);
+          pointedAt.push(`${e.category}:${f}`);
+        }
+      }
+    }
+    assert.deepEqual(pointedAt.sort(), [
+      'net.tcp.close:tcp_fin',
+      'net.tcp.connect:tcp_rcv_synsent_state_process',
+      'net.tcp.data:tcp_data_queue',
+    ]);
+  });
+
+  test('the text report notes the deciding frames and names the rules', () => {
+    const r = run(['import', fixture('002_b725fd6376eebb99.txt')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\n {4}tcp_fin {2}<<<< category \(rule tcp-close\)\n/);
+    assert.match(r.stdout, /\n {6}decided by: {4}rule tcp-close: when waker\.frame=tcp_fin\|tcp_reset\|tcp_done\n/);
+    assert.match(r.stdout, /\n {6}decided by: {4}rule watchdog: when target\.comm=dog:\*\n/);
+  });
+});
+
 describe('output formats', () => {
   test('text: breakdown first, then each block like offwaketime with its classification', () => {
     const r = run(['import', fixture('000_75eafca78254e629.txt'), fixture('002_b725fd6376eebb99.txt')]);
@@ -165,7 +244,7 @@ describe('output formats', () => {
           '    smp_apic_timer_interrupt\n' +
           '    hrtimer_interrupt\n' +
           '    __hrtimer_run_queues\n' +
-          '    hrtimer_wakeup\n' +
+          '    hrtimer_wakeup  <<<< category (rule timer)\n' +
           '    --               --\n' +
           '    finish_task_switch\n' +
           '    schedule\n'
@@ -175,7 +254,9 @@ describe('output formats', () => {
       out.includes(
         '    target:          dog:workers_gua 4227\n' +
           '    category:        timer\n' +
+          '      decided by:    rule timer: when waker.frame=hrtimer_wakeup|process_timeout|timerfd_tmrproc|timerfd_triggered|posix_timer_fn|it_real_fn|alarmtimer_fired\n' +
           '    activity:        envoy.watchdog\n' +
+          '      decided by:    rule watchdog: when target.comm=dog:*\n' +
           '    context:         hardirq\n' +
           '    role:            watchdog\n'
       )
@@ -184,7 +265,9 @@ describe('output formats', () => {
       out.includes(
         '    target:          AccessLogFlush 4478\n' +
           '    category:        ipc.futex\n' +
+          '      decided by:    rule futex: when waker.frame=futex_wake|futex_wake_op|futex_requeue|futex_wake_mark|mark_wake_futex|do_futex\n' +
           '    activity:        envoy.access_log_flush\n' +
+          '      decided by:    rule access-log-flush: when target.comm=AccessLogFlush\n' +
           '    context:         task\n' +
           '    role:            access_log\n' +
           '    count:           -\n' +

@@ -18,6 +18,7 @@ import { describe, test } from 'node:test';
 
 import {
   agentBin,
+  checkExplanation,
   describeEdge,
   Edge,
   edgesOf,
@@ -166,6 +167,9 @@ function checkMechanism(report: Report, m: Mechanism, stacks: 'sampled' | 'full'
     assert.equal(e.preemptor?.comm, m.preemptor, `preemptor of ${describeEdge(e)}`);
   }
   assert.ok((e.count ?? 0) >= 20, `too few intervals in ${describeEdge(e)}`);
+  // A rule decided, and the explanation points at what the edge holds.
+  checkExplanation(e);
+  assert.notEqual(e.explanation.category.rule, null, `rule of ${describeEdge(e)}`);
   assert.ok((e.offcpu_us ?? 0) > 0 && e.runq_us !== null, 'times recorded');
   // The first interval of every edge has its stacks walked in both modes.
   assert.ok(e.stacks_sampled, `stacks of ${describeEdge(e)} (${stacks})`);
@@ -427,7 +431,13 @@ describe('record: the report', () => {
       for (const f of [...e.waker_stack, ...e.target_stack]) {
         assert.ok(typeof f === 'string' && f.length > 0, 'frames are names');
       }
+      checkExplanation(e);
     }
+    // The eventfd posts are explained by the eventfd rule, on a frame or a fact.
+    const post = report.edges.find((e) => e.category === 'ipc.eventfd' && e.waker.comm === 'wf-poster');
+    assert.ok(post, report.edges.map(describeEdge).join('; '));
+    assert.equal(post.explanation.category.rule, 'eventfd');
+    assert.ok(post.explanation.category.frames.length + post.explanation.category.facts.length > 0);
     for (const key of ['edges_dropped', 'stacks_dropped', 'state_dropped', 'ringbuf_dropped']) {
       assert.ok(Number.isInteger(report.lost[key]), `lost.${key}`);
     }

@@ -32,6 +32,7 @@ import {
   waitFor,
   Workload,
 } from './lib/serve-daemon';
+import { checkExplanation, Edge, Explanation } from './lib/record';
 
 interface Target {
   pid: number;
@@ -79,6 +80,7 @@ interface ApiEdge {
   waker_stack: string[];
   target_stack: string[];
   labels: Record<string, string>;
+  explanation: Explanation;
   first_seen_ms: number;
   last_seen_ms: number;
 }
@@ -296,6 +298,70 @@ describe('serve: live API', () => {
     assert.ok(total(inv.body) > 0);
   });
 
+  test('series: the preemption ratio computed from its summed parts equals the agent ratio', async () => {
+    // Whole 5 s points that ended seconds ago: every query sees the same windows.
+    let range = '';
+    const values = async (metric: string) => {
+      const r = await get<SeriesAnswer>(`${d.url}/api/v1/series?${range}&metric=${metric}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.series.length, 1, r.text);
+      return r.body.series[0].points;
+    };
+    await waitFor('two points of the spinner', async () => {
+      const to = Math.floor((Date.now() - 3000) / 5000) * 5000;
+      range = `from=${to - 10000}&to=${to}&step=5000&by=target&pid=${spin.pid}&thread=wf-spin-a`;
+      return (await values('oncpu')).length >= 2;
+    });
+    const [oncpu, preempted, ratio] = [await values('oncpu'), await values('preempted'), await values('preempt_ratio')];
+    const [switches, involuntary, countRatio] = [
+      await values('switches'),
+      await values('involuntary'),
+      await values('preempt_count_ratio'),
+    ];
+    assert.equal(ratio.length, oncpu.length);
+    for (let i = 0; i < ratio.length; i++) {
+      assert.equal(oncpu[i][0], ratio[i][0]);
+      // seconds per second of one thread: both parts between 0 and 1
+      assert.ok(oncpu[i][1] > 0.1 && oncpu[i][1] <= 1.05, `oncpu ${oncpu[i][1]}`);
+      assert.ok(preempted[i][1] > 0.1 && preempted[i][1] <= 1.05, `preempted ${preempted[i][1]}`);
+      const fromParts = preempted[i][1] / (oncpu[i][1] + preempted[i][1]);
+      assert.ok(Math.abs(fromParts - ratio[i][1]) < 1e-9, `${fromParts} vs ${ratio[i][1]}`);
+      assert.ok(involuntary[i][1] > 0 && involuntary[i][1] <= switches[i][1]);
+      assert.ok(Math.abs(involuntary[i][1] / switches[i][1] - countRatio[i][1]) < 1e-9);
+    }
+  });
+
+  test('series: by=workload and by=thread; by=pod names the workload where known', async () => {
+    const wl = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(20000)}&metric=oncpu&by=workload`);
+    assert.equal(wl.status, 200, wl.text);
+    assert.ok(wl.body.series.length >= 1);
+    for (const s of wl.body.series) {
+      assert.deepEqual(Object.keys(s.labels).sort(), ['namespace', 'workload']);
+    }
+    const th = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(20000)}&metric=oncpu&by=thread`);
+    assert.equal(th.status, 200, th.text);
+    const names = th.body.series.map((s) => s.labels.thread);
+    for (const n of ['wf-loop', 'wf-poster', 'wf-spin-a', 'wf-spin-b']) {
+      assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+    }
+    for (const s of th.body.series) {
+      assert.deepEqual(Object.keys(s.labels), ['thread']);
+    }
+    const woken = await get<SeriesAnswer>(
+      `${d.url}/api/v1/series?${since(20000)}&metric=wakeups&by=thread&category=ipc.eventfd&pid=${loop.pid}`
+    );
+    assert.deepEqual(
+      woken.body.series.map((s) => s.labels.thread),
+      ['wf-loop']
+    );
+    const pod = await get<SeriesAnswer>(`${d.url}/api/v1/series?${since(20000)}&metric=preempted&by=pod`);
+    assert.equal(pod.status, 200, pod.text);
+    for (const s of pod.body.series) {
+      // these processes are in no pod: namespace and pod empty, no workload
+      assert.deepEqual(Object.keys(s.labels), ['namespace', 'pod']);
+    }
+  });
+
   test('edges: top edges of the loop thread, as record --format json plus labels', async () => {
     const r = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${since(20000)}&limit=3&sort=count&thread=wf-loop`);
     assert.equal(r.status, 200, r.text);
@@ -311,6 +377,12 @@ describe('serve: live API', () => {
     assert.ok(Array.isArray(top.waker_stack) && Array.isArray(top.target_stack));
     assert.equal(typeof top.labels, 'object');
     assert.ok(top.first_seen_ms <= top.last_seen_ms);
+    // Each edge says which rule decided, on which frames or facts.
+    for (const e of r.body.edges) {
+      checkExplanation(e as unknown as Edge);
+    }
+    assert.equal(top.explanation.category.rule, 'eventfd');
+    assert.ok(top.explanation.category.frames.length + top.explanation.category.facts.length > 0);
     for (let i = 1; i < r.body.edges.length; i++) {
       assert.ok(r.body.edges[i - 1].count >= r.body.edges[i].count);
     }
@@ -351,6 +423,9 @@ describe('serve: live API', () => {
     ['/api/v1/series?by=galaxy', 400, /unknown by 'galaxy'/],
     ['/api/v1/series?metric=joy', 400, /unknown metric 'joy'/],
     ['/api/v1/series?metric=preempt_ratio&by=category', 400, /cannot be split by category/],
+    ['/api/v1/series?metric=oncpu&by=activity', 400, /metric oncpu cannot be split by activity/],
+    ['/api/v1/series?metric=involuntary&by=pod&category=net', 400, /cannot be filtered by category/],
+    ['/api/v1/series?metric=throttled&by=thread', 400, /cannot be split by thread/],
     ['/api/v1/series?role=boss', 400, /unknown role/],
     ['/api/v1/series?category=network', 400, /unknown category/],
     ['/api/v1/series?pod=%zz', 400, /malformed %-escape/],

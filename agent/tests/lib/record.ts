@@ -35,6 +35,107 @@ export interface Edge {
   waker_stack_kernel_frames?: number;
   target_stack_kernel_frames?: number;
   facts?: string[];
+  explanation: Explanation;
+}
+
+/** Why an edge got its category and activity (docs/api.md, "Explanation"). */
+export interface Reason {
+  rule: string | null;
+  when: string | null;
+  frames: Array<{ stack: 'waker' | 'target'; index: number }>;
+  facts: string[];
+}
+
+export interface Explanation {
+  category: Reason;
+  activity: Reason | null;
+}
+
+/* A rules-file glob alternative as a RegExp (fnmatch without flags). */
+function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') {
+      re += '.*';
+    } else if (c === '?') {
+      re += '.';
+    } else if (c === '[') {
+      const end = glob.indexOf(']', i + 2);
+      re += end < 0 ? '\\[' : glob.slice(i, end + 1);
+      i = end < 0 ? i : end;
+    } else if (c === '\\' && i + 1 < glob.length) {
+      re += glob[++i].replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    } else {
+      re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/* A `when` line's tests: [subject, negated, alternatives]. */
+export function whenTests(when: string): Array<[string, boolean, string[]]> {
+  const words = when.match(/(?:[^\s"]+|"[^"]*")+/g) ?? [];
+  return words.map((w) => {
+    const m = /^([^=!]+)(!?)=(.*)$/.exec(w.replace(/"/g, ''));
+    if (!m) {
+      throw new Error(`not a test: ${w}`);
+    }
+    return [m[1], m[2] === '!', m[3].split('|')];
+  });
+}
+
+const cloneSuffix = /\.(isra|constprop|part|llvm|lto_priv)\.|\.cold/;
+
+/* Whether a frame matches one of the alternatives, as classify.c matches frames. */
+export function frameMatches(frame: string, alts: string[]): boolean {
+  const cut = frame.search(cloneSuffix);
+  const names = cut > 0 ? [frame, frame.slice(0, cut)] : [frame];
+  return names.some((n) => alts.some((a) => globRegExp(a).test(n)));
+}
+
+/**
+ * Checks one edge's explanation against the edge itself, independently of
+ * the agent's matcher: every frame it points at exists and matches a frame
+ * test of its `when` line; every fact is the edge's and one the line tests.
+ */
+export function checkExplanation(e: Edge): void {
+  const x = e.explanation;
+  const what = `${describeEdge(e)}: ${JSON.stringify(x)}`;
+  if (!x || typeof x !== 'object') {
+    throw new Error(`no explanation: ${what}`);
+  }
+  const reasons: Array<[Reason, string | null]> = [[x.category, e.category]];
+  if (e.activity === null) {
+    if (x.activity !== null) {
+      throw new Error(`an activity explained where there is none: ${what}`);
+    }
+  } else {
+    reasons.push([x.activity!, e.activity]);
+  }
+  for (const [r] of reasons) {
+    if (r.rule === null) {
+      if (r.when !== null || r.frames.length || r.facts.length || e.category !== 'other') {
+        throw new Error(`no rule, yet something decided: ${what}`);
+      }
+      continue;
+    }
+    const tests = r.when === 'always' ? [] : whenTests(r.when!);
+    for (const f of r.frames) {
+      const stack = f.stack === 'waker' ? e.waker_stack : e.target_stack;
+      const frame = stack[f.index];
+      const alts = tests.filter(([s, neg]) => s === `${f.stack}.frame` && !neg).flatMap(([, , a]) => a);
+      if (frame === undefined || !frameMatches(frame, alts)) {
+        throw new Error(`frame ${f.stack}[${f.index}] (${frame}) is not one that '${r.when}' tests: ${what}`);
+      }
+    }
+    for (const fact of r.facts) {
+      const key = fact.slice(0, fact.indexOf('='));
+      if (!(e.facts ?? []).includes(fact) || !tests.some(([s, neg]) => s === key && !neg)) {
+        throw new Error(`fact ${fact} is not the edge's or not tested by '${r.when}': ${what}`);
+      }
+    }
+  }
 }
 
 export interface Report {

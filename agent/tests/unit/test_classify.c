@@ -561,6 +561,114 @@ static void test_rule_semantics(void **state)
 	rules_free(r);
 }
 
+static bool points_at(const struct wf_reason *r, bool target, int index)
+{
+	for (int i = 0; i < r->nframes; i++)
+		if (r->frames[i].target == target && r->frames[i].index == index)
+			return true;
+	return false;
+}
+
+/* classify_explain names the deciding rule, its `when` line as written, the
+ * frames its frame tests matched and the facts its fact tests matched. */
+static void test_explain(void **state)
+{
+	static const char text[] =
+		"rule tcp\n"
+		"    category net.tcp.close\n"
+		"    when waker.fd=tcp waker.syscall=close\n"
+		"    when waker.frame=tcp_fin|tcp_done  waker.frame=sock_def_*  waker.comm!=kube*   # a comment\n"
+		"rule thunk\n"
+		"    activity my.thunk\n"
+		"    when category=net.tcp.close target.frame=\"virtual thunk to *\" target.frame!=never\n"
+		"rule late\n"
+		"    category timer\n"
+		"    when waker.frame=tcp_fin\n";
+	char err[256];
+	struct wf_rules *r = load(text, err);
+	struct wf_explanation x;
+	struct tedge t;
+
+	(void)state;
+	if (!r)
+		fail_msg("%s", err);
+	/* The second line holds: every frame its positive frame tests match
+	 * (clone suffixes too), none for the negated comm test; the line is
+	 * quoted as written, without its comment. */
+	setup_edge(&t, "curl", "envoy", WF_CTX_TASK, L("sock_def_wakeup", "tcp_fin.part.0", "tcp_done", "ip_rcv"),
+		   L("finish_task_switch", "virtual thunk to Envoy::Http::decodeHeaders()"), NULL);
+	classify_edge(r, &t.e);
+	classify_explain(r, &t.e, &x);
+	assert_string_equal(x.category.rule, "tcp");
+	assert_string_equal(x.category.when, "waker.frame=tcp_fin|tcp_done  waker.frame=sock_def_*  waker.comm!=kube*");
+	assert_int_equal(x.category.nframes, 3);
+	assert_true(points_at(&x.category, false, 0) && points_at(&x.category, false, 1) &&
+		    points_at(&x.category, false, 2));
+	assert_int_equal(x.category.nfacts, 0);
+	/* The activity rule: its quoted pattern as written, the target frame. */
+	assert_true(x.has_activity);
+	assert_string_equal(x.activity.rule, "thunk");
+	assert_string_equal(x.activity.when,
+			    "category=net.tcp.close target.frame=\"virtual thunk to *\" target.frame!=never");
+	assert_int_equal(x.activity.nframes, 1);
+	assert_true(points_at(&x.activity, true, 1));
+
+	/* Facts: the first line holds; the facts it tested, none of the rest. */
+	setup_edge(&t, "curl", "envoy", WF_CTX_TASK, NULL, NULL,
+		   L("target.syscall=epoll_wait", "waker.syscall=close", "waker.fd=tcp"));
+	classify_edge(r, &t.e);
+	classify_explain(r, &t.e, &x);
+	assert_string_equal(x.category.when, "waker.fd=tcp waker.syscall=close");
+	assert_int_equal(x.category.nframes, 0);
+	assert_int_equal(x.category.nfacts, 2);
+	assert_string_equal(x.category.facts[0], "waker.fd=tcp");
+	assert_string_equal(x.category.facts[1], "waker.syscall=close");
+	assert_false(x.has_activity);
+
+	/* No rule matched: category other, no rule, no activity. */
+	setup_edge(&t, "curl", "envoy", WF_CTX_TASK, L("ip_rcv"), NULL, NULL);
+	classify_edge(r, &t.e);
+	classify_explain(r, &t.e, &x);
+	assert_int_equal(t.e.category, WF_CAT_OTHER);
+	assert_null(x.category.rule);
+	assert_null(x.category.when);
+	assert_int_equal(x.category.nframes + x.category.nfacts, 0);
+	assert_false(x.has_activity);
+
+	/* An edge stored under other rules: the first rule that gives its
+	 * category and matches ("late"), not the first that matches. */
+	setup_edge(&t, "kubelet", "envoy", WF_CTX_TASK, L("tcp_fin"), NULL, NULL);
+	classify_edge(r, &t.e);
+	assert_int_equal(t.e.category, WF_CAT_TIMER);
+	classify_explain(r, &t.e, &x);
+	assert_string_equal(x.category.rule, "late");
+	t.e.category = WF_CAT_IPC_PIPE; /* no rule here gives it */
+	classify_explain(r, &t.e, &x);
+	assert_null(x.category.rule);
+	rules_free(r);
+
+	/* `when always` reads as such; the default rules explain a 6.x eventfd
+	 * wakeup by its frame, and a dispatcher post by its frames' caller. */
+	setup_edge(&t, "wrk:worker_1", "envoy", WF_CTX_TASK,
+		   L("ep_poll_callback", "eventfd_signal_mask", "eventfd_write", "vfs_write",
+		     "Envoy::Event::DispatcherImpl::post(std::function<void ()>)"),
+		   NULL, L("waker.syscall=write", "waker.fd=eventfd"));
+	classify_edge(defaults, &t.e);
+	classify_explain(defaults, &t.e, &x);
+	assert_string_equal(x.category.rule, "eventfd");
+	assert_true(points_at(&x.category, false, 1) && points_at(&x.category, false, 2));
+	assert_int_equal(x.category.nframes, 2);
+	assert_int_equal(x.category.nfacts, 0); /* the frame line decided, before the fact line */
+	assert_string_equal(x.activity.rule, "dispatcher-post");
+	assert_true(points_at(&x.activity, false, 4));
+	r = load("rule all\n    category timer\n    when always\n", err);
+	assert_non_null(r);
+	classify_edge(r, &t.e);
+	classify_explain(r, &t.e, &x);
+	assert_string_equal(x.category.when, "always");
+	rules_free(r);
+}
+
 /* Each pattern shape (exact, prefix, suffix, infix, general glob) matches
  * exactly what fnmatch would. */
 static void test_pattern_shapes(void **state)
@@ -654,6 +762,7 @@ int main(void)
 		cmocka_unit_test(test_rule_errors),
 		cmocka_unit_test(test_rules_file_errors),
 		cmocka_unit_test(test_rule_semantics),
+		cmocka_unit_test(test_explain),
 		cmocka_unit_test(test_pattern_shapes),
 		cmocka_unit_test(test_fact_tests),
 	};

@@ -45,8 +45,10 @@ static const struct bad_case bad_cases[] = {
 	{ WF_EP_SERIES, "step=2678400001", 400, "step longer than" },
 	{ WF_EP_SERIES, "step=9999999999999999999", 400, "step must be" },
 	/* enumerations */
-	{ WF_EP_SERIES, "by=thread", 400, "unknown by 'thread'" },
-	{ WF_EP_SERIES, "metric=cpu", 400, "unknown metric 'cpu'" },
+	{ WF_EP_SERIES, "by=node", 400, "unknown by 'node' (category, activity, target, role, pod, workload, thread)" },
+	{ WF_EP_SERIES, "metric=cpu", 400,
+	  "unknown metric 'cpu' (offcpu, wakeups, runq, preempt_ratio, preempt_count_ratio, throttled, oncpu, preempted, "
+	  "switches, involuntary)" },
 	{ WF_EP_SERIES, "metric=", 400, "unknown metric ''" },
 	{ WF_EP_EDGES, "sort=name", 400, "unknown sort 'name'" },
 	/* limit */
@@ -86,6 +88,12 @@ static const struct bad_case bad_cases[] = {
 	{ WF_EP_SERIES, "metric=throttled&by=role", 400, "cannot be split by role" },
 	{ WF_EP_SERIES, "metric=throttled&by=target&thread=envoy", 400, "cannot be filtered by thread" },
 	{ WF_EP_SERIES, "metric=preempt_count_ratio&by=target&activity=envoy.xds", 400, "cannot be filtered" },
+	{ WF_EP_SERIES, "metric=throttled&by=thread", 400, "cannot be split by thread" },
+	/* the ratios' parts split and filter as the ratios do */
+	{ WF_EP_SERIES, "metric=oncpu", 400, "metric oncpu cannot be split by category" },
+	{ WF_EP_SERIES, "metric=preempted&by=activity", 400, "metric preempted cannot be split by activity" },
+	{ WF_EP_SERIES, "metric=switches&by=pod&category=net", 400, "switches cannot be filtered by category" },
+	{ WF_EP_SERIES, "metric=involuntary&by=workload&activity=none", 400, "involuntary cannot be filtered" },
 };
 
 static void test_bad_inputs(void **state)
@@ -183,6 +191,15 @@ static const struct good_case good_cases[] = {
 	  0 },
 	{ WF_EP_SERIES, "metric=runq&step=2678400000", NOW - 3600000, NOW, 2678400000LL, WF_BY_CATEGORY,
 	  WF_METRIC_RUNQ, 100, 0 },
+	{ WF_EP_SERIES, "metric=oncpu&by=workload", NOW - 3600000, NOW, 0, WF_BY_WORKLOAD, WF_METRIC_ONCPU, 100, 0 },
+	{ WF_EP_SERIES, "metric=preempted&by=thread&role=worker", NOW - 3600000, NOW, 0, WF_BY_THREAD,
+	  WF_METRIC_PREEMPTED, 100, 0 },
+	{ WF_EP_SERIES, "metric=switches&by=role", NOW - 3600000, NOW, 0, WF_BY_ROLE, WF_METRIC_SWITCHES, 100, 0 },
+	{ WF_EP_SERIES, "metric=involuntary&by=pod&thread=wrk:worker_0", NOW - 3600000, NOW, 0, WF_BY_POD,
+	  WF_METRIC_INVOLUNTARY, 100, 0 },
+	{ WF_EP_SERIES, "by=thread&metric=runq", NOW - 3600000, NOW, 0, WF_BY_THREAD, WF_METRIC_RUNQ, 100, 0 },
+	{ WF_EP_SERIES, "by=workload&metric=throttled", NOW - 3600000, NOW, 0, WF_BY_WORKLOAD, WF_METRIC_THROTTLED,
+	  100, 0 },
 	{ WF_EP_EDGES, "limit=5&sort=count", NOW - 3600000, NOW, 0, 0, 0, 5, WF_SORT_COUNT },
 	{ WF_EP_EDGES, "limit=1000000&sort=runq", NOW - 3600000, NOW, 0, 0, 0, WF_QUERY_MAX_LIMIT, WF_SORT_RUNQ },
 	/* a range longer than 31 days keeps its end */

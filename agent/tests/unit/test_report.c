@@ -146,7 +146,7 @@ static void test_json(void **state)
 				    "\"offcpu_us\":5767.6,\"offcpu_max_us\":4000,\"runq_us\":12,\"stacks_sampled\":false,"
 				    "\"waker_stack\":[],\"waker_stack_kernel_frames\":null,\"target_stack\":[],"
 				    "\"target_stack_kernel_frames\":null,"
-				    "\"facts\":[\"waker.syscall=write\",\"waker.fd=eventfd\"],"
+				    "\"facts\":[\"waker.syscall=write\",\"waker.fd=eventfd\"],\"explanation\":null,"
 				    "\"first_seen\":\"2023-11-14T22:13:20.123Z\",\"last_seen\":\"2023-11-14T22:13:21.000Z\"}"));
 	/* Imported: pid null, count null, runq null, stacks innermost first. */
 	assert_non_null(strstr(out, "{\"waker\":{\"comm\":\"pilot-agent\",\"pid\":null,\"tid\":4136,\"context\":\"task\"}"));
@@ -165,6 +165,44 @@ static void test_json(void **state)
 	out = render(WF_FORMAT_JSON, &l, NULL);
 	assert_string_equal(out, "{\"edges\":[],\"lost\":{}}\n");
 	free(out);
+}
+
+/* With the rules, every edge says which rule decided, on which frames and
+ * facts (indexes into the stacks as listed, innermost first). */
+static void test_json_explanation(void **state)
+{
+	char err[256];
+	struct wf_rules *rules = rules_load_default(err, sizeof(err));
+	struct wf_report_meta meta = { .rules = rules };
+	struct wf_edge_list l;
+	char *out;
+
+	(void)state;
+	assert_non_null(rules);
+	build(&l);
+	out = render(WF_FORMAT_JSON, &l, &meta);
+	assert_non_null(strstr(out, "\"explanation\":{\"category\":{\"rule\":\"eventfd\",\"when\":\"waker.fd=eventfd\","
+				    "\"frames\":[],\"facts\":[\"waker.fd=eventfd\"]},"
+				    "\"activity\":{\"rule\":\"dispatcher-post\",\"when\":\"context=task category=ipc.eventfd "
+				    "waker.comm=wrk:worker_*|envoy role=main|worker\",\"frames\":[],\"facts\":[]}}"));
+	assert_non_null(strstr(out, "\"explanation\":{\"category\":{\"rule\":\"unix\",\"when\":\"waker.frame=unix_*\","
+				    "\"frames\":[{\"stack\":\"waker\",\"index\":1}],\"facts\":[]},"
+				    "\"activity\":{\"rule\":\"xds\",\"when\":\"context=task category=net.unix "
+				    "waker.comm=pilot-agent\",\"frames\":[],\"facts\":[]}}"));
+	assert_non_null(strstr(out, "\"explanation\":{\"category\":{\"rule\":\"preempt-involuntary\","
+				    "\"when\":\"context=none target.frame=exit_to_usermode_loop|exit_to_user_mode_loop|"
+				    "preempt_schedule_irq|irqentry_exit*\",\"frames\":[{\"stack\":\"target\",\"index\":2}],"
+				    "\"facts\":[]},\"activity\":null}"));
+	free(out);
+
+	/* The text report notes the deciding frames like the annotated captures. */
+	out = render(WF_FORMAT_TEXT, &l, &meta);
+	assert_non_null(strstr(out, "    unix_write_space  <<<< category (rule unix)\n"));
+	assert_non_null(strstr(out, "    exit_to_usermode_loop  <<<< category (rule preempt-involuntary)\n"));
+	assert_non_null(strstr(out, "      decided by:    rule eventfd: when waker.fd=eventfd (facts: waker.fd=eventfd)\n"));
+	free(out);
+	edge_list_free(&l);
+	rules_free(rules);
 }
 
 static void test_text(void **state)
@@ -255,6 +293,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_format),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_explanation),
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_write_failure_reported),

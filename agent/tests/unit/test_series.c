@@ -379,6 +379,76 @@ static void test_preempt_ratios(void **state)
 	series_acc_free(a);
 }
 
+/* The ratios' parts, summed over the group's threads, and the workload and
+ * thread splits: a ratio computed from summed parts equals the agent's. */
+static void test_ratio_parts_and_splits(void **state)
+{
+	struct fixture *f = *state;
+	struct wf_series_plan p;
+	struct wf_series_acc *a;
+	int64_t t[8];
+	double v[8], oncpu, preempted;
+
+	/* Point 0 of (ns1, wl): pid 11 twice at k = 1: 2 * (3 s + 1 s) on CPU */
+	a = run(f, "&metric=oncpu&by=workload", &p);
+	assert_int_equal(series_count(a), 2);
+	assert_string_equal(label(a, 0, "namespace"), "ns1");
+	assert_string_equal(label(a, 0, "workload"), "wl");
+	assert_null(label(a, 0, "pod"));
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	assert_true(fabs(v[0] - 8.0 / 20) < 1e-12);
+	oncpu = v[0];
+	/* point 2: pid 12 at k = 3 and pid 11 at k = 1, one workload */
+	assert_true(fabs(v[1] - 16.0 / 20) < 1e-12);
+	series_acc_free(a);
+
+	a = run(f, "&metric=preempted&by=workload&namespace=ns1", &p);
+	assert_int_equal(series_count(a), 1);
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	assert_true(fabs(v[0] - 2.0 / 20) < 1e-12);
+	preempted = v[0];
+	series_acc_free(a);
+	a = run(f, "&metric=preempt_ratio&by=workload&namespace=ns1", &p);
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	assert_true(fabs(v[0] - preempted / (oncpu + preempted)) < 1e-12);
+	series_acc_free(a);
+
+	/* switches and involuntary switches per second: 2 * 15 and 2 * 2 */
+	a = run(f, "&metric=switches&by=workload&namespace=ns1", &p);
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	assert_true(fabs(v[0] - 30.0 / 20) < 1e-12);
+	series_acc_free(a);
+	a = run(f, "&metric=involuntary&by=workload&namespace=ns1&role=worker", &p);
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	assert_true(fabs(v[0] - 4.0 / 20) < 1e-12);
+	series_acc_free(a);
+
+	/* by=pod carries the workload too */
+	a = run(f, "&metric=oncpu&by=pod", &p);
+	assert_int_equal(series_count(a), 2);
+	assert_string_equal(label(a, 0, "pod"), "a");
+	assert_string_equal(label(a, 0, "workload"), "wl");
+	series_acc_free(a);
+
+	/* by=thread: the target threads' names, over every target */
+	a = run(f, "&metric=oncpu&by=thread", &p);
+	assert_int_equal(series_count(a), 2);
+	assert_string_equal(label(a, 0, "thread"), "envoy");
+	assert_string_equal(label(a, 1, "thread"), "wrk:worker_0");
+	assert_int_equal(points(a, 1, t, v, 8), 2);
+	assert_true(fabs(v[0] - 3.0 * 4 / 20) < 1e-12);
+	series_acc_free(a);
+	a = run(f, "&by=thread&category=net", &p);
+	assert_int_equal(series_count(a), 1);
+	assert_string_equal(label(a, 0, "thread"), "wrk:worker_0");
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	assert_true(fabs(v[0] - 5.0 * 4 / 20) < 1e-12);
+	series_acc_free(a);
+	a = run(f, "&metric=throttled&by=workload", &p);
+	assert_int_equal(series_count(a), 2);
+	series_acc_free(a);
+}
+
 static void test_reset_and_corrupt(void **state)
 {
 	struct fixture *f = *state;
@@ -520,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offcpu_by_category, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeups_runq_and_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preempt_ratios, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ratio_parts_and_splits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_and_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edges, setup, teardown),
