@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * HTTP client for one agent's API (docs/api.md). Every request has a
+ * deadline for the whole exchange, a bounded answer size and the token as a
+ * Bearer header; every failure becomes an AgentError whose message is one
+ * sentence naming the agent and what to do.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+import { Agent } from './discovery';
+
+export type AgentErrorKind =
+  'refused' | 'unreachable' | 'timeout' | 'unauthorized' | 'rejected' | 'failed' | 'too_large' | 'not_wakeflow';
+
+export class AgentError extends Error {
+  constructor(
+    readonly agent: string,
+    readonly kind: AgentErrorKind,
+    message: string,
+    readonly status?: number
+  ) {
+    super(message);
+  }
+}
+
+export interface ClientOptions {
+  timeoutMs: number;
+  token?: string;
+  /** Largest answer read; beyond it the request is dropped. */
+  maxBytes: number;
+}
+
+export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
+const keepAlive = { keepAlive: true, maxSockets: 8, maxFreeSockets: 4, timeout: 30_000 };
+const httpAgent = new http.Agent(keepAlive);
+const httpsAgent = new https.Agent(keepAlive);
+
+/** Closes idle keep-alive connections (on shutdown). */
+export function closeConnections(): void {
+  httpAgent.destroy();
+  httpsAgent.destroy();
+}
+
+export type Params = Array<[string, string]>;
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function agentErrorSentence(body: string): string | undefined {
+  try {
+    const j = JSON.parse(body) as unknown;
+    if (j && typeof j === 'object' && typeof (j as { error?: unknown }).error === 'string') {
+      return (j as { error: string }).error.slice(0, 300);
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+/**
+ * GET `path?params` from the agent and parse its JSON answer; `check` says
+ * whether the answer has the shape of a wakeflow agent's (else 'not_wakeflow').
+ */
+export function agentGet<T>(
+  agent: Agent,
+  path: string,
+  params: Params,
+  opts: ClientOptions,
+  check: (body: unknown) => body is T
+): Promise<T> {
+  const query = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  const target = new URL(agent.url + path + (query ? `?${query}` : ''));
+  const isHttps = target.protocol === 'https:';
+  const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'wakeflow-grafana-backend' };
+  if (opts.token) {
+    headers.Authorization = `Bearer ${opts.token}`;
+  }
+
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const fail = (e: AgentError) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(e);
+      }
+    };
+    const req = (isHttps ? https : http).request(target, {
+      method: 'GET',
+      headers,
+      agent: isHttps ? httpsAgent : httpAgent,
+    });
+    const timer = setTimeout(
+      () =>
+        fail(
+          new AgentError(
+            agent.name,
+            'timeout',
+            `agent ${agent.name} did not answer within ${seconds(opts.timeoutMs)}; raise the timeout or check the node`
+          )
+        ),
+      opts.timeoutMs
+    );
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      const code = e.code ?? '';
+      if (code === 'ECONNREFUSED') {
+        fail(
+          new AgentError(
+            agent.name,
+            'refused',
+            `agent ${agent.name} refused the connection: is wakeflow-agent serve running and listening there?`
+          )
+        );
+      } else if (code === 'ECONNRESET' || code === 'EPIPE') {
+        fail(new AgentError(agent.name, 'unreachable', `agent ${agent.name} closed the connection before answering`));
+      } else {
+        fail(
+          new AgentError(agent.name, 'unreachable', `agent ${agent.name} could not be reached (${code || e.message})`)
+        );
+      }
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > opts.maxBytes) {
+          fail(
+            new AgentError(
+              agent.name,
+              'too_large',
+              `agent ${agent.name} answered more than ${Math.round(opts.maxBytes / 1048576)} MiB; narrow the query (time range, filters, limit)`
+            )
+          );
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on('error', () =>
+        fail(new AgentError(agent.name, 'unreachable', `agent ${agent.name} closed the connection while answering`))
+      );
+      res.on('end', () => {
+        if (settled) {
+          return;
+        }
+        const body = Buffer.concat(chunks).toString('utf8');
+        const status = res.statusCode ?? 0;
+        const said = agentErrorSentence(body);
+        if (status === 401) {
+          fail(
+            new AgentError(
+              agent.name,
+              'unauthorized',
+              `agent ${agent.name} refused the token (401): set the data source's agent token to the content of the agent's --token-file`,
+              401
+            )
+          );
+        } else if (status >= 400 && status < 500 && said !== undefined) {
+          fail(
+            new AgentError(
+              agent.name,
+              'rejected',
+              `agent ${agent.name} rejected the request (${status}): ${said}`,
+              status
+            )
+          );
+        } else if (status >= 500 && said !== undefined) {
+          fail(new AgentError(agent.name, 'failed', `agent ${agent.name} failed (${status}): ${said}`, status));
+        } else if (status !== 200) {
+          fail(
+            new AgentError(
+              agent.name,
+              status >= 500 ? 'failed' : 'not_wakeflow',
+              `agent ${agent.name} answered HTTP ${status}${status >= 500 ? '' : ' without a wakeflow error: is this URL a wakeflow agent?'}`,
+              status
+            )
+          );
+        } else {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(body);
+          } catch {
+            parsed = undefined;
+          }
+          if (parsed !== undefined && check(parsed)) {
+            settled = true;
+            clearTimeout(timer);
+            resolve(parsed);
+          } else {
+            fail(
+              new AgentError(
+                agent.name,
+                'not_wakeflow',
+                `agent ${agent.name} answered ${path} with something that is not a wakeflow agent's JSON: is this URL a wakeflow agent?`,
+                status
+              )
+            );
+          }
+        }
+      });
+    });
+    req.end();
+  });
+}
