@@ -67,7 +67,7 @@ export class Discovery {
           agents.push({ name: hp, url: `http://${hp}` });
         }
       }
-      agents.sort((x, y) => x.name.localeCompare(y.name));
+      agents.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
       result =
         agents.length > 0
           ? { ok: true, agents }

@@ -234,7 +234,9 @@ export function decodeQuery(q: DataQuery): DecodedQuery {
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      throw new QueryError(`The query is not valid JSON (${(e as Error).message.slice(0, 80)}).`);
+      // JSON.parse quotes the input in its message: control characters out, so the error stays one line.
+      const why = (e as Error).message.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 80);
+      throw new QueryError(`The query is not valid JSON (${why}).`);
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       throw new QueryError(`The query must be a JSON object, not ${show(parsed)}.`);

@@ -47,17 +47,9 @@ export async function categoriesQuery(q: DecodedQuery, m: CategoriesQueryModel, 
     ...filterParams(m, FILTERS_OF.categories),
   ];
   const { ok, notices, failed } = await askAll(env, (a) => getSeries(a, params, env.client));
-  const relabel = pickLabels(GROUP_LABELS[m.groupBy]);
-  // Agents that do not know a pod's workload leave the label out: drop it from the key rather than split the pod.
   const summed = sumSeries(
     ok.map((r) => r.value.series),
-    (l) => {
-      const out = relabel(l);
-      if (m.groupBy === 'pod' && out.workload === '') {
-        delete out.workload;
-      }
-      return out;
-    }
+    pickLabels(GROUP_LABELS[m.groupBy])
   );
   const frames = sortFrames(
     [...summed.entries()].map(([key, s]) => {

@@ -49,6 +49,8 @@ export async function topEdges(
     }
   }
   // Largest first; ties broken by node and id so the order is stable.
-  all.sort((a, b) => key(b.edge) - key(a.edge) || a.node.localeCompare(b.node) || a.edge.id - b.edge.id);
+  all.sort(
+    (a, b) => key(b.edge) - key(a.edge) || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0) || a.edge.id - b.edge.id
+  );
   return { edges: all.slice(0, limit), matched, notices, failed, executed: queryString('GET /api/v1/edges', params) };
 }

@@ -43,11 +43,10 @@ export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, 
   ];
   const numParams: Params = [...common, ['metric', parts.num]];
   const denParams: Params = [...common, ['metric', parts.den]];
-  // The agent splits throttling by target or pod only: pods are summed into workloads here.
   const thrParams: Params = [
     ...rangeParams(q),
     ['step', String(stepMs(q))],
-    ['by', 'pod'],
+    ['by', m.groupBy],
     ['metric', 'throttled'],
     ...filterParams(m, THROTTLED_FILTERS),
   ];

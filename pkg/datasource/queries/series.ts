@@ -55,9 +55,9 @@ export function sumSeries(
   return out;
 }
 
-/** Keeps only these labels (a missing one becomes ''). */
+/** Keeps only these labels; one the agent left out (a pod's unknown workload) stays out. */
 export function pickLabels(keys: readonly string[]): (l: Labels) => Labels {
-  return (l) => Object.fromEntries(keys.map((k) => [k, l[k] ?? '']));
+  return (l) => Object.fromEntries(keys.filter((k) => k in l).map((k) => [k, l[k]]));
 }
 
 /** One timeseries-multi frame: a time field and one value field with the series' labels. */

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * End to end: two real agent daemons (real BPF) on live workloads — one
+ * traces an eventfd ping loop, the other CPU spinners that preempt each
+ * other — and the built backend executable under the Grafana host, for every
+ * query type and resource. Each answer is checked against what the agents
+ * themselves say for the same range (their sum, their union's top N, the
+ * ratio of their summed parts). Loads BPF: run under
+ * `flock /tmp/wakeflow-bpf.lock` (npm test does).
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  Daemon,
+  SeriesAnswer,
+  Workload,
+  get,
+  sleep,
+  startDaemon,
+  startWorkload,
+  stopDaemon,
+  stopWorkload,
+  waitFor,
+} from '../agent/tests/lib/serve-daemon';
+import {
+  PluginProcess,
+  callResource,
+  checkHealth,
+  nsValues,
+  query,
+  queryRequest,
+  startPlugin,
+} from './backend/grafana-host';
+
+interface EdgeJson {
+  id: number;
+  offcpu_us: number;
+  count: number;
+  category: string;
+  target: { pid: number; tid: number; comm: string };
+}
+
+const TOKEN = 'e2e-token-' + Math.random().toString(36).slice(2);
+
+describe('backend end to end: two real agents', () => {
+  let dir: string;
+  let ping: Workload;
+  let spin: Workload;
+  let a: Daemon;
+  let b: Daemon;
+  let p: PluginProcess;
+  let settings: { jsonData: Record<string, unknown>; secure: Record<string, string> };
+  let fromMs: number;
+  let toMs: number;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const host = (d: Daemon) => new URL(d.url).host;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wakeflow-backend-e2e-'));
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, TOKEN + '\n');
+    chmodSync(tokenFile, 0o600);
+    ping = await startWorkload('eventfd', ['--interval-us', '500']);
+    spin = await startWorkload('preempt', ['--cpu', '1']);
+    const common = ['--window', '1', '--token-file', tokenFile];
+    a = await startDaemon(['--db', path.join(dir, 'a.db'), '--pid', String(ping.pid), ...common]);
+    b = await startDaemon(['--db', path.join(dir, 'b.db'), '--pid', String(spin.pid), ...common]);
+    for (const [d, w] of [
+      [a, ping],
+      [b, spin],
+    ] as const) {
+      await waitFor('the workload traced', async () => {
+        const r = await get<{ targets: Array<{ pid: number; alive: boolean }> }>(`${d.url}/api/v1/targets`, auth);
+        return r.body.targets.some((t) => t.pid === w.pid && t.alive);
+      });
+    }
+    await sleep(4500);
+    // A range that ended two windows ago: both agents' answers for it no longer change.
+    toMs = Math.floor(Date.now() / 1000) * 1000 - 2000;
+    fromMs = toMs - 60_000;
+    settings = { jsonData: { agentUrls: [a.url, b.url], timeoutSeconds: 5 }, secure: { agentToken: TOKEN } };
+    p = await startPlugin();
+  });
+
+  after(async () => {
+    await p?.stop();
+    for (const w of [ping, spin]) {
+      if (w) {
+        await stopWorkload(w);
+      }
+    }
+    for (const d of [a, b]) {
+      if (d) {
+        assert.equal(await stopDaemon(d), 0, d.log());
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const direct = async <T>(d: Daemon, pathAndQuery: string) => {
+    const r = await get<T>(`${d.url}${pathAndQuery}`, auth);
+    assert.equal(r.status, 200, r.text);
+    return r.body;
+  };
+  const range = () => ({ fromMs, toMs });
+
+  test('CheckHealth: both agents answered', async () => {
+    const h = await checkHealth(p, settings);
+    assert.equal(h.status, 'OK', h.message);
+    assert.match(h.message, /^2 of 2 agents answered \(pods traced: 2, events lost: \d+\)$/);
+    assert.deepEqual(
+      h.details.agents.map((x: { agent: string }) => x.agent),
+      [host(a), host(b)]
+    );
+  });
+
+  test("categories: each series is the sum of the two agents' series, point by point", async () => {
+    const r = (
+      await query(
+        p,
+        queryRequest(settings, [
+          { refId: 'A', model: { queryType: 'categories' }, ...range(), maxDataPoints: 60, intervalMs: 1000 },
+        ])
+      )
+    ).A;
+    assert.equal(r.status, 200, r.error);
+    const q = `/api/v1/series?from=${fromMs}&to=${toMs}&step=1000&metric=offcpu&by=category`;
+    const [sa, sb] = await Promise.all([direct<SeriesAnswer>(a, q), direct<SeriesAnswer>(b, q)]);
+    const expected = new Map<string, Map<number, number>>();
+    for (const s of [...sa.series, ...sb.series]) {
+      const m = expected.get(s.labels.category) ?? new Map<number, number>();
+      for (const [t, v] of s.points) {
+        m.set(t, (m.get(t) ?? 0) + v);
+      }
+      expected.set(s.labels.category, m);
+    }
+    const got = new Map(r.frames.map((f) => [f.fields[1].labels!.category, f]));
+    assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort());
+    assert.ok(got.has('ipc.eventfd'), 'the ping loop (agent a)');
+    assert.ok(
+      [...got.keys()].some((c) => c.startsWith('preempt.')),
+      'the spinners (agent b)'
+    );
+    for (const [cat, f] of got) {
+      const times = nsValues(f.fields[0]).map((ns) => Number(ns / 1_000_000n));
+      const want = expected.get(cat)!;
+      assert.deepEqual(
+        times,
+        [...want.keys()].sort((x, y) => x - y),
+        cat
+      );
+      f.fields[1].values.forEach((v, i) =>
+        assert.ok(Math.abs((v as number) - want.get(times[i])!) < 1e-9, `${cat} at ${times[i]}`)
+      );
+    }
+  });
+
+  test('preemption: the ratio of summed parts over both agents, with throttled beside it', async () => {
+    const r = (
+      await query(
+        p,
+        queryRequest(settings, [
+          { refId: 'P', model: { queryType: 'preemption', throttled: true }, ...range(), maxDataPoints: 60 },
+        ])
+      )
+    ).P;
+    assert.equal(r.status, 200, r.error);
+    const part = (d: Daemon, metric: string) =>
+      direct<SeriesAnswer>(d, `/api/v1/series?from=${fromMs}&to=${toMs}&step=1000&metric=${metric}&by=pod`);
+    const [pa, pb, oa, ob] = await Promise.all([
+      part(a, 'preempted'),
+      part(b, 'preempted'),
+      part(a, 'oncpu'),
+      part(b, 'oncpu'),
+    ]);
+    const sum = (...xs: SeriesAnswer[]) => {
+      const m = new Map<number, number>();
+      xs.flatMap((x) => x.series).forEach((s) => s.points.forEach(([t, v]) => m.set(t, (m.get(t) ?? 0) + v)));
+      return m;
+    };
+    const pre = sum(pa, pb);
+    const on = sum(oa, ob);
+    const ratio = r.frames.filter((f) => f.fields[1].name === 'preemption_ratio');
+    assert.equal(ratio.length, 1, 'outside Kubernetes every process is in one (unnamed) pod');
+    assert.equal(ratio[0].meta?.type, 'timeseries-multi');
+    const times = nsValues(ratio[0].fields[0]).map((ns) => Number(ns / 1_000_000n));
+    assert.ok(times.length >= 3, `${times.length} points`);
+    ratio[0].fields[1].values.forEach((v, i) => {
+      const t = times[i];
+      const want = pre.get(t)! / (pre.get(t)! + on.get(t)!);
+      assert.ok(Math.abs((v as number) - want) < 1e-9, `ratio at ${t}: ${v} vs ${want}`);
+    });
+    assert.ok(Math.max(...(ratio[0].fields[1].values as number[])) > 0, 'the spinners are preempted');
+    assert.ok(r.frames.some((f) => f.fields[1].name === 'throttled'));
+  });
+
+  test("chains: the top 20 of both agents' edges, exact, with the Node Graph frames", async () => {
+    const r = (
+      await query(p, queryRequest(settings, [{ refId: 'C', model: { queryType: 'chains', limit: 20 }, ...range() }]))
+    ).C;
+    assert.equal(r.status, 200, r.error);
+    const q = `/api/v1/edges?from=${fromMs}&to=${toMs}&limit=20&sort=offcpu`;
+    const [ea, eb] = await Promise.all([direct<{ edges: EdgeJson[] }>(a, q), direct<{ edges: EdgeJson[] }>(b, q)]);
+    const union = [
+      ...ea.edges.map((e) => ({ id: `${host(a)}/${e.id}`, node: host(a), eid: e.id, off: e.offcpu_us })),
+      ...eb.edges.map((e) => ({ id: `${host(b)}/${e.id}`, node: host(b), eid: e.id, off: e.offcpu_us })),
+    ].sort((x, y) => y.off - x.off || (x.node < y.node ? -1 : x.node > y.node ? 1 : 0) || x.eid - y.eid);
+    const t = r.frames[0];
+    assert.deepEqual(
+      t.field('offcpu').values,
+      union.slice(0, 20).map((x) => x.off / 1e6)
+    );
+    assert.deepEqual(
+      t.field('id').values,
+      union.slice(0, 20).map((x) => x.id)
+    );
+    const pidIdx = t.field('target_pid').values.map(Number);
+    assert.ok(pidIdx.includes(ping.pid) && pidIdx.includes(spin.pid), 'edges of both workloads');
+    const eventfd = t.field('category').values.indexOf('ipc.eventfd');
+    assert.ok(eventfd >= 0);
+    const expl = JSON.parse(t.field('explanation').values[eventfd] as string);
+    assert.equal(typeof expl.category.rule, 'string');
+    assert.ok((t.field('target_stack').values[eventfd] as string).includes('\n'), 'stack frames, one per line');
+    assert.deepEqual(
+      r.frames.map((f) => f.name),
+      ['chains', 'nodes', 'edges']
+    );
+    assert.ok(r.frames[1].fields.some((f) => f.name === 'arc__ipc.eventfd'));
+  });
+
+  test('flamegraph: the root is the off-CPU time of every edge of both agents', async () => {
+    const r = (await query(p, queryRequest(settings, [{ refId: 'F', model: { queryType: 'flamegraph' }, ...range() }])))
+      .F;
+    assert.equal(r.status, 200, r.error);
+    const q = `/api/v1/edges?from=${fromMs}&to=${toMs}&limit=1000&sort=offcpu`;
+    const [ea, eb] = await Promise.all([direct<{ edges: EdgeJson[] }>(a, q), direct<{ edges: EdgeJson[] }>(b, q)]);
+    const total = [...ea.edges, ...eb.edges].reduce((s, e) => s + e.offcpu_us / 1e6, 0);
+    const f = r.frames[0];
+    assert.equal(f.field('label').values[0], 'total');
+    assert.ok(Math.abs((f.field('value').values[0] as number) - total) < 1e-6);
+    assert.ok(f.field('label').values.includes('--'));
+    assert.ok(
+      f.field('label').values.includes('wakeflow-worklo') ||
+        f.field('label').values.some((l) => String(l).startsWith('wf-'))
+    );
+  });
+
+  test('targets and every resource, merged over both agents', async () => {
+    const r = (await query(p, queryRequest(settings, [{ refId: 'T', model: { queryType: 'targets' }, ...range() }]))).T;
+    const f = r.frames[0];
+    const rows = f.field('pid').values.map((pid, i) => [Number(pid), f.field('node').values[i]]);
+    assert.ok(rows.some(([pid, node]) => pid === ping.pid && node === host(a)));
+    assert.ok(rows.some(([pid, node]) => pid === spin.pid && node === host(b)));
+    const res = async (u: string) => {
+      const x = await callResource(p, settings, `${u}${u.includes('?') ? '&' : '?'}from=${fromMs}&to=${toMs}`);
+      assert.equal(x.code, 200, JSON.stringify(x.body));
+      assert.deepEqual(x.body.warnings, []);
+      return x.body;
+    };
+    assert.ok((await res('categories')).values.includes('ipc.eventfd'));
+    assert.ok((await res('categories')).values.some((c: string) => c.startsWith('preempt.')));
+    assert.ok((await res('roles')).values.length >= 1);
+    assert.ok((await res('threads')).values.length >= 2);
+    assert.ok(Array.isArray((await res('activities')).values));
+    for (const path of ['namespaces', 'workloads', 'pods']) {
+      assert.deepEqual((await res(path)).values, [], `${path}: nothing here runs in Kubernetes`);
+    }
+    const t = await res('targets');
+    assert.ok(t.targets.some((x: { pid: number; node: string }) => x.pid === ping.pid && x.node === host(a)));
+  });
+
+  test('one agent stopped: a warning naming it, the other still answers', async () => {
+    await stopDaemon(b);
+    const r = (await query(p, queryRequest(settings, [{ refId: 'A', model: { queryType: 'chains' }, ...range() }]))).A;
+    assert.equal(r.status, 200);
+    assert.match(
+      r.frames[0].meta?.notices[0].text,
+      new RegExp(`agent ${host(b).replace(/\./g, '\\.')} refused the connection`)
+    );
+    assert.ok(r.frames[0].field('node').values.every((n) => n === host(a)));
+  });
+});
