@@ -375,6 +375,22 @@ static void add_facts(struct capture *c, struct wf_edge *e, const struct wf_edge
 		add_fact(e, "irq.timer", s);
 }
 
+/* The waker of an interrupt-context wakeup is the interrupt: "[timer]" for a
+ * timer callback in a hard interrupt, "[net-rx]" for that softirq, else
+ * "[hardirq]"/"[softirq]". */
+static void interrupt_waker(const struct wf_edge_key *k, char comm[WF_COMM_LEN])
+{
+	const char *s = k->irq == WF_IRQ_SOFTIRQ ? NAME_AT(softirq_names, k->softirq) : NULL;
+	char *p;
+
+	if (k->ctx == WF_BPF_CTX_HARDIRQ)
+		s = k->timer_fn ? "timer" : "hardirq";
+	snprintf(comm, WF_COMM_LEN, "[%s]", s ? s : "softirq");
+	for (p = comm; *p; p++)
+		if (*p == '_')
+			*p = '-';
+}
+
 static void build_edge(struct capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
 		       int64_t boot_to_real, struct wf_edge *e)
 {
@@ -395,6 +411,8 @@ static void build_edge(struct capture *c, const struct wf_edge_key *k, const str
 		copy_comm(e->preemptor.proc_comm, k->wpcomm);
 		e->preemptor.pid = (int32_t)k->wpid;
 		e->preemptor.tid = (int32_t)k->wtid;
+	} else if (k->ctx == WF_BPF_CTX_HARDIRQ || k->ctx == WF_BPF_CTX_SOFTIRQ) {
+		interrupt_waker(k, e->waker.comm);
 	} else if (k->ctx != WF_BPF_CTX_UNKNOWN) {
 		copy_comm(e->waker.comm, k->wcomm);
 		copy_comm(e->waker.proc_comm, k->wpcomm);

@@ -57,6 +57,8 @@ static const char usage[] =
 	"  --cgroup REGEX       only targets whose cgroup path matches\n"
 	"  --token-file FILE    require 'Authorization: Bearer <token>' (all but\n"
 	"                       /healthz); the file must not be readable by others\n"
+	"  --insecure-no-token  allow a --listen address beyond loopback without\n"
+	"                       a token (anyone who can connect reads the history)\n"
 	"  --retention DURATION history kept, e.g. 24h, 90m, 7d (default 24h)\n"
 	"  --window SECONDS     aggregation window, a divisor of 60 (default 10)\n"
 	"  --rules FILE         classification rules instead of the built-in ones\n"
@@ -174,6 +176,16 @@ static char *read_token(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "token file %s is empty or holds a NUL byte", path);
 		free(buf);
 		return NULL;
+	}
+	/* A Bearer token is visible ASCII (RFC 6750 token68): anything else
+	 * could never be sent in a header, or would be cut where it is. */
+	for (ssize_t i = 0; i < n; i++) {
+		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f) {
+			snprintf(err, errlen, "token file %s holds a space or control character at byte %zd: a token is visible ASCII",
+				 path, i);
+			free(buf);
+			return NULL;
+		}
 	}
 	return buf;
 }
@@ -386,7 +398,7 @@ static int usage_error(const char *fmt, const char *arg)
 int cmd_serve(int argc, char **argv)
 {
 	enum { OPT_LISTEN = 256, OPT_DB, OPT_COMM, OPT_PID, OPT_CGROUP, OPT_TOKEN, OPT_RETENTION, OPT_WINDOW,
-	       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL };
+	       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL, OPT_INSECURE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "db", required_argument, NULL, OPT_DB },
@@ -399,6 +411,7 @@ int cmd_serve(int argc, char **argv)
 		{ "rules", required_argument, NULL, OPT_RULES },
 		{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
 		{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+		{ "insecure-no-token", no_argument, NULL, OPT_INSECURE },
 		/* Not in --help: fills a store with synthetic windows for
 		 * agent/bench/bench-store, through the same code. */
 		{ "bench-fill", required_argument, NULL, OPT_BENCH_FILL },
@@ -414,6 +427,7 @@ int cmd_serve(int argc, char **argv)
 	const char *listen_s = "127.0.0.1:9781", *db = DEFAULT_DB, *cgroup = NULL, *token_file = NULL,
 		   *rules_file = NULL, *proc_root = "/proc", *cgroup_root = "/sys/fs/cgroup";
 	double bench_hours = 0;
+	bool insecure = false;
 	char *token = NULL;
 	char err[512];
 	int opt, status = 1;
@@ -421,6 +435,8 @@ int cmd_serve(int argc, char **argv)
 	int64_t start;
 
 	s.retention_ms = DEFAULT_RETENTION_S * 1000LL;
+	/* Everything the daemon creates (the store, its directory) is private. */
+	umask(077);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
@@ -478,6 +494,9 @@ int cmd_serve(int argc, char **argv)
 		case OPT_CGROUP_ROOT:
 			cgroup_root = optarg;
 			break;
+		case OPT_INSECURE:
+			insecure = true;
+			break;
 		case OPT_BENCH_FILL:
 			bench_hours = strtod(optarg, &end);
 			if (end == optarg || *end || !(bench_hours > 0 && bench_hours <= 24 * 31))
@@ -511,6 +530,10 @@ int cmd_serve(int argc, char **argv)
 		return 2;
 	}
 	snprintf(s.listen, sizeof(s.listen), "%s", listen_s);
+	if (!http_is_loopback(&addr) && !token_file && !insecure)
+		return usage_error("--listen %s is reachable from other hosts: give --token-file FILE (or "
+				   "--insecure-no-token to serve the history to anyone who can connect)",
+				   listen_s);
 	if (token_file) {
 		token = read_token(token_file, err, sizeof(err));
 		if (!token) {
@@ -582,7 +605,7 @@ int cmd_serve(int argc, char **argv)
 		}
 	}
 	if (!http_is_loopback(&addr) && !token)
-		wf_log(WF_LOG_WARN, "http: listening on %s without --token-file: anyone who can reach it can read the data",
+		wf_log(WF_LOG_WARN, "http: listening on %s without a token (--insecure-no-token): anyone who can reach it can read the data",
 		       listen_s);
 
 	{

@@ -111,16 +111,33 @@ int http_is_loopback(const struct sockaddr_storage *addr)
 	return 0;
 }
 
-int http_token_ok(const char *header, const char *token)
+static bool is_ows(char c)
 {
-	const char *given;
+	return c == ' ' || c == '\t';
+}
+
+int http_token_ok(const char *value, size_t len, const char *token)
+{
+	const char *given, *end = value ? value + len : NULL;
 	size_t gl, tl;
 	unsigned char diff;
 
-	if (!header || strncmp(header, "Bearer ", 7))
+	if (!value)
 		return 0;
-	given = header + 7;
-	gl = strlen(given);
+	/* Control bytes anywhere (a NUL would cut the value for strcmp). */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)value[i] < 0x20 ? value[i] != '\t' : (unsigned char)value[i] == 0x7f)
+			return 0;
+	/* RFC 9110: optional whitespace around the value, the scheme in any case. */
+	while (value < end && is_ows(*value))
+		value++;
+	while (end > value && is_ows(end[-1]))
+		end--;
+	if (end - value < 7 || strncasecmp(value, "Bearer", 6) || !is_ows(value[6]))
+		return 0;
+	for (given = value + 6; given < end && is_ows(*given); given++)
+		;
+	gl = (size_t)(end - given);
 	tl = strlen(token);
 	/* Time depends on the token's length only, never on where the first
 	 * differing byte is. */
@@ -548,13 +565,36 @@ static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
 
 /* ---- routing ---- */
 
-/* The raw request URI, captured before libmicrohttpd splits and decodes the
- * query string: the query parser wants the bytes as sent. */
+/*
+ * The request target as sent, captured before libmicrohttpd splits and
+ * decodes it: the query parser wants the bytes as sent. MHD hands it over
+ * as a C string in its read buffer, so a raw NUL would silently cut it
+ * ("/healthz\0junk" read as "/healthz"); where the HTTP version starts in
+ * that buffer tells (handle: it must follow the target and one space).
+ */
+struct request {
+	const char *raw; /* in MHD's read buffer, valid for the whole request */
+	size_t len;	 /* strlen of it on arrival */
+	bool control;	 /* holds a control byte */
+	char uri[];	 /* a copy */
+};
+
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 {
+	size_t len = uri ? strlen(uri) : 0;
+	struct request *rq = malloc(sizeof(*rq) + len + 1);
+
 	(void)cls;
 	(void)con;
-	return strdup(uri ? uri : "");
+	if (!rq)
+		return NULL;
+	rq->raw = uri;
+	rq->len = len;
+	rq->control = false;
+	for (size_t i = 0; i < len; i++)
+		rq->control |= (unsigned char)uri[i] < 0x20 || (unsigned char)uri[i] == 0x7f;
+	memcpy(rq->uri, uri ? uri : "", len + 1);
+	return rq;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -566,32 +606,126 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum 
 	*req_cls = NULL;
 }
 
+struct header_count {
+	const char *name;
+	int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_count *hc = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && !strcasecmp(key, hc->name))
+		hc->n++;
+	return MHD_YES;
+}
+
+/* What is wrong with the request as HTTP, before any endpoint looks at it
+ * (NULL: nothing). */
+static const char *malformed(struct MHD_Connection *c, const struct request *rq, const char *version)
+{
+	struct header_count auth = { MHD_HTTP_HEADER_AUTHORIZATION, 0 };
+
+	if (!rq)
+		return "out of memory";
+	if (rq->control || (version && version != rq->raw + rq->len + 1))
+		return "control character in the request target";
+	if (version && !strcmp(version, MHD_HTTP_VERSION_1_1) &&
+	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+		return "HTTP/1.1 request without a Host header";
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &auth);
+	if (auth.n > 1)
+		return "more than one Authorization header";
+	return NULL;
+}
+
+struct header_starts {
+	const char *key[64];
+	size_t n;
+};
+
+static enum MHD_Result note_key(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+				const char *value, size_t value_size)
+{
+	struct header_starts *hs = cls;
+
+	(void)kind;
+	(void)key_size;
+	(void)value;
+	(void)value_size;
+	if (hs->n < sizeof(hs->key) / sizeof(hs->key[0]))
+		hs->key[hs->n++] = key;
+	return MHD_YES;
+}
+
+/*
+ * Whether a header value MHD handed over ended at a raw NUL rather than at
+ * its line's end: MHD reads values as C strings in its read buffer, so
+ * "Bearer TOKEN\0junk" would arrive as "Bearer TOKEN". A value ends where
+ * MHD wrote its terminator over the CR or LF (or trimmed whitespace); what
+ * follows is then the line end, the blank line or the next header's name.
+ * The header section always ends in a blank line, so value[len + 1] is
+ * still inside it.
+ */
+static bool value_cut_at_nul(struct MHD_Connection *c, const char *value, size_t len)
+{
+	struct header_starts hs = { .n = 0 };
+	char next = value[len + 1];
+
+	if (next == '\0' || next == '\r' || next == '\n' || next == ' ' || next == '\t')
+		return false;
+	MHD_get_connection_values_n(c, MHD_HEADER_KIND, note_key, &hs);
+	for (size_t i = 0; i < hs.n; i++)
+		if (hs.key[i] == value + len + 1)
+			return false;
+	return true;
+}
+
+static bool authorized(struct MHD_Connection *c, const char *token)
+{
+	const char *value = NULL;
+	size_t len = 0;
+
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+					  strlen(MHD_HTTP_HEADER_AUTHORIZATION), &value, &len) != MHD_YES ||
+	    value_cut_at_nul(c, value, len))
+		return false;
+	return http_token_ok(value, len, token);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
 	struct wf_http *h = cls;
-	const char *uri = *req_cls ? *req_cls : "";
+	const struct request *rq = *req_cls;
+	const char *uri = rq ? rq->uri : "";
 	const char *qmark = strchr(uri, '?');
 	const char *qs = qmark ? qmark + 1 : "";
 	enum wf_endpoint ep = WF_EP_PLAIN;
+	const char *bad;
 	struct wf_query *q;
 	char err[256];
 	enum MHD_Result ret;
 	int rc;
 
-	(void)version;
 	(void)upload_data;
 	if (*upload_data_size) {
 		/* Nothing here takes a body: drop it and answer once it is read. */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if ((bad = malformed(c, rq, version)))
+		return send_error(h, c, MHD_HTTP_BAD_REQUEST, bad);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
 		return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed (use GET)");
-	if (!strcmp(url, "/healthz"))
+	if (!strcmp(url, "/healthz")) {
+		if (*qs)
+			return send_error(h, c, MHD_HTTP_BAD_REQUEST, "/healthz takes no parameters");
 		return send_buf(h, c, 200, "text/plain; charset=utf-8", strdup("ok\n"), 3);
-	if (h->ctx.token && !http_token_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
-					   h->ctx.token))
+	}
+	if (h->ctx.token && !authorized(c, h->ctx.token))
 		return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
 				  "missing or wrong bearer token (send Authorization: Bearer <token>)");
 

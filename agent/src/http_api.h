@@ -57,8 +57,10 @@ struct wf_http *http_start(const struct sockaddr_storage *addr, socklen_t addrle
 			   char *err, size_t errlen);
 void http_stop(struct wf_http *h);
 
-/* Constant-time comparison of the Authorization header value with
- * "Bearer <token>"; exposed for the unit tests. */
-int http_token_ok(const char *header, const char *token);
+/* Whether an Authorization header value (len bytes, which may hold a NUL)
+ * is "Bearer <token>": the scheme in any case, optional whitespace around
+ * (RFC 9110), no control characters; the token compared in constant time.
+ * Exposed for the unit tests. */
+int http_token_ok(const char *value, size_t len, const char *token);
 
 #endif

@@ -359,6 +359,57 @@ static void refresh_extent(struct wf_store *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* mkdir -p for the store's directory: created 0700, as the store is private. */
+static int make_parent_dirs(const char *path)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(dir, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+/*
+ * The history is readable without the token by anyone who can read these
+ * files: the database is created 0600 (SQLite gives its -wal and -shm files
+ * the database's mode), and an existing one that others may read is
+ * tightened. Returns 0, or -1 with errno.
+ */
+static int make_private_file(struct wf_store *s)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	int fd;
+
+	if (make_parent_dirs(s->path))
+		return -1;
+	fd = open(s->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char p[4200];
+		struct stat sb;
+
+		snprintf(p, sizeof(p), "%s%s", s->path, suffixes[i]);
+		if (stat(p, &sb) == 0 && (sb.st_mode & 077) && chmod(p, sb.st_mode & 0700) == 0)
+			wf_log(WF_LOG_WARN, "store: %s was readable by other users (mode %04o): now 0%o", p,
+			       (unsigned)(sb.st_mode & 07777), (unsigned)(sb.st_mode & 0700));
+	}
+	return 0;
+}
+
 /* Opens the writer connection, creating the schema; loads the catalog the
  * first time. */
 static int open_db(struct wf_store *s, bool load)
@@ -367,6 +418,10 @@ static int open_db(struct wf_store *s, bool load)
 	char err[256];
 	int64_t rolled;
 
+	if (make_private_file(s)) {
+		note_error(s, SQLITE_CANTOPEN, "opening", strerror(errno));
+		return -1;
+	}
 	rc = check_header(s->path);
 	if (rc == SQLITE_NOTADB) {
 		note_error(s, rc, "opening", "not an SQLite database");

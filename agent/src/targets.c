@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture.h"
 
@@ -129,11 +130,16 @@ static bool read_comm(const char *proc_root, int32_t pid, char *buf, size_t len)
 
 int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uint32_t flags), void *ctx)
 {
+	/* The agent never traces itself: its HTTP threads would become targets
+	 * (and wakers) of every query against it. */
+	int32_t self = (int32_t)getpid();
 	int n = 0;
 	DIR *d;
 	struct dirent *de;
 
 	for (int i = 0; i < t->npids; i++) {
+		if (t->pids[i] == self)
+			continue;
 		if (add(ctx, t->pids[i], TARGET_BY_PID))
 			return -1;
 		n++;
@@ -151,7 +157,7 @@ int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uin
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = strtol(de->d_name, &end, 10);
-		if (*end || pid <= 0 || pid > INT32_MAX)
+		if (*end || pid <= 0 || pid > INT32_MAX || pid == self)
 			continue;
 		if (!read_comm(t->proc_root, (int32_t)pid, comm, sizeof(comm)) || !targets_comm_matches(t, comm))
 			continue;

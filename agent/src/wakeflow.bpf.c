@@ -1089,6 +1089,17 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 		k->ctx = WF_BPF_CTX_TASK;
 		in_task = wtid != 0;
 	}
+	/* An interrupt wakes on behalf of no task: the task it happened to
+	 * land on is not the waker, and keying by it multiplied one timer's
+	 * edges by every task it interrupted (measured: 24,677 waker threads
+	 * in 17 minutes, most of them the daemon's own HTTP threads). The
+	 * interrupt is the waker; user space names it from its facts. */
+	if (k->ctx != WF_BPF_CTX_TASK) {
+		k->wpid = k->wtid = 0;
+		k->wpstart = 0;
+		__builtin_memset(k->wcomm, 0, sizeof(k->wcomm));
+		__builtin_memset(k->wpcomm, 0, sizeof(k->wpcomm));
+	}
 	regs = in_task ? current_regs(cur) : NULL;
 	if (regs) {
 		sc = current_syscall(regs, &arg0);

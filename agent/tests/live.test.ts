@@ -39,6 +39,7 @@ interface Mechanism {
   category: string;
   context: string;
   waker?: string; /* thread that wakes it (task context only) */
+  interrupt?: string; /* the interrupt that wakes it: the waker of an interrupt-context wakeup */
   preemptor?: string;
   wakerKernel?: RegExp; /* a kernel function on the waker's path */
   targetKernel: RegExp; /* ... and on the target's */
@@ -68,6 +69,7 @@ const mechanisms: Mechanism[] = [
     target: 'wf-sleeper',
     category: 'timer',
     context: 'hardirq',
+    interrupt: '[timer]',
     wakerKernel: /^hrtimer_wakeup$/,
     targetKernel: /nanosleep$/,
   },
@@ -76,6 +78,7 @@ const mechanisms: Mechanism[] = [
     target: 'wf-timerfd',
     category: 'timer',
     context: 'hardirq',
+    interrupt: '[timer]',
     wakerKernel: /^timerfd_tmrproc$/,
     targetKernel: /^timerfd_read/,
   },
@@ -161,6 +164,18 @@ function checkMechanism(report: Report, m: Mechanism, stacks: 'sampled' | 'full'
   assert.equal(e.waker.context, m.context, `context of ${describeEdge(e)}`);
   if (m.waker) {
     assert.equal(e.waker.comm, m.waker, `waker of ${describeEdge(e)}`);
+  }
+  if (m.interrupt) {
+    // The interrupt, never the task it landed on: one waker for all of them.
+    assert.equal(e.waker.comm, m.interrupt, `waker of ${describeEdge(e)}`);
+    assert.equal(e.waker.pid, null);
+    assert.equal(e.waker.tid, null);
+    const wakers = new Set(
+      edgesOf(report, m.target)
+        .filter((x) => x.waker.context === m.context)
+        .map((x) => x.waker.comm)
+    );
+    assert.ok(wakers.size <= 2, `interrupt wakers of ${m.target}: ${[...wakers].join(', ')}`);
   }
   if (m.preemptor) {
     assert.equal(e.kind, 'preempted');

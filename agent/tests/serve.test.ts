@@ -10,7 +10,17 @@
  * root; WAKEFLOW_AGENT / WAKEFLOW_WORKLOAD override the paths.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +30,7 @@ import {
   agentBin,
   createTestCgroup,
   Daemon,
+  freePort,
   get,
   run,
   SeriesAnswer,
@@ -535,6 +546,190 @@ describe('serve: auth', () => {
       assert.equal(ok.status, p === '/nope' ? 404 : 200);
     });
   }
+
+  // Raw requests (fetch would refuse to send most of these), each answered
+  // once with the documented JSON error.
+  const raw: Array<[string, string, number, RegExp | null]> = [
+    ['a NUL in the path', 'GET /healthz\0 HTTP/1.1\r\nHost: x\r\n', 400, /control character in the request target/],
+    ['a NUL before parameters', 'GET /api/v1/status?\0bogus=1 HTTP/1.1\r\nHost: x\r\n', 400, /control character/],
+    ['a control byte in the query', 'GET /healthz?\x01 HTTP/1.1\r\nHost: x\r\n', 400, /control character/],
+    ['HTTP/1.1 without Host', 'GET /healthz HTTP/1.1\r\n', 400, /without a Host header/],
+    ['/healthz with a parameter', 'GET /healthz?x=1 HTTP/1.1\r\nHost: x\r\n', 400, /takes no parameters/],
+    [
+      'the token cut by a NUL',
+      'GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\0junk\r\n',
+      401,
+      /bearer token/,
+    ],
+    [
+      'the scheme in lower case',
+      'GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: bearer s3cret-token\r\n',
+      200,
+      null,
+    ],
+    [
+      'whitespace around the token',
+      'GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization:  Bearer  s3cret-token \t\r\n',
+      200,
+      null,
+    ],
+    [
+      'two Authorization headers',
+      'GET /api/v1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret-token\r\nAuthorization: Bearer wrong\r\n',
+      400,
+      /more than one Authorization header/,
+    ],
+    ['HTTP/1.0 needs no Host', 'GET /healthz HTTP/1.0\r\n', 200, null],
+  ];
+  for (const [what, head, status, re] of raw) {
+    test(`raw request, ${what} -> ${status}`, async () => {
+      const answer = await rawRequest(d.url, `${head}Connection: close\r\n\r\n`);
+      assert.equal(answer.match(/^HTTP\/1\.1 \d{3}/gm)?.length, 1, `one answer: ${answer}`);
+      assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
+      if (re) {
+        const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+        assert.match(answer, /\r\nContent-Type: application\/json\r\n/);
+        assert.match((JSON.parse(body) as { error: string }).error, re);
+      }
+    });
+  }
+});
+
+/* Sends bytes as they are and reads the whole answer (the daemon closes). */
+async function rawRequest(url: string, request: string): Promise<string> {
+  const sock = connect(Number(new URL(url).port), '127.0.0.1');
+  let out = '';
+  sock.on('data', (b) => (out += b.toString('latin1')));
+  sock.write(Buffer.from(request, 'latin1'));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no end of answer: ${out}`));
+    }, 5000);
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    sock.on('error', () => undefined);
+  });
+  return out;
+}
+
+describe('serve: what it creates is private, and it listens beyond loopback only with a token', () => {
+  test('a missing store directory is created 0700, the database and its WAL files 0600', async () => {
+    const db = path.join(dir, 'private', 'deeper', 'store.db');
+    const d = await startDaemon(['--db', db, '--window', '1', '--comm', '^no-such-process$']);
+    try {
+      await waitFor('a window written', async () => {
+        const s = await get<Status>(`${d.url}/api/v1/status`);
+        return s.body.store.windows_written >= 1;
+      });
+      for (const p of [path.join(dir, 'private'), path.dirname(db)]) {
+        assert.equal(statSync(p).mode & 0o777, 0o700, p);
+      }
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) {
+        assert.equal(statSync(f).mode & 0o777, 0o600, f);
+      }
+    } finally {
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+  });
+
+  test('an existing store that others may read is made private', async () => {
+    const db = path.join(dir, 'open.db');
+    writeFileSync(db, '');
+    chmodSync(db, 0o644);
+    const d = await startDaemon(['--db', db, '--window', '1', '--comm', '^no-such-process$']);
+    try {
+      assert.equal(statSync(db).mode & 0o777, 0o600);
+      assert.match(d.log(), /was readable by other users \(mode 0644\): now 0600/);
+    } finally {
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+  });
+
+  test('--listen on every address without a token is refused; --insecure-no-token allows it', async () => {
+    const port = await freePort();
+    const args = ['serve', '--db', path.join(dir, 'wide.db'), '--comm', '^no-such-process$'];
+    for (const listen of [`0.0.0.0:${port}`, `:${port}`]) {
+      const r = run(agentBin, [...args, '--listen', listen]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /^wakeflow-agent: --listen \S+ is reachable from other hosts: give --token-file FILE \(or --insecure-no-token/
+      );
+    }
+    const d = await startDaemon(
+      [
+        '--db',
+        path.join(dir, 'wide.db'),
+        '--comm',
+        '^no-such-process$',
+        '--listen',
+        `0.0.0.0:${port}`,
+        '--insecure-no-token',
+      ],
+      port
+    );
+    try {
+      assert.equal((await get(`${d.url}/healthz`)).status, 200);
+      assert.match(d.log(), /without a token \(--insecure-no-token\)/);
+    } finally {
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+  });
+
+  test('a token file holding a control character is refused', () => {
+    const f = path.join(dir, 'token-ctl');
+    writeFileSync(f, 'sec\x01ret\n');
+    chmodSync(f, 0o600);
+    const r = run(agentBin, ['serve', '--db', path.join(dir, 'never.db'), '--token-file', f]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /holds a space or control character at byte 3/);
+  });
+});
+
+describe('serve: an interrupt is the waker, never the task it landed on', () => {
+  test('timer wakeups while the API is queried hard: one [timer] waker, no edge of the daemon', async () => {
+    const sleeper = await startWorkload('nanosleep');
+    const d = await startDaemon(['--db', path.join(dir, 'irq.db'), '--window', '1', '--comm', WORKLOAD_COMM]);
+    try {
+      // The daemon's HTTP threads are what timer interrupts land on while it
+      // answers: 2,000 queries in 4 s through 8 connections at a time.
+      const deadline = Date.now() + 4000;
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (Date.now() < deadline && sent < 2000) {
+            sent++;
+            await get(`${d.url}/api/v1/status`);
+          }
+        })
+      );
+      await sleep(1500);
+      const r = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${since(20000)}&limit=1000&thread=wf-sleeper`);
+      assert.equal(r.status, 200, r.text);
+      const irq = r.body.edges.filter((e) => e.waker.context === 'hardirq' || e.waker.context === 'softirq');
+      assert.ok(irq.length > 0, JSON.stringify(r.body.edges.map((e) => [e.waker, e.category])));
+      for (const e of irq) {
+        assert.match(e.waker.comm, /^\[[a-z-]+\]$/, JSON.stringify(e.waker));
+        assert.equal(e.waker.pid, null);
+        assert.equal(e.waker.tid, null);
+      }
+      assert.ok(irq.some((e) => e.waker.comm === '[timer]' && e.category === 'timer'));
+      // one edge per interrupt kind and stack, not one per interrupted task
+      assert.ok(new Set(irq.map((e) => e.waker.comm)).size <= 3);
+      const daemonPid = d.proc.pid;
+      const all = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${since(20000)}&limit=1000`);
+      for (const e of all.body.edges) {
+        assert.notEqual(e.waker.pid, daemonPid, 'the daemon is never a waker');
+        assert.notEqual(e.target.pid, daemonPid, 'nor a target');
+      }
+    } finally {
+      await stopWorkload(sleeper);
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+  });
 });
 
 describe('serve: history across restarts', () => {

@@ -63,20 +63,32 @@ static void test_listen(void **state)
 	}
 }
 
+/* A string literal with its exact length, NULs included. */
+#define TOK(lit, token) http_token_ok(lit, sizeof(lit) - 1, token)
+
 static void test_token(void **state)
 {
 	(void)state;
-	assert_true(http_token_ok("Bearer s3cret", "s3cret"));
-	assert_false(http_token_ok(NULL, "s3cret"));
-	assert_false(http_token_ok("", "s3cret"));
-	assert_false(http_token_ok("Bearer ", "s3cret"));
-	assert_false(http_token_ok("Bearer s3cre", "s3cret"));
-	assert_false(http_token_ok("Bearer s3crets", "s3cret"));
-	assert_false(http_token_ok("Bearer S3cret", "s3cret"));
-	assert_false(http_token_ok("bearer s3cret", "s3cret"));
-	assert_false(http_token_ok("Basic s3cret", "s3cret"));
-	assert_false(http_token_ok("s3cret", "s3cret"));
-	assert_false(http_token_ok("Bearer s3cret\0x", "s3cretx"));
+	assert_true(TOK("Bearer s3cret", "s3cret"));
+	assert_false(http_token_ok(NULL, 0, "s3cret"));
+	assert_false(TOK("", "s3cret"));
+	assert_false(TOK("Bearer ", "s3cret"));
+	assert_false(TOK("Bearer s3cre", "s3cret"));
+	assert_false(TOK("Bearer s3crets", "s3cret"));
+	assert_false(TOK("Bearer S3cret", "s3cret"));
+	assert_false(TOK("Basic s3cret", "s3cret"));
+	assert_false(TOK("s3cret", "s3cret"));
+	assert_false(TOK("Bearers3cret", "s3cret"));
+	/* RFC 9110: the scheme is case-insensitive; whitespace around is optional. */
+	assert_true(TOK("bearer s3cret", "s3cret"));
+	assert_true(TOK("BEARER s3cret", "s3cret"));
+	assert_true(TOK("  Bearer \t s3cret \t ", "s3cret"));
+	/* A NUL or another control byte is never cut off: the value is refused. */
+	assert_false(TOK("Bearer s3cret\0garbage", "s3cret"));
+	assert_false(TOK("Bearer s3cret\0", "s3cret"));
+	assert_false(TOK("Bearer s3cret\r", "s3cret"));
+	assert_false(TOK("Bearer s3\x01cret", "s3\x01cret"));
+	assert_false(TOK("Bearer s3cret\x7f", "s3cret"));
 }
 
 int main(void)

@@ -329,6 +329,27 @@ static void test_missing_dir_recovers(void **state)
 	char sub[160];
 	uint32_t tid, id;
 
+	/* A missing directory is created (0700); one that cannot be (a file is
+	 * in the way) fails until it can. */
+	snprintf(sub, sizeof(sub), "%s/made/h.db", f->dir);
+	f->opts.path = sub;
+	s = store_open(&f->opts, cat, T0);
+	store_status(s, &st);
+	assert_int_equal(st.state, WF_STORE_OK);
+	snprintf(sub, sizeof(sub), "%s/made", f->dir);
+	{
+		struct stat sb;
+
+		assert_int_equal(stat(sub, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0700);
+		snprintf(sub, sizeof(sub), "%s/made/h.db", f->dir);
+		assert_int_equal(stat(sub, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+	}
+	store_close(s);
+
+	snprintf(sub, sizeof(sub), "%s/later", f->dir);
+	fclose(fopen(sub, "w"));
 	snprintf(sub, sizeof(sub), "%s/later/h.db", f->dir);
 	f->opts.path = sub;
 	s = store_open(&f->opts, cat, T0);
@@ -341,7 +362,7 @@ static void test_missing_dir_recovers(void **state)
 	id = catalog_edge_put(cat, &(struct wf_edge_meta){ .hash = 5, .target_id = tid, .last_seen_ms = T0 }, NULL);
 	assert_int_equal(write_window(s, cat, tid, &id, 1, T0, 1, T0 + W), -1);
 	snprintf(sub, sizeof(sub), "%s/later", f->dir);
-	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(unlink(sub), 0);
 	/* retried, but not before the reopen interval */
 	assert_int_equal(write_window(s, cat, tid, &id, 1, T0 + W, 1, T0 + 2 * W), -1);
 	assert_int_equal(write_window(s, cat, tid, &id, 1, T0 + 4 * W, 1, T0 + 5 * W), 0);

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "syscalls.h"
@@ -62,26 +64,33 @@ static void test_after_exec(void **state)
 	targets_free(t);
 }
 
+static int32_t scan_child;
+
 static int record_add(void *ctx, int32_t pid, uint32_t flags)
 {
 	int *seen = ctx;
 
-	if (pid == getpid() && (flags & TARGET_BY_COMM))
-		seen[0]++;
 	if (pid == 1 && (flags & TARGET_BY_PID))
+		seen[0]++;
+	if (pid == scan_child && (flags & TARGET_BY_COMM))
 		seen[1]++;
+	if (pid == getpid())
+		seen[2]++;
 	return 0;
 }
 
+/* The scan finds --pid processes and processes of a matching name, but
+ * never the agent itself (a child of the same name stands in for a target). */
 static void test_scan_finds_running_processes(void **state)
 {
 	char comm[32], re[64];
 	const char *res[1] = { re };
-	int32_t pids[] = { 1 };
-	int seen[2] = { 0, 0 };
+	int32_t pids[] = { 1, 0 };
+	int seen[3] = { 0, 0, 0 };
 	char err[256];
 	FILE *f = fopen("/proc/self/comm", "r");
 	struct targets *t;
+	pid_t child;
 
 	(void)state;
 	assert_non_null(f);
@@ -89,12 +98,23 @@ static void test_scan_finds_running_processes(void **state)
 	fclose(f);
 	comm[strcspn(comm, "\n")] = '\0';
 	snprintf(re, sizeof(re), "^%s$", comm);
-	t = targets_new(NULL, pids, 1, res, 1, err, sizeof(err));
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		pause();
+		_exit(0);
+	}
+	pids[1] = (int32_t)getpid(); /* asked for by number: still not traced */
+	t = targets_new(NULL, pids, 2, res, 1, err, sizeof(err));
 	assert_non_null(t);
-	assert_true(targets_scan(t, record_add, seen) >= 2);
-	assert_int_equal(seen[0], 1);
-	assert_int_equal(seen[1], 1);
+	scan_child = (int32_t)child;
+	assert_int_equal(targets_scan(t, record_add, seen), 2);
+	assert_int_equal(seen[0], 1); /* pid 1 */
+	assert_int_equal(seen[1], 1); /* the child */
+	assert_int_equal(seen[2], 0); /* ourselves, never */
 	targets_free(t);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
 }
 
 static void test_describe(void **state)
