@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-import { DataSourcePlugin } from '@grafana/data';
+import { AppPlugin } from '@grafana/data';
 
-import { ConfigEditor } from './components/ConfigEditor';
-import { QueryEditor } from './components/QueryEditor';
-import { DataSource } from './datasource';
-import { WakeflowOptions, WakeflowQuery } from './types';
+import { App } from './app/App';
 
-export const plugin = new DataSourcePlugin<DataSource, WakeflowQuery, WakeflowOptions>(DataSource)
-  .setConfigEditor(ConfigEditor)
-  .setQueryEditor(QueryEditor);
+/*
+ * The app plugin is the installable unit: it carries the data source
+ * (src/datasource/) and the panel (src/panel/) as nested plugins, and its one
+ * page is the query cheat sheet.
+ */
+export const plugin = new AppPlugin<{}>().setRootPage(App);

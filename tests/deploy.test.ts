@@ -368,7 +368,10 @@ describe('local stack (docker-compose.yaml, provisioning/)', () => {
   });
 
   test('the provisioned data source is this plugin, pointed at the agent with its token', () => {
-    const plugin = JSON.parse(readFileSync(path.join(ROOT, 'src/plugin.json'), 'utf8')) as { id: string };
+    const readId = (file: string) => (JSON.parse(readFileSync(path.join(ROOT, file), 'utf8')) as { id: string }).id;
+    const plugin = { id: readId('src/datasource/plugin.json') };
+    // The app and its nested plugins are unsigned in development: Grafana checks each id (docs/grafana.md).
+    const pluginIds = ['src/plugin.json', 'src/datasource/plugin.json', 'src/panel/plugin.json'].map(readId);
     const prov = parseYaml(readFileSync(path.join(ROOT, 'provisioning/datasources/datasources.yml'), 'utf8')) as {
       datasources: Array<{
         type: string;
@@ -379,9 +382,8 @@ describe('local stack (docker-compose.yaml, provisioning/)', () => {
     assert.equal(prov.datasources.length, 1);
     const ds = prov.datasources[0];
     assert.equal(ds.type, plugin.id);
-    // The plugin is unsigned in development: Grafana must be told its id.
     const env = compose.services.grafana.environment ?? {};
-    assert.equal(env.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS, plugin.id);
+    assert.deepEqual(String(env.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS).split(',').sort(), [...pluginIds].sort());
     assert.equal(ds.jsonData.discovery, 'dns');
     assert.ok(compose.services[ds.jsonData.dnsName], `${ds.jsonData.dnsName} is not a compose service`);
     assert.equal(ds.jsonData.agentPort, AGENT_PORT);

@@ -5,3 +5,9 @@ export function parsePositiveInt(text: string): number | undefined {
   const value = Number(text);
   return text.trim() !== '' && Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
+
+/** A whole number within [min, max], or undefined for anything else. */
+export function parseIntInRange(text: string, min: number, max: number): number | undefined {
+  const value = parsePositiveInt(text) ?? (text.trim() === '0' ? 0 : undefined);
+  return value !== undefined && value >= min && value <= max ? value : undefined;
+}

@@ -5,7 +5,7 @@ import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { ConfigEditor } from './ConfigEditor';
-import { WakeflowOptions, WakeflowSecureOptions } from '../types';
+import type { WakeflowOptions, WakeflowSecureOptions } from '../types';
 
 type Settings = DataSourceSettings<WakeflowOptions, WakeflowSecureOptions>;
 
@@ -17,7 +17,7 @@ function settings(overrides: Partial<Settings> = {}): Settings {
     orgId: 1,
     name: 'Wakeflow',
     typeLogoUrl: '',
-    type: 'wakeflow-datasource',
+    type: 'wakeflow-offwake-datasource',
     typeName: 'Wakeflow',
     access: 'proxy',
     url: '',
@@ -61,24 +61,38 @@ function renderEditor(initial: Settings = settings()) {
 }
 
 describe('ConfigEditor', () => {
-  it('stores the agent URL in jsonData', async () => {
+  it('stores the agent URLs, one per line, as a list', async () => {
     const { user, latest } = renderEditor();
-
-    await user.type(screen.getByRole('textbox', { name: /agent url/i }), 'http://10.0.0.7:7000');
-
-    expect(latest().jsonData).toEqual({ agentUrl: 'http://10.0.0.7:7000' });
+    const urls = screen.getByRole('textbox', { name: /agent urls/i });
+    await user.type(urls, 'http://10.0.0.7:9781{Enter}{Enter} http://10.0.0.8:9781 ');
+    await user.tab();
+    expect(latest().jsonData).toEqual({ agentUrls: ['http://10.0.0.7:9781', 'http://10.0.0.8:9781'] });
   });
 
-  it('switches to DNS discovery and stores the name and port instead of a URL', async () => {
-    const { user, latest } = renderEditor(settings({ jsonData: { agentUrl: 'http://old:1' } }));
-    const discovery = screen.getByRole('radiogroup', { name: 'Discovery' });
+  it('shows the single URL of older settings and replaces it by the list once edited', async () => {
+    const { user, latest } = renderEditor(settings({ jsonData: { agentUrl: 'http://old:9781' } }));
+    const urls = screen.getByRole('textbox', { name: /agent urls/i });
+    expect(urls).toHaveValue('http://old:9781');
+    await user.type(urls, '{Enter}http://new:9781');
+    await user.tab();
+    expect(latest().jsonData).toEqual({ agentUrls: ['http://old:9781', 'http://new:9781'] });
+  });
 
-    await user.click(within(discovery).getByRole('radio', { name: /dns/i }));
+  it('says which URL cannot be an agent address', () => {
+    renderEditor(settings({ jsonData: { agentUrls: ['http://ok:9781', 'ftp://agent:21'] } }));
+    expect(screen.getByText('"ftp://agent:21" must start with http:// or https://')).toBeInTheDocument();
+  });
 
-    expect(screen.queryByRole('textbox', { name: /agent url/i })).not.toBeInTheDocument();
+  it('switches to DNS discovery and stores the name and port instead of URLs', async () => {
+    const { user, latest } = renderEditor(settings({ jsonData: { agentUrls: ['http://old:1'] } }));
+    await user.click(
+      within(screen.getByRole('radiogroup', { name: 'Discovery' })).getByRole('radio', { name: /dns/i })
+    );
+    expect(screen.queryByRole('textbox', { name: /agent urls/i })).not.toBeInTheDocument();
     await user.type(screen.getByRole('textbox', { name: /dns name/i }), 'wakeflow-agent.wakeflow.svc');
-    await user.type(screen.getByRole('spinbutton', { name: /agent port/i }), '7000');
-
+    const port = screen.getByRole('spinbutton', { name: /agent port/i });
+    await user.type(port, '7000');
+    await user.tab();
     expect(latest().jsonData).toMatchObject({
       discovery: 'dns',
       dnsName: 'wakeflow-agent.wakeflow.svc',
@@ -86,22 +100,30 @@ describe('ConfigEditor', () => {
     });
   });
 
-  it('stores the timeout as a number and an emptied field as unset', async () => {
+  it('stores timeout and concurrency as numbers within their limits, an emptied field as unset', async () => {
     const { user, latest } = renderEditor(settings({ jsonData: { timeoutSeconds: 5 } }));
     const timeout = screen.getByRole('spinbutton', { name: /timeout/i });
-
     await user.clear(timeout);
+    await user.tab();
     expect(latest().jsonData.timeoutSeconds).toBeUndefined();
-
     await user.type(timeout, '30');
+    await user.tab();
     expect(latest().jsonData.timeoutSeconds).toBe(30);
+
+    const concurrency = screen.getByRole('spinbutton', { name: /concurrency/i });
+    await user.type(concurrency, '500');
+    await user.tab();
+    // Above the limit of 64: not stored, and the field shows what is.
+    expect(latest().jsonData.maxConcurrency).toBeUndefined();
+    expect(concurrency).toHaveValue(null);
+    await user.type(concurrency, '16');
+    await user.tab();
+    expect(latest().jsonData.maxConcurrency).toBe(16);
   });
 
   it('keeps the token in secureJsonData only', async () => {
-    const { user, latest } = renderEditor(settings({ jsonData: { agentUrl: 'http://a:1' } }));
-
+    const { user, latest } = renderEditor(settings({ jsonData: { agentUrls: ['http://a:1'] } }));
     await user.type(screen.getByLabelText(/agent token/i), 's3cret-token');
-
     const saved = latest();
     expect(saved.secureJsonData).toEqual({ agentToken: 's3cret-token' });
     const { secureJsonData, ...sentAnywhereElse } = saved;
@@ -113,12 +135,9 @@ describe('ConfigEditor', () => {
     const shown = screen.getByRole('textbox', { name: /agent token/i });
     expect(shown).toBeDisabled();
     expect(shown).toHaveValue('configured');
-
     await user.click(screen.getByRole('button', { name: 'Reset' }));
-
     expect(latest().secureJsonFields).toEqual({ agentToken: false });
     expect(latest().secureJsonData).toEqual({ agentToken: '' });
     expect(screen.getByLabelText(/agent token/i)).toHaveValue('');
-    expect(screen.queryByRole('button', { name: 'Reset' })).not.toBeInTheDocument();
   });
 });

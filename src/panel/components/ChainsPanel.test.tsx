@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+import React from 'react';
+import { LoadingState, getDefaultTimeRange, type DataFrame, type PanelData, type PanelProps } from '@grafana/data';
+import { act, render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+
+import { TEST_IDS } from '../../common/testIds';
+import { DEFAULT_OPTIONS, type ChainsPanelOptions } from '../options';
+import { chainsFrame, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
+import { ChainsPanel } from './ChainsPanel';
+
+const tcpData: ChainSpec = {
+  id: 'a/1',
+  wakerComm: 'kubelet',
+  wakerTid: 606,
+  targetComm: 'wrk:worker_0',
+  targetTid: 4450,
+  category: 'net.tcp.data',
+  count: 12,
+  offcpu: 0.25,
+  wakerStack: ['sock_def_readable', 'tcp_data_queue', 'tcp_v4_rcv', 'write'],
+  wakerKernelFrames: 3,
+  targetStack: ['finish_task_switch', 'schedule', 'epoll_wait'],
+  targetKernelFrames: 2,
+  explanation: { category: { rule: 'tcp-data', frames: [{ stack: 'waker', index: 1 }] } },
+};
+const preempted: ChainSpec = {
+  id: 'a/2',
+  wakerComm: '',
+  wakerTid: null,
+  wakerContext: 'none',
+  kind: 'preempted',
+  preemptor: 'stress-ng',
+  targetComm: 'wrk:worker_1',
+  targetTid: 4451,
+  category: 'preempt.involuntary',
+  count: 40,
+  offcpu: 0.75,
+};
+
+function renderPanel(
+  series: DataFrame[],
+  state = LoadingState.Done,
+  options: Partial<ChainsPanelOptions> = {},
+  extra: Partial<PanelData> = {}
+) {
+  const data: PanelData = { series, state, timeRange: getDefaultTimeRange(), ...extra };
+  const props = {
+    data,
+    options: { ...DEFAULT_OPTIONS, ...options },
+    width: 900,
+    height: 600,
+    id: 1,
+    timeRange: data.timeRange,
+    timeZone: 'utc',
+    title: 'Wake chains',
+    transparent: false,
+    fieldConfig: { defaults: {}, overrides: [] },
+    renderCounter: 0,
+    replaceVariables: (s: string) => s,
+    onOptionsChange: jest.fn(),
+    onFieldConfigChange: jest.fn(),
+    onChangeTimeRange: jest.fn(),
+    eventBus: {} as PanelProps['eventBus'],
+  } as unknown as PanelProps<ChainsPanelOptions>;
+  render(<ChainsPanel {...props} />);
+  return { user: userEvent.setup() };
+}
+
+const frames = (specs: ChainSpec[], meta?: Record<string, unknown>) => [
+  chainsFrame(specs, meta) as unknown as DataFrame,
+];
+
+describe('ChainsPanel', () => {
+  it('draws one link per chain and a node per waker and target', () => {
+    renderPanel(frames([tcpData, preempted]));
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    expect(
+      within(diagram).getByRole('button', { name: /^kubelet woke wrk:worker_0: TCP data; 250 ms off CPU, 12 wakeups/ })
+    ).toBeInTheDocument();
+    expect(
+      within(diagram).getByRole('button', { name: /^preempted by stress-ng woke wrk:worker_1: Preempted/ })
+    ).toBeInTheDocument();
+    expect(within(diagram).getAllByRole('button', { name: /^wrk:worker_\d \(/ })).toHaveLength(2);
+  });
+
+  it('shows the stacks of a clicked link, with the deciding frame marked', async () => {
+    const { user } = renderPanel(frames([tcpData, preempted]));
+    await user.click(screen.getByRole('button', { name: /^kubelet woke wrk:worker_0/ }));
+    const details = screen.getByTestId(TEST_IDS.panel.details);
+    expect(within(details).getByRole('heading', { name: 'kubelet → wrk:worker_0' })).toBeInTheDocument();
+    const stacks = within(details).getByTestId(TEST_IDS.panel.stacks);
+    expect(stacks).toHaveTextContent('waker: kubelet 606');
+    expect(
+      within(stacks)
+        .getByText(/tcp_data_queue/)
+        .closest('mark')
+    ).toHaveTextContent('<<<< category net.tcp.data (rule tcp-data)');
+    expect(
+      within(details).getByText('category net.tcp.data by rule tcp-data (waker frame tcp_data_queue)')
+    ).toBeInTheDocument();
+    expect(within(details).getByRole('button', { name: /copy stacks/i })).toBeInTheDocument();
+    expect(within(details).getByRole('button', { name: /copy folded/i })).toBeInTheDocument();
+  });
+
+  it('selects with the keyboard: Tab to a link, Enter selects, Escape clears', async () => {
+    const { user } = renderPanel(frames([tcpData, preempted]));
+    const link = screen.getByRole('button', { name: /^preempted by stress-ng woke/ });
+    act(() => link.focus());
+    expect(link).toHaveFocus();
+    expect(screen.getByRole('tooltip')).toHaveTextContent('preempted by stress-ng woke wrk:worker_1');
+    await user.keyboard('{Enter}');
+    expect(link).toHaveAttribute('aria-pressed', 'true');
+    expect(within(screen.getByTestId(TEST_IDS.panel.details)).getByText('stress-ng')).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByTestId(TEST_IDS.panel.details)).not.toBeInTheDocument();
+  });
+
+  it('reaches every link and node with Tab', async () => {
+    const { user } = renderPanel(frames([tcpData, preempted]), LoadingState.Done, { showBreakdown: false });
+    const focused: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      await user.tab();
+      focused.push(document.activeElement?.getAttribute('aria-label') ?? '');
+    }
+    expect(focused.filter((l) => / woke /.test(l))).toHaveLength(2);
+    expect(focused.filter((l) => /\(.*\): .* off CPU/.test(l))).toHaveLength(4);
+  });
+
+  it('puts the preempted share first and filters the chains by a clicked category', async () => {
+    const { user } = renderPanel(frames([tcpData, preempted]));
+    expect(screen.getByTestId(TEST_IDS.panel.preemptedShare)).toHaveTextContent(
+      'Preempted: 75% of off-CPU time, 76.9% of wakeups'
+    );
+    await user.click(screen.getByTestId(TEST_IDS.panel.breakdownRow('net.tcp.data')));
+    expect(screen.getByTestId(TEST_IDS.panel.breakdownRow('net.tcp.data'))).toHaveAttribute('aria-pressed', 'true');
+    expect(screen.queryByRole('button', { name: /^preempted by stress-ng woke/ })).not.toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Show all chains' }));
+    expect(screen.getByRole('button', { name: /^preempted by stress-ng woke/ })).toBeInTheDocument();
+  });
+
+  it('folds the long tail into other beyond the links shown', () => {
+    renderPanel(frames(syntheticChains(2000)), LoadingState.Done, { maxLinks: 20 });
+    const links = within(screen.getByTestId(TEST_IDS.panel.diagram)).getAllByRole('button', { name: / woke / });
+    expect(
+      links.filter((l) => /^other wakers woke other targets/.test(l.getAttribute('aria-label') ?? '')).length
+    ).toBeGreaterThan(0);
+    expect(links.length).toBeLessThanOrEqual(20 + 16);
+  });
+
+  it('says so when there are no chains', () => {
+    renderPanel([]);
+    expect(screen.getByTestId(TEST_IDS.panel.empty)).toHaveTextContent('No wake chains in this time range.');
+  });
+
+  it('names the agents that did not answer above the chains', () => {
+    renderPanel(
+      frames([tcpData], {
+        notices: [{ severity: 'warning', text: 'agent 10.0.0.9:9781 did not answer: connection refused' }],
+      })
+    );
+    expect(screen.getByTestId(TEST_IDS.panel.notices)).toHaveTextContent(
+      'Partial answer: agent 10.0.0.9:9781 did not answer: connection refused'
+    );
+    expect(screen.getByTestId(TEST_IDS.panel.diagram)).toBeInTheDocument();
+  });
+
+  it('shows the query error, and what is wrong with a frame that is not a chains table', () => {
+    renderPanel([], LoadingState.Error, {}, { errors: [{ message: 'limit: must be between 1 and 1000' }] });
+    expect(screen.getByRole('alert')).toHaveTextContent('limit: must be between 1 and 1000');
+  });
+
+  it('explains a frame of another query type', () => {
+    const series = {
+      name: 'offcpu',
+      length: 1,
+      fields: [{ name: 'time', type: 'time', values: [1], config: {} }],
+    } as unknown as DataFrame;
+    renderPanel([series]);
+    expect(screen.getByRole('alert')).toHaveTextContent('is not a wakeflow chains table');
+  });
+});

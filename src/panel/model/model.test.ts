@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: Apache-2.0
+import type { DataFrame } from '@grafana/data';
+
+import { chainsFrame, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
+import { computeBreakdown } from './breakdown';
+import { NotChainsError, readChains } from './chains';
+import { describeDecision } from './explanation';
+import { buildGraph, filterRows, OTHER } from './graph';
+import { layoutGraph } from './layout';
+import { foldedLine, frameAt, offwaketimeText } from './stacks';
+
+const frame = (specs: ChainSpec[], meta?: Record<string, unknown>) => chainsFrame(specs, meta) as unknown as DataFrame;
+const options = { weight: 'offcpu' as const, maxLinks: 100, wakerIdentity: 'name' as const };
+
+/** The kubelet → worker TCP close of capture 000 (shared/fixtures/offwaketime), as the agent returns it: innermost first. */
+const tcpClose: ChainSpec = {
+  wakerComm: 'kubelet',
+  wakerTid: 606,
+  targetComm: 'wrk:worker_1',
+  targetTid: 4450,
+  category: 'net.tcp.close',
+  count: 1,
+  offcpu: 182e-6,
+  wakerStack: [
+    'autoremove_wake_function',
+    'sock_def_wakeup',
+    'tcp_fin',
+    'tcp_v4_rcv',
+    'ip_rcv',
+    '__local_bh_enable_ip',
+    'tcp_close',
+    'close',
+  ],
+  wakerKernelFrames: 7,
+  targetStack: [
+    'finish_task_switch',
+    'schedule',
+    'ep_poll',
+    'do_epoll_wait',
+    'epoll_wait',
+    'event_base_loop',
+    'start_thread',
+  ],
+  targetKernelFrames: 4,
+  explanation: {
+    category: { rule: 'tcp-close', frames: [{ stack: 'waker', index: 2 }], facts: ['waker.syscall=close'] },
+    activity: { rule: 'worker-loop', target_frames: [5] },
+  },
+};
+
+describe('reading the chains frame', () => {
+  it('reads every field of a row, stacks as lists innermost first', () => {
+    const { rows } = readChains([frame([tcpClose])]);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      wakerComm: 'kubelet',
+      wakerTid: 606,
+      targetComm: 'wrk:worker_1',
+      category: 'net.tcp.close',
+      offcpu: 182e-6,
+      wakerKernelFrames: 7,
+      labels: { namespace: 'bookinfo' },
+    });
+    expect(rows[0].wakerStack[0]).toBe('autoremove_wake_function');
+    expect(rows[0].explanation.decisions.map((d) => d.frames)).toEqual([
+      [{ stack: 'waker', index: 2 }],
+      [{ stack: 'target', index: 5 }],
+    ]);
+  });
+
+  it('collects the notices of every frame once (agents that did not answer)', () => {
+    const notice = { severity: 'warning', text: 'agent 10.0.0.9:9781 did not answer: timeout after 10 s' };
+    const { notices } = readChains([
+      frame([tcpClose], { notices: [notice] }),
+      { name: 'nodes', fields: [], length: 0, meta: { notices: [notice] } } as DataFrame,
+    ]);
+    expect(notices).toEqual([notice]);
+  });
+
+  it('names the missing fields of a frame that is not a chains table', () => {
+    const other = {
+      name: 'offcpu',
+      length: 1,
+      fields: [{ name: 'time', type: 'time', values: [1], config: {} }],
+    } as unknown as DataFrame;
+    expect(() => readChains([other])).toThrow(NotChainsError);
+    expect(() => readChains([other])).toThrow(/no waker_comm, target_comm, category, offcpu field/);
+  });
+
+  it('is empty, not an error, for no frames at all', () => {
+    expect(readChains([])).toEqual({ rows: [], notices: [] });
+  });
+
+  it('drops explanation frames outside the stack and ignores an unreadable explanation', () => {
+    const { rows } = readChains([
+      frame([
+        { ...tcpClose, explanation: { category: { rule: 'r', frames: [{ stack: 'waker', index: 99 }, 1] } } },
+        { ...tcpClose, explanation: undefined },
+      ]),
+    ]);
+    expect(rows[0].explanation.decisions[0].frames).toEqual([{ stack: 'waker', index: 1 }]);
+    expect(rows[1].explanation.decisions).toEqual([]);
+  });
+});
+
+describe('stacks as offwaketime prints them', () => {
+  const row = readChains([frame([tcpClose])]).rows[0];
+
+  it('prints the waker outermost first, --, the target innermost first, and the value in µs', () => {
+    const text = offwaketimeText(row);
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('    waker:           kubelet 606');
+    expect(lines[1]).toBe('    close'); // outermost waker frame first
+    expect(lines.indexOf('    --               --')).toBeGreaterThan(0);
+    expect(lines[lines.length - 2]).toBe('    target:          wrk:worker_1 4450');
+    expect(lines[lines.length - 1]).toBe('        182');
+    // `-` between kernel and user frames, as offwaketime -d
+    expect(lines.filter((l) => l === '    -')).toHaveLength(2);
+  });
+
+  it('marks the frames that decided with the rule, like the annotated captures', () => {
+    const text = offwaketimeText(row);
+    expect(text).toContain('    tcp_fin <<<< category net.tcp.close (rule tcp-close)');
+    expect(text).toContain('    event_base_loop <<<< activity  (rule worker-loop)');
+  });
+
+  it('gives the one-line reason', () => {
+    const d = row.explanation.decisions[0];
+    expect(describeDecision(d, row.category, (ref) => frameAt(row, ref))).toBe(
+      'category net.tcp.close by rule tcp-close (waker frame tcp_fin; fact waker.syscall=close)'
+    );
+  });
+
+  it('folds as offwaketime -f: target outermost first, --, waker innermost first, waker, µs', () => {
+    expect(foldedLine(row)).toBe(
+      'wrk:worker_1;start_thread;event_base_loop;epoll_wait;do_epoll_wait;ep_poll;schedule;finish_task_switch;--;' +
+        'autoremove_wake_function;sock_def_wakeup;tcp_fin;tcp_v4_rcv;ip_rcv;__local_bh_enable_ip;tcp_close;close;kubelet 182'
+    );
+  });
+});
+
+describe('graph of chains', () => {
+  it('makes waker and target columns; preemptions and interrupts get their own wakers', () => {
+    const { rows } = readChains([
+      frame([
+        tcpClose,
+        {
+          ...tcpClose,
+          wakerComm: '',
+          wakerTid: null,
+          wakerContext: 'none',
+          kind: 'preempted',
+          preemptor: 'stress-ng',
+          category: 'preempt.involuntary',
+        },
+        { ...tcpClose, wakerComm: 'swapper/1', wakerContext: 'softirq', category: 'net.udp' },
+      ]),
+    ]);
+    const graph = buildGraph(rows, options);
+    expect(graph.columns).toBe(2);
+    expect(
+      graph.nodes
+        .filter((n) => n.column === 0)
+        .map((n) => n.title)
+        .sort()
+    ).toEqual(['kubelet', 'preempted by stress-ng', 'softirq']);
+    expect(graph.nodes.filter((n) => n.column === 1)).toHaveLength(1);
+    expect(graph.links).toHaveLength(3);
+  });
+
+  it('folds chains beyond the cap into one other link per category, keeping the totals', () => {
+    const { rows } = readChains([frame(syntheticChains(2000))]);
+    const graph = buildGraph(rows, { ...options, maxLinks: 50 });
+    const drawn = graph.links.filter((l) => !l.other);
+    expect(drawn).toHaveLength(50);
+    expect(graph.folded).toBe(1950);
+    const others = graph.links.filter((l) => l.other);
+    expect(new Set(others.map((l) => l.category)).size).toBe(others.length);
+    const sum = (xs: Array<{ offcpu: number }>) => xs.reduce((s, x) => s + x.offcpu, 0);
+    expect(sum(graph.links)).toBeCloseTo(sum(rows), 6);
+    // The drawn chains are the heaviest.
+    const lightestDrawn = Math.min(...drawn.map((l) => l.offcpu));
+    expect(others.every((l) => l.rows.every((r) => r.offcpu <= lightestDrawn))).toBe(true);
+    expect(graph.nodes.some((n) => n.id.endsWith(`|${OTHER}`))).toBe(true);
+  });
+
+  it('weights by wakeups when asked', () => {
+    const { rows } = readChains([
+      frame([
+        { ...tcpClose, count: 5, offcpu: 1 },
+        { ...tcpClose, wakerComm: 'coredns', count: 50, offcpu: 0.1 },
+      ]),
+    ]);
+    const graph = buildGraph(rows, { ...options, weight: 'count', maxLinks: 1 });
+    expect(graph.links.find((l) => !l.other)?.rows[0].wakerComm).toBe('coredns');
+  });
+
+  it('filters by category and by activity (none for no activity)', () => {
+    const { rows } = readChains([
+      frame([tcpClose, { ...tcpClose, category: 'ipc.eventfd', activity: 'envoy.dispatcher_post' }]),
+    ]);
+    expect(filterRows(rows, { categories: ['ipc.eventfd'], activities: [] })).toHaveLength(1);
+    expect(filterRows(rows, { categories: [], activities: ['none'] }).map((r) => r.category)).toEqual([
+      'net.tcp.close',
+    ]);
+  });
+
+  it('lays out links as thick at both ends, inside the box, on one scale', () => {
+    const { rows } = readChains([frame(syntheticChains(300))]);
+    const graph = buildGraph(rows, options);
+    const layout = layoutGraph(graph, 900, 400);
+    for (const box of layout.nodes) {
+      expect(box.y).toBeGreaterThanOrEqual(0);
+      expect(box.y + box.height).toBeLessThanOrEqual(400.5);
+    }
+    const heaviest = [...layout.links].sort((a, b) => b.link.value - a.link.value);
+    expect(heaviest[0].width).toBeGreaterThanOrEqual(heaviest[heaviest.length - 1].width);
+    const ratio = heaviest[0].width / heaviest[0].link.value;
+    const nonMinimal = heaviest.filter((l) => l.width > 1);
+    for (const l of nonMinimal) {
+      expect(l.width / l.link.value).toBeCloseTo(ratio, 6);
+    }
+  });
+});
+
+describe('breakdown', () => {
+  it('gives shares of time and count per category and activity, and the preempted share', () => {
+    const { rows } = readChains([
+      frame([
+        { ...tcpClose, offcpu: 3, count: 1 },
+        { ...tcpClose, category: 'preempt.involuntary', offcpu: 1, count: 3, activity: '' },
+      ]),
+    ]);
+    const b = computeBreakdown(rows);
+    expect(b.categories.map((c) => [c.key, c.offcpuShare, c.countShare])).toEqual([
+      ['net.tcp.close', 0.75, 0.25],
+      ['preempt.involuntary', 0.25, 0.75],
+    ]);
+    expect(b.preempted).toMatchObject({ offcpuShare: 0.25, countShare: 0.75 });
+    expect(b.activities.map((a) => a.key)).toEqual(['none']);
+  });
+
+  it('is all zeros, not NaN, for chains without time', () => {
+    const { rows } = readChains([frame([{ ...tcpClose, offcpu: 0, count: 0 }])]);
+    expect(computeBreakdown(rows).categories[0]).toMatchObject({ offcpuShare: 0, countShare: 0 });
+  });
+});

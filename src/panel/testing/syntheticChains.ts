@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Chains frames made up for tests and the panel benchmark, in the exact shape
+ * of the backend's `chains` table (src/shared/frames.ts). Named as what they
+ * are: the browser tests draw frames from the real backend over a real agent;
+ * these are for panel logic in Jest and for `npm run bench:panel`, which needs
+ * 2,000 edges a live workload does not produce on demand. Deterministic: the
+ * same seed gives the same frame.
+ */
+import { CHAIN_FIELDS, CHAIN_FRAMES } from '../../shared/frames';
+import { CATEGORIES } from '../../shared/taxonomy';
+
+export interface ChainSpec {
+  id?: string;
+  node?: string;
+  wakerComm?: string;
+  wakerTid?: number | null;
+  wakerContext?: string;
+  targetComm?: string;
+  targetProc?: string;
+  targetTid?: number | null;
+  targetRole?: string;
+  kind?: string;
+  category?: string;
+  activity?: string;
+  count?: number;
+  offcpu?: number;
+  offcpuMax?: number;
+  runq?: number;
+  preemptor?: string;
+  wakerStack?: string[];
+  wakerKernelFrames?: number;
+  targetStack?: string[];
+  targetKernelFrames?: number;
+  explanation?: unknown;
+  facts?: string[];
+  pod?: string;
+  namespace?: string;
+  workload?: string;
+  labels?: Record<string, string>;
+}
+
+/** A plain frame object as Grafana hands panels their data (fields of arrays), without importing @grafana/data. */
+export interface PlainFrame {
+  name: string;
+  refId: string;
+  length: number;
+  fields: Array<{ name: string; type: string; values: unknown[]; config: Record<string, unknown> }>;
+  meta?: Record<string, unknown>;
+}
+
+const STRING = 'string';
+const NUMBER = 'number';
+const BOOLEAN = 'boolean';
+
+export function chainsFrame(specs: ChainSpec[], meta?: Record<string, unknown>): PlainFrame {
+  const F = CHAIN_FIELDS;
+  const col = (name: string, type: string, get: (s: ChainSpec, i: number) => unknown, unit?: string) => ({
+    name,
+    type,
+    values: specs.map(get),
+    config: unit ? { unit } : {},
+  });
+  return {
+    name: CHAIN_FRAMES.table,
+    refId: 'A',
+    length: specs.length,
+    meta,
+    fields: [
+      col(F.id, STRING, (s, i) => s.id ?? `agent-1/${i + 1}`),
+      col(F.node, STRING, (s) => s.node ?? '127.0.0.1:9781'),
+      col(F.wakerComm, STRING, (s) => s.wakerComm ?? 'kubelet'),
+      col(F.wakerPid, NUMBER, (s) => (s.wakerTid === null ? null : 600)),
+      col(F.wakerTid, NUMBER, (s, i) => (s.wakerTid === undefined ? 606 + i : s.wakerTid)),
+      col(F.wakerContext, STRING, (s) => s.wakerContext ?? 'task'),
+      col(F.targetProc, STRING, (s) => s.targetProc ?? 'envoy'),
+      col(F.targetComm, STRING, (s) => s.targetComm ?? 'wrk:worker_0'),
+      col(F.targetPid, NUMBER, () => 4400),
+      col(F.targetTid, NUMBER, (s, i) => (s.targetTid === undefined ? 4450 + (i % 4) : s.targetTid)),
+      col(F.targetRole, STRING, (s) => s.targetRole ?? 'worker'),
+      col(F.kind, STRING, (s) => s.kind ?? 'blocked'),
+      col(F.category, STRING, (s) => s.category ?? 'net.tcp.data'),
+      col(F.activity, STRING, (s) => s.activity ?? ''),
+      col(F.count, NUMBER, (s) => s.count ?? 10),
+      col(F.offcpu, NUMBER, (s) => s.offcpu ?? 0.01, 's'),
+      col(F.offcpuMax, NUMBER, (s) => s.offcpuMax ?? 0.002, 's'),
+      col(F.runq, NUMBER, (s) => s.runq ?? 0.0001, 's'),
+      col(F.preemptor, STRING, (s) => s.preemptor ?? ''),
+      col(F.wakerStack, STRING, (s) => (s.wakerStack ?? []).join('\n')),
+      col(F.wakerStackKernelFrames, NUMBER, (s) => s.wakerKernelFrames ?? 0),
+      col(F.targetStack, STRING, (s) => (s.targetStack ?? []).join('\n')),
+      col(F.targetStackKernelFrames, NUMBER, (s) => s.targetKernelFrames ?? 0),
+      col(F.stacksSampled, BOOLEAN, (s) => (s.wakerStack ?? s.targetStack) !== undefined),
+      col(F.explanation, STRING, (s) => (s.explanation === undefined ? '' : JSON.stringify(s.explanation))),
+      col(F.facts, STRING, (s) => (s.facts ?? []).join('\n')),
+      col(F.namespace, STRING, (s) => s.namespace ?? 'bookinfo'),
+      col(F.workload, STRING, (s) => s.workload ?? 'productpage-v1'),
+      col(F.pod, STRING, (s) => s.pod ?? 'productpage-v1-7d9f8c6b5-x2k4q'),
+      col(F.labels, STRING, (s) => JSON.stringify(s.labels ?? { namespace: s.namespace ?? 'bookinfo' })),
+    ],
+  };
+}
+
+/** A small xorshift generator: the same seed, the same frame. */
+function random(seed: number) {
+  let x = seed || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return ((x >>> 0) % 1_000_000) / 1_000_000;
+  };
+}
+
+/**
+ * `n` edges shaped like a busy Envoy node: a few dozen wakers, worker and
+ * main threads over many pods, every category, weights spread over four
+ * orders of magnitude (a long tail, as real chains have).
+ */
+export function syntheticChains(n: number, seed = 7): ChainSpec[] {
+  const rnd = random(seed);
+  const wakers = [
+    'kubelet',
+    'pilot-agent',
+    'coredns',
+    'swapper/0',
+    'wrk:worker_0',
+    'wrk:worker_1',
+    'envoy',
+    'containerd',
+    'kworker/u4:1',
+  ];
+  const threads = [
+    'wrk:worker_0',
+    'wrk:worker_1',
+    'wrk:worker_2',
+    'wrk:worker_3',
+    'envoy',
+    'AccessLogFlush',
+    'dog:main',
+  ];
+  const specs: ChainSpec[] = [];
+  for (let i = 0; i < n; i++) {
+    const category = CATEGORIES[Math.floor(rnd() * CATEGORIES.length)].id;
+    const preempted = category.startsWith('preempt.');
+    const count = 1 + Math.floor(rnd() ** 3 * 5000);
+    specs.push({
+      id: `node-${i % 3}/${i + 1}`,
+      node: `10.0.0.${1 + (i % 3)}:9781`,
+      wakerComm: preempted ? '' : `${wakers[Math.floor(rnd() * wakers.length)]}`,
+      wakerTid: preempted ? null : 100 + Math.floor(rnd() * 400),
+      wakerContext: preempted ? 'none' : rnd() < 0.15 ? 'softirq' : 'task',
+      kind: preempted ? 'preempted' : 'blocked',
+      preemptor: preempted ? `stress-ng-${Math.floor(rnd() * 3)}` : '',
+      targetComm: threads[Math.floor(rnd() * threads.length)],
+      targetTid: 4000 + Math.floor(rnd() * 600),
+      pod: `productpage-v1-${Math.floor(rnd() * 40)}`,
+      category,
+      count,
+      offcpu: count * (1e-5 + rnd() ** 2 * 2e-3),
+      wakerStack: [
+        '__wake_up_common',
+        'ep_poll_callback',
+        'sock_def_readable',
+        'tcp_data_queue',
+        'tcp_v4_rcv',
+        'ip_rcv',
+        'do_syscall_64',
+        'write',
+        'main',
+      ],
+      wakerKernelFrames: 7,
+      targetStack: [
+        'finish_task_switch',
+        'schedule',
+        'ep_poll',
+        'do_epoll_wait',
+        'epoll_wait',
+        'event_base_loop',
+        'start_thread',
+      ],
+      targetKernelFrames: 4,
+      explanation: {
+        category: { rule: 'tcp-data', frames: [{ stack: 'waker', index: 3 }], facts: ['waker.fd=socket'] },
+      },
+    });
+  }
+  return specs;
+}
