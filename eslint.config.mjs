@@ -35,4 +35,13 @@ export default defineConfig([
       '@typescript-eslint/no-deprecated': 'warn',
     },
   },
+  {
+    // The browser-test page runs in the browser: checked with its own tsconfig (DOM, JSX).
+    files: ['tests/browser/page/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: {
+        project: './tests/browser/page/tsconfig.json',
+      },
+    },
+  },
 ]);

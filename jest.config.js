@@ -14,6 +14,9 @@ module.exports = {
   // under agent/ and tests/ (run by `node --test`) would fail under jsdom and
   // must not be picked up, nor should the crawler wander into agent/build/.
   roots: ['<rootDir>/src'],
+  // Editor tests click through @grafana/ui's selects under jsdom; on our shared 2-CPU machines a test can
+  // take several seconds while other suites build, so Jest's 5 s default fails them for no fault of theirs.
+  testTimeout: 30000,
   transform: {
     ...scaffold.transform,
     // Some ESM-only dependencies of @grafana/data now ship `.mjs` files

@@ -17,6 +17,8 @@ export interface Decision {
   /** What was decided: the category id, or the activity id. */
   output: 'category' | 'activity';
   rule: string;
+  /** The rule's `when` line that matched, as written in the rules file. */
+  when: string;
   frames: FrameRef[];
   facts: string[];
 }
@@ -90,6 +92,7 @@ export function parseExplanation(text: string, wakerFrames: number, targetFrames
     decisions.push({
       output,
       rule: typeof p.rule === 'string' ? p.rule : '',
+      when: typeof p.when === 'string' ? p.when : '',
       frames: frameRefs(p, sizes),
       facts: Array.isArray(p.facts) ? p.facts.map(String) : [],
     });
@@ -97,7 +100,7 @@ export function parseExplanation(text: string, wakerFrames: number, targetFrames
   return { decisions };
 }
 
-/** The one-line reason for a decision: `category net.tcp.data by rule tcp-data (waker frame tcp_v4_rcv; facts waker.fd=socket)`. */
+/** The one-line reason for a decision: `category net.tcp.data by rule tcp-data (when waker.frame=tcp_v4_rcv; waker frame tcp_v4_rcv; fact waker.fd=socket)`. */
 export function describeDecision(
   decision: Decision,
   value: string,
@@ -114,6 +117,9 @@ export function describeDecision(
   }
   if (decision.facts.length > 0) {
     parts.push(`${decision.facts.length === 1 ? 'fact' : 'facts'} ${decision.facts.join(', ')}`);
+  }
+  if (decision.when) {
+    parts.unshift(`when ${decision.when}`);
   }
   const rule = decision.rule ? ` by rule ${decision.rule}` : '';
   return `${decision.output} ${value}${rule}${parts.length > 0 ? ` (${parts.join('; ')})` : ''}`;
