@@ -150,7 +150,8 @@ export function agentGet<T>(
         }
         const body = Buffer.concat(chunks).toString('utf8');
         const status = res.statusCode ?? 0;
-        const said = agentErrorSentence(body);
+        // Only an error answer is searched for the agent's sentence: parsing a big success twice cost more than the merge.
+        const said = status === 200 ? undefined : agentErrorSentence(body);
         if (status === 401) {
           fail(
             new AgentError(
