@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     const section = `<!-- bench:backend:start (written by npm run bench:backend) -->
 
 Last run ${when} UTC: ${HOURS} h per store, ${RUNS} timed rounds after one warm-up round, ${cpus().length} × ${cpu},
-load average ${load} at the end (fill: ${fillS.toFixed(0)} s).
+load average ${load} at the end (fill: ${fillS.toFixed(0)} s)${tracing > 0 ? `; ${tracing} wakeflow BPF programs of other processes were loaded meanwhile` : ''}.
 
 ${table}
 

@@ -81,11 +81,11 @@ export class WakeflowDataSource implements PluginHandlers {
       };
     }
     const inst = this.instances.get(ds);
-    if (!inst.settings.ok || !inst.discovery) {
-      return { ok: false, status: 400, error: inst.settings.ok ? 'no discovery' : inst.settings.error };
+    if (!inst.settings.ok) {
+      return { ok: false, status: 400, error: inst.settings.error };
     }
     const settings = inst.settings.settings;
-    const agents = await inst.discovery.agents();
+    const agents = await inst.discovery!.agents();
     if (!agents.ok) {
       return { ok: false, status: 502, error: agents.error };
     }

@@ -95,7 +95,8 @@ export function parseResource(path: ResourcePath, search: URLSearchParams, now =
       throw new QueryError(`Parameter ${key} has more than ${FILTER_LIMITS.maxValues} values.`);
     }
   }
-  // The same checks as a query's filters: control characters, length, roles, category prefixes.
+  // The same checks as a query's filters (control characters, length, roles, category prefixes); which keys a
+  // path takes was checked above, so the checks run as for chains, the query type that takes every filter.
   const filters = decodeFilters(raw, 'chains');
   const toMs = timeParam(search, 'to', now);
   const fromMs = timeParam(search, 'from', toMs - HOUR_MS);

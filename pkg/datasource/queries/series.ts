@@ -68,7 +68,9 @@ export function seriesFrame(
   points: Array<[number, number]>,
   config: FieldConfig
 ): Frame {
-  const sorted = [...points].sort((a, b) => a[0] - b[0]);
+  const sorted = points.some((p, i) => i > 0 && p[0] < points[i - 1][0])
+    ? [...points].sort((a, b) => a[0] - b[0])
+    : points;
   const fields: Field[] = [
     field.timeMs(
       TIMESERIES.time,
