@@ -8,6 +8,7 @@
  */
 export const TEST_IDS = {
   configEditor: {
+    root: 'data-testid wakeflow config editor',
     discovery: 'data-testid wakeflow config discovery',
     agentUrls: 'data-testid wakeflow config agent-urls',
     dnsName: 'data-testid wakeflow config dns-name',

@@ -88,7 +88,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   );
 
   return (
-    <>
+    <div data-testid={TEST_IDS.configEditor.root}>
       <FieldSet label="Agents">
         <Field
           label="Discovery"
@@ -176,6 +176,6 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
       </FieldSet>
-    </>
+    </div>
   );
 }

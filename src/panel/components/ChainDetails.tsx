@@ -26,7 +26,14 @@ function Stat({ label, children }: { label: string; children: React.ReactNode })
 function StackText({ row }: { row: ChainRow }) {
   const styles = useStyles2(getStyles);
   return (
-    <pre className={styles.stacks} data-testid={TEST_IDS.panel.stacks} aria-label="Waker stack, then target stack">
+    // Focusable: a long stack scrolls sideways, and keyboard users must reach it (axe scrollable-region-focusable).
+    <pre
+      className={styles.stacks}
+      data-testid={TEST_IDS.panel.stacks}
+      role="region"
+      aria-label="Waker stack, then target stack"
+      tabIndex={0}
+    >
       {offwaketimeLines(row).map((line, i) =>
         line.decided ? (
           <mark key={i} className={styles.decided}>
@@ -75,47 +82,51 @@ function ChainView({ row }: { row: ChainRow }) {
       ) : (
         <p className={styles.muted}>The backend sent no explanation for this chain.</p>
       )}
-      <dl className={styles.stats}>
-        <Stat label="Wakeups">{formatCount(row.count)}</Stat>
-        <Stat label="Off CPU">{formatSeconds(row.offcpu)}</Stat>
-        <Stat label="Longest">{formatSeconds(row.offcpuMax)}</Stat>
-        <Stat label="Mean">{row.count > 0 ? formatSeconds(row.offcpu / row.count) : '–'}</Stat>
-        <Stat label="Run-queue delay">{formatSeconds(row.runq)}</Stat>
-        {row.preemptor && <Stat label="Preemptor">{row.preemptor}</Stat>}
-        <Stat label="Waker">
-          {row.wakerComm || '–'}
-          {row.wakerTid !== null ? ` (tid ${row.wakerTid})` : ''} · {row.wakerContext || 'unknown context'}
-        </Stat>
-        <Stat label="Target">
-          {row.targetComm} (tid {row.targetTid ?? '?'}) · {row.targetProc} · {row.targetRole || 'no role'}
-        </Stat>
-        <Stat label="Node">{row.node || '–'}</Stat>
-        {labels.length > 0 && (
-          <Stat label="Labels">
-            {labels.map(([k, v]) => (
-              <code key={k} className={styles.label}>
-                {k}={v}
-              </code>
-            ))}
-          </Stat>
-        )}
-        {row.facts.length > 0 && <Stat label="Facts">{row.facts.join(', ')}</Stat>}
-      </dl>
-      {row.wakerStack.length + row.targetStack.length === 0 && (
-        <p className={styles.muted}>
-          No stacks for this chain: the agent samples stacks (an edge&apos;s first interval, then at most once a
-          second); its category comes from the cheap facts above.
-        </p>
-      )}
-      <Stack direction="row" gap={1}>
-        <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => offwaketimeText(row)}>
-          Copy stacks
-        </ClipboardButton>
-        <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => foldedLine(row)}>
-          Copy folded
-        </ClipboardButton>
-      </Stack>
-      <StackText row={row} />
+      <div className={styles.columns}>
+        <div className={styles.facts}>
+          <dl className={styles.stats}>
+            <Stat label="Wakeups">{formatCount(row.count)}</Stat>
+            <Stat label="Off CPU">{formatSeconds(row.offcpu)}</Stat>
+            <Stat label="Longest">{formatSeconds(row.offcpuMax)}</Stat>
+            <Stat label="Mean">{row.count > 0 ? formatSeconds(row.offcpu / row.count) : '–'}</Stat>
+            <Stat label="Run-queue delay">{formatSeconds(row.runq)}</Stat>
+            {row.preemptor && <Stat label="Preemptor">{row.preemptor}</Stat>}
+            <Stat label="Waker">
+              {row.wakerComm || '–'}
+              {row.wakerTid !== null ? ` (tid ${row.wakerTid})` : ''} · {row.wakerContext || 'unknown context'}
+            </Stat>
+            <Stat label="Target">
+              {row.targetComm} (tid {row.targetTid ?? '?'}) · {row.targetProc} · {row.targetRole || 'no role'}
+            </Stat>
+            <Stat label="Node">{row.node || '–'}</Stat>
+            {labels.length > 0 && (
+              <Stat label="Labels">
+                {labels.map(([k, v]) => (
+                  <code key={k} className={styles.label}>
+                    {k}={v}
+                  </code>
+                ))}
+              </Stat>
+            )}
+            {row.facts.length > 0 && <Stat label="Facts">{row.facts.join(', ')}</Stat>}
+          </dl>
+          {row.wakerStack.length + row.targetStack.length === 0 && (
+            <p className={styles.muted}>
+              No stacks for this chain: the agent samples stacks (an edge&apos;s first interval, then at most once a
+              second); its category comes from the cheap facts above.
+            </p>
+          )}
+          <Stack direction="row" gap={1}>
+            <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => offwaketimeText(row)}>
+              Copy stacks
+            </ClipboardButton>
+            <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => foldedLine(row)}>
+              Copy folded
+            </ClipboardButton>
+          </Stack>
+        </div>
+        <StackText row={row} />
+      </div>
     </>
   );
 }
@@ -169,9 +180,12 @@ const getStyles = (theme: GrafanaTheme2) => ({
   swatch: css({ display: 'inline-block', width: 10, height: 10, borderRadius: 2, marginRight: theme.spacing(0.5) }),
   reasons: css({ margin: theme.spacing(0, 0, 1), paddingLeft: theme.spacing(2) }),
   muted: css({ color: theme.colors.text.secondary }),
+  // Facts beside the stacks when there is room, above them when not.
+  columns: css({ display: 'flex', flexWrap: 'wrap', gap: theme.spacing(2), alignItems: 'flex-start' }),
+  facts: css({ flex: '1 1 280px', minWidth: 0 }),
   stats: css({
     display: 'grid',
-    gridTemplateColumns: 'repeat(auto-fill, minmax(180px, 1fr))',
+    gridTemplateColumns: 'repeat(auto-fill, minmax(130px, 1fr))',
     gap: theme.spacing(0.5, 2),
     margin: theme.spacing(0, 0, 1),
   }),
@@ -181,7 +195,9 @@ const getStyles = (theme: GrafanaTheme2) => ({
   }),
   label: css({ marginRight: theme.spacing(0.5) }),
   stacks: css({
-    marginTop: theme.spacing(1),
+    flex: '2 1 420px',
+    minWidth: 0,
+    margin: 0,
     padding: theme.spacing(1),
     fontSize: theme.typography.bodySmall.fontSize,
     lineHeight: 1.4,

@@ -69,10 +69,12 @@ interface PathNode {
 export function wakerNode(row: ChainRow, identity: WakerIdentity): PathNode {
   if (row.kind === 'preempted' || row.wakerContext === 'none') {
     const by = row.preemptor || 'the scheduler';
-    return { id: `preempt:${by}`, title: `preempted by ${by}`, subtitle: 'no waker' };
+    return { id: `preempt:${by}`, title: `preempted by ${by}`, subtitle: 'took the CPU' };
   }
   if (row.wakerContext === 'softirq' || row.wakerContext === 'hardirq') {
-    return { id: `irq:${row.wakerContext}`, title: row.wakerContext, subtitle: 'interrupt, any CPU' };
+    // The agent names the interrupt itself ([timer], [net-rx], ...), never the task it landed on.
+    const name = row.wakerComm || `[${row.wakerContext}]`;
+    return { id: `irq:${row.wakerContext}:${name}`, title: name, subtitle: `${row.wakerContext}, any CPU` };
   }
   const comm = row.wakerComm || '[unknown]';
   if (identity === 'thread' && row.wakerTid !== null) {
@@ -82,11 +84,8 @@ export function wakerNode(row: ChainRow, identity: WakerIdentity): PathNode {
       subtitle: `tid ${row.wakerTid} · ${row.node}`,
     };
   }
-  return {
-    id: `comm:${comm}`,
-    title: comm,
-    subtitle: row.wakerContext === 'task' ? 'thread' : row.wakerContext || 'thread',
-  };
+  // One node for every thread of that name; its subtitle says how many (set once the graph is built).
+  return { id: `comm:${comm}`, title: comm, subtitle: '' };
 }
 
 export function targetNode(row: ChainRow): PathNode {
@@ -171,7 +170,24 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
 
   shown.forEach((row) => addChain(row, false));
   tail.forEach((row) => addChain(row, true));
+  nameThreadNodes(nodes, links);
   return { columns, nodes: [...nodes.values()], links: [...links.values()], folded: tail.length, total: rows.length };
+}
+
+/** Waker nodes that stand for every thread of one name: "3 threads" (or "thread 4242" for one). */
+function nameThreadNodes(nodes: Map<string, GraphNode>, links: Map<string, GraphLink>) {
+  const threads = new Map<string, Set<string>>();
+  for (const link of links.values()) {
+    if (link.column === 0 && !link.other && link.source.startsWith('0|comm:')) {
+      const set = threads.get(link.source) ?? new Set<string>();
+      link.rows.forEach((r) => set.add(`${r.node}/${r.wakerTid ?? '?'}`));
+      threads.set(link.source, set);
+    }
+  }
+  for (const [id, set] of threads) {
+    const node = nodes.get(id)!;
+    node.subtitle = set.size === 1 ? `thread ${[...set][0].split('/')[1]}` : `${set.size} threads`;
+  }
 }
 
 /** The chains a panel-level filter (breakdown clicks) leaves. */

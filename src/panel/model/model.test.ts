@@ -153,7 +153,8 @@ describe('graph of chains', () => {
           preemptor: 'stress-ng',
           category: 'preempt.involuntary',
         },
-        { ...tcpClose, wakerComm: 'swapper/1', wakerContext: 'softirq', category: 'net.udp' },
+        { ...tcpClose, wakerComm: '[net-rx]', wakerTid: null, wakerContext: 'softirq', category: 'net.udp' },
+        { ...tcpClose, wakerTid: 607, targetTid: 4451 },
       ]),
     ]);
     const graph = buildGraph(rows, options);
@@ -163,9 +164,11 @@ describe('graph of chains', () => {
         .filter((n) => n.column === 0)
         .map((n) => n.title)
         .sort()
-    ).toEqual(['kubelet', 'preempted by stress-ng', 'softirq']);
-    expect(graph.nodes.filter((n) => n.column === 1)).toHaveLength(1);
-    expect(graph.links).toHaveLength(3);
+    ).toEqual(['[net-rx]', 'kubelet', 'preempted by stress-ng']);
+    // Wakers by name: one kubelet node for its two threads, and it says so.
+    expect(graph.nodes.find((n) => n.title === 'kubelet')?.subtitle).toBe('2 threads');
+    expect(graph.nodes.filter((n) => n.column === 1)).toHaveLength(2);
+    expect(graph.links).toHaveLength(4);
   });
 
   it('folds chains beyond the cap into one other link per category, keeping the totals', () => {

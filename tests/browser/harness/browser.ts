@@ -45,6 +45,9 @@ export async function openPage(
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
   const page = await context.newPage();
+  // Shared 2-CPU machines: an 8 MB page script under load can take longer than Playwright's 30 s defaults.
+  page.setDefaultTimeout(60_000);
+  page.setDefaultNavigationTimeout(90_000);
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') {

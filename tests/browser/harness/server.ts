@@ -20,6 +20,8 @@ export interface DataSourceState {
   jsonData: Record<string, unknown>;
   /** Kept here only, as Grafana keeps secure fields encrypted: never sent to the browser. */
   secureJsonData: Record<string, string>;
+  /** Grafana's `updated` time: the backend rebuilds its settings when it changes. */
+  lastUpdatedMS: number;
 }
 
 /** What Grafana's server does with the data source API calls: ask the plugin. */
@@ -152,6 +154,7 @@ export async function startHarnessServer(opts: {
             ds.secureJsonData[k] = v;
           }
         }
+        ds.lastUpdatedMS = Date.now();
         const secureJsonFields = Object.fromEntries(Object.keys(ds.secureJsonData).map((k) => [k, true]));
         return send(res, 200, JSON.stringify({ jsonData: ds.jsonData, secureJsonFields }));
       }

@@ -18,7 +18,6 @@ import {
   PanelOptionsEditorBuilder,
   ThemeContext,
   toDataFrame,
-  type DataFrameJSON,
   type DataQuery,
   type DataSourceInstanceSettings,
   type DataSourcePluginMeta,
@@ -39,6 +38,7 @@ import 'systemjs/dist/system.js';
 import 'systemjs/dist/extras/amd.js';
 import 'systemjs/dist/extras/named-register.js';
 
+import type { Driver } from '../harness/driver';
 import { installGrafanaServices } from './grafanaServices';
 
 interface SystemJS {
@@ -49,7 +49,6 @@ interface SystemJS {
 declare global {
   interface Window {
     System: SystemJS;
-    wakeflow: typeof driver;
   }
 }
 
@@ -96,6 +95,11 @@ async function importPlugin<T>(kind: keyof typeof MODULES): Promise<T> {
 }
 
 /* --- rendering ---------------------------------------------------------- */
+
+/** Resolves after the browser has painted the current DOM: the frame after the next animation frame. */
+function nextPaint(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
 
 type Theme = 'light' | 'dark';
 let root: ReactDOMClient.Root | undefined;
@@ -219,15 +223,11 @@ async function showPanel(data: PanelData, options: Record<string, unknown>, widt
   );
 }
 
-const driver = {
-  async init(opts: {
-    theme: Theme;
-    instance: DataSourceInstanceSettings;
-    variables?: Record<string, string | string[]>;
-  }) {
+const driver: Driver = {
+  async init(opts: Parameters<Driver['init']>[0]) {
     theme = opts.theme;
     instance = {
-      ...opts.instance,
+      ...(opts.instance as unknown as DataSourceInstanceSettings),
       meta: {
         id: opts.instance.type,
         name: 'Wakeflow',
@@ -244,19 +244,8 @@ const driver = {
     return true;
   },
 
-  setTheme(next: Theme) {
-    theme = next;
-  },
-
   /** Runs queries through the real data source (→ /api/ds/query → the backend) and draws the panel with the answer. */
-  async renderPanel(opts: {
-    targets: DataQuery[];
-    fromMs?: number;
-    toMs?: number;
-    options?: Record<string, unknown>;
-    width: number;
-    height: number;
-  }) {
+  async renderPanel(opts: Parameters<Driver['renderPanel']>[0]) {
     const { ds } = await dataSource();
     const range = rangeOf(opts.fromMs, opts.toMs);
     const request = {
@@ -267,7 +256,7 @@ const driver = {
       interval: '10s',
       intervalMs: 10000,
       maxDataPoints: 500,
-      targets: opts.targets,
+      targets: opts.targets as unknown as DataQuery[],
       scopedVars: {},
       startTime: Date.now(),
     };
@@ -286,30 +275,42 @@ const driver = {
   },
 
   /** Draws the panel with frames given as Grafana's JSON (the benchmark's synthetic chains). Returns ms to the first paint. */
-  async renderPanelFrames(opts: {
-    frames: DataFrameJSON[] | object[];
-    options?: Record<string, unknown>;
-    width: number;
-    height: number;
-  }) {
-    const series = opts.frames.map((f) => toDataFrame(f));
+  async renderPanelFrames(opts: Parameters<Driver['renderPanelFrames']>[0]) {
     const t0 = performance.now();
+    const series = opts.frames.map((f) => toDataFrame(f));
     await showPanel(
       { state: LoadingState.Done, series, timeRange: getDefaultTimeRange() },
       opts.options ?? {},
       opts.width,
       opts.height
     );
-    await new Promise((r) => requestAnimationFrame(() => r(undefined)));
+    await nextPaint();
     return performance.now() - t0;
   },
 
-  async renderQueryEditor(opts: { query: DataQuery; app?: string }) {
+  async unmount() {
+    root?.unmount();
+    root = undefined;
+    await nextPaint();
+  },
+
+  async measureClick(selector: string) {
+    const el = document.querySelector(selector);
+    if (!el) {
+      throw new Error(`nothing matches ${selector}`);
+    }
+    const t0 = performance.now();
+    el.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    await nextPaint();
+    return performance.now() - t0;
+  },
+
+  async renderQueryEditor(opts: Parameters<Driver['renderQueryEditor']>[0]) {
     const { plugin, ds } = await dataSource();
     const QueryEditor = plugin.components.QueryEditor!;
     const log = ((window as unknown as { queryLog: unknown[] }).queryLog = [] as unknown[]);
     function Harness() {
-      const [query, setQuery] = React.useState(opts.query);
+      const [query, setQuery] = React.useState(opts.query as unknown as DataQuery);
       const [answer, setAnswer] = React.useState('');
       return (
         <div style={{ maxWidth: 1100 }}>
@@ -404,6 +405,10 @@ const driver = {
       );
     }
     await mount(<Harness />);
+  },
+
+  colorByName(name: string) {
+    return createTheme({ colors: { mode: theme } }).visualization.getColorByName(name);
   },
 
   requests() {

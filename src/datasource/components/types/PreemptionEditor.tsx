@@ -33,8 +33,8 @@ export function PreemptionEditor({ query, onChange }: TypeEditorProps<'preemptio
         htmlFor="wakeflow-query-throttled"
       >
         <InlineSwitch
+          // No `label`: InlineSwitch would put it as aria-label on a <label> (axe aria-prohibited-attr); the field's label names it.
           id="wakeflow-query-throttled"
-          label="Throttling"
           value={query.throttled}
           onChange={(event) => onChange({ ...query, throttled: event.currentTarget.checked })}
         />

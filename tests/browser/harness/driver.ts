@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What the harness page (tests/browser/page/main.tsx) offers the tests as
+ * `window.wakeflow`: one contract for both sides, plain data in and out
+ * (everything crosses page.evaluate as JSON).
+ */
+
+export interface InstanceJson {
+  uid: string;
+  type: string;
+  name: string;
+  jsonData: Record<string, unknown>;
+  access: string;
+  readOnly: boolean;
+}
+
+export interface PanelAnswer {
+  frames: Array<{ name?: string; length?: number }>;
+  errors: Array<{ message?: string }>;
+}
+
+export interface Driver {
+  init(opts: {
+    theme: 'light' | 'dark';
+    instance: InstanceJson;
+    variables?: Record<string, string | string[]>;
+  }): Promise<boolean>;
+  renderPanel(opts: {
+    targets: Array<Record<string, unknown>>;
+    fromMs?: number;
+    toMs?: number;
+    options?: Record<string, unknown>;
+    width: number;
+    height: number;
+  }): Promise<PanelAnswer>;
+  /** Returns ms from handing the frames over to the first paint after the render. */
+  renderPanelFrames(opts: {
+    frames: object[];
+    options?: Record<string, unknown>;
+    width: number;
+    height: number;
+  }): Promise<number>;
+  /** Unmounts whatever is shown, so the next render is a first render. */
+  unmount(): Promise<void>;
+  /** Clicks the element matching the selector and returns ms until the browser has painted the answer. */
+  measureClick(selector: string): Promise<number>;
+  renderQueryEditor(opts: { query: Record<string, unknown>; app?: string }): Promise<void>;
+  renderConfigEditor(opts: {
+    jsonData: Record<string, unknown>;
+    secureJsonFields?: Record<string, boolean>;
+  }): Promise<void>;
+  /** The current theme's colour for a Grafana colour name (the real @grafana/data's palette). */
+  colorByName(name: string): string;
+  requests(): Array<{ method: string; url: string; body?: unknown }>;
+}
+
+declare global {
+  interface Window {
+    wakeflow: Driver;
+  }
+}

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: Apache-2.0
+/// <reference lib="dom" />
+/*
+ * The built plugin in a real browser (Debian's Chromium), loaded the way
+ * Grafana loads it, on a real backend and a real agent: the wake-chains panel
+ * drawing live chains (nodes, links, breakdown, stacks after a click,
+ * keyboard selection, the breakdown's filter, empty, partial and error
+ * states) in both themes, the query editor on the backend's real resources,
+ * the config editor's Save & test against a live and a dead agent, and
+ * axe-core on all of them. Screenshots go to artifacts/browser/ (printed).
+ * Loads BPF: run under `flock /tmp/wakeflow-bpf.lock` (npm test does).
+ *
+ * Run: node --import tsx --test tests/browser/plugin.test.ts
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import type { Browser } from 'playwright-core';
+
+import { TEST_IDS } from '../../src/common/testIds';
+import { categoryColor } from '../../src/shared/taxonomy';
+import { launch, openPage, type HarnessPage } from './harness/browser';
+import type { InstanceJson } from './harness/driver';
+import { clickLink, seriousViolations, unexpectedErrors, unexpectedMisses } from './harness/helpers';
+import { startLiveStack, type LiveStack } from './harness/liveStack';
+
+const byTestId = (id: string) => `[data-testid="${id}"]`;
+const INSTANCE = {
+  uid: 'wakeflow',
+  type: 'wakeflow-offwake-datasource',
+  name: 'Wakeflow',
+  jsonData: {},
+  access: 'proxy',
+  readOnly: false,
+};
+const PANEL = { width: 1200, height: 620 };
+
+describe('the plugin in Chromium, on the real backend and a real agent', () => {
+  let stack: LiveStack;
+  let browser: Browser;
+  const pages: HarnessPage[] = [];
+
+  before(async () => {
+    stack = await startLiveStack();
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  async function open(theme: 'light' | 'dark'): Promise<HarnessPage> {
+    const h = await openPage(browser, `${stack.server.url}/?theme=${theme}`);
+    pages.push(h);
+    const loaded = await h.page.evaluate(
+      ([t, instance]) => window.wakeflow.init({ theme: t as 'light' | 'dark', instance: instance as InstanceJson }),
+      [theme, INSTANCE] as const
+    );
+    assert.equal(loaded, true);
+    return h;
+  }
+
+  async function setSettings(jsonData: Record<string, unknown>) {
+    // What Grafana's save does; the token stays as it is on the server.
+    const r = await fetch(`${stack.server.url}/api/harness/datasource`, {
+      method: 'POST',
+      body: JSON.stringify({ jsonData, secureJsonData: {} }),
+    });
+    assert.equal(r.status, 200);
+  }
+  const liveSettings = () => ({ agentUrls: [stack.agent.url], timeoutSeconds: 5 });
+
+  async function showChains(
+    h: HarnessPage,
+    query: Record<string, unknown> = {},
+    options: Record<string, unknown> = {}
+  ) {
+    const answer = await h.page.evaluate((o) => window.wakeflow.renderPanel(o as never), {
+      targets: [{ refId: 'A', queryType: 'chains', limit: 100, ...query }],
+      ...stack.range(),
+      options,
+      ...PANEL,
+    });
+    return answer as { frames: Array<{ name: string; length: number }>; errors: Array<{ message: string }> };
+  }
+
+  test('the app, data source and panel module.js load as AMD modules through SystemJS, with nothing missing', async () => {
+    const h = await open('dark');
+    assert.deepEqual(unexpectedErrors(h.errors), []);
+    assert.deepEqual(unexpectedMisses(stack.server.misses), []);
+  });
+
+  describe('wake-chains panel', () => {
+    let h: HarnessPage;
+    before(async () => {
+      h = await open('dark');
+    });
+
+    test('draws the live chains: wakers, targets, links coloured by category, the breakdown', async () => {
+      const answer = await showChains(h);
+      assert.deepEqual(answer.errors, []);
+      assert.deepEqual(
+        answer.frames.map((f) => f.name),
+        ['chains', 'nodes', 'edges']
+      );
+      const rows = answer.frames[0].length;
+      assert.ok(rows > 5, `the agent recorded ${rows} chains`);
+      const links = h.page.locator('[data-link]');
+      assert.equal(await links.count(), rows, 'one link per chain under the cap');
+      // The workloads' own pairs, each with its category's colour from the theme.
+      for (const [waker, target, category] of [
+        ['wf-poster', 'wf-loop', 'ipc.eventfd'],
+        ['wf-udp-send', 'wf-udp-recv', 'net.udp'],
+        ['wf-unix-send', 'wf-unix-recv', 'net.unix'],
+        ['wf-signaler', 'wf-waiter', 'ipc.futex'],
+      ]) {
+        const link = h.page.locator(`[data-link][aria-label^="${waker} woke ${target}:"]`).first();
+        assert.equal(await link.count(), 1, `a ${waker} → ${target} link`);
+        assert.equal(
+          (await link.getAttribute('stroke'))?.toLowerCase(),
+          (await h.page.evaluate((c) => window.wakeflow.colorByName(c), categoryColor(category))).toLowerCase(),
+          `${waker} → ${target} is coloured as ${category}`
+        );
+      }
+      assert.ok(
+        (await h.page.locator('[data-node][aria-label^="preempted by "]').count()) > 0,
+        'preemptions have their preemptor as waker'
+      );
+      const breakdown = h.page.locator(byTestId(TEST_IDS.panel.breakdown));
+      for (const category of ['ipc.eventfd', 'net.udp', 'net.unix', 'ipc.futex', 'preempt.involuntary']) {
+        assert.equal(
+          await breakdown.locator(byTestId(TEST_IDS.panel.breakdownRow(category))).count(),
+          1,
+          `${category} in the breakdown`
+        );
+      }
+      assert.match(
+        await h.page.locator(byTestId(TEST_IDS.panel.preemptedShare)).innerText(),
+        /^Preempted: (?!0%)[\d.<]+% of off-CPU time/
+      );
+      await h.screenshot('panel-dark');
+    });
+
+    test('a click on a link shows both stacks as offwaketime prints them, the deciding frames marked', async () => {
+      await showChains(h);
+      await clickLink(h.page, h.page.locator('[data-link][aria-label^="wf-poster woke wf-loop:"]').first());
+      const details = h.page.locator(byTestId(TEST_IDS.panel.details));
+      await details.waitFor();
+      assert.equal(await details.getByRole('heading').innerText(), 'wf-poster → wf-loop');
+      const stacks = (await details.locator(byTestId(TEST_IDS.panel.stacks)).innerText()).replace(/\n+$/, '');
+      const lines = stacks.split('\n');
+      assert.match(lines[0], /^ {4}waker: {11}wf-poster \d+$/);
+      assert.ok(
+        lines.some((l) => l.trim() === '--               --'),
+        'the -- separator'
+      );
+      assert.match(lines[lines.length - 2], /^ {4}target: {10}wf-loop \d+$/);
+      assert.match(lines[lines.length - 1], /^ {8}\d+$/);
+      const marked = details.locator('mark');
+      assert.ok((await marked.count()) > 0, 'the frames that decided are marked');
+      assert.match(await marked.first().innerText(), /<<<< category ipc\.eventfd \(rule [\w-]+\)/);
+      assert.match(
+        await details.getByRole('list', { name: 'Why' }).innerText(),
+        /category ipc\.eventfd by rule [\w-]+ \(when /
+      );
+      for (const label of ['Wakeups', 'Off CPU', 'Longest', 'Run-queue delay', 'Node']) {
+        assert.equal(await details.locator('dt', { hasText: label }).count(), 1, label);
+      }
+      await h.screenshot('panel-dark-selected');
+      await details.getByRole('button', { name: 'Copy stacks' }).click();
+      const copied = await h.page.evaluate(() => navigator.clipboard.readText());
+      assert.equal(copied.split('\n')[0], lines[0]);
+      assert.match(copied, /<<<< category ipc\.eventfd/);
+      await details.getByRole('button', { name: 'Copy folded' }).click();
+      assert.match(await h.page.evaluate(() => navigator.clipboard.readText()), /^wf-loop;.*;--;.*;wf-poster \d+$/);
+    });
+
+    test('the keyboard reaches links and nodes; Enter selects, Escape clears', async () => {
+      await showChains(h);
+      const focused = async () => h.page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
+      let label = '';
+      for (let i = 0; i < 20 && !/ woke /.test(label); i++) {
+        await h.page.keyboard.press('Tab');
+        label = await focused();
+      }
+      assert.match(label, / woke /, 'Tab reaches a link');
+      assert.equal(
+        await h.page.locator(byTestId(TEST_IDS.panel.tooltip)).innerText(),
+        label,
+        'its tooltip shows on focus'
+      );
+      await h.page.keyboard.press('Enter');
+      const details = h.page.locator(byTestId(TEST_IDS.panel.details));
+      await details.waitFor();
+      assert.equal(await h.page.locator(`[data-link][aria-label="${label}"]`).getAttribute('aria-pressed'), 'true');
+      await h.page.keyboard.press('Escape');
+      await details.waitFor({ state: 'detached' });
+      const nodes = await h.page.locator('[data-node]').count();
+      let sawNode = false;
+      for (let i = 0; i < (await h.page.locator('[data-link]').count()) + nodes && !sawNode; i++) {
+        await h.page.keyboard.press('Tab');
+        sawNode = await h.page.evaluate(() => document.activeElement?.hasAttribute('data-node') ?? false);
+      }
+      assert.ok(sawNode, 'Tab reaches the nodes after the links');
+      await h.page.keyboard.press('Enter');
+      await details.waitFor();
+    });
+
+    test('a click in the breakdown shows only that category’s chains', async () => {
+      await showChains(h);
+      const row = h.page.locator(byTestId(TEST_IDS.panel.breakdownRow('ipc.eventfd')));
+      await row.click();
+      assert.equal(await row.getAttribute('aria-pressed'), 'true');
+      const labels = await h.page
+        .locator('[data-link]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+      assert.ok(labels.length > 0);
+      assert.ok(
+        labels.every((l) => /: eventfd/.test(l)),
+        labels.join('\n')
+      );
+      await h.page.getByRole('button', { name: 'Show all chains' }).click();
+      assert.ok((await h.page.locator('[data-link]').count()) > labels.length);
+    });
+
+    test('folds the chains beyond "Links shown" into other', async () => {
+      await showChains(h, {}, { maxLinks: 3 });
+      const labels = await h.page
+        .locator('[data-link]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+      assert.equal(labels.filter((l) => !l.startsWith('other wakers woke other targets')).length, 3);
+      assert.ok(labels.some((l) => l.startsWith('other wakers woke other targets')));
+    });
+
+    test('names an agent that did not answer above the chains (partial answer)', async () => {
+      await setSettings({ agentUrls: [stack.agent.url, stack.deadAgentUrl], timeoutSeconds: 5 });
+      try {
+        await showChains(h);
+        const notices = await h.page.locator(byTestId(TEST_IDS.panel.notices)).innerText();
+        assert.match(notices, new RegExp(`Partial answer: .*${new URL(stack.deadAgentUrl).host}`));
+        assert.ok((await h.page.locator('[data-link]').count()) > 0, 'the live agent’s chains are still drawn');
+        await h.screenshot('panel-dark-partial');
+      } finally {
+        await setSettings(liveSettings());
+      }
+    });
+
+    test('says so when no chain matches', async () => {
+      await showChains(h, { thread: ['no-such-thread'] });
+      assert.match(
+        await h.page.locator(byTestId(TEST_IDS.panel.empty)).innerText(),
+        /No wake chains in this time range/
+      );
+    });
+
+    test('shows the backend’s error for a query it refuses', async () => {
+      const answer = await showChains(h, { thread: ['bad\u0007name'] });
+      assert.equal(answer.errors.length, 1);
+      const shown = await h.page.locator(byTestId(TEST_IDS.panel.error)).innerText();
+      assert.match(shown, /The chains could not be shown\./);
+      assert.ok(shown.includes(answer.errors[0].message), shown);
+      assert.match(answer.errors[0].message, /thread/);
+    });
+
+    test('light theme: the same chains, the theme’s colours', async () => {
+      const light = await open('light');
+      await showChains(light);
+      const link = light.page.locator('[data-link][aria-label^="wf-poster woke wf-loop:"]').first();
+      const green = await light.page.evaluate(() => window.wakeflow.colorByName('green'));
+      const darkGreen = await h.page.evaluate(() => window.wakeflow.colorByName('green'));
+      assert.notEqual(green, darkGreen, 'the palette differs between themes');
+      assert.equal((await link.getAttribute('stroke'))?.toLowerCase(), green.toLowerCase());
+      const bg = await light.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.notEqual(bg, 'rgb(17, 18, 23)', 'a light page, not the dark canvas');
+      await light.screenshot('panel-light');
+      await clickLink(light.page, link);
+      await light.page.locator(byTestId(TEST_IDS.panel.details)).waitFor();
+      await light.screenshot('panel-light-selected');
+      assert.deepEqual(await seriousViolations(light.page, byTestId(TEST_IDS.panel.root)), []);
+    });
+
+    test('axe: no serious or critical violations in the panel, with a chain selected', async () => {
+      await showChains(h);
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.panel.root)), []);
+      await clickLink(h.page, h.page.locator('[data-link]').first());
+      await h.page.locator(byTestId(TEST_IDS.panel.details)).waitFor();
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.panel.root)), []);
+    });
+  });
+
+  describe('query editor', () => {
+    test('one editor per type, filter suggestions from the backend’s resources, and the query runs', async () => {
+      const h = await open('dark');
+      await h.page.evaluate(() =>
+        window.wakeflow.renderQueryEditor({ query: { refId: 'A', queryType: 'chains' } as never })
+      );
+      const editor = h.page.locator(byTestId(TEST_IDS.queryEditor.root));
+      assert.equal(await editor.getByRole('radio', { name: 'Chains' }).isChecked(), true);
+      assert.equal(await editor.getByRole('spinbutton', { name: 'Limit' }).inputValue(), '50');
+      // Suggestions for Thread come from the backend's threads resource, over the agent.
+      await editor.getByRole('combobox', { name: 'Thread' }).click();
+      const option = h.page.getByRole('option', { name: 'wf-loop', exact: true });
+      await option.waitFor();
+      await option.click();
+      const log = async () =>
+        h.page.evaluate(() => (window as unknown as { queryLog: Array<Record<string, unknown>> }).queryLog);
+      assert.deepEqual((await log()).at(-1), {
+        refId: 'A',
+        queryType: 'chains',
+        sort: 'offcpu',
+        limit: 50,
+        depth: 1,
+        thread: ['wf-loop'],
+      });
+      const answer = h.page.getByRole('status').or(h.page.locator('output[aria-label="Query answer"]'));
+      await h.page.waitForFunction(() => /frames/.test(document.querySelector('output')?.textContent ?? ''));
+      assert.match(await answer.innerText(), /^3 frames$/);
+      await h.screenshot('query-editor-chains-dark');
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.queryEditor.root)), []);
+
+      await editor.getByRole('radio', { name: 'Preemption' }).click();
+      assert.equal(await editor.getByRole('radio', { name: 'Time' }).isChecked(), true);
+      assert.deepEqual((await log()).at(-1), {
+        refId: 'A',
+        queryType: 'preemption',
+        groupBy: 'pod',
+        ratio: 'time',
+        throttled: false,
+        thread: ['wf-loop'],
+      });
+      await h.page.waitForFunction(() => /frames/.test(document.querySelector('output')?.textContent ?? ''));
+      await editor.getByRole('button', { name: 'Examples' }).click();
+      await h.page.locator(byTestId(TEST_IDS.cheatSheet.root)).waitFor();
+      await h.screenshot('query-editor-examples-dark');
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.queryEditor.root)), []);
+      assert.deepEqual(unexpectedErrors(h.errors), []);
+    });
+
+    test('in the alert-rule editor, a query that is not a time series says so', async () => {
+      const h = await open('light');
+      await h.page.evaluate(() =>
+        window.wakeflow.renderQueryEditor({
+          query: { refId: 'A', queryType: 'chains' } as never,
+          app: 'unified-alerting',
+        })
+      );
+      assert.match(await h.page.locator(byTestId(TEST_IDS.queryEditor.alertingNote)).innerText(), /use Preemption/);
+      await h.screenshot('query-editor-alerting-light');
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.queryEditor.root)), []);
+    });
+  });
+
+  describe('config editor', () => {
+    test('Save & test names the agent that is down, then passes once it is removed; the token never reaches the browser', async () => {
+      const h = await open('dark');
+      await h.page.evaluate(
+        (j) => window.wakeflow.renderConfigEditor({ jsonData: j, secureJsonFields: { agentToken: true } }),
+        { agentUrls: [stack.agent.url, stack.deadAgentUrl], timeoutSeconds: 5 }
+      );
+      const token = h.page.getByRole('textbox', { name: /agent token/i });
+      assert.equal(await token.inputValue(), 'configured');
+      await h.page.getByRole('button', { name: 'Save & test' }).click();
+      const health = h.page.getByLabel('Data source health');
+      await health.waitFor();
+      const failed = await health.innerText();
+      assert.match(failed, /1 of 2 agents answered/);
+      assert.match(failed, new RegExp(`Not answering: ${new URL(stack.deadAgentUrl).host.replace(/\./g, '\\.')}`));
+      // Open the per-agent disclosure, as a user clicking it would.
+      await health.locator('details').evaluate((d) => ((d as HTMLDetailsElement).open = true));
+      assert.match(
+        await health.innerText(),
+        new RegExp(`${new URL(stack.deadAgentUrl).host.replace(/\./g, '\\.')}: failed: `)
+      );
+      await h.screenshot('config-editor-failed-dark');
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.configEditor.root)), []);
+
+      const urls = h.page.getByRole('textbox', { name: /agent urls/i });
+      await urls.fill(stack.agent.url);
+      await urls.blur();
+      await h.page.getByRole('button', { name: 'Save & test' }).click();
+      await h.page.waitForFunction(() =>
+        /1 of 1 agent answered/.test(document.querySelector('[aria-label="Data source health"]')?.textContent ?? '')
+      );
+      const ok = await health.innerText();
+      assert.match(ok, /Every agent answered/);
+      await h.screenshot('config-editor-ok-dark');
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.configEditor.root)), []);
+      assert.ok(!(await h.page.content()).includes(stack.token), 'the token is not in the page');
+      const requests = await h.page.evaluate(() => window.wakeflow.requests());
+      assert.ok(!JSON.stringify(requests).includes(stack.token), 'the token was in no request the browser made');
+    });
+  });
+
+  test('no page had a script error', () => {
+    for (const p of pages) {
+      assert.deepEqual(unexpectedErrors(p.errors), []);
+    }
+    assert.deepEqual(unexpectedMisses(stack.server.misses), []);
+  });
+});
