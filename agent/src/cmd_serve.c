@@ -7,6 +7,7 @@
  * loop -> (SIGTERM) flush the window in progress -> clean up.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -437,6 +438,11 @@ int cmd_serve(int argc, char **argv)
 	s.retention_ms = DEFAULT_RETENTION_S * 1000LL;
 	/* Everything the daemon creates (the store, its directory) is private. */
 	umask(077);
+	/* A thread per HTTP connection would otherwise get a malloc arena each
+	 * (up to 8 per core), every one keeping what its queries freed: 50
+	 * clients took RSS from 24 to 154 MiB for good. Queries run 4 at a time,
+	 * so a few arenas do. */
+	mallopt(M_ARENA_MAX, 2);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {

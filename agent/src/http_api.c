@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <semaphore.h>
@@ -26,6 +27,7 @@
 struct wf_http {
 	struct MHD_Daemon *d;
 	sem_t queries; /* WF_HTTP_MAX_QUERIES slots */
+	int running;   /* queries in progress (atomic) */
 	struct wf_http_ctx ctx;
 	int64_t started_ms;
 };
@@ -695,6 +697,30 @@ static bool authorized(struct MHD_Connection *c, const char *token)
 	return http_token_ok(value, len, token);
 }
 
+/*
+ * A series or edges query, at most WF_HTTP_MAX_QUERIES at once. What a query
+ * allocates is handed back to the system once no query runs: glibc keeps
+ * freed memory in its arenas otherwise (measured: 154 MiB held for good
+ * after a burst of 50 clients; serve caps the arenas too, see cmd_serve.c).
+ */
+static enum MHD_Result run_query(struct wf_http *h, struct MHD_Connection *c, enum wf_endpoint ep,
+				 const struct wf_query *q)
+{
+	struct timespec until;
+	enum MHD_Result ret;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WF_HTTP_TIMEOUT_S;
+	if (sem_timedwait(&h->queries, &until))
+		return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries at once; retry later");
+	__atomic_add_fetch(&h->running, 1, __ATOMIC_SEQ_CST);
+	ret = ep == WF_EP_SERIES ? do_series(h, c, q) : do_edges(h, c, q);
+	if (__atomic_sub_fetch(&h->running, 1, __ATOMIC_SEQ_CST) == 0)
+		malloc_trim(0);
+	sem_post(&h->queries);
+	return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 			      const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
@@ -746,16 +772,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (rc) {
 		ret = send_error(h, c, (unsigned)rc, err);
 	} else if (ep == WF_EP_SERIES || ep == WF_EP_EDGES) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += WF_HTTP_TIMEOUT_S;
-		if (sem_timedwait(&h->queries, &until)) {
-			ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries at once; retry later");
-		} else {
-			ret = ep == WF_EP_SERIES ? do_series(h, c, q) : do_edges(h, c, q);
-			sem_post(&h->queries);
-		}
+		ret = run_query(h, c, ep, q);
 	} else if (!strcmp(url, "/api/v1/status")) {
 		ret = do_status(h, c);
 	} else if (!strcmp(url, "/api/v1/targets")) {

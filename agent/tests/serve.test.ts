@@ -15,6 +15,7 @@ import {
   closeSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   readSync,
   rmSync,
   statSync,
@@ -1093,6 +1094,38 @@ describe('serve: cgroups (--cgroup filter, CPU throttling)', () => {
           assert.equal(await stopDaemon(d), 0, d.log());
         }
       }
+    }
+  });
+});
+
+describe('serve: memory under concurrent queries', () => {
+  test('50 clients querying an hour of 8,000 edges: RSS stays under 64 MiB and falls back under 48 MiB', async () => {
+    const db = path.join(dir, 'memory.db');
+    // An hour of 4 targets x 2,000 edges per window, as bench:api serves.
+    const fill = run(agentBin, ['serve', '--db', db, '--bench-fill', '1']);
+    assert.equal(fill.status, 0, fill.stderr);
+    const d = await startDaemon(['--db', db, '--window', '1', '--comm', '^no-such-process$']);
+    const rss = () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${d.proc.pid}/status`, 'utf8'))![1]) / 1024;
+    try {
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rss())), 100);
+      let sent = 0;
+      const paths = ['/api/v1/series?by=category', '/api/v1/edges?limit=100'];
+      await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          while (sent < 400) {
+            const r = await get(`${d.url}${paths[sent++ % 2]}`);
+            assert.ok(r.status === 200 || r.status === 503, `client ${i}: ${r.status} ${r.text.slice(0, 200)}`);
+          }
+        })
+      );
+      clearInterval(sampler);
+      await sleep(1000);
+      const idle = rss();
+      assert.ok(peak <= 64, `peak RSS ${peak.toFixed(1)} MiB under load`);
+      assert.ok(idle < 48, `RSS ${idle.toFixed(1)} MiB after the load (peak ${peak.toFixed(1)} MiB)`);
+    } finally {
+      assert.equal(await stopDaemon(d), 0, d.log());
     }
   });
 });
