@@ -15,6 +15,7 @@
 
 #include "classify.h"
 #include "clock.h"
+#include "http_conn.h"
 #include "logging.h"
 #include "query.h"
 #include "report.h"
@@ -27,6 +28,7 @@
 struct wf_http {
 	struct MHD_Daemon *d;
 	sem_t queries; /* WF_HTTP_MAX_QUERIES slots */
+	struct wf_conn_guard *guard;
 	int running;   /* queries in progress (atomic) */
 	struct wf_http_ctx ctx;
 	int64_t started_ms;
@@ -599,13 +601,38 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	return rq;
 }
 
+static struct wf_conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	struct wf_http *h = cls;
+
 	(void)toe;
+	conn_request_ends(h->guard, conn_of(c));
 	free(*req_cls);
 	*req_cls = NULL;
+}
+
+/* Every connection is admitted, tracked and given its deadline by http_conn.c. */
+static void connection_event(void *cls, struct MHD_Connection *c, void **socket_context,
+			     enum MHD_ConnectionNotificationCode code)
+{
+	struct wf_http *h = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *peer = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		*socket_context = fd ? conn_guard_open(h->guard, fd->connect_fd, peer ? peer->client_addr : NULL) : NULL;
+	} else {
+		conn_guard_close(h->guard, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 struct header_count {
@@ -737,6 +764,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	int rc;
 
 	(void)upload_data;
+	conn_request_begins(h->guard, conn_of(c));
 	if (*upload_data_size) {
 		/* Nothing here takes a body: drop it and answer once it is read. */
 		*upload_data_size = 0;
@@ -751,6 +779,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return send_error(h, c, MHD_HTTP_BAD_REQUEST, "/healthz takes no parameters");
 		return send_buf(h, c, 200, "text/plain; charset=utf-8", strdup("ok\n"), 3);
 	}
+	if (conn_class(conn_of(c)) != WF_CONN_NORMAL)
+		return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "too many connections open (128, 64 per address): this one serves /healthz only; retry "
+				  "later");
 	if (h->ctx.token && !authorized(c, h->ctx.token))
 		return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
 				  "missing or wrong bearer token (send Authorization: Bearer <token>)");
@@ -788,11 +820,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct wf_http *h = cls;
 	char buf[512];
 
-	(void)cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	wf_log(WF_LOG_WARN, "http: %s", buf);
+	buf[strcspn(buf, "\n")] = '\0';
+	if (h->guard)
+		conn_guard_log(h->guard, buf);
+	else
+		wf_log(WF_LOG_WARN, "http: %s", buf);
 }
 
 struct wf_http *http_start(const struct sockaddr_storage *addr, socklen_t addrlen, const struct wf_http_ctx *ctx,
@@ -809,21 +845,31 @@ struct wf_http *http_start(const struct sockaddr_storage *addr, socklen_t addrle
 	h->ctx = *ctx;
 	h->started_ms = wall_ms();
 	sem_init(&h->queries, 0, WF_HTTP_MAX_QUERIES);
+	h->guard = conn_guard_new(WF_HTTP_TIMEOUT_S * 1000L);
+	if (!h->guard) {
+		snprintf(err, errlen, "out of memory");
+		sem_destroy(&h->queries);
+		free(h);
+		return NULL;
+	}
 	if (addr->ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* The logger first, so that libmicrohttpd's own complaints about the
 	 * options that follow go to our log too. */
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	/* The limits are http_conn.c's, counted on open connections; MHD's own
+	 * is only a backstop above them (it counts connections still closing). */
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)addr,
-				MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed,
-				NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WF_HTTP_MAX_CONNECTIONS,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WF_HTTP_MAX_PER_ADDRESS,
+				MHD_OPTION_URI_LOG_CALLBACK, uri_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+				MHD_OPTION_NOTIFY_CONNECTION, connection_event, h, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned)(WF_HTTP_MAX_CONNECTIONS + WF_HTTP_HEALTH_RESERVE + 64),
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WF_HTTP_TIMEOUT_S,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
 				(size_t)(1024 * 1024), MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errlen, "failed to listen on the --listen address: %s (in use, or not an address of this host?)",
 			 strerror(errno ? errno : EADDRINUSE));
+		conn_guard_free(h->guard);
 		sem_destroy(&h->queries);
 		free(h);
 		return NULL;
@@ -836,6 +882,7 @@ void http_stop(struct wf_http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
+	conn_guard_free(h->guard);
 	sem_destroy(&h->queries);
 	free(h);
 }

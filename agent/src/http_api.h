@@ -21,11 +21,8 @@
 #include "store.h"
 
 #define WF_DEFAULT_PORT 9781
-/* A dashboard opens a query per panel at once, all from the one Grafana
- * server: the per-address cap is generous; it only keeps one client from
- * taking every slot (the kubelet's /healthz comes from another address). */
-#define WF_HTTP_MAX_CONNECTIONS 128
-#define WF_HTTP_MAX_PER_ADDRESS 64
+/* Connection limits, the /healthz reserve and the header deadline are in
+ * http_conn.h. Idle connections are closed after WF_HTTP_TIMEOUT_S. */
 #define WF_HTTP_TIMEOUT_S 15
 /* Series and edges queries running at once; more wait (up to the timeout,
  * then 503), which bounds the memory and CPU queries can take. */

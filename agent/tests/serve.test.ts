@@ -22,7 +22,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -1127,5 +1127,94 @@ describe('serve: memory under concurrent queries', () => {
     } finally {
       assert.equal(await stopDaemon(d), 0, d.log());
     }
+  });
+});
+
+describe('serve: connections (a local user cannot starve /healthz)', () => {
+  let d: Daemon;
+  before(async () => {
+    d = await startDaemon(['--db', path.join(dir, 'conns.db'), '--window', '1', '--comm', '^no-such-process$']);
+  });
+  after(async () => {
+    assert.equal(await stopDaemon(d), 0, d.log());
+  });
+  const port = () => Number(new URL(d.url).port);
+
+  /* Opens n connections from a local address that send nothing; resolves once all are connected. */
+  async function idle(n: number, localAddress = '127.0.0.1') {
+    const socks = await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<Socket>((resolve) => {
+            const s = connect({ port: port(), host: '127.0.0.1', localAddress });
+            s.on('error', () => undefined);
+            s.on('connect', () => resolve(s));
+            s.on('close', () => resolve(s));
+          })
+      )
+    );
+    await sleep(300);
+    return socks;
+  }
+  const healthzWithin = async (ms: number) => {
+    const t0 = Date.now();
+    const r = await fetch(`${d.url}/healthz`, { signal: AbortSignal.timeout(ms) });
+    assert.equal(r.status, 200);
+    return Date.now() - t0;
+  };
+
+  test('300 idle connections from one address: /healthz answers; all are closed within the header deadline', async () => {
+    const socks = await idle(300);
+    try {
+      await healthzWithin(2000);
+      const api = await get<{ error: string }>(`${d.url}/api/v1/status`);
+      assert.ok(api.status === 200 || api.status === 503, api.text);
+      await sleep(6000);
+      const open = socks.filter((s) => !s.destroyed && s.readyState === 'open').length;
+      assert.equal(open, 0, `${open} idle connections still open after 6 s`);
+    } finally {
+      socks.forEach((s) => s.destroy());
+    }
+    // The abuse is summed up once a minute, not logged per connection.
+    assert.ok(
+      d
+        .log()
+        .split('\n')
+        .filter((l) => / http: /.test(l)).length <= 3,
+      d.log()
+    );
+  });
+
+  test('60 idle connections from each of 5 addresses: /healthz still answers from a sixth', async () => {
+    const socks = (
+      await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'].map((a) => idle(60, a)))
+    ).flat();
+    try {
+      await healthzWithin(2000);
+    } finally {
+      socks.forEach((s) => s.destroy());
+    }
+  });
+
+  test('one header line every second does not hold a connection past the deadline', async () => {
+    const s = connect(port(), '127.0.0.1');
+    s.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => s.on('close', () => resolve(Date.now())));
+    const t0 = Date.now();
+    s.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    const drip = setInterval(() => s.writable && s.write(`X-Slow-${Date.now()}: 1\r\n`), 1000);
+    const at = await Promise.race([closed, sleep(12000).then(() => 0)]);
+    clearInterval(drip);
+    s.destroy();
+    assert.ok(at > 0, 'the connection was still open after 12 s');
+    assert.ok(at - t0 < 7000, `closed after ${at - t0} ms`);
+  });
+
+  test('50 keep-alive clients (wrk) under the per-address limit: no refusal', () => {
+    const r = run('wrk', ['-t2', '-c50', '-d3s', `${d.url}/api/v1/status`]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /Socket errors|Non-2xx/, r.stdout);
+    assert.doesNotMatch(d.log(), /connection limit|refused/i);
   });
 });
