@@ -272,6 +272,15 @@ int cmd_record(int argc, char **argv)
 		lost[CAPTURE_LOST_COUNTERS] = (struct wf_counter){ "wakeups_unseen", st.wakeups_unseen };
 		lost[CAPTURE_LOST_COUNTERS + 1] = (struct wf_counter){ "symbolize_failures", st.symbolize_failures };
 
+		/* An empty report alone leaves the user guessing. */
+		if (!edges.len && !st.sched_attaches)
+			fprintf(stderr,
+				"wakeflow-agent: no process matched %s while recording: check the process name with "
+				"'ps -eo pid,comm' (the kernel keeps its first 15 characters), or give --pid PID\n",
+				what);
+		else if (!edges.len)
+			fprintf(stderr, "wakeflow-agent: %s never left the CPU while recording: record for longer, "
+					"or under load\n", what);
 		if (report_write(stdout, format, &edges, &meta) || fflush(stdout)) {
 			fprintf(stderr, "wakeflow-agent: failed to write the report: %s\n", strerror(errno));
 			goto out;

@@ -31,6 +31,7 @@
 #include "logging.h"
 #include "metrics.h"
 #include "store.h"
+#include "targets.h"
 #include "tracker.h"
 
 #define DEFAULT_DB "/var/lib/wakeflow/wakeflow.db"
@@ -302,7 +303,9 @@ static void finish_window(struct serve *s, int64_t start, int64_t end)
 	if (collected_encode(&col, start, end, &enc) == 0) {
 		store_status(s->store, &before);
 		t0 = mono_ms();
-		persisted = store_write_window(s->store, &enc.window, end) == 0;
+		/* Windows the store did not take come first: a minute is rolled
+		 * up from all of its windows. */
+		persisted = history_write_pending(s->hist) == 0 && store_write_window(s->store, &enc.window, end) == 0;
 		write_ms = mono_ms() - t0;
 		store_status(s->store, &after);
 		if (after.errors > before.errors)
@@ -488,7 +491,7 @@ int cmd_serve(int argc, char **argv)
 			errno = 0;
 			window_s = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || window_s < 1 || window_s > 60 || 60 % window_s)
-				return usage_error("--window '%s' must be a number of seconds dividing 60 (1, 2, 5, 10, 15, 30, 60, ...)",
+				return usage_error("--window '%s' must be a number of seconds dividing 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60",
 						   optarg);
 			break;
 		case OPT_RULES:
@@ -550,6 +553,18 @@ int cmd_serve(int argc, char **argv)
 	if (!copts.ncomm && !copts.npids)
 		copts.comm_regex[copts.ncomm++] = DEFAULT_COMM;
 	copts.proc_root = proc_root;
+	/* Every argument is checked before the store is opened (or created). */
+	{
+		struct targets *t = targets_new(proc_root, copts.pids, copts.npids, copts.comm_regex, copts.ncomm, err,
+						sizeof(err));
+
+		if (!t) {
+			fprintf(stderr, "wakeflow-agent: %s\n", err);
+			free(token);
+			return 2;
+		}
+		targets_free(t);
+	}
 	s.rules = rules_file ? rules_load_file(rules_file, err, sizeof(err)) : rules_load_default(err, sizeof(err));
 	if (!s.rules) {
 		fprintf(stderr, "wakeflow-agent: %s\n", err);

@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A window in the ring: immutable once added, shared by reference so a
- * query never holds the lock while it decodes. */
+#include "logging.h"
+
+/* A window in the ring: immutable once added (but for persisted, under the
+ * lock), shared by reference so a query never holds the lock while it
+ * decodes. */
 struct ring_window {
 	int refs;
 	int64_t start_ms, end_ms;
@@ -328,4 +331,43 @@ void history_edge_details(struct wf_history *h, const uint32_t *ids, size_t n, s
 		found[i] = r && store_read_edge(r, ids[i], &out[i]) == 0;
 	}
 	store_reader_close(r);
+}
+
+int history_write_pending(struct wf_history *h)
+{
+	struct ring_window **todo;
+	size_t n = 0, done = 0;
+
+	pthread_mutex_lock(&h->lock);
+	todo = malloc((h->len ? h->len : 1) * sizeof(*todo));
+	for (size_t i = 0; todo && i < h->len; i++) {
+		struct ring_window *w = h->ring[(h->head + i) % h->cap];
+
+		if (!w->persisted) {
+			w->refs++;
+			todo[n++] = w;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (!todo)
+		return -1;
+	/* Oldest first, so that a minute is rolled up with all its windows. */
+	for (; done < n; done++) {
+		struct wf_store_window sw = { .start_ms = todo[done]->start_ms,
+					      .end_ms = todo[done]->end_ms,
+					      .targets = todo[done]->targets,
+					      .ntargets = todo[done]->ntargets };
+
+		if (store_write_window(h->store, &sw, todo[done]->end_ms))
+			break;
+		pthread_mutex_lock(&h->lock);
+		todo[done]->persisted = true;
+		pthread_mutex_unlock(&h->lock);
+	}
+	if (n && done == n)
+		wf_log(WF_LOG_INFO, "store: wrote the %zu window(s) kept in memory while it failed", n);
+	for (size_t i = 0; i < n; i++)
+		window_unref(h, todo[i]);
+	free(todo);
+	return done == n ? 0 : -1;
 }

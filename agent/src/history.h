@@ -32,6 +32,12 @@ void history_free(struct wf_history *h);
 /* Copies a finished window into the ring; persisted says whether the store
  * took it. Returns 0 or -1 (ENOMEM: the window is not kept in memory). */
 int history_add(struct wf_history *h, const struct wf_store_window *w, bool persisted);
+/* Writes the windows of the ring the store did not take (it failed, and
+ * may work again), oldest first, stopping at the first failure: once space
+ * returns, a restart loses none of them. Returns 0 when none is left
+ * unwritten, -1 otherwise. */
+int history_write_pending(struct wf_history *h);
+
 /* Windows in the ring, and the oldest start (-1 if empty). */
 size_t history_ring_len(struct wf_history *h, int64_t *oldest_ms);
 

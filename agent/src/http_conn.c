@@ -20,6 +20,7 @@ struct wf_conn {
 	enum wf_conn_class cls;
 	bool in_request;
 	bool shut;
+	bool gone; /* its fd was seen again: closed, but not yet reported closed */
 	int64_t deadline_ms;
 };
 
@@ -91,7 +92,7 @@ static void *watch(void *arg)
 		int64_t now = wall_ms();
 
 		for (struct wf_conn *c = g->head; c; c = c->next) {
-			if (c->in_request || c->shut || now < c->deadline_ms)
+			if (c->in_request || c->shut || c->gone || now < c->deadline_ms)
 				continue;
 			/* The connection's thread sees the end of input and closes
 			 * it; the fd stays ours to shut until conn_guard_close. */
@@ -163,9 +164,16 @@ struct wf_conn *conn_guard_open(struct wf_conn_guard *g, int fd, const struct so
 	c->fd = fd;
 	peer_key(peer, c->addr);
 	pthread_mutex_lock(&g->lock);
-	for (const struct wf_conn *o = g->head; o; o = o->next) {
+	for (struct wf_conn *o = g->head; o; o = o->next) {
 		bool same = !memcmp(o->addr, c->addr, sizeof(c->addr));
 
+		/* A new connection on an fd is proof the old one on it is closed,
+		 * whenever libmicrohttpd gets round to saying so: it no longer
+		 * counts, and its fd is no longer its to shut. */
+		if (o->fd == fd)
+			o->gone = true;
+		if (o->gone)
+			continue;
 		if (o->cls == WF_CONN_NORMAL) {
 			normal++;
 			from_peer += same;

@@ -248,12 +248,11 @@ void json_f64(struct json *j, double v)
 		json_null(j);
 		return;
 	}
-	/* Shortest of %.15g / %.17g that reads back exactly: "169609", not
-	 * "169609.00000000001"; %g never prints anything JSON rejects for
+	/* 15 significant digits, more than any measured quantity here has:
+	 * rates and sums print as "0.002984", not as the binary fraction's
+	 * "0.0029839999999999997"; %g never prints anything JSON rejects for
 	 * finite values ("1e+20" is valid JSON). */
 	snprintf(num, sizeof(num), "%.15g", v);
-	if (strtod(num, NULL) != v)
-		snprintf(num, sizeof(num), "%.17g", v);
 	put_number(j, num);
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "classify.h"
 #include "json.h"
@@ -72,68 +73,167 @@ static uint64_t ns_to_us_rounded(uint64_t ns)
 
 /* ---- text -------------------------------------------------------------- */
 
-struct cat_total {
-	int category;
+/* One row of a totals table: the edges of a category, or of a waker. */
+struct total {
+	char label[WF_COMM_LEN + 16];
+	const char *context; /* wakers only */
 	size_t edges;
-	uint64_t count;
-	bool count_known; /* every edge of the category has a count */
-	uint64_t offcpu_ns;
+	uint64_t count, offcpu_ns, runq_ns;
+	bool count_known, runq_known; /* every edge of the row has one */
 };
 
-static int by_cat_offcpu_desc(const void *a, const void *b)
+static void total_add(struct total *t, const struct wf_edge *e, size_t *unknown_time)
 {
-	const struct cat_total *ca = a, *cb = b;
+	if (!t->edges)
+		t->count_known = t->runq_known = true;
+	t->edges++;
+	t->count += e->count_known ? e->count : 0;
+	t->count_known &= e->count_known;
+	t->runq_ns += e->runq_known ? e->runq_ns : 0;
+	t->runq_known &= e->runq_known;
+	if (e->offcpu_unknown)
+		(*unknown_time)++;
+	else
+		t->offcpu_ns += e->offcpu_ns;
+}
 
-	if (ca->offcpu_ns != cb->offcpu_ns)
-		return ca->offcpu_ns > cb->offcpu_ns ? -1 : 1;
-	return ca->category - cb->category;
+static int by_total_offcpu_desc(const void *a, const void *b)
+{
+	const struct total *x = a, *y = b;
+
+	if (x->offcpu_ns != y->offcpu_ns)
+		return x->offcpu_ns > y->offcpu_ns ? -1 : 1;
+	return strcmp(x->label, y->label);
+}
+
+/* Off-CPU and run-queue time in columns of their own, largest first. */
+static void write_totals(FILE *out, const char *what, bool with_context, struct total *rows, size_t n,
+			 uint64_t total_ns)
+{
+	qsort(rows, n, sizeof(*rows), by_total_offcpu_desc);
+	fprintf(out, "  %-20s %s%7s %10s %13s %11s %7s\n", what, with_context ? "CONTEXT  " : "", "EDGES", "COUNT",
+		"OFF-CPU ms", "RUNQ ms", "SHARE");
+	for (size_t i = 0; i < n; i++) {
+		const struct total *t = &rows[i];
+		char count[24], runq[24];
+
+		if (!t->edges)
+			continue;
+		snprintf(count, sizeof(count), t->count_known ? "%" PRIu64 : "-", t->count);
+		if (t->runq_known)
+			snprintf(runq, sizeof(runq), "%.3f", t->runq_ns / 1e6);
+		else
+			snprintf(runq, sizeof(runq), "-");
+		fprintf(out, "  %-20s ", t->label);
+		if (with_context)
+			fprintf(out, "%-8s ", t->context);
+		fprintf(out, "%7zu %10s %13.3f %11s %6.1f%%\n", t->edges, count, t->offcpu_ns / 1e6, runq,
+			total_ns ? 100.0 * t->offcpu_ns / total_ns : 0.0);
+	}
+}
+
+static void waker_label(const struct wf_edge *e, struct total *t)
+{
+	if (e->context == WF_CTX_NONE)
+		snprintf(t->label, sizeof(t->label), "(preempted)");
+	else
+		snprintf(t->label, sizeof(t->label), "%s", e->waker.comm[0] ? e->waker.comm : "(unknown)");
+	t->context = wf_context_name(e->context);
+}
+
+static int by_waker(const void *a, const void *b)
+{
+	const struct total *x = a, *y = b;
+	int c = strcmp(x->label, y->label);
+
+	return c ? c : strcmp(x->context, y->context);
+}
+
+/* "Who wakes my proxy": the edges summed per waker (and context). */
+static void write_wakers(FILE *out, const struct wf_edge_list *edges, uint64_t total_ns)
+{
+	struct total *rows = calloc(edges->len ? edges->len : 1, sizeof(*rows));
+	size_t n = 0, unknown = 0;
+
+	if (!rows)
+		return;
+	for (size_t i = 0; i < edges->len; i++)
+		waker_label(&edges->items[i], &rows[i]);
+	/* Sorted by waker, each run of one waker's labels becomes its row. */
+	qsort(rows, edges->len, sizeof(*rows), by_waker);
+	for (size_t i = 0; i < edges->len; i++)
+		if (!n || by_waker(&rows[n - 1], &rows[i]))
+			rows[n++] = rows[i];
+	for (size_t i = 0; i < edges->len; i++) {
+		struct total key;
+		struct total *t;
+
+		waker_label(&edges->items[i], &key);
+		t = bsearch(&key, rows, n, sizeof(*rows), by_waker);
+		if (t)
+			total_add(t, &edges->items[i], &unknown);
+	}
+	fprintf(out, "\nWakers: who ended the off-CPU time\n\n");
+	write_totals(out, "WAKER", true, rows, n, total_ns);
+	free(rows);
+}
+
+/* Preemption most of the off-CPU time: say what usually causes it. */
+static void write_preemption_note(FILE *out, const struct wf_edge_list *edges, uint64_t preempt_ns, uint64_t total_ns)
+{
+	int32_t tids[64];
+	size_t ntids = 0;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!total_ns || preempt_ns * 2 <= total_ns)
+		return;
+	for (size_t i = 0; i < edges->len && ntids < 64; i++) {
+		const struct wf_edge *e = &edges->items[i];
+		bool seen = false;
+
+		if (e->context != WF_CTX_NONE)
+			continue;
+		for (size_t k = 0; k < ntids; k++)
+			seen |= tids[k] == e->target.tid;
+		if (!seen)
+			tids[ntids++] = e->target.tid;
+	}
+	fprintf(out,
+		"\nNote: preemption is %.0f%% of the off-CPU time: the threads were runnable and waited for a CPU.\n"
+		"  %zu%s thread(s) were preempted; this machine has %ld CPU(s). When busy threads outnumber CPUs\n"
+		"  they take turns: give the workload more CPUs (or fewer busy threads); the preemptor of each\n"
+		"  edge says who took the CPU, and CPU throttling (docs/metrics.md) shows a CPU limit.\n",
+		100.0 * preempt_ns / total_ns, ntids, ntids == 64 ? "+" : "", cpus);
 }
 
 static void write_breakdown(FILE *out, const struct wf_edge_list *edges)
 {
-	struct cat_total cats[WF_CAT__COUNT];
-	uint64_t total_ns = 0;
+	struct total cats[WF_CAT__COUNT] = { 0 };
+	uint64_t total_ns = 0, preempt_ns = 0;
 	size_t unknown_time = 0;
 
 	for (int c = 0; c < WF_CAT__COUNT; c++)
-		cats[c] = (struct cat_total){ .category = c, .count_known = true };
+		snprintf(cats[c].label, sizeof(cats[c].label), "%s", category_id(c));
 	for (size_t i = 0; i < edges->len; i++) {
 		const struct wf_edge *e = &edges->items[i];
-		struct cat_total *ct = &cats[wf_category(e->category) ? e->category : WF_CAT_OTHER];
+		int c = wf_category(e->category) ? e->category : WF_CAT_OTHER;
 
-		ct->edges++;
-		if (e->count_known)
-			ct->count += e->count;
-		else
-			ct->count_known = false;
-		if (e->offcpu_unknown) {
-			unknown_time++;
-			continue;
+		total_add(&cats[c], e, &unknown_time);
+		if (!e->offcpu_unknown) {
+			total_ns += e->offcpu_ns;
+			preempt_ns += (c == WF_CAT_PREEMPT_INVOLUNTARY || c == WF_CAT_PREEMPT_VOLUNTARY) ? e->offcpu_ns : 0;
 		}
-		ct->offcpu_ns += e->offcpu_ns;
-		total_ns += e->offcpu_ns;
 	}
-	qsort(cats, WF_CAT__COUNT, sizeof(cats[0]), by_cat_offcpu_desc);
-
 	fprintf(out, "Category breakdown: %zu edges, %.3f ms off-CPU in total\n\n", edges->len, total_ns / 1e6);
-	fprintf(out, "  %-20s %7s %10s %13s %7s\n", "CATEGORY", "EDGES", "COUNT", "OFF-CPU ms", "SHARE");
-	for (int c = 0; c < WF_CAT__COUNT; c++) {
-		const struct cat_total *ct = &cats[c];
-		char count[24];
-
-		if (!ct->edges)
-			continue;
-		if (ct->count_known)
-			snprintf(count, sizeof(count), "%" PRIu64, ct->count);
-		else
-			snprintf(count, sizeof(count), "-");
-		fprintf(out, "  %-20s %7zu %10s %13.3f %6.1f%%\n", category_id(ct->category), ct->edges, count,
-			ct->offcpu_ns / 1e6, total_ns ? 100.0 * ct->offcpu_ns / total_ns : 0.0);
-	}
-	fprintf(out, "\n  COUNT is the number of off-CPU intervals, '-' where the input has none");
+	write_totals(out, "CATEGORY", false, cats, WF_CAT__COUNT, total_ns);
+	write_wakers(out, edges, total_ns);
+	fprintf(out, "\n  COUNT is the number of off-CPU intervals, RUNQ the wait for a CPU after the wakeup; '-' where\n"
+		     "  the input has none");
 	if (unknown_time)
 		fprintf(out, ";\n  %zu edge(s) without an off-CPU time are not in the totals", unknown_time);
-	fprintf(out, ".\n");
+	fprintf(out, ".\n  Roles (worker, main, watchdog, access_log) and activities (envoy.*) are Envoy's: read from\n"
+		     "  Envoy's thread names and frames (docs/classification.md).\n");
+	write_preemption_note(out, edges, preempt_ns, total_ns);
 }
 
 static void write_task_line(FILE *out, const char *label, const struct wf_task *t)
@@ -166,7 +266,7 @@ static bool reason_points_at(const struct wf_reason *r, bool target, int index)
  * frame decided the category or the activity. */
 static void write_frame(FILE *out, const struct wf_stack *s, int i, bool target, const struct wf_explanation *x)
 {
-	fprintf(out, "    %s", s->frames[i] ? s->frames[i] : "");
+	fprintf(out, "      %s", s->frames[i] ? s->frames[i] : "");
 	if (x && reason_points_at(&x->category, target, i))
 		fprintf(out, "  <<<< category (rule %s)", x->category.rule);
 	if (x && x->has_activity && reason_points_at(&x->activity, target, i))
@@ -201,11 +301,14 @@ static void write_text_edge(FILE *out, const struct wf_edge *e, const struct wf_
 	} else {
 		write_task_line(out, "waker:", &e->waker);
 	}
-	/* Like offwaketime: the waker stack outermost first, so both stacks
-	 * meet at the wakeup around the "--". */
-	for (int i = ws->nframes - 1; i >= 0; i--)
+	/* Both stacks innermost first (as in the JSON, whose indexes the
+	 * explanation uses), each under a label saying whose it is. */
+	if (ws->nframes)
+		fprintf(out, "    -- waker stack, innermost first --\n");
+	for (int i = 0; i < ws->nframes; i++)
 		write_frame(out, ws, i, false, rules ? &x : NULL);
-	fprintf(out, "    %-16s %s\n", "--", "--");
+	if (ts->nframes)
+		fprintf(out, "    -- target stack, innermost first --\n");
 	for (int i = 0; i < ts->nframes; i++)
 		write_frame(out, ts, i, true, rules ? &x : NULL);
 	write_task_line(out, "target:", &e->target);

@@ -357,7 +357,7 @@ struct wf_series_acc {
 	struct record_filter rf;
 	bool ratio;
 	bool counts; /* events per second; otherwise microseconds -> seconds per second */
-	bool *covered;
+	int64_t *covered_ms; /* per point: how long the agent ran in windows starting in it */
 	struct series *series;
 	size_t nseries, cseries;
 	bool truncated, sorted;
@@ -382,8 +382,8 @@ struct wf_series_acc *series_acc_new(const struct wf_query *q, const struct wf_s
 	for (int f = 0; f < WF_F__COUNT; f++)
 		for (int i = 0; i < a->q.filter.n[f]; i++)
 			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
-	a->covered = calloc(p->npoints ? p->npoints : 1, sizeof(*a->covered));
-	if (!a->covered || target_match_init(&a->tm, cat, &a->q.filter)) {
+	a->covered_ms = calloc(p->npoints ? p->npoints : 1, sizeof(*a->covered_ms));
+	if (!a->covered_ms || target_match_init(&a->tm, cat, &a->q.filter)) {
 		series_acc_free(a);
 		return NULL;
 	}
@@ -411,7 +411,7 @@ void series_acc_free(struct wf_series_acc *a)
 		return;
 	series_clear(a);
 	free(a->series);
-	free(a->covered);
+	free(a->covered_ms);
 	target_match_free(&a->tm);
 	wtarget_free(&a->scratch);
 	free(a);
@@ -420,7 +420,7 @@ void series_acc_free(struct wf_series_acc *a)
 void series_acc_reset(struct wf_series_acc *a)
 {
 	series_clear(a);
-	memset(a->covered, 0, a->plan.npoints * sizeof(*a->covered));
+	memset(a->covered_ms, 0, a->plan.npoints * sizeof(*a->covered_ms));
 }
 
 void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms)
@@ -428,11 +428,12 @@ void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms)
 	int64_t t0 = a->plan.t0, step = a->plan.step_ms;
 	int64_t last = t0 + (int64_t)a->plan.npoints * step;
 
-	/* A window counts for the point its start falls in (like its data). */
-	(void)end_ms;
+	/* A window counts for the point its start falls in (like its data);
+	 * its length makes the point's rate one over the time the agent ran,
+	 * so the first window after a start is no dip. */
 	if (start_ms < t0 || start_ms >= last)
 		return;
-	a->covered[(start_ms - t0) / step] = true;
+	a->covered_ms[(start_ms - t0) / step] += end_ms > start_ms ? end_ms - start_ms : 1;
 }
 
 static int add_label(struct series *s, const char *name, const char *value)
@@ -673,15 +674,16 @@ size_t series_labels(struct wf_series_acc *a, size_t i, struct wf_label_pair *ou
 bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, double *value)
 {
 	const struct series *s;
-	double step_s = (double)a->plan.step_ms / 1000.0;
 
 	if (i >= a->nseries)
 		return false;
 	s = &a->series[i];
 	for (; *k < a->plan.npoints; (*k)++) {
 		size_t p = *k;
+		int64_t ran = a->covered_ms[p] < a->plan.step_ms ? a->covered_ms[p] : a->plan.step_ms;
+		double step_s = (double)ran / 1000.0;
 
-		if (!a->covered[p])
+		if (!ran)
 			continue;
 		if (a->ratio) {
 			if (s->den[p] <= 0)

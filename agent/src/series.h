@@ -80,7 +80,9 @@ void series_acc_free(struct wf_series_acc *a);
 /* Forget everything added (a source failed half-way; another answers). */
 void series_acc_reset(struct wf_series_acc *a);
 /* A window of the range existed (the agent was running) whether or not any
- * target was active in it: its points are 0 rather than missing. */
+ * target was active in it: its points are 0 rather than missing, and rates
+ * are per second of the windows a point holds (a point only partly covered,
+ * after a start or the one in progress, is no dip). */
 void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms);
 /* One target's totals blob (window.h) for the window starting at start_ms.
  * Returns 0, or -1 if the blob is corrupt. */

@@ -97,6 +97,7 @@ struct wf_store {
 	pthread_mutex_t lock; /* guards status and opened */
 	struct wf_store_status status;
 	bool opened; /* the database was opened at least once */
+	bool read_only; /* on a read-only file system: read as immutable, never written */
 };
 
 const char *store_state_name(enum wf_store_state st)
@@ -410,6 +411,61 @@ static int make_private_file(struct wf_store *s)
 	return 0;
 }
 
+/* "file:PATH?immutable=1" with PATH escaped for SQLite's URI syntax. */
+static void immutable_uri(const char *path, char *out, size_t len)
+{
+	size_t n = (size_t)snprintf(out, len, "file:");
+
+	for (; *path && n + 4 < len; path++)
+		n += strchr("%?#", *path) ? (size_t)snprintf(out + n, len - n, "%%%02x", (unsigned char)*path)
+					  : (size_t)snprintf(out + n, len - n, "%c", *path);
+	snprintf(out + n, len - n, "?immutable=1");
+}
+
+static int open_connection(struct wf_store *s, sqlite3 **db, bool write)
+{
+	char uri[8400];
+
+	if (write)
+		return sqlite3_open_v2(s->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				       NULL);
+	if (!__atomic_load_n(&s->read_only, __ATOMIC_SEQ_CST))
+		return sqlite3_open_v2(s->path, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	/* Nothing can write a store on a read-only file system, and SQLite
+	 * could not create the WAL index it would lock. */
+	immutable_uri(s->path, uri, sizeof(uri));
+	return sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+}
+
+/*
+ * A store on a read-only file system (a volume mounted read-only, a node
+ * disk remounted after errors) still holds history: its catalog is loaded
+ * and queries read it; writes keep failing (and are retried) meanwhile.
+ */
+static void open_read_only(struct wf_store *s)
+{
+	int rc;
+
+	if (access(s->path, R_OK) || check_header(s->path))
+		return;
+	s->read_only = true;
+	rc = open_connection(s, &s->db, false);
+	if (rc == SQLITE_OK)
+		rc = load_catalog(s);
+	if (rc != SQLITE_OK) {
+		s->read_only = false;
+		close_db(s);
+		return;
+	}
+	refresh_extent(s);
+	close_db(s);
+	pthread_mutex_lock(&s->lock);
+	s->opened = true;
+	pthread_mutex_unlock(&s->lock);
+	wf_log(WF_LOG_WARN, "store: %s is on a read-only file system: serving the history it holds, writing nothing",
+	       s->path);
+}
+
 /* Opens the writer connection, creating the schema; loads the catalog the
  * first time. */
 static int open_db(struct wf_store *s, bool load)
@@ -419,7 +475,11 @@ static int open_db(struct wf_store *s, bool load)
 	int64_t rolled;
 
 	if (make_private_file(s)) {
-		note_error(s, SQLITE_CANTOPEN, "opening", strerror(errno));
+		int e = errno;
+
+		note_error(s, SQLITE_CANTOPEN, "opening", strerror(e));
+		if (e == EROFS && load)
+			open_read_only(s);
 		return -1;
 	}
 	rc = check_header(s->path);
@@ -427,7 +487,7 @@ static int open_db(struct wf_store *s, bool load)
 		note_error(s, rc, "opening", "not an SQLite database");
 		return -1;
 	}
-	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = open_connection(s, &s->db, true);
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->db, 2000);
@@ -471,6 +531,7 @@ static int open_db(struct wf_store *s, bool load)
 	rolled = meta_get(s->db, "rolled_until_ms", 0);
 	pthread_mutex_lock(&s->lock);
 	s->opened = true;
+	__atomic_store_n(&s->read_only, false, __ATOMIC_SEQ_CST); /* writable again */
 	if (rolled > s->status.rolled_until_ms)
 		s->status.rolled_until_ms = rolled;
 	pthread_mutex_unlock(&s->lock);
@@ -1056,7 +1117,7 @@ struct wf_store_reader *store_reader_open(struct wf_store *s)
 		free(r);
 		return NULL;
 	}
-	rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = open_connection(s, &r->db, false);
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(r->db, 2000);
 		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB_READER);

@@ -219,35 +219,42 @@ describe('explanations: the rule, frames and facts that decided', () => {
   test('the text report notes the deciding frames and names the rules', () => {
     const r = run(['import', fixture('002_b725fd6376eebb99.txt')]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /\n {4}tcp_fin {2}<<<< category \(rule tcp-close\)\n/);
+    assert.match(r.stdout, /\n {6}tcp_fin {2}<<<< category \(rule tcp-close\)\n/);
     assert.match(r.stdout, /\n {6}decided by: {4}rule tcp-close: when waker\.frame=tcp_fin\|tcp_reset\|tcp_done\n/);
     assert.match(r.stdout, /\n {6}decided by: {4}rule watchdog: when target\.comm=dog:\*\n/);
   });
 });
 
 describe('output formats', () => {
-  test('text: breakdown first, then each block like offwaketime with its classification', () => {
+  test('text: totals per category and per waker first, then each block with its classification', () => {
     const r = run(['import', fixture('000_75eafca78254e629.txt'), fixture('002_b725fd6376eebb99.txt')]);
     assert.equal(r.status, 0, r.stderr);
     const out = r.stdout;
     assert.match(out, /^Category breakdown: 20 edges, 13766\.955 ms off-CPU in total\n/);
-    // ipc.futex is the single 12024.649 ms block: 87.3 % of the total.
-    assert.match(out, /\n {2}ipc\.futex +1 +- +12024\.649 +87\.3%\n/);
-    assert.match(out, /\n {2}net\.udp +2 +- +3\.434 +0\.0%\n/);
-    // A block as offwaketime prints it (waker outermost first, "--", target
-    // innermost first), then the classification.
+    // ipc.futex is the single 12024.649 ms block: 87.3 % of the total; no run-queue time in a capture.
+    assert.match(out, /\n {2}ipc\.futex +1 +- +12024\.649 +- +87\.3%\n/);
+    assert.match(out, /\n {2}net\.udp +2 +- +3\.434 +- +0\.0%\n/);
+    // Who woke the proxy, at a glance: envoy's own threads (the futex and eventfd posts) lead.
+    assert.match(
+      out,
+      /\nWakers: who ended the off-CPU time\n\n {2}WAKER +CONTEXT +EDGES +COUNT +OFF-CPU ms +RUNQ ms +SHARE\n {2}envoy +task +3 +- +13481\.149 +- +97\.9%\n/
+    );
+    assert.match(out, /\n {2}\(preempted\) +none +4 +- +0\.640 +- +0\.0%\n/);
+    assert.match(out, /roles? \(worker, main, watchdog, access_log\) and activities \(envoy\.\*\) are Envoy's/i);
+    // Both stacks innermost first under their labels, the deciding frame noted.
     assert.ok(
       out.includes(
         '    waker:           dog:main_thread 4226\n' +
-          '    [Missed User Stack] -17\n' +
-          '    apic_timer_interrupt\n' +
-          '    smp_apic_timer_interrupt\n' +
-          '    hrtimer_interrupt\n' +
-          '    __hrtimer_run_queues\n' +
-          '    hrtimer_wakeup  <<<< category (rule timer)\n' +
-          '    --               --\n' +
-          '    finish_task_switch\n' +
-          '    schedule\n'
+          '    -- waker stack, innermost first --\n' +
+          '      hrtimer_wakeup  <<<< category (rule timer)\n' +
+          '      __hrtimer_run_queues\n' +
+          '      hrtimer_interrupt\n' +
+          '      smp_apic_timer_interrupt\n' +
+          '      apic_timer_interrupt\n' +
+          '      [Missed User Stack] -17\n' +
+          '    -- target stack, innermost first --\n' +
+          '      finish_task_switch\n' +
+          '      schedule\n'
       )
     );
     assert.ok(

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import {
   chmodSync,
   closeSync,
+  existsSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -144,6 +145,24 @@ describe('serve: command line', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     });
   }
+
+  test('every argument is checked before the store is opened: a bad --comm leaves no database behind', () => {
+    for (const args of [
+      ['--comm', '['],
+      ['--pid', '999999999'],
+    ]) {
+      const db = path.join(dir, `checked-first-${args[0].slice(2)}.db`);
+      const r = run(agentBin, ['serve', '--db', db, ...args]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.ok(!existsSync(db), `${db} was created`);
+    }
+  });
+
+  test('--window lists every valid value', () => {
+    const r = run(agentBin, ['serve', '--db', path.join(dir, 'never.db'), '--window', '7']);
+    assert.match(r.stderr, /dividing 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60/);
+  });
 
   test('--help', () => {
     const r = run(agentBin, ['serve', '--help']);
@@ -948,6 +967,49 @@ describe('serve: a broken store', () => {
         const s = await get<Status>(`${url}/api/v1/status`);
         return s.body.store.state === 'ok';
       });
+      assert.equal(await stopDaemon(d), 0, d.log());
+      // The windows kept in memory while the disk was full were written once
+      // it had room: the stored windows follow each other without a gap.
+      const q = run('sqlite3', [
+        path.join(mnt, 'full.db'),
+        'SELECT count(*) FROM windows w WHERE tier = 0 AND NOT EXISTS ' +
+          '(SELECT 1 FROM windows x WHERE x.tier = 0 AND x.start_ms = w.end_ms)',
+      ]);
+      assert.equal(q.stdout.trim(), '1', `windows without a successor (gaps + the last): ${q.stdout}${q.stderr}`);
+      assert.match(d.log(), /store: wrote the \d+ window\(s\) kept in memory while it failed/);
+    } finally {
+      await stopWorkload(w);
+      if (d) {
+        assert.equal(await stopDaemon(d), 0, d.log());
+      }
+      run('umount', [mnt]);
+    }
+  });
+
+  test('a store on a read-only file system: its history is served, the error names the reason', async () => {
+    const mnt = path.join(dir, 'ro');
+    run('mkdir', ['-p', mnt]);
+    assert.equal(run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mnt]).status, 0);
+    const db = path.join(mnt, 'ro.db');
+    const w = await startWorkload('eventfd');
+    let d: Daemon | undefined;
+    try {
+      d = await startDaemon(['--db', db, '--window', '1', '--comm', WORKLOAD_COMM]);
+      await sleep(3000);
+      assert.equal(await stopDaemon(d), 0, d.log());
+      const until = Date.now();
+      assert.equal(run('mount', ['-o', 'remount,ro', mnt]).status, 0);
+      d = await startDaemon(['--db', db, '--window', '1', '--comm', WORKLOAD_COMM]);
+      const s = await get<Status>(`${d.url}/api/v1/status`);
+      assert.equal(s.body.store.state, 'failing');
+      assert.match(s.body.store.error ?? '', /[Rr]ead-only file system/);
+      const r = await get<SeriesAnswer>(
+        `${d.url}/api/v1/series?from=${until - 60000}&to=${until}&metric=wakeups&pid=${w.pid}`
+      );
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.warning, undefined, 'answered from the store, not from memory');
+      assert.ok(total(r.body) > 0, 'the history before the restart is served');
+      assert.match(d.log(), /read-only file system: serving the history it holds/);
     } finally {
       await stopWorkload(w);
       if (d) {

@@ -96,11 +96,13 @@ static void test_numbers(void **state)
 	json_f64(&j, 169609.0);
 	json_f64(&j, 12.345);
 	json_f64(&j, 0.1);
+	json_f64(&j, 2984.0 / 1e6); /* a rate: 0.0029839999999999997 in binary */
+	json_f64(&j, 0.1 + 0.2);
 	json_f64(&j, NAN);
 	json_f64(&j, INFINITY);
 	json_f64(&j, -INFINITY);
 	json_arr_end(&j);
-	assert_string_equal(j.buf, "[18446744073709551615,-9223372036854775808,-1,169609,12.345,0.1,null,null,null]");
+	assert_string_equal(j.buf, "[18446744073709551615,-9223372036854775808,-1,169609,12.345,0.1,0.002984,0.3,null,null,null]");
 	json_free(&j);
 }
 

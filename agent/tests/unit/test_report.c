@@ -197,8 +197,8 @@ static void test_json_explanation(void **state)
 
 	/* The text report notes the deciding frames like the annotated captures. */
 	out = render(WF_FORMAT_TEXT, &l, &meta);
-	assert_non_null(strstr(out, "    unix_write_space  <<<< category (rule unix)\n"));
-	assert_non_null(strstr(out, "    exit_to_usermode_loop  <<<< category (rule preempt-involuntary)\n"));
+	assert_non_null(strstr(out, "      unix_write_space  <<<< category (rule unix)\n"));
+	assert_non_null(strstr(out, "      exit_to_usermode_loop  <<<< category (rule preempt-involuntary)\n"));
 	assert_non_null(strstr(out, "      decided by:    rule eventfd: when waker.fd=eventfd (facts: waker.fd=eventfd)\n"));
 	free(out);
 	edge_list_free(&l);
@@ -215,21 +215,30 @@ static void test_text(void **state)
 	build(&l);
 	out = render(WF_FORMAT_TEXT, &l, NULL);
 	assert_non_null(strstr(out, "Category breakdown: 3 edges, 5.852 ms off-CPU in total\n"));
-	/* category, edges, count (unknown for the import), ms, share */
-	assert_non_null(strstr(out, "  ipc.eventfd                1          3         5.768   98.6%\n"));
-	assert_non_null(strstr(out, "  net.unix                   1          -         0.084    1.4%\n"));
+	/* category, edges, count (unknown for the import), off-CPU ms, run-queue ms, share */
+	assert_non_null(strstr(out, "  ipc.eventfd                1          3         5.768       0.012   98.6%\n"));
+	assert_non_null(strstr(out, "  net.unix                   1          -         0.084           -    1.4%\n"));
 	assert_non_null(strstr(out, "1 edge(s) without an off-CPU time are not in the totals"));
-	/* The waker stack as offwaketime prints it: outermost first, then
-	 * "--", then the target innermost first, the target line and the
-	 * classification. */
+	/* Who woke them, summed per waker and context, before the edges. */
+	assert_non_null(strstr(out, "Wakers: who ended the off-CPU time\n\n"
+				    "  WAKER                CONTEXT    EDGES      COUNT    OFF-CPU ms     RUNQ ms   SHARE\n"
+				    "  wrk:worker_1         task           1          3         5.768       0.012   98.6%\n"
+				    "  pilot-agent          task           1          -         0.084           -    1.4%\n"
+				    "  (preempted)          none           1          -         0.000           -    0.0%\n"));
+	assert_true(strstr(out, "Wakers:") < strstr(out, "Edges by off-CPU time:"));
+	assert_non_null(strstr(out, "activities (envoy.*) are Envoy's"));
+	assert_null(strstr(out, "Note: preemption"));
+	/* Both stacks innermost first, each under its label, then the target
+	 * line and the classification. */
 	p = strstr(out, "    waker:           pilot-agent 4136\n"
-			"    [unknown]\n"
-			"    unix_write_space\n"
-			"    autoremove_wake_function\n"
-			"    --               --\n"
-			"    finish_task_switch\n"
-			"    ep_poll\n"
-			"    epoll_wait\n"
+			"    -- waker stack, innermost first --\n"
+			"      autoremove_wake_function\n"
+			"      unix_write_space\n"
+			"      [unknown]\n"
+			"    -- target stack, innermost first --\n"
+			"      finish_task_switch\n"
+			"      ep_poll\n"
+			"      epoll_wait\n"
 			"    target:          envoy 4182\n"
 			"    category:        net.unix\n"
 			"    activity:        envoy.xds\n"
@@ -243,7 +252,7 @@ static void test_text(void **state)
 	assert_non_null(strstr(out, "    offcpu:          5768 us\n    offcpu max:      4000 us\n    runq:            12 us\n"
 				    "    stacks:          not sampled (classified from facts)\n"
 				    "    facts:           waker.syscall=write waker.fd=eventfd\n"));
-	assert_non_null(strstr(out, "    waker:           (preempted)\n    --               --\n"));
+	assert_non_null(strstr(out, "    waker:           (preempted)\n    -- target stack, innermost first --\n"));
 	/* Longest first. */
 	assert_true(strstr(out, "wrk:worker_1 4450") < strstr(out, "pilot-agent 4136"));
 	free(out);
@@ -252,6 +261,37 @@ static void test_text(void **state)
 	out = render(WF_FORMAT_TEXT, &l, &meta);
 	assert_non_null(strstr(out, "Top 1 of 3 edges by off-CPU time:"));
 	assert_null(strstr(out, "pilot-agent 4136"));
+	free(out);
+	edge_list_free(&l);
+}
+
+/* Preemption most of the off-CPU time: a note says what usually causes it. */
+static void test_text_preemption_note(void **state)
+{
+	struct wf_edge_list l = { 0 };
+	struct wf_edge e;
+	char *out;
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		edge_init(&e);
+		snprintf(e.target.comm, sizeof(e.target.comm), "wrk:worker_%d", i);
+		e.target.tid = 100 + i;
+		e.context = WF_CTX_NONE;
+		e.kind = WF_SWITCH_PREEMPTED;
+		e.offcpu_ns = 9000000;
+		e.category = WF_CAT_PREEMPT_INVOLUNTARY;
+		edge_list_push(&l, &e);
+	}
+	edge_init(&e);
+	strcpy(e.waker.comm, "wf-poster");
+	e.context = WF_CTX_TASK;
+	e.offcpu_ns = 1000000;
+	e.category = WF_CAT_IPC_EVENTFD;
+	edge_list_push(&l, &e);
+	out = render(WF_FORMAT_TEXT, &l, NULL);
+	assert_non_null(strstr(out, "Note: preemption is 96% of the off-CPU time: the threads were runnable and waited "
+				    "for a CPU.\n  3 thread(s) were preempted; this machine has "));
 	free(out);
 	edge_list_free(&l);
 }
@@ -295,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_explanation),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_text_preemption_note),
 		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_write_failure_reported),
 	};

@@ -449,6 +449,41 @@ static void test_ratio_parts_and_splits(void **state)
 	series_acc_free(a);
 }
 
+/* A point only partly covered (the first window after a start is short) is
+ * a rate over the time covered, not a dip. */
+static void test_partly_covered_point(void **state)
+{
+	struct fixture *f = *state;
+	struct wf_resolution res = { .window_ms = W, .fine_since_ms = 0, .rolled_until_ms = 0 };
+	char qs[200];
+	struct wf_series_plan p;
+	struct wf_query *q;
+	struct wf_series_acc *a;
+	const struct wf_buf *b;
+	int64_t t[4];
+	double v[4];
+
+	snprintf(qs, sizeof(qs), "from=%lld&to=%lld&step=20000&by=category&category=net.tcp.data", T0, T0 + 40000);
+	q = parse(WF_EP_SERIES, qs);
+	series_plan(q, &res, &p);
+	a = series_acc_new(q, &p, f->cat);
+	free(q);
+	/* point 0: one 4 s window (the agent started 6 s into it); point 1: two whole ones */
+	b = window_blob(f, f->t1, 1);
+	series_acc_cover(a, T0 + 6000, T0 + 10000);
+	assert_int_equal(series_acc_add(a, T0 + 6000, f->t1, b->data, b->len), 0);
+	for (int64_t s = T0 + 20000; s < T0 + 40000; s += W) {
+		b = window_blob(f, f->t1, 1);
+		series_acc_cover(a, s, s + W);
+		assert_int_equal(series_acc_add(a, s, f->t1, b->data, b->len), 0);
+	}
+	assert_int_equal(series_count(a), 1);
+	assert_int_equal(points(a, 0, t, v, 4), 2);
+	assert_true(fabs(v[0] - 5.0 / 4) < 1e-12); /* 5 s off CPU in the 4 s it ran */
+	assert_true(fabs(v[1] - 2 * 5.0 / 20) < 1e-12);
+	series_acc_free(a);
+}
+
 static void test_reset_and_corrupt(void **state)
 {
 	struct fixture *f = *state;
@@ -591,6 +626,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wakeups_runq_and_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_preempt_ratios, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ratio_parts_and_splits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partly_covered_point, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_and_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edges, setup, teardown),
