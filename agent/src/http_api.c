@@ -572,15 +572,14 @@ static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
 /*
  * The request target as sent, captured before libmicrohttpd splits and
  * decodes it: the query parser wants the bytes as sent. MHD hands it over
- * as a C string in its read buffer, so a raw NUL would silently cut it
- * ("/healthz\0junk" read as "/healthz"); where the HTTP version starts in
- * that buffer tells (handle: it must follow the target and one space).
+ * as a C string in its read buffer, where it wrote a NUL over the space
+ * before the HTTP version, so a raw NUL would silently cut it
+ * ("/healthz\0junk" read as "/healthz"): the version must follow at once.
+ * (The buffer may move later: it is only looked at here.)
  */
 struct request {
-	const char *raw; /* in MHD's read buffer, valid for the whole request */
-	size_t len;	 /* strlen of it on arrival */
-	bool control;	 /* holds a control byte */
-	char uri[];	 /* a copy */
+	bool control; /* holds a control byte, or was cut by a raw NUL */
+	char uri[];   /* a copy */
 };
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
@@ -592,9 +591,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	(void)con;
 	if (!rq)
 		return NULL;
-	rq->raw = uri;
-	rq->len = len;
-	rq->control = false;
+	rq->control = uri && strncmp(uri + len + 1, "HTTP/", 5) != 0;
 	for (size_t i = 0; i < len; i++)
 		rq->control |= (unsigned char)uri[i] < 0x20 || (unsigned char)uri[i] == 0x7f;
 	memcpy(rq->uri, uri ? uri : "", len + 1);
@@ -659,7 +656,7 @@ static const char *malformed(struct MHD_Connection *c, const struct request *rq,
 
 	if (!rq)
 		return "out of memory";
-	if (rq->control || (version && version != rq->raw + rq->len + 1))
+	if (rq->control)
 		return "control character in the request target";
 	if (version && !strcmp(version, MHD_HTTP_VERSION_1_1) &&
 	    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))

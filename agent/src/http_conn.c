@@ -2,6 +2,7 @@
 #include "http_conn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -154,37 +155,66 @@ void conn_guard_free(struct wf_conn_guard *g)
 	free(g);
 }
 
+/* Whether the client has gone: libmicrohttpd reports a closed connection
+ * only once its thread gets round to it, and a client that reconnects at
+ * once (wrk between runs) would find its own old connections counted. */
+static bool peer_closed(int fd)
+{
+	char b;
+	ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+struct counts {
+	int normal, from_peer, reserve;
+};
+
+static void count(struct wf_conn_guard *g, const struct wf_conn *c, bool probe, struct counts *n)
+{
+	memset(n, 0, sizeof(*n));
+	for (struct wf_conn *o = g->head; o; o = o->next) {
+		/* A new connection on an fd is proof the old one on it is closed,
+		 * whenever libmicrohttpd gets round to saying so: it no longer
+		 * counts, and its fd is no longer its to shut. */
+		if (o->fd == c->fd || (probe && !o->gone && !o->shut && peer_closed(o->fd)))
+			o->gone = true;
+		/* Shut ones are closing: they serve nobody any more. */
+		if (o->gone || o->shut)
+			continue;
+		if (o->cls == WF_CONN_NORMAL) {
+			n->normal++;
+			n->from_peer += !memcmp(o->addr, c->addr, sizeof(c->addr));
+		} else if (o->cls == WF_CONN_HEALTH_ONLY) {
+			n->reserve++;
+		}
+	}
+}
+
+static bool normal_fits(const struct counts *n)
+{
+	return n->normal < WF_HTTP_MAX_CONNECTIONS && n->from_peer < WF_HTTP_MAX_PER_ADDRESS;
+}
+
 struct wf_conn *conn_guard_open(struct wf_conn_guard *g, int fd, const struct sockaddr *peer)
 {
 	struct wf_conn *c = calloc(1, sizeof(*c));
-	int normal = 0, from_peer = 0, reserve = 0;
+	struct counts n;
 
 	if (!c)
 		return NULL;
 	c->fd = fd;
 	peer_key(peer, c->addr);
 	pthread_mutex_lock(&g->lock);
-	for (struct wf_conn *o = g->head; o; o = o->next) {
-		bool same = !memcmp(o->addr, c->addr, sizeof(c->addr));
-
-		/* A new connection on an fd is proof the old one on it is closed,
-		 * whenever libmicrohttpd gets round to saying so: it no longer
-		 * counts, and its fd is no longer its to shut. */
-		if (o->fd == fd)
-			o->gone = true;
-		if (o->gone)
-			continue;
-		if (o->cls == WF_CONN_NORMAL) {
-			normal++;
-			from_peer += same;
-		} else if (o->cls == WF_CONN_HEALTH_ONLY) {
-			reserve++;
-		}
-	}
-	if (normal < WF_HTTP_MAX_CONNECTIONS && from_peer < WF_HTTP_MAX_PER_ADDRESS) {
+	count(g, c, false, &n);
+	/* Over a limit: count again without the connections whose clients
+	 * have already gone (only then, it costs a system call each). */
+	if (!normal_fits(&n))
+		count(g, c, true, &n);
+	if (normal_fits(&n)) {
 		c->cls = WF_CONN_NORMAL;
 		c->deadline_ms = wall_ms() + WF_HTTP_HEADER_DEADLINE_MS;
-	} else if (reserve < WF_HTTP_HEALTH_RESERVE) {
+	} else if (n.reserve < WF_HTTP_HEALTH_RESERVE) {
 		/* Whoever holds the normal slots (even from the probe's own
 		 * address) cannot hold these long: they serve /healthz and must
 		 * send it at once. */
