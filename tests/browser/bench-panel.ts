@@ -19,6 +19,7 @@ import { loadavg } from 'node:os';
 
 import { chainsFrame, syntheticChains } from '../../src/panel/testing/syntheticChains';
 import { pageBundle } from './harness/bundle';
+import { unexpectedErrors } from './harness/helpers';
 import { launch, openPage } from './harness/browser';
 import type {} from './harness/driver';
 import { startHarnessServer } from './harness/server';
@@ -96,8 +97,8 @@ async function main() {
         .map((l) => l.toFixed(2))
         .join(' ')}; Chromium ${browser.version()}`
     );
-    if (h.errors.length > 0) {
-      say(`page errors: ${h.errors.join('; ')}`);
+    if (unexpectedErrors(h.errors).length > 0) {
+      say(`page errors: ${unexpectedErrors(h.errors).join('; ')}`);
     }
   } finally {
     await browser.close();

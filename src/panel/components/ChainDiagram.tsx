@@ -1,5 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-import React, { memo, useCallback, useMemo, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import React, {
+  forwardRef,
+  memo,
+  useCallback,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type KeyboardEvent,
+  type PointerEvent,
+} from 'react';
 import type { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2, useTheme2 } from '@grafana/ui';
 import { css, cx } from '@emotion/css';
@@ -8,7 +18,8 @@ import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
 import type { Graph, GraphLink, GraphNode, Weight } from '../model/graph';
-import { layoutGraph, NODE_WIDTH, type LinkPath, type NodeBox } from '../model/layout';
+import { layoutGraph } from '../model/layout';
+import { LABEL_FONT, linksMarkup, nodesMarkup } from './diagramMarkup';
 
 export interface Selection {
   linkId?: string;
@@ -24,10 +35,6 @@ interface Props {
   onSelect: (selection: Selection) => void;
 }
 
-const LABEL_FONT = 12;
-/** A label needs this much height to be drawn; smaller nodes keep their name in the tooltip and aria-label. */
-const MIN_LABEL_HEIGHT = 12;
-
 export function linkLabel(link: GraphLink, source: GraphNode, target: GraphNode): string {
   const what = link.activity ? `${categoryName(link.category)}, ${link.activity}` : categoryName(link.category);
   return `${source.title} woke ${target.title}: ${what}; ${formatSeconds(link.offcpu)} off CPU, ${formatCount(link.count)} wakeups`;
@@ -37,79 +44,49 @@ export function nodeLabel(node: GraphNode): string {
   return `${node.title} (${node.subtitle}): ${formatSeconds(node.offcpu)} off CPU, ${formatCount(node.count)} wakeups`;
 }
 
-function truncate(text: string, px: number): string {
-  const fits = Math.max(3, Math.floor(px / (LABEL_FONT * 0.6)));
-  return text.length <= fits ? text : `${text.slice(0, fits - 1)}…`;
+/** One layer of markup (diagramMarkup.ts): React sets it when the markup changes, never on a selection or a hover. */
+const MarkupLayer = memo(
+  forwardRef<SVGGElement, { className: string; markup: string }>(function MarkupLayer({ className, markup }, ref) {
+    return <g ref={ref} className={className} dangerouslySetInnerHTML={{ __html: markup }} />;
+  })
+);
+
+/** Marks the selected and related elements of a layer: a few class and aria-pressed changes, before paint. */
+function useMarks(
+  layer: React.RefObject<SVGGElement | null>,
+  attribute: 'data-link' | 'data-node',
+  markup: string,
+  marks: Map<string, string>
+) {
+  const index = useMemo(() => ({ markup, byId: new Map<string, Element>() }), [markup]);
+  useLayoutEffect(() => {
+    const g = layer.current;
+    if (!g) {
+      return;
+    }
+    if (index.byId.size === 0) {
+      g.querySelectorAll(`[${attribute}]`).forEach((el) => index.byId.set(el.getAttribute(attribute)!, el));
+    }
+    const marked: Element[] = [];
+    for (const [id, mark] of marks) {
+      const el = index.byId.get(id);
+      if (el) {
+        // A node's class sits on its <g>, with its label; a link's on the path itself.
+        const target = attribute === 'data-node' ? el.parentElement! : el;
+        target.classList.add(mark);
+        el.setAttribute('aria-pressed', String(mark === 'wf-selected'));
+        marked.push(el);
+      }
+    }
+    return () => {
+      for (const el of marked) {
+        const target = attribute === 'data-node' ? el.parentElement! : el;
+        target.classList.remove('wf-selected', 'wf-related');
+        el.setAttribute('aria-pressed', 'false');
+      }
+    };
+  }, [layer, attribute, index, marks]);
 }
-
-interface LinkProps {
-  path: LinkPath;
-  color: string;
-  label: string;
-  selected: boolean;
-  related: boolean;
-}
-
-/** Memoised: a new selection re-renders the links it changes, not all 2,000. */
-const Link = memo(function Link({ path, color, label, selected, related }: LinkProps) {
-  return (
-    <path
-      d={path.d}
-      stroke={color}
-      strokeWidth={path.width}
-      fill="none"
-      tabIndex={0}
-      role="button"
-      aria-label={label}
-      aria-pressed={selected}
-      data-link={path.link.id}
-      data-testid={TEST_IDS.panel.link(path.link.id)}
-      className={cx('wf-link', selected && 'wf-selected', related && 'wf-related')}
-    />
-  );
-});
-
-interface NodeProps {
-  box: NodeBox;
-  label: string;
-  selected: boolean;
-  labelSide: 'left' | 'right';
-  labelRoom: number;
-}
-
-const Node = memo(function Node({ box, label, selected, labelSide, labelRoom }: NodeProps) {
-  const { node } = box;
-  const showLabel = box.height >= MIN_LABEL_HEIGHT;
-  const x = labelSide === 'left' ? box.x - 6 : box.x + NODE_WIDTH + 6;
-  const cy = box.y + box.height / 2;
-  return (
-    <g className={cx('wf-node', selected && 'wf-selected', node.other && 'wf-other')}>
-      <rect
-        x={box.x}
-        y={box.y}
-        width={NODE_WIDTH}
-        height={box.height}
-        rx={2}
-        tabIndex={0}
-        role="button"
-        aria-label={label}
-        aria-pressed={selected}
-        data-node={node.id}
-        data-testid={TEST_IDS.panel.node(node.id)}
-      />
-      {showLabel && (
-        <text x={x} y={cy} dy="0.35em" textAnchor={labelSide === 'left' ? 'end' : 'start'} aria-hidden="true">
-          {truncate(node.title, labelRoom)}
-          {box.height >= MIN_LABEL_HEIGHT * 2.4 && (
-            <tspan x={x} dy="1.25em" className="wf-subtitle">
-              {truncate(node.subtitle, labelRoom)}
-            </tspan>
-          )}
-        </text>
-      )}
-    </g>
-  );
-});
 
 interface Hover {
   text: string;
@@ -134,12 +111,10 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
   const labels = useMemo(
     () =>
       new Map<string, string>([
-        ...layout.links.map(
-          (l) => [l.link.id, linkLabel(l.link, nodeById.get(l.link.source)!, nodeById.get(l.link.target)!)] as const
-        ),
-        ...layout.nodes.map((b) => [b.node.id, nodeLabel(b.node)] as const),
+        ...graph.links.map((l) => [l.id, linkLabel(l, nodeById.get(l.source)!, nodeById.get(l.target)!)] as const),
+        ...graph.nodes.map((n) => [n.id, nodeLabel(n)] as const),
       ]),
-    [layout, nodeById]
+    [graph, nodeById]
   );
   const colors = useMemo(() => {
     const m = new Map<string, string>();
@@ -151,18 +126,55 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     return m;
   }, [graph, theme]);
 
-  const selectedNode = selection.nodeId;
-  const related = useMemo(() => {
-    const set = new Set<string>();
-    if (selectedNode) {
+  const links = useMemo(
+    () =>
+      linksMarkup(
+        layout,
+        (c) => colors.get(c) ?? categoryCssColor(theme, c),
+        (id) => labels.get(id) ?? ''
+      ),
+    [layout, colors, labels, theme]
+  );
+  const nodes = useMemo(() => nodesMarkup(layout, (id) => labels.get(id) ?? ''), [layout, labels]);
+
+  const { linkId, nodeId } = selection;
+  const linkMarks = useMemo(() => {
+    const m = new Map<string, string>();
+    if (linkId) {
+      m.set(linkId, 'wf-selected');
+    }
+    if (nodeId) {
       for (const l of graph.links) {
-        if (l.source === selectedNode || l.target === selectedNode) {
-          set.add(l.id);
+        if (l.source === nodeId || l.target === nodeId) {
+          m.set(l.id, 'wf-related');
         }
       }
     }
-    return set;
-  }, [graph, selectedNode]);
+    return m;
+  }, [graph, linkId, nodeId]);
+  const nodeMarks = useMemo(() => new Map(nodeId ? [[nodeId, 'wf-selected']] : []), [nodeId]);
+  const linksLayer = useRef<SVGGElement>(null);
+  const nodesLayer = useRef<SVGGElement>(null);
+  useMarks(linksLayer, 'data-link', links, linkMarks);
+  useMarks(nodesLayer, 'data-node', nodes, nodeMarks);
+
+  // A new layout (the details pane opening shrinks the diagram) replaces the elements: keep keyboard focus
+  // on the link or node that had it, so Enter then Tab goes on from there.
+  const focused = useRef<{ link?: string; node?: string }>({});
+  useLayoutEffect(() => {
+    const { link, node } = focused.current;
+    const svg = linksLayer.current?.ownerSVGElement;
+    if (!svg || (!link && !node) || svg.contains(document.activeElement)) {
+      return;
+    }
+    const layer = link ? linksLayer.current : nodesLayer.current;
+    const attribute = link ? 'data-link' : 'data-node';
+    const id = link ?? node;
+    const el = Array.from(layer?.querySelectorAll(`[${attribute}]`) ?? []).find(
+      (e) => e.getAttribute(attribute) === id
+    );
+    (el as SVGElement | undefined)?.focus({ preventScroll: true });
+  }, [links, nodes]);
 
   const targetOf = (el: EventTarget): { link?: string; node?: string } => {
     const d = (el as SVGElement).dataset ?? {};
@@ -205,6 +217,7 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
 
   const onFocus = (event: React.FocusEvent<SVGSVGElement>) => {
     const t = targetOf(event.target);
+    focused.current = t;
     const box = t.link ? linkById.get(t.link) : undefined;
     const node = t.node ? layout.byNode.get(t.node) : undefined;
     showTooltip(event.target, box?.midX ?? node?.x ?? 0, box?.midY ?? node?.y ?? 0);
@@ -225,33 +238,17 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
         onPointerMove={onPointerMove}
         onPointerLeave={() => setHover(undefined)}
         onFocus={onFocus}
-        onBlur={() => setHover(undefined)}
+        onBlur={(event) => {
+          setHover(undefined);
+          // Focus leaving the diagram for good (not an element replaced by a new layout, which blurs to nowhere).
+          if (event.relatedTarget && !event.currentTarget.contains(event.relatedTarget as Node)) {
+            focused.current = {};
+          }
+        }}
       >
         <g transform="translate(0,4)">
-          <g className="wf-links">
-            {layout.links.map((path) => (
-              <Link
-                key={path.link.id}
-                path={path}
-                color={colors.get(path.link.category)!}
-                label={labels.get(path.link.id)!}
-                selected={selection.linkId === path.link.id}
-                related={related.has(path.link.id)}
-              />
-            ))}
-          </g>
-          <g className="wf-nodes">
-            {layout.nodes.map((box) => (
-              <Node
-                key={box.node.id}
-                box={box}
-                label={labels.get(box.node.id)!}
-                selected={selectedNode === box.node.id}
-                labelSide={box.node.column === 0 ? 'left' : 'right'}
-                labelRoom={layout.labelWidth - 10}
-              />
-            ))}
-          </g>
+          <MarkupLayer ref={linksLayer} className="wf-links" markup={links} />
+          <MarkupLayer ref={nodesLayer} className="wf-nodes" markup={nodes} />
         </g>
       </svg>
       {hover && (

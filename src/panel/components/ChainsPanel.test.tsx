@@ -110,7 +110,10 @@ describe('ChainsPanel', () => {
     expect(link).toHaveFocus();
     expect(screen.getByRole('tooltip')).toHaveTextContent('preempted by stress-ng woke wrk:worker_1');
     await user.keyboard('{Enter}');
-    expect(link).toHaveAttribute('aria-pressed', 'true');
+    // The details pane shrinks the diagram: the link is drawn anew, and keeps the focus.
+    const selected = screen.getByRole('button', { name: /^preempted by stress-ng woke/ });
+    expect(selected).toHaveAttribute('aria-pressed', 'true');
+    expect(selected).toHaveFocus();
     expect(within(screen.getByTestId(TEST_IDS.panel.details)).getByText('stress-ng')).toBeInTheDocument();
     await user.keyboard('{Escape}');
     expect(screen.queryByTestId(TEST_IDS.panel.details)).not.toBeInTheDocument();

@@ -39,7 +39,8 @@ export interface ChainRow {
   targetStack: string[];
   targetKernelFrames: number;
   stacksSampled: boolean;
-  explanation: Explanation;
+  /** Parsed on first use (the details of a selected chain), not for every row of a 2,000-row frame. */
+  readonly explanation: Explanation;
   facts: string[];
   namespace: string;
   workload: string;
@@ -111,6 +112,16 @@ function parseLabels(text: string): Record<string, string> {
   return {};
 }
 
+/** Gives a row an `explanation` that parses its JSON when first read, then keeps the result. */
+function withLazyExplanation(row: Omit<ChainRow, 'explanation'>, text: string): ChainRow {
+  let parsed: Explanation | undefined;
+  Object.defineProperty(row, 'explanation', {
+    enumerable: true,
+    get: () => (parsed ??= parseExplanation(text, row.wakerStack.length, row.targetStack.length)),
+  });
+  return row as ChainRow;
+}
+
 export function readChainsFrame(frame: DataFrame): ChainRow[] {
   const r = fieldReader(frame);
   const missing = ESSENTIAL.filter((name) => !r.has(name));
@@ -156,7 +167,7 @@ export function readChainsFrame(frame: DataFrame): ChainRow[] {
   for (let i = 0; i < frame.length; i++) {
     const wakerStack = lines(get.wakerStack(i));
     const targetStack = lines(get.targetStack(i));
-    rows.push({
+    const row: Omit<ChainRow, 'explanation'> = {
       index: i,
       id: get.id(i) || `row-${i}`,
       node: get.node(i),
@@ -182,13 +193,13 @@ export function readChainsFrame(frame: DataFrame): ChainRow[] {
       targetStack,
       targetKernelFrames: get.targetKernelFrames(i),
       stacksSampled: get.stacksSampled(i),
-      explanation: parseExplanation(get.explanation(i), wakerStack.length, targetStack.length),
       facts: lines(get.facts(i)),
       namespace: get.namespace(i),
       workload: get.workload(i),
       pod: get.pod(i),
       labels: parseLabels(get.labels(i)),
-    });
+    };
+    rows.push(withLazyExplanation(row, get.explanation(i)));
   }
   return rows;
 }
