@@ -25,7 +25,7 @@ export default defineConfig([
   {
     // Node-side TypeScript (suites run with node:test + tsx, the backend):
     // the scaffold only names src/, so without this ESLint would skip them.
-    files: ['agent/**/*.ts', 'tests/**/*.ts', 'pkg/**/*.ts'],
+    files: ['agent/**/*.ts', 'tests/**/*.ts', 'pkg/**/*.ts', 'provisioning/**/*.ts'],
     languageOptions: {
       parserOptions: {
         project: './tsconfig.node.json',

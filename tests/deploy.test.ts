@@ -379,8 +379,10 @@ describe('local stack (docker-compose.yaml, provisioning/)', () => {
         secureJsonData: { agentToken: string };
       }>;
     };
-    assert.equal(prov.datasources.length, 1);
-    const ds = prov.datasources[0];
+    // The wakeflow data source; the stack's Prometheus is provisioned beside it (tests/provisioning.test.ts).
+    const ours = prov.datasources.filter((d) => d.type === plugin.id);
+    assert.equal(ours.length, 1);
+    const ds = ours[0];
     assert.equal(ds.type, plugin.id);
     const env = compose.services.grafana.environment ?? {};
     assert.deepEqual(String(env.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS).split(',').sort(), [...pluginIds].sort());

@@ -13,12 +13,18 @@
  * Run: node --import tsx --test tests/browser/plugin.test.ts
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+
+import { parse as parseYaml } from 'yaml';
 
 import type { Browser } from 'playwright-core';
 
 import { TEST_IDS } from '../../src/common/testIds';
 import { categoryColor } from '../../src/shared/taxonomy';
+import { query, queryRequest } from '../backend/grafana-host';
+import { ROOT } from './harness/bundle';
 import { launch, openPage, type HarnessPage } from './harness/browser';
 import type { InstanceJson } from './harness/driver';
 import { clickLink, seriousViolations, unexpectedErrors, unexpectedMisses } from './harness/helpers';
@@ -389,6 +395,50 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       assert.ok(!(await h.page.content()).includes(stack.token), 'the token is not in the page');
       const requests = await h.page.evaluate(() => window.wakeflow.requests());
       assert.ok(!JSON.stringify(requests).includes(stack.token), 'the token was in no request the browser made');
+    });
+  });
+
+  describe('the provisioned alert rule, on the real backend', () => {
+    test('its query, sent as Grafana Alerting sends it, answers time series the reduce and threshold expressions take', async () => {
+      const rules = parseYaml(readFileSync(path.join(ROOT, 'provisioning/alerting/envoy-preemption.yml'), 'utf8')) as {
+        groups: Array<{
+          rules: Array<{
+            data: Array<{ refId: string; relativeTimeRange?: { from: number }; model: Record<string, unknown> }>;
+          }>;
+        }>;
+      };
+      const a = rules.groups[0].rules[0].data[0];
+      const toMs = Math.floor(Date.now() / 1000) * 1000;
+      const answer = await query(
+        stack.backend.plugin,
+        queryRequest(
+          { uid: 'wakeflow', jsonData: liveSettings(), secure: { agentToken: stack.token } },
+          [
+            {
+              refId: a.refId,
+              model: a.model,
+              fromMs: toMs - a.relativeTimeRange!.from * 1000,
+              toMs,
+              intervalMs: 1000,
+              maxDataPoints: 43200,
+            },
+          ],
+          { FromAlert: 'true' }
+        )
+      );
+      const r = answer[a.refId];
+      assert.equal(r.error, '', r.error);
+      assert.ok(r.frames.length > 0, 'series for the traced processes');
+      for (const f of r.frames) {
+        assert.equal(f.meta?.type, 'timeseries-multi');
+        const time = f.fields.find((x) => x.name === 'time');
+        const values = f.fields.filter((x) => x !== time);
+        assert.ok(time && values.length === 1, `${f.name}: one time and one value field`);
+        const v = values[0];
+        assert.ok(v.labels && 'pod' in v.labels, `${f.name}: labelled by pod`);
+        const numbers = v.values.map(Number).filter((x) => Number.isFinite(x));
+        assert.ok(numbers.length > 0 && numbers.every((x) => x >= 0 && x <= 1), `${f.name}: ratios in [0, 1]`);
+      }
     });
   });
 
