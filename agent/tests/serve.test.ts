@@ -352,9 +352,11 @@ describe('serve: live API', () => {
     assert.equal(ratio.length, oncpu.length);
     for (let i = 0; i < ratio.length; i++) {
       assert.equal(oncpu[i][0], ratio[i][0]);
-      // seconds per second of one thread: both parts between 0 and 1
-      assert.ok(oncpu[i][1] > 0.1 && oncpu[i][1] <= 1.05, `oncpu ${oncpu[i][1]}`);
-      assert.ok(preempted[i][1] > 0.1 && preempted[i][1] <= 1.05, `preempted ${preempted[i][1]}`);
+      // Seconds per second of one thread, near 1 together; a preemption is
+      // counted whole in the window it ends in, so a point may carry a
+      // little more than its length under load (1.26 was seen).
+      assert.ok(oncpu[i][1] > 0.1 && oncpu[i][1] <= 2, `oncpu ${oncpu[i][1]}`);
+      assert.ok(preempted[i][1] > 0.1 && preempted[i][1] <= 2, `preempted ${preempted[i][1]}`);
       const fromParts = preempted[i][1] / (oncpu[i][1] + preempted[i][1]);
       assert.ok(Math.abs(fromParts - ratio[i][1]) < 1e-9, `${fromParts} vs ${ratio[i][1]}`);
       assert.ok(involuntary[i][1] > 0 && involuntary[i][1] <= switches[i][1]);
