@@ -75,6 +75,19 @@ describe('DataSource', () => {
     expect(sent.namespace).toEqual(['bookinfo']);
   });
 
+  it('sends no filter for a variable the dashboard does not define (a panel copied into another dashboard)', () => {
+    const query = {
+      refId: 'A',
+      queryType: 'chains',
+      pod: ['$pod'],
+      workload: ['$workload'],
+      thread: ['$thread'],
+    } as StoredQuery;
+    const sent = new DataSource(instanceSettings).applyTemplateVariables(query as WakeflowQuery, {});
+    expect(sent.thread).toBeUndefined();
+    expect(sent.workload).toEqual(['productpage-v1']);
+  });
+
   it('completes a stored query with missing options and reads the first frontend’s single-value filters', () => {
     const stored = { refId: 'A', queryType: 'edges', limit: 20, namespace: '$namespace' } as StoredQuery;
     expect(new DataSource(instanceSettings).applyTemplateVariables(stored as WakeflowQuery, {})).toEqual({

@@ -4,7 +4,10 @@
  * (`$namespace`, `${pod}`, `[[workload]]`) or contain one; a multi-value
  * variable becomes several values, and a variable set to "All" removes the
  * filter (All means every value, which is no filter, and the agents' limit of
- * 16 values per filter would otherwise refuse a large namespace).
+ * 16 values per filter would otherwise refuse a large namespace). A variable
+ * the dashboard does not define is no filter either: a panel copied from
+ * "Envoy wakeups" into Istio's Workload dashboard, which has no `$pod`, then
+ * still shows every pod of `$workload` instead of nothing.
  */
 import type { ScopedVars } from '@grafana/data';
 import type { TemplateSrv } from '@grafana/runtime';
@@ -28,6 +31,10 @@ function isAll(value: unknown): boolean {
 }
 
 /** Whether the variable the text consists of is set to "All", in the panel's scope or the dashboard's. */
+function isDefined(name: string, templateSrv: TemplateSrv, scopedVars: ScopedVars): boolean {
+  return name in scopedVars || templateSrv.getVariables().some((v) => v.name === name);
+}
+
 function selectsAll(name: string, templateSrv: TemplateSrv, scopedVars: ScopedVars): boolean {
   const scoped = scopedVars[name];
   if (scoped) {
@@ -46,7 +53,11 @@ export function expandFilterValues(values: string[], templateSrv: TemplateSrv, s
   const expanded: string[] = [];
   for (const value of values) {
     const name = variableName(value);
-    if (name !== undefined && selectsAll(name, templateSrv, scopedVars)) {
+    if (
+      name !== undefined &&
+      (!isDefined(name, templateSrv, scopedVars) || selectsAll(name, templateSrv, scopedVars))
+    ) {
+      // Every value, or a variable this dashboard lacks: no filter on this key.
       return [];
     }
     for (const piece of templateSrv.replace(value, scopedVars, joinValues).split(SEPARATOR)) {

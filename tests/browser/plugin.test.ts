@@ -40,6 +40,8 @@ const INSTANCE = {
   readOnly: false,
 };
 const PANEL = { width: 1200, height: 620 };
+/** The panel's frame on the harness page, for screenshots of the panel alone. */
+const PANEL_SELECTOR = 'section[aria-label="Panel"]';
 
 describe('the plugin in Chromium, on the real backend and a real agent', () => {
   let stack: LiveStack;
@@ -145,7 +147,7 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
         await h.page.locator(byTestId(TEST_IDS.panel.preemptedShare)).innerText(),
         /^Preempted: (?!0%)[\d.<]+% of off-CPU time/
       );
-      await h.screenshot('panel-dark');
+      await h.screenshot('panel-dark', PANEL_SELECTOR);
     });
 
     test('a click on a link shows both stacks as offwaketime prints them, the deciding frames marked', async () => {
@@ -173,7 +175,7 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       for (const label of ['Wakeups', 'Off CPU', 'Longest', 'Run-queue delay', 'Node']) {
         assert.equal(await details.locator('dt', { hasText: label }).count(), 1, label);
       }
-      await h.screenshot('panel-dark-selected');
+      await h.screenshot('panel-dark-selected', PANEL_SELECTOR);
       await details.getByRole('button', { name: 'Copy stacks' }).click();
       const copied = await h.page.evaluate(() => navigator.clipboard.readText());
       assert.equal(copied.split('\n')[0], lines[0]);
@@ -246,7 +248,7 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
         const notices = await h.page.locator(byTestId(TEST_IDS.panel.notices)).innerText();
         assert.match(notices, new RegExp(`Partial answer: .*${new URL(stack.deadAgentUrl).host}`));
         assert.ok((await h.page.locator('[data-link]').count()) > 0, 'the live agent’s chains are still drawn');
-        await h.screenshot('panel-dark-partial');
+        await h.screenshot('panel-dark-partial', PANEL_SELECTOR);
       } finally {
         await setSettings(liveSettings());
       }
@@ -279,10 +281,10 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       assert.equal((await link.getAttribute('stroke'))?.toLowerCase(), green.toLowerCase());
       const bg = await light.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert.notEqual(bg, 'rgb(17, 18, 23)', 'a light page, not the dark canvas');
-      await light.screenshot('panel-light');
+      await light.screenshot('panel-light', PANEL_SELECTOR);
       await clickLink(light.page, link);
       await light.page.locator(byTestId(TEST_IDS.panel.details)).waitFor();
-      await light.screenshot('panel-light-selected');
+      await light.screenshot('panel-light-selected', PANEL_SELECTOR);
       assert.deepEqual(await seriousViolations(light.page, byTestId(TEST_IDS.panel.root)), []);
     });
 

@@ -34,7 +34,8 @@ export interface HarnessPage {
   page: Page;
   /** Console errors and uncaught exceptions since the page opened. */
   errors: string[];
-  screenshot: (name: string) => Promise<string>;
+  /** The page, or only what `selector` matches (the panel), as artifacts/browser/NAME.png. */
+  screenshot: (name: string, selector?: string) => Promise<string>;
 }
 
 export async function openPage(
@@ -60,9 +61,13 @@ export async function openPage(
   return {
     page,
     errors,
-    screenshot: async (name: string) => {
+    screenshot: async (name: string, selector?: string) => {
       const file = path.join(ARTIFACTS, `${name}.png`);
-      await page.screenshot({ path: file, fullPage: false });
+      if (selector) {
+        await page.locator(selector).first().screenshot({ path: file });
+      } else {
+        await page.screenshot({ path: file, fullPage: false });
+      }
       process.stdout.write(`# screenshot: ${path.relative(ROOT, file)}\n`);
       return file;
     },
