@@ -89,12 +89,18 @@ async function main() {
         }
       }
     }
-    say('\n| edges | links drawn | first render median (worst) | first selection (opens details) | change of selection |');
-    say('| ----: | ----------: | --------------------------: | ------------------------------: | ------------------: |');
+    say(
+      '\n| edges | links drawn | first render median (worst) | first selection (opens details) | change of selection |'
+    );
+    say(
+      '| ----: | ----------: | --------------------------: | ------------------------------: | ------------------: |'
+    );
     for (const [i, c] of CASES.entries()) {
       const fmt = (xs: number[]) => `${median(xs).toFixed(1)} ms (${Math.max(...xs).toFixed(1)})`;
       const drawn = c.maxLinks;
-      say(`| ${c.edges} | ${drawn === c.edges ? 'all' : `${drawn} + other`} | ${fmt(render[i])} | ${fmt(open[i])} | ${fmt(change[i])} |`);
+      say(
+        `| ${c.edges} | ${drawn === c.edges ? 'all' : `${drawn} + other`} | ${fmt(render[i])} | ${fmt(open[i])} | ${fmt(change[i])} |`
+      );
     }
     say(
       `\nload average after: ${loadavg()
