@@ -6,10 +6,18 @@
  * --bench-fill`: 10,000 distinct edges per store). Measures, over RUNS
  * (default 20) interleaved rounds: chains top 1000 over the last hour,
  * categories over 24 h at maxDataPoints 1000, the flame graph over 3 x 1000
- * edges; frame bytes; the backend's RSS; exec-to-handshake time. Prints a
- * table and writes it into docs/performance.md ("Backend"). Not a test.
+ * edges; each query three ways: through the backend to the agents, the same
+ * agent requests sent straight to the agents (what the agents alone take),
+ * and through the backend to replay servers serving the agents' recorded
+ * answers (what the backend alone takes). Then the three panels at once, as
+ * a dashboard asks; frame bytes; the backend's RSS and its peak;
+ * exec-to-handshake time. Prints a table and writes it into
+ * docs/performance.md ("Backend"). Not a test.
  * As root (the daemons attach BPF); run under flock /tmp/wakeflow-bpf.lock.
- * BENCH_DB=FILE reuses a store an earlier `serve --bench-fill` wrote.
+ * BENCH_DB=FILE reuses a store an earlier `serve --bench-fill` wrote (less
+ * than an hour old, or "the last hour" is empty). BENCH_COMPARE_EXE=FILE
+ * runs another build of the executable in the same rounds, interleaved (a
+ * before/after within one run; BENCH_COMPARE_LABEL names it).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,9 +33,11 @@ import {
   startPlugin,
   unaryCall,
 } from '../../tests/backend/grafana-host';
+import { ReplayAgent, startReplayAgent } from './replay-agent';
 
 const HOURS = Number(process.env.HOURS ?? 24);
 const RUNS = Number(process.env.RUNS ?? 20);
+const CONCURRENT_RUNS = Math.max(3, Math.round(RUNS / 4));
 const repo = path.resolve(__dirname, '..', '..');
 const say = (s: string) => process.stderr.write(`bench-backend: ${s}\n`);
 
@@ -55,6 +65,39 @@ async function fill(db: string): Promise<void> {
   });
 }
 
+type Name = 'chains' | 'categories' | 'flamegraph';
+const NAMES: Name[] = ['chains', 'categories', 'flamegraph'];
+
+/** One build of the backend under test: a process for the real agents, one for the replayed answers. */
+interface Subject {
+  label: string;
+  exe: string;
+  real: PluginProcess;
+  replay: PluginProcess;
+  idleMiB: number;
+  times: Record<Name, number[]>;
+  alone: Record<Name, number[]>;
+  panels: number[];
+  bytes: Record<Name, number>;
+  rows: Record<Name, string>;
+}
+
+async function timedQuery(p: PluginProcess, req: object, refId: string): Promise<number> {
+  const t = performance.now();
+  const raw = await unaryCall<{ responses: Record<string, { status: number; error: string }> }>(
+    p.data,
+    'QueryData',
+    req,
+    60_000
+  );
+  const ms = performance.now() - t;
+  const r = raw.responses[refId];
+  if (r.status !== 200) {
+    throw new Error(`${refId}: status ${r.status} ${r.error}`);
+  }
+  return ms;
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) {
     throw new Error('run as root: the agent daemons attach BPF programs');
@@ -68,17 +111,23 @@ async function main(): Promise<void> {
     say('building the backend (npm run build:backend -- --arch amd64)');
     execFileSync('npm', ['run', '-s', 'build:backend', '--', '--arch', 'amd64'], { cwd: repo, stdio: 'inherit' });
   }
+  const exes = [{ label: 'this build', exe: backendExe }];
+  if (process.env.BENCH_COMPARE_EXE) {
+    exes.push({ label: process.env.BENCH_COMPARE_LABEL ?? 'compared build', exe: process.env.BENCH_COMPARE_EXE });
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'wakeflow-bench-backend-'));
   const daemons: Daemon[] = [];
-  let plugin: PluginProcess | undefined;
+  const replays: ReplayAgent[] = [];
+  const subjects: Subject[] = [];
+  const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   try {
     const t0 = Date.now();
-    say(`filling ${HOURS} h of synthetic windows (the agent's bench writer; a few minutes for 24 h)`);
     const db0 = path.join(dir, 'agent0.db');
     if (process.env.BENCH_DB) {
       // A store filled by an earlier run (HOURS must match it): skips the fill.
       copyFileSync(process.env.BENCH_DB, db0);
     } else {
+      say(`filling ${HOURS} h of synthetic windows (the agent's bench writer; a few minutes for 24 h)`);
       await fill(db0);
     }
     const fillS = (Date.now() - t0) / 1000;
@@ -88,8 +137,10 @@ async function main(): Promise<void> {
     }
     for (const i of [0, 1, 2]) {
       daemons.push(await startDaemon(['--db', path.join(dir, `agent${i}.db`), '--comm', '^wakeflow-bench-none$']));
+      replays.push(await startReplayAgent(daemons[i].url));
     }
-    const ds = { jsonData: { agentUrls: daemons.map((d) => d.url), timeoutSeconds: 30 }, uid: 'bench' };
+    const dsReal = { jsonData: { agentUrls: daemons.map((d) => d.url), timeoutSeconds: 30 }, uid: 'bench' };
+    const dsReplay = { jsonData: { agentUrls: replays.map((r) => r.url), timeoutSeconds: 30 }, uid: 'bench-replay' };
 
     say('exec to handshake, 10 launches');
     const handshakes: number[] = [];
@@ -99,9 +150,23 @@ async function main(): Promise<void> {
       await p.stop();
     }
 
-    plugin = await startPlugin();
-    await new Promise((r) => setTimeout(r, 500));
-    const idle = rssMiB(plugin.proc.pid!);
+    for (const e of exes) {
+      const real = await startPlugin({ exe: e.exe });
+      const replay = await startPlugin({ exe: e.exe });
+      await new Promise((r) => setTimeout(r, 500));
+      const empty = () => ({ chains: [], categories: [], flamegraph: [] });
+      subjects.push({
+        ...e,
+        real,
+        replay,
+        idleMiB: rssMiB(real.proc.pid!).rss,
+        times: empty(),
+        alone: empty(),
+        panels: [],
+        bytes: { chains: 0, categories: 0, flamegraph: 0 },
+        rows: { chains: '', categories: '', flamegraph: '' },
+      });
+    }
     const now = Date.now();
     const hour = 3_600_000;
     const queries = {
@@ -116,7 +181,6 @@ async function main(): Promise<void> {
       },
       flamegraph: { refId: 'F', model: { queryType: 'flamegraph', limit: 1000 }, fromMs: now - hour, toMs: now },
     } as const;
-    type Name = keyof typeof queries;
     // The same agent requests the backend makes for each query, sent straight to the three agents at once:
     // what the agents alone cost on this machine (they share its CPUs), beside the whole QueryData call.
     const step = String(Math.max(1000, Math.ceil((24 * hour) / 1000)));
@@ -131,93 +195,112 @@ async function main(): Promise<void> {
       await Promise.all(daemons.map(async (d) => (await fetch(d.url + agentPaths[name])).arrayBuffer()));
       return performance.now() - t;
     };
-    const times: Record<Name, number[]> = { chains: [], categories: [], flamegraph: [] };
-    const bytes: Record<Name, number> = { chains: 0, categories: 0, flamegraph: 0 };
-    const rows: Record<Name, string> = { chains: '', categories: '', flamegraph: '' };
-    say(`${RUNS} interleaved rounds of chains, categories, flamegraph`);
+    say(`${RUNS} interleaved rounds of chains, categories, flamegraph (${subjects.map((x) => x.label).join(' and ')})`);
     for (let round = 0; round <= RUNS; round++) {
-      for (const name of Object.keys(queries) as Name[]) {
-        const req = queryRequest(ds, [queries[name]]);
-        if (round > 0) {
+      for (const name of NAMES) {
+        const q = queries[name];
+        for (const sub of subjects) {
+          if (round === 0) {
+            // The first round fills the replay servers, warms the agents' page caches and the backend's JIT: not counted.
+            for (const [p, ds] of [
+              [sub.real, dsReal],
+              [sub.replay, dsReplay],
+            ] as const) {
+              const r = (await query(p, queryRequest(ds, [q]), 60_000))[q.refId];
+              if (r.status !== 200) {
+                throw new Error(`${name}: ${r.status} ${r.error}`);
+              }
+              sub.bytes[name] = r.frames.reduce((n, f) => n + f.bytes, 0);
+              sub.rows[name] =
+                name === 'chains'
+                  ? `${r.frames[0].fields[0].values.length} rows, ${r.frames[1].fields[0].values.length} nodes`
+                  : name === 'categories'
+                    ? `${r.frames.length} series × ${r.frames[0].fields[0].values.length} points`
+                    : `${r.frames[0].fields[0].values.length} nested-set rows`;
+            }
+            continue;
+          }
           // Timed: the gRPC call alone, as Grafana waits for it (decoding the frames is the host's work, not timed).
-          const t = performance.now();
-          const raw = await unaryCall<{ responses: Record<string, { status: number }> }>(
-            plugin.data,
-            'QueryData',
-            req,
-            60_000
-          );
-          times[name].push(performance.now() - t);
-          if (raw.responses[queries[name].refId].status !== 200) {
-            throw new Error(`${name}: status ${raw.responses[queries[name].refId].status}`);
-          }
-          if (name !== 'flamegraph') {
-            direct[name].push(await askAgents(name));
-          }
-          continue;
+          sub.times[name].push(await timedQuery(sub.real, queryRequest(dsReal, [q]), q.refId));
+          sub.alone[name].push(await timedQuery(sub.replay, queryRequest(dsReplay, [q]), q.refId));
         }
-        const r = (await query(plugin, req, 60_000))[queries[name].refId];
-        if (r.status !== 200) {
-          throw new Error(`${name}: ${r.status} ${r.error}`);
-        }
-        {
-          // The first round warms the agents' page caches and the backend's JIT: not counted.
-          bytes[name] = r.frames.reduce((s, f) => s + f.bytes, 0);
-          rows[name] =
-            name === 'chains'
-              ? `${r.frames[0].fields[0].values.length} rows, ${r.frames[1].fields[0].values.length} nodes`
-              : name === 'categories'
-                ? `${r.frames.length} series × ${r.frames[0].fields[0].values.length} points`
-                : `${r.frames[0].fields[0].values.length} nested-set rows`;
+        if (round > 0 && name !== 'flamegraph') {
+          direct[name].push(await askAgents(name));
         }
       }
     }
-    const mem = rssMiB(plugin.proc.pid!);
+    say(`${CONCURRENT_RUNS} rounds of the three panels at once (three QueryData calls in flight, as a dashboard asks)`);
+    for (let round = 0; round < CONCURRENT_RUNS; round++) {
+      for (const sub of subjects) {
+        const t = performance.now();
+        await Promise.all(NAMES.map((n) => timedQuery(sub.real, queryRequest(dsReal, [queries[n]]), queries[n].refId)));
+        sub.panels.push(performance.now() - t);
+      }
+    }
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
 
     const met = (v: number, goal: number) => (v <= goal ? 'met' : 'missed');
-    const line = (label: string, name: Name) => {
-      const p50 = pctl(times[name], 0.5);
-      const p95 = pctl(times[name], 0.95);
-      const g = GOALS[name];
-      const d = direct[name === 'flamegraph' ? 'chains' : name];
-      const d50 = pctl(d, 0.5);
-      return `| ${label} | ${p50.toFixed(1)} / ${p95.toFixed(1)} ms | ${d50.toFixed(1)} / ${pctl(d, 0.95).toFixed(1)} ms | ${(p50 - d50).toFixed(1)} ms | ${(bytes[name] / 1024).toFixed(0)} KiB (${rows[name]}) | p95 ≤ ${g} ms | ${met(p95, g)} |`;
+    const ms = (xs: number[]) => `${pctl(xs, 0.5).toFixed(1)} / ${pctl(xs, 0.95).toFixed(1)} ms`;
+    const tableOf = (sub: Subject) => {
+      const line = (label: string, name: Name) => {
+        const g = GOALS[name];
+        const d = direct[name === 'flamegraph' ? 'chains' : name];
+        return `| ${label} | ${ms(sub.times[name])} | ${ms(d)} | ${ms(sub.alone[name])} | ${(sub.bytes[name] / 1024).toFixed(0)} KiB (${sub.rows[name]}) | p95 ≤ ${g} ms | ${met(pctl(sub.times[name], 0.95), g)} |`;
+      };
+      const real = rssMiB(sub.real.proc.pid!);
+      const replay = rssMiB(sub.replay.proc.pid!);
+      return [
+        '| measure | QueryData p50 / p95 | the 3 agents alone, p50 / p95 | the backend alone (answers replayed), p50 / p95 | frame bytes | goal | |',
+        '| --- | --- | --- | --- | --- | --- | --- |',
+        line('`chains`, top 1000 over the last hour, 3 agents', 'chains'),
+        line('`categories` over 24 h, maxDataPoints 1000, 3 agents', 'categories'),
+        line('`flamegraph` over 3 × 1000 edges (last hour)', 'flamegraph'),
+        `| the three panels at once (3 QueryData calls in flight), until the last answer | ${ms(sub.panels)} | | | | | |`,
+        `| backend RSS at the end (peak), real agents | ${real.rss.toFixed(1)} MiB (${real.hwm.toFixed(1)} MiB) | | replayed: ${replay.rss.toFixed(1)} MiB (${replay.hwm.toFixed(1)} MiB) | | ≤ ${GOALS.rssMiB} MiB | ${met(Math.max(real.hwm, replay.hwm), GOALS.rssMiB)} |`,
+        `| backend RSS idle, after the handshake | ${sub.idleMiB.toFixed(1)} MiB | | | | | |`,
+      ].join('\n');
     };
     const hs50 = pctl(handshakes, 0.5);
     const hsMax = Math.max(...handshakes);
-    const table = [
-      '| measure | QueryData p50 / p95 | the 3 agents alone, p50 / p95 | backend adds (p50) | frame bytes | goal | |',
-      '| --- | --- | --- | --- | --- | --- | --- |',
-      line('`chains`, top 1000 over the last hour, 3 agents', 'chains'),
-      line('`categories` over 24 h, maxDataPoints 1000, 3 agents', 'categories'),
-      line('`flamegraph` over 3 × 1000 edges (last hour)', 'flamegraph'),
-      `| backend RSS after the runs (peak) | ${mem.rss.toFixed(1)} MiB (${mem.hwm.toFixed(1)} MiB) | | | | ≤ ${GOALS.rssMiB} MiB | ${met(mem.hwm, GOALS.rssMiB)} |`,
-      `| backend RSS idle, after the handshake | ${idle.rss.toFixed(1)} MiB | | | | | |`,
-      `| exec to handshake line (10 launches), median / max | ${hs50.toFixed(0)} / ${hsMax.toFixed(0)} ms | | | | ≤ ${GOALS.handshake} ms | ${met(hsMax, GOALS.handshake)} |`,
-    ].join('\n');
+    const handshakeLine = `Exec to handshake line (this build, 10 launches): median ${hs50.toFixed(0)} ms, max ${hsMax.toFixed(0)} ms (goal ≤ ${GOALS.handshake} ms: ${met(hsMax, GOALS.handshake)}).`;
+    const tables = subjects
+      .map(
+        (sub) =>
+          (subjects.length > 1 ? `**${sub.label}** (\`${path.relative(repo, sub.exe)}\`):\n\n` : '') + tableOf(sub)
+      )
+      .join('\n\n');
     const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
     const section = `<!-- bench:backend:start (written by npm run bench:backend) -->
 
 Last run ${when} UTC: ${HOURS} h per store, ${RUNS} timed rounds after one warm-up round, ${cpus().length} × ${cpu},
-load average ${load} at the end (fill: ${fillS.toFixed(0)} s)${tracing > 0 ? `; ${tracing} wakeflow BPF programs of other processes were loaded meanwhile` : ''}.
+load average ${load0} at the start and ${load} at the end${process.env.BENCH_DB ? '' : ` (fill: ${fillS.toFixed(0)} s)`}${tracing > 0 ? `; ${tracing} wakeflow BPF programs of other processes were loaded meanwhile` : ''}.
 
-${table}
+${tables}
+
+${handshakeLine}
 
 <!-- bench:backend:end -->`;
-    say('results:\n' + table + `\nload average ${load}`);
+    say('results:\n' + tables + '\n' + handshakeLine + `\nload average ${load0} at the start, ${load} at the end`);
     const perf = path.join(repo, 'docs', 'performance.md');
     const doc = readFileSync(perf, 'utf8');
     const re = /<!-- bench:backend:start[\s\S]*?<!-- bench:backend:end -->/;
-    if (re.test(doc)) {
+    if (process.env.BENCH_NO_DOC) {
+      say('BENCH_NO_DOC: docs/performance.md not written');
+    } else if (re.test(doc)) {
       writeFileSync(perf, doc.replace(re, section));
       say('docs/performance.md updated (Backend section)');
     } else {
       say('docs/performance.md has no bench:backend markers: not written');
     }
   } finally {
-    await plugin?.stop();
+    for (const sub of subjects) {
+      await sub.real.stop();
+      await sub.replay.stop();
+    }
+    for (const r of replays) {
+      await r.close();
+    }
     for (const d of daemons) {
       await stopDaemon(d);
     }

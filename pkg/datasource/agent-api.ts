@@ -4,28 +4,19 @@
  * first checked for the shape of a wakeflow agent's (else "not a wakeflow
  * agent"), then every value is read defensively: a field of the wrong type
  * becomes its empty value rather than an exception in a frame builder.
+ * Small answers (status, targets) go through JSON.parse; the big ones
+ * (series, edges) are read from their bytes with the JSON cursor into typed
+ * arrays (agent-edges.ts says why).
  */
 import { Agent } from './discovery';
-import { ClientOptions, Params, agentGet } from './agent-client';
+import { ClientOptions, Params, agentGet, jsonReader } from './agent-client';
+import { EdgesAnswer, labelsOf, readEdgesAnswer, readLabels } from './agent-edges';
+import { JsonCursor, JsonSyntaxError, utf8Bytes } from './json-cursor';
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const strList = (v: unknown): string[] =>
-  Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : String(x))) : [];
-function labelsOf(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (isObj(v)) {
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x === 'string' || typeof x === 'number') {
-        out[k] = String(x);
-      }
-    }
-  }
-  return out;
-}
 
 /* --- /api/v1/status ---------------------------------------------------- */
 
@@ -40,7 +31,7 @@ export interface AgentStatus {
 const isStatus = (b: unknown): b is Json => isObj(b) && typeof b.version === 'string' && 'targets' in b;
 
 export async function getStatus(agent: Agent, opts: ClientOptions): Promise<AgentStatus> {
-  const b = await agentGet(agent, '/api/v1/status', [], opts, isStatus);
+  const b = await agentGet(agent, '/api/v1/status', [], opts, jsonReader(isStatus));
   const lost = isObj(b.lost) ? Object.values(b.lost).reduce<number>((s, v) => s + num(v), 0) : 0;
   return {
     version: str(b.version),
@@ -66,7 +57,7 @@ export interface AgentTarget {
 const isTargets = (b: unknown): b is Json => isObj(b) && Array.isArray(b.targets);
 
 export async function getTargets(agent: Agent, opts: ClientOptions): Promise<AgentTarget[]> {
-  const b = await agentGet(agent, '/api/v1/targets', [], opts, isTargets);
+  const b = await agentGet(agent, '/api/v1/targets', [], opts, jsonReader(isTargets));
   return (b.targets as unknown[]).filter(isObj).map((t) => ({
     pid: num(t.pid),
     comm: str(t.comm),
@@ -82,8 +73,9 @@ export async function getTargets(agent: Agent, opts: ClientOptions): Promise<Age
 
 export interface AgentSeries {
   labels: Record<string, string>;
-  /** [epoch ms, value], ascending. */
-  points: Array<[number, number]>;
+  /** Point i is [t[i] (epoch ms), v[i]], ascending in t. */
+  t: Float64Array;
+  v: Float64Array;
 }
 
 export interface SeriesAnswer {
@@ -93,152 +85,159 @@ export interface SeriesAnswer {
   warning: string;
 }
 
-const isSeries = (b: unknown): b is Json => isObj(b) && Array.isArray(b.series);
+/** Growing scratch columns for one series' points, copied out at their size. */
+class Points {
+  t = new Float64Array(1024);
+  v = new Float64Array(1024);
+  n = 0;
+  push(t: number, v: number): void {
+    if (this.n === this.t.length) {
+      const t2 = new Float64Array(this.n * 2);
+      t2.set(this.t);
+      const v2 = new Float64Array(this.n * 2);
+      v2.set(this.v);
+      this.t = t2;
+      this.v = v2;
+    }
+    this.t[this.n] = t;
+    this.v[this.n++] = v;
+  }
+}
 
-export async function getSeries(agent: Agent, params: Params, opts: ClientOptions): Promise<SeriesAnswer> {
-  const b = await agentGet(agent, '/api/v1/series', params, opts, isSeries);
-  const series: AgentSeries[] = [];
-  for (const s of b.series as unknown[]) {
-    if (!isObj(s) || !Array.isArray(s.points)) {
+/** points: [t, v] pairs of finite numbers (anything else is dropped); false when the value is not an array. */
+function readPoints(c: JsonCursor, into: Points): boolean {
+  into.n = 0;
+  if (c.kind() !== 'array') {
+    c.skip();
+    return false;
+  }
+  c.openArray();
+  while (c.nextItem()) {
+    if (c.kind() !== 'array') {
+      c.skip();
       continue;
     }
-    const points: Array<[number, number]> = [];
-    for (const p of s.points) {
-      if (
-        Array.isArray(p) &&
-        typeof p[0] === 'number' &&
-        Number.isFinite(p[0]) &&
-        typeof p[1] === 'number' &&
-        Number.isFinite(p[1])
-      ) {
-        points.push([p[0], p[1]]);
+    c.openArray();
+    let t = NaN;
+    let v = NaN;
+    let n = 0;
+    while (c.nextItem()) {
+      if (n < 2 && c.kind() === 'number') {
+        if (n === 0) {
+          t = c.number();
+        } else {
+          v = c.number();
+        }
+      } else {
+        if (n === 0) {
+          t = NaN;
+        } else if (n === 1) {
+          v = NaN;
+        }
+        c.skip();
+      }
+      n++;
+    }
+    if (Number.isFinite(t) && Number.isFinite(v)) {
+      into.push(t, v);
+    }
+  }
+  return true;
+}
+
+function readSeries(c: JsonCursor, scratch: Points): AgentSeries | undefined {
+  let labels: Record<string, string> = {};
+  let points: { t: Float64Array; v: Float64Array } | undefined;
+  c.openObject();
+  while (c.nextKey()) {
+    if (c.key === 'labels') {
+      labels = readLabels(c);
+    } else if (c.key === 'points') {
+      points = readPoints(c, scratch)
+        ? { t: scratch.t.slice(0, scratch.n), v: scratch.v.slice(0, scratch.n) }
+        : undefined;
+    } else {
+      c.skip();
+    }
+  }
+  if (!points) {
+    return undefined;
+  }
+  const { t, v } = points;
+  // The agent sends points in order; sort only an answer that is not.
+  for (let i = 1; i < t.length; i++) {
+    if (t[i] < t[i - 1]) {
+      const order = Array.from(t.keys()).sort((a, b) => t[a] - t[b]);
+      return { labels, t: Float64Array.from(order, (k) => t[k]), v: Float64Array.from(order, (k) => v[k]) };
+    }
+  }
+  return { labels, t, v };
+}
+
+/** A series answer's bytes, or undefined when they are not one (not JSON, or no `series` array). */
+export function readSeriesAnswer(body: Buffer): SeriesAnswer | undefined {
+  const c = new JsonCursor(utf8Bytes(body));
+  const scratch = new Points();
+  let series: AgentSeries[] | undefined;
+  let stepMs = 0;
+  let truncated = false;
+  let warning = '';
+  try {
+    if (c.kind() !== 'object') {
+      return undefined;
+    }
+    c.openObject();
+    while (c.nextKey()) {
+      switch (c.key) {
+        case 'series':
+          series = undefined;
+          if (c.kind() !== 'array') {
+            c.skip();
+            break;
+          }
+          series = [];
+          c.openArray();
+          while (c.nextItem()) {
+            const s = c.kind() === 'object' ? readSeries(c, scratch) : (c.skip(), undefined);
+            if (s) {
+              series.push(s);
+            }
+          }
+          break;
+        case 'step_ms': {
+          const v = c.numberOr(0);
+          stepMs = Number.isFinite(v) ? v : 0;
+          break;
+        }
+        case 'truncated':
+          truncated = c.isTrue();
+          break;
+        case 'warning':
+          warning = c.stringOr('');
+          break;
+        default:
+          c.skip();
       }
     }
-    // The agent sends points in order; sort only an answer that is not.
-    if (points.some((pt, i) => i > 0 && pt[0] < points[i - 1][0])) {
-      points.sort((x, y) => x[0] - y[0]);
+    c.done();
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) {
+      return undefined;
     }
-    series.push({ labels: labelsOf(s.labels), points });
+    throw e;
   }
-  return { stepMs: num(b.step_ms), series, truncated: b.truncated === true, warning: str(b.warning) };
+  return series ? { stepMs, series, truncated, warning } : undefined;
+}
+
+export function getSeries(agent: Agent, params: Params, opts: ClientOptions): Promise<SeriesAnswer> {
+  return agentGet(agent, '/api/v1/series', params, opts, readSeriesAnswer);
 }
 
 /* --- /api/v1/edges ----------------------------------------------------- */
 
-export interface Task {
-  comm: string;
-  proc: string;
-  pid: number | null;
-  tid: number | null;
-}
+export type { EdgesAnswer };
 
-export interface FrameRef {
-  stack: 'waker' | 'target';
-  index: number;
-}
-
-export interface Explanation {
-  category: { rule: string; when: string; frames: FrameRef[]; facts: string[] } | null;
-  activity: { rule: string; when: string; frames: FrameRef[]; facts: string[] } | null;
-}
-
-export interface AgentEdge {
-  id: number;
-  waker: Task & { context: string };
-  target: Task & { role: string };
-  kind: string;
-  preemptor: Task | null;
-  category: string;
-  activity: string;
-  count: number;
-  offcpuUs: number;
-  offcpuMaxUs: number | null;
-  runqUs: number;
-  stacksSampled: boolean;
-  wakerStack: string[];
-  wakerStackKernelFrames: number | null;
-  targetStack: string[];
-  targetStackKernelFrames: number | null;
-  facts: string[];
-  explanation: Explanation | null;
-  labels: Record<string, string>;
-  firstSeenMs: number;
-  lastSeenMs: number;
-}
-
-export interface EdgesAnswer {
-  matched: number;
-  edges: AgentEdge[];
-  warning: string;
-}
-
-function task(v: unknown): Task {
-  const t = isObj(v) ? v : {};
-  return { comm: str(t.comm), proc: str(t.proc), pid: numOrNull(t.pid), tid: numOrNull(t.tid) };
-}
-
-function frameRefs(v: unknown): FrameRef[] {
-  if (!Array.isArray(v)) {
-    return [];
-  }
-  const out: FrameRef[] = [];
-  for (const f of v) {
-    if (isObj(f) && (f.stack === 'waker' || f.stack === 'target') && Number.isInteger(f.index)) {
-      out.push({ stack: f.stack, index: f.index as number });
-    }
-  }
-  return out;
-}
-
-function rule(v: unknown): Explanation['category'] {
-  if (!isObj(v)) {
-    return null;
-  }
-  return { rule: str(v.rule), when: str(v.when), frames: frameRefs(v.frames), facts: strList(v.facts) };
-}
-
-function explanation(v: unknown): Explanation | null {
-  return isObj(v) ? { category: rule(v.category), activity: rule(v.activity) } : null;
-}
-
-const NO_ACTIVITY_VALUES = new Set(['', 'none']);
-
-export function normaliseEdge(e: Json): AgentEdge {
-  const w = isObj(e.waker) ? e.waker : {};
-  const t = isObj(e.target) ? e.target : {};
-  const activity = str(e.activity);
-  return {
-    id: num(e.id),
-    waker: { ...task(w), context: str(w.context) || 'unknown' },
-    target: { ...task(t), role: str(t.role) || 'other' },
-    kind: str(e.kind) || 'unknown',
-    preemptor: isObj(e.preemptor) ? task(e.preemptor) : null,
-    category: str(e.category) || 'other',
-    activity: NO_ACTIVITY_VALUES.has(activity) ? '' : activity,
-    count: num(e.count),
-    offcpuUs: num(e.offcpu_us),
-    offcpuMaxUs: numOrNull(e.offcpu_max_us),
-    runqUs: num(e.runq_us),
-    stacksSampled: e.stacks_sampled === true,
-    wakerStack: strList(e.waker_stack),
-    wakerStackKernelFrames: numOrNull(e.waker_stack_kernel_frames),
-    targetStack: strList(e.target_stack),
-    targetStackKernelFrames: numOrNull(e.target_stack_kernel_frames),
-    facts: strList(e.facts),
-    explanation: explanation(e.explanation),
-    labels: labelsOf(e.labels),
-    firstSeenMs: num(e.first_seen_ms),
-    lastSeenMs: num(e.last_seen_ms),
-  };
-}
-
-const isEdges = (b: unknown): b is Json => isObj(b) && Array.isArray(b.edges);
-
-export async function getEdges(agent: Agent, params: Params, opts: ClientOptions): Promise<EdgesAnswer> {
-  const b = await agentGet(agent, '/api/v1/edges', params, opts, isEdges);
-  return {
-    matched: num(b.matched),
-    edges: (b.edges as unknown[]).filter(isObj).map(normaliseEdge),
-    warning: str(b.warning),
-  };
+/** `limit` edges at most are expected (the columns are sized for them). */
+export function getEdges(agent: Agent, params: Params, opts: ClientOptions, limit: number): Promise<EdgesAnswer> {
+  return agentGet(agent, '/api/v1/edges', params, opts, (body) => readEdgesAnswer(body, limit));
 }

@@ -32,6 +32,8 @@ export interface ClientOptions {
 }
 
 export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+/** A Content-Length up to this is allocated at once; a bigger claim is believed only as the bytes come. */
+const PREALLOCATE_MAX = 16 * 1024 * 1024;
 
 const keepAlive = { keepAlive: true, maxSockets: 8, maxFreeSockets: 4, timeout: 30_000 };
 const httpAgent = new http.Agent(keepAlive);
@@ -62,15 +64,63 @@ function agentErrorSentence(body: string): string | undefined {
 }
 
 /**
- * GET `path?params` from the agent and parse its JSON answer; `check` says
- * whether the answer has the shape of a wakeflow agent's (else 'not_wakeflow').
+ * Reads a 200 answer's bytes: the value, or undefined when they are not
+ * what a wakeflow agent answers there (then 'not_wakeflow').
  */
+export type AnswerReader<T> = (body: Buffer) => T | undefined;
+
+/** A reader for small answers: JSON.parse, then `check` says whether it has a wakeflow agent's shape. */
+export function jsonReader<T>(check: (body: unknown) => body is T): AnswerReader<T> {
+  return (body) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+    return check(parsed) ? parsed : undefined;
+  };
+}
+
+/**
+ * The body's chunks in one buffer. With a Content-Length (the agent always
+ * sends one) it is allocated once at its size and filled as chunks come, so
+ * a 2 MB answer is not held twice while Buffer.concat copies it.
+ */
+class Body {
+  private chunks: Buffer[] = [];
+  private buf: Buffer | undefined;
+  size = 0;
+  constructor(expected: number) {
+    if (expected > 0) {
+      this.buf = Buffer.allocUnsafe(expected);
+    }
+  }
+  add(c: Buffer): void {
+    if (this.buf && this.size + c.length <= this.buf.length) {
+      c.copy(this.buf, this.size);
+    } else {
+      if (this.buf) {
+        // More than announced: fall back to collecting chunks.
+        this.chunks.push(this.buf.subarray(0, this.size));
+        this.buf = undefined;
+      }
+      this.chunks.push(c);
+    }
+    this.size += c.length;
+  }
+  bytes(): Buffer {
+    return this.buf ? this.buf.subarray(0, this.size) : Buffer.concat(this.chunks, this.size);
+  }
+}
+
+/** GET `path?params` from the agent and read its answer with `read`. */
 export function agentGet<T>(
   agent: Agent,
   path: string,
   params: Params,
   opts: ClientOptions,
-  check: (body: unknown) => body is T
+  read: AnswerReader<T>
 ): Promise<T> {
   const query = params.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
   const target = new URL(agent.url + path + (query ? `?${query}` : ''));
@@ -125,11 +175,13 @@ export function agentGet<T>(
       }
     });
     req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
+      const announced = Number(res.headers['content-length'] ?? 0);
+      const body = new Body(Number.isInteger(announced) && announced <= PREALLOCATE_MAX ? announced : 0);
       res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > opts.maxBytes) {
+        if (settled) {
+          return;
+        }
+        if (body.size + c.length > opts.maxBytes) {
           fail(
             new AgentError(
               agent.name,
@@ -139,7 +191,7 @@ export function agentGet<T>(
           );
           return;
         }
-        chunks.push(c);
+        body.add(c);
       });
       res.on('error', () =>
         fail(new AgentError(agent.name, 'unreachable', `agent ${agent.name} closed the connection while answering`))
@@ -148,10 +200,10 @@ export function agentGet<T>(
         if (settled) {
           return;
         }
-        const body = Buffer.concat(chunks).toString('utf8');
+        const bytes = body.bytes();
         const status = res.statusCode ?? 0;
         // Only an error answer is searched for the agent's sentence: parsing a big success twice cost more than the merge.
-        const said = status === 200 ? undefined : agentErrorSentence(body);
+        const said = status === 200 ? undefined : agentErrorSentence(bytes.toString('utf8'));
         if (status === 401) {
           fail(
             new AgentError(
@@ -182,16 +234,17 @@ export function agentGet<T>(
             )
           );
         } else {
-          let parsed: unknown;
+          let value: T | undefined;
           try {
-            parsed = JSON.parse(body);
-          } catch {
-            parsed = undefined;
+            value = read(bytes);
+          } catch (e) {
+            fail(new AgentError(agent.name, 'failed', `agent ${agent.name}: reading its answer failed (${String(e)})`));
+            return;
           }
-          if (parsed !== undefined && check(parsed)) {
+          if (value !== undefined) {
             settled = true;
             clearTimeout(timer);
-            resolve(parsed);
+            resolve(value);
           } else {
             fail(
               new AgentError(

@@ -148,7 +148,7 @@ async function answer(
   for (const r of ok) {
     for (const s of r.value.series) {
       const v = s.labels[by];
-      if (v && s.points.some((p) => p[1] > 0)) {
+      if (v && s.v.some((x) => x > 0)) {
         values.add(v);
       }
     }

@@ -2,14 +2,17 @@
 /*
  * The Arrow encoder read back by another reader (@uwdata/flechette): the
  * file format, one explicit type per field kind, nanosecond times, nulls only
- * where declared, and the SDK's metadata keys.
+ * where declared, and the SDK's metadata keys; typed columns (columns.ts,
+ * typed arrays) give the same files as plain arrays.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { TimeUnit, Type, tableFromIPC } from '@uwdata/flechette';
+import fc from 'fast-check';
 
 import { FrameEncodingError, encodeFrame } from './arrow';
+import { Utf8Builder, Utf8Column } from './columns';
 import { field, withNotices } from './frame';
 
 const T0 = 1_764_583_200_123;
@@ -79,4 +82,80 @@ test('unequal lengths and nulls in non-nullable fields are refused before encodi
     FrameEncodingError
   );
   assert.throws(() => encodeFrame({ name: 'x', fields: [field.float64('a', [null])] }), /not nullable/);
+});
+
+test('typed columns go in as they are: Float64Array (NaN = null), Utf8Column, Uint8Array bools, ms times', () => {
+  const frame = {
+    name: 'typed',
+    fields: [
+      field.timeMs('time', Float64Array.from([T0, NaN, 0])),
+      field.float64('v', Float64Array.from([0.5, NaN, -1]), { nullable: true }),
+      field.int64('n', Float64Array.from([7, NaN, -3]), { nullable: true }),
+      field.string('s', Utf8Column.from(['a', '', 'ü😀'])),
+      field.bool('b', Uint8Array.from([1, 0, 1])),
+    ],
+  };
+  const t = tableFromIPC(
+    encodeFrame({ ...frame, fields: frame.fields.map((f) => (f.name === 'time' ? { ...f, nullable: true } : f)) }),
+    { useBigInt: true }
+  );
+  const time = t.getChild('time')!;
+  assert.deepEqual([...(time.data[0].values as BigInt64Array)], [BigInt(T0) * 1_000_000n, 0n, 0n]);
+  assert.equal(time.toArray()[1], null);
+  assert.deepEqual([...t.getChild('v')!.toArray()], [0.5, null, -1]);
+  assert.deepEqual([...t.getChild('n')!.toArray()], [7n, null, -3n]);
+  assert.deepEqual([...t.getChild('s')!.toArray()], ['a', '', 'ü😀']);
+  assert.deepEqual([...t.getChild('b')!.toArray()], [true, false, true]);
+  assert.throws(() => encodeFrame(frame), /time is not nullable/, 'a NaN in a field that is not nullable is a null');
+});
+
+test('milliseconds become exact int64 nanoseconds, and numbers exact int64s, without BigInt per value', () => {
+  const ns = (ms: number) => {
+    const t = tableFromIPC(encodeFrame({ name: 't', fields: [field.timeMs('t', [ms])] }), { useBigInt: true });
+    return (t.getChild('t')!.data[0].values as BigInt64Array)[0];
+  };
+  const int = (v: number) => {
+    const t = tableFromIPC(encodeFrame({ name: 'i', fields: [field.int64('i', Float64Array.of(v))] }), {
+      useBigInt: true,
+    });
+    return (t.getChild('i')!.data[0].values as BigInt64Array)[0];
+  };
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.integer({ min: 0, max: 9_223_372_036_854 }),
+        fc.integer({ min: -(2 ** 40), max: 2 ** 45 }),
+        fc.double({ min: -1e13, max: 1e13, noNaN: true })
+      ),
+      (ms) => {
+        assert.equal(ns(ms), BigInt.asIntN(64, BigInt(Math.round(ms)) * 1_000_000n), String(ms));
+      }
+    ),
+    { numRuns: 300 }
+  );
+  fc.assert(
+    fc.property(fc.oneof(fc.maxSafeInteger(), fc.double({ min: -1e18, max: 1e18, noNaN: true })), (v) => {
+      assert.equal(int(v), BigInt.asIntN(64, BigInt(Math.trunc(v))), String(v));
+    }),
+    { numRuns: 300 }
+  );
+});
+
+test('Utf8Builder: whole strings, joined byte ranges and growth give the same column as the strings', () => {
+  const src = Buffer.from('xx"frame_a","ü_b","c"yy');
+  const starts = Int32Array.from([3, 13, 20]);
+  const ends = Int32Array.from([10, 17, 21]);
+  const b = new Utf8Builder(1, 1);
+  b.push('');
+  b.addJoined(src, starts, ends, 0, 3);
+  b.endValue();
+  b.addString('a'.repeat(5000));
+  b.addBytes(src, 3, 10);
+  b.endValue();
+  b.addJoined(src, starts, ends, 1, 1);
+  b.endValue();
+  const col = b.finish();
+  assert.deepEqual(col.toArray(), ['', 'frame_a\nü_b\nc', 'a'.repeat(5000) + 'frame_a', '']);
+  const t = tableFromIPC(encodeFrame({ name: 's', fields: [field.string('s', col)] }));
+  assert.deepEqual([...t.getChild('s')!.toArray()], col.toArray());
 });

@@ -10,7 +10,6 @@
  */
 import {
   Bool,
-  DataType,
   Field as ArrowField,
   Float64,
   Int64,
@@ -25,22 +24,17 @@ import {
   Data,
 } from 'apache-arrow';
 
+import { Utf8Builder, Utf8Column } from './columns';
 import { Field, FieldType, Frame } from './frame';
 
-function arrowType(t: FieldType): DataType {
-  switch (t) {
-    case 'string':
-      return new Utf8();
-    case 'float64':
-      return new Float64();
-    case 'int64':
-      return new Int64();
-    case 'bool':
-      return new Bool();
-    case 'time':
-      return new TimestampNanosecond();
-  }
-}
+/** One Arrow type per field type (immutable, so shared). */
+const TYPES = {
+  string: new Utf8(),
+  float64: new Float64(),
+  int64: new Int64(),
+  bool: new Bool(),
+  time: new TimestampNanosecond(),
+} as const;
 
 /** The SDK's TypeScript type names (data/arrow.go getTypeScriptTypeString). */
 const TS_TYPE: Record<FieldType, string> = {
@@ -51,78 +45,172 @@ const TS_TYPE: Record<FieldType, string> = {
   time: 'time',
 };
 
+const TWO_32 = 4294967296;
+const TWO_21 = 2097152;
+const TWO_11 = 2048;
+/** Largest epoch ms whose nanoseconds fit an int64 (year 2262). */
+const MAX_MS = 9_223_372_036_854;
+
+/** Nulls of plain arrays (null, undefined) and of float columns (NaN). */
+function isNull(v: unknown): boolean {
+  return v === null || v === undefined || (typeof v === 'number' && Number.isNaN(v));
+}
+
 /** Validity bitmap (1 = value present) or undefined when nothing is null. */
-function validity(values: readonly unknown[]): { bitmap?: Uint8Array; nullCount: number } {
+function validity(values: ArrayLike<unknown>): { bitmap?: Uint8Array; nullCount: number } {
+  const n = values.length;
   let nullCount = 0;
-  for (const v of values) {
-    if (v === null || v === undefined) {
+  for (let i = 0; i < n; i++) {
+    if (isNull(values[i])) {
       nullCount++;
     }
   }
   if (nullCount === 0) {
     return { nullCount };
   }
-  const bitmap = new Uint8Array(Math.ceil(values.length / 8));
-  values.forEach((v, i) => {
-    if (v !== null && v !== undefined) {
+  const bitmap = new Uint8Array(Math.ceil(n / 8));
+  for (let i = 0; i < n; i++) {
+    if (!isNull(values[i])) {
       bitmap[i >> 3] |= 1 << (i & 7);
     }
-  });
+  }
   return { bitmap, nullCount };
 }
 
+/**
+ * 64-bit integers written as two 32-bit halves (little-endian, as Arrow and
+ * both our targets are), so that no BigInt is made per value; values the
+ * halves cannot hold exactly go through BigInt.
+ */
+function int64Data(values: ArrayLike<number | bigint | null>): BigInt64Array {
+  const n = values.length;
+  const out = new BigInt64Array(n);
+  const halves = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const v = values[i];
+    if (typeof v === 'bigint') {
+      out[i] = v;
+    } else if (v !== null && v !== undefined && !Number.isNaN(v)) {
+      const x = Math.trunc(v);
+      if (x >= 0 && x <= Number.MAX_SAFE_INTEGER) {
+        halves[2 * i] = x % TWO_32;
+        halves[2 * i + 1] = Math.floor(x / TWO_32);
+      } else {
+        out[i] = BigInt(x);
+      }
+    }
+  }
+  return out;
+}
+
+/** Epoch milliseconds to int64 nanoseconds, exactly, without a BigInt per value (see int64Data). */
+function nanosecondData(ms: ArrayLike<number | null>): BigInt64Array {
+  const n = ms.length;
+  const out = new BigInt64Array(n);
+  const halves = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) {
+    const v = ms[i];
+    if (v === null || v === undefined || Number.isNaN(v)) {
+      continue;
+    }
+    const m = Math.round(v);
+    if (m >= 0 && m <= MAX_MS) {
+      // ns = m * 1e6 = A * 2^21 + B with m = a * 2^21 + b; every product below is exact in a double.
+      const a = Math.floor(m / TWO_21);
+      const A = a * 1e6;
+      const B = (m - a * TWO_21) * 1e6;
+      const x = (A % TWO_11) * TWO_21 + B;
+      halves[2 * i] = x % TWO_32;
+      halves[2 * i + 1] = Math.floor(A / TWO_11) + Math.floor(x / TWO_32);
+    } else {
+      out[i] = BigInt(m) * 1_000_000n;
+    }
+  }
+  return out;
+}
+
+function utf8Data(values: ReadonlyArray<string | null>): Utf8Column {
+  let bytes = 0;
+  for (const v of values) {
+    bytes += v === null || v === undefined ? 0 : v.length;
+  }
+  const b = new Utf8Builder(values.length, bytes + 64);
+  for (const v of values) {
+    if (v !== null && v !== undefined) {
+      b.addString(v);
+    }
+    b.endValue();
+  }
+  return b.finish();
+}
+
+function boolData(values: ArrayLike<boolean | number | null>): Uint8Array {
+  const data = new Uint8Array(Math.ceil(values.length / 8));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === true || v === 1) {
+      data[i >> 3] |= 1 << (i & 7);
+    }
+  }
+  return data;
+}
+
 function columnData(f: Field): Data {
-  const type = arrowType(f.type);
   const n = f.values.length;
-  const { bitmap, nullCount } = validity(f.values);
-  if (f.type === 'string') {
-    // Offsets and UTF-8 bytes written directly: apache-arrow's generic builder
-    // is several times slower on the chains table's stack columns (~2 MB).
-    const values = f.values as Array<string | null>;
-    const valueOffsets = new Int32Array(n + 1);
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      total += values[i] === null ? 0 : Buffer.byteLength(values[i] as string, 'utf8');
-      valueOffsets[i + 1] = total;
-    }
-    const data = Buffer.allocUnsafe(total);
-    for (let i = 0; i < n; i++) {
-      if (values[i] !== null) {
-        data.write(values[i] as string, valueOffsets[i], 'utf8');
-      }
-    }
+  if (f.values instanceof Utf8Column) {
     return makeData({
-      type: type as Utf8,
+      type: TYPES.string,
       length: n,
-      nullCount,
-      nullBitmap: bitmap,
-      valueOffsets,
-      data: new Uint8Array(data.buffer, data.byteOffset, total),
+      nullCount: 0,
+      valueOffsets: f.values.offsets,
+      data: f.values.data,
     });
   }
-  if (f.type === 'bool') {
-    const data = new Uint8Array(Math.ceil(n / 8));
-    f.values.forEach((v, i) => {
-      if (v === true) {
-        data[i >> 3] |= 1 << (i & 7);
-      }
-    });
-    return makeData({ type: type as Bool, length: n, nullCount, nullBitmap: bitmap, data });
+  const { bitmap, nullCount } =
+    f.values instanceof Uint8Array ? { bitmap: undefined, nullCount: 0 } : validity(f.values);
+  switch (f.type) {
+    case 'string': {
+      const col = utf8Data(f.values as Array<string | null>);
+      return makeData({
+        type: TYPES.string,
+        length: n,
+        nullCount,
+        nullBitmap: bitmap,
+        valueOffsets: col.offsets,
+        data: col.data,
+      });
+    }
+    case 'bool':
+      return makeData({
+        type: TYPES.bool,
+        length: n,
+        nullCount,
+        nullBitmap: bitmap,
+        data: boolData(f.values as ArrayLike<boolean | number | null>),
+      });
+    case 'float64': {
+      const v = f.values as Array<number | null> | Float64Array;
+      // A Float64Array is Arrow's layout already (a null's NaN is masked by the bitmap).
+      const data = v instanceof Float64Array ? v : Float64Array.from(v, (x) => (x === null ? 0 : Number(x)));
+      return makeData({ type: TYPES.float64, length: n, nullCount, nullBitmap: bitmap, data });
+    }
+    case 'int64':
+      return makeData({
+        type: TYPES.int64,
+        length: n,
+        nullCount,
+        nullBitmap: bitmap,
+        data: int64Data(f.values as ArrayLike<number | bigint | null>),
+      });
+    case 'time':
+      return makeData({
+        type: TYPES.time,
+        length: n,
+        nullCount,
+        nullBitmap: bitmap,
+        data: nanosecondData(f.values as ArrayLike<number | null>),
+      });
   }
-  if (f.type === 'float64') {
-    const data = new Float64Array(n);
-    f.values.forEach((v, i) => (data[i] = v === null ? 0 : Number(v)));
-    return makeData({ type: type as Float64, length: n, nullCount, nullBitmap: bitmap, data });
-  }
-  // int64 and time: 64-bit integers written as they are (time already in ns).
-  const data = new BigInt64Array(n);
-  f.values.forEach((v, i) => {
-    data[i] = v === null ? 0n : typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)));
-  });
-  if (f.type === 'int64') {
-    return makeData({ type: type as Int64, length: n, nullCount, nullBitmap: bitmap, data });
-  }
-  return makeData({ type: type as TimestampNanosecond, length: n, nullCount, nullBitmap: bitmap, data });
 }
 
 function fieldMetadata(f: Field): Map<string, string> {
@@ -147,7 +235,7 @@ export function encodeFrame(frame: Frame, refId = frame.refId ?? ''): Uint8Array
         `frame ${frame.name}: field ${f.name} has ${f.values.length} values, the first field ${length}`
       );
     }
-    if (!f.nullable && f.values.some((v) => v === null || v === undefined)) {
+    if (!f.nullable && !(f.values instanceof Utf8Column) && validity(f.values).nullCount > 0) {
       throw new FrameEncodingError(`frame ${frame.name}: field ${f.name} is not nullable but holds a null`);
     }
   }
@@ -158,7 +246,7 @@ export function encodeFrame(frame: Frame, refId = frame.refId ?? ''): Uint8Array
   if (frame.meta && Object.keys(frame.meta).length > 0) {
     schemaMeta.set('meta', JSON.stringify(frame.meta));
   }
-  const fields = frame.fields.map((f) => new ArrowField(f.name, arrowType(f.type), !!f.nullable, fieldMetadata(f)));
+  const fields = frame.fields.map((f) => new ArrowField(f.name, TYPES[f.type], !!f.nullable, fieldMetadata(f)));
   const schema = new Schema(fields, schemaMeta);
   if (fields.length === 0) {
     // A frame without fields is a schema-only file (the Rust SDK writes the same).

@@ -6,15 +6,23 @@
  * one Arrow type in arrow.ts, so nothing is ever inferred.
  */
 
+import { Utf8Column } from './columns';
+
 export type FieldType = 'string' | 'float64' | 'int64' | 'bool' | 'time';
 
-/** JS value of one cell per type; `time` is epoch nanoseconds. `null` only in nullable fields. */
+/**
+ * The values of a field of each type: a plain array (`null` only in nullable
+ * fields), or a column already in Arrow's layout, which the encoder takes
+ * without converting it (columns.ts). In a Float64Array, NaN stands for null
+ * (agents' numbers are always finite). Times are epoch milliseconds, stored
+ * as nanoseconds by the encoder.
+ */
 export interface FieldValues {
-  string: string;
-  float64: number;
-  int64: number | bigint;
-  bool: boolean;
-  time: bigint;
+  string: Array<string | null> | Utf8Column;
+  float64: Array<number | null> | Float64Array;
+  int64: Array<number | bigint | null> | Float64Array;
+  bool: Array<boolean | null> | Uint8Array;
+  time: Array<number | null> | Float64Array;
 }
 
 export interface FieldConfig {
@@ -33,7 +41,7 @@ export interface FieldConfig {
 export interface Field<T extends FieldType = FieldType> {
   name: string;
   type: T;
-  values: Array<FieldValues[T] | null>;
+  values: FieldValues[T];
   nullable?: boolean;
   labels?: Record<string, string>;
   config?: FieldConfig;
@@ -64,42 +72,22 @@ export interface Frame {
 }
 
 /** Typed field constructors: the type is named once, where the field is made. */
+function make<T extends FieldType>(type: T) {
+  return (name: string, values: FieldValues[T], extra: Partial<Field<T>> = {}): Field<T> => ({
+    name,
+    type,
+    values,
+    ...extra,
+  });
+}
+
 export const field = {
-  string: (name: string, values: Array<string | null>, extra: Partial<Field<'string'>> = {}): Field<'string'> => ({
-    name,
-    type: 'string',
-    values,
-    ...extra,
-  }),
-  float64: (name: string, values: Array<number | null>, extra: Partial<Field<'float64'>> = {}): Field<'float64'> => ({
-    name,
-    type: 'float64',
-    values,
-    ...extra,
-  }),
-  int64: (
-    name: string,
-    values: Array<number | bigint | null>,
-    extra: Partial<Field<'int64'>> = {}
-  ): Field<'int64'> => ({
-    name,
-    type: 'int64',
-    values,
-    ...extra,
-  }),
-  bool: (name: string, values: Array<boolean | null>, extra: Partial<Field<'bool'>> = {}): Field<'bool'> => ({
-    name,
-    type: 'bool',
-    values,
-    ...extra,
-  }),
-  /** Times given in epoch milliseconds, stored as nanoseconds. */
-  timeMs: (name: string, ms: Array<number | null>, extra: Partial<Field<'time'>> = {}): Field<'time'> => ({
-    name,
-    type: 'time',
-    values: ms.map((v) => (v === null ? null : BigInt(Math.round(v)) * 1_000_000n)),
-    ...extra,
-  }),
+  string: make('string'),
+  float64: make('float64'),
+  int64: make('int64'),
+  bool: make('bool'),
+  /** Times in epoch milliseconds (stored as nanoseconds). */
+  timeMs: make('time'),
 };
 
 /** Rows in a frame: every field must have this many values (checked by the encoder). */

@@ -57,7 +57,7 @@ export async function categoriesQuery(q: DecodedQuery, m: CategoriesQueryModel, 
       if (m.groupBy === 'category') {
         config.color = { mode: 'fixed', fixedColor: categoryColor(s.labels.category ?? '') };
       }
-      return { key, frame: seriesFrame(m.metric, m.metric, s.labels, [...s.points.entries()], config) };
+      return { key, frame: seriesFrame(m.metric, m.metric, s.labels, s, config) };
     })
   );
   for (const r of ok) {

@@ -9,8 +9,9 @@
  */
 import { FLAMEGRAPH as F } from '../../../src/shared/frames';
 import { FlamegraphQueryModel } from '../../../src/shared/query';
+import { Utf8Builder } from '../../protocol/columns';
 import { Frame, field } from '../../protocol/frame';
-import { AgentEdge } from '../agent-api';
+import { EdgeBatch } from '../agent-edges';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv } from './context';
 import { topEdges } from './edges';
@@ -24,69 +25,122 @@ interface TrieNode {
 
 const NOT_SAMPLED = '[stack not sampled]';
 
-/** The frames of one edge's path, root first (docs/backend.md). */
-export function offWakePath(e: AgentEdge): string[] {
-  const target = e.targetStack.length ? [...e.targetStack].reverse() : [NOT_SAMPLED];
-  const waker = e.wakerStack.length ? e.wakerStack : [NOT_SAMPLED];
-  const wakerName = e.waker.context === 'task' ? e.waker.comm || 'unknown' : `[${e.waker.context}]`;
-  return [e.target.comm || 'unknown', ...target, F.separator, ...waker, wakerName];
+/** Paths added frame by frame (no array per path), then written as the nested set. */
+export class FlameTrie {
+  readonly root: TrieNode = { label: 'total', total: 0, self: 0, children: new Map() };
+  private at = this.root;
+  private value = 0;
+  rows = 1;
+
+  /** Starts a path of this value; false (and the path to be left out) when it is not positive. */
+  begin(value: number): boolean {
+    if (!(value > 0)) {
+      return false;
+    }
+    this.value = value;
+    this.root.total += value;
+    this.at = this.root;
+    return true;
+  }
+
+  step(label: string): void {
+    let child = this.at.children.get(label);
+    if (!child) {
+      child = { label, total: 0, self: 0, children: new Map() };
+      this.at.children.set(label, child);
+      this.rows++;
+    }
+    child.total += this.value;
+    this.at = child;
+  }
+
+  end(): void {
+    this.at.self += this.value;
+  }
+
+  /** Rows depth first, heaviest child first (an iterative walk: a deep stack must not blow the JS stack). */
+  frame(unit: 's' | 'short'): Frame {
+    const n = this.rows;
+    const level = new Float64Array(n);
+    const value = new Float64Array(n);
+    const self = new Float64Array(n);
+    const label = new Utf8Builder(n, n * 24);
+    const stack: Array<[TrieNode, number]> = [[this.root, 0]];
+    let k = 0;
+    while (stack.length) {
+      const [node, depth] = stack.pop()!;
+      level[k] = depth;
+      value[k] = node.total;
+      self[k++] = node.self;
+      label.push(node.label);
+      const kids = [...node.children.values()].sort((a, b) => a.total - b.total || (a.label < b.label ? 1 : -1));
+      for (const c of kids) {
+        stack.push([c, depth + 1]);
+      }
+    }
+    return {
+      name: F.frame,
+      meta: { preferredVisualisationType: 'flamegraph' },
+      fields: [
+        field.int64(F.level, level),
+        field.float64(F.value, value, { config: { unit } }),
+        field.float64(F.self, self, { config: { unit } }),
+        field.string(F.label, label.finish()),
+      ],
+    };
+  }
 }
 
+/**
+ * Row i's path, root first (docs/backend.md): the target's name, its stack
+ * from the root down, `--`, the waker's stack from where it woke the target,
+ * the waker's name.
+ */
+export function addOffWakePath(trie: FlameTrie, b: EdgeBatch, i: number): void {
+  trie.step(b.string('targetComm', i) || 'unknown');
+  if (b.stackDepth('target', i) === 0) {
+    trie.step(NOT_SAMPLED);
+  } else {
+    for (let f = b.targetTo[i] - 1; f >= b.targetFrom[i]; f--) {
+      trie.step(b.frameText(f));
+    }
+  }
+  trie.step(F.separator);
+  if (b.stackDepth('waker', i) === 0) {
+    trie.step(NOT_SAMPLED);
+  } else {
+    for (let f = b.wakerFrom[i]; f < b.wakerTo[i]; f++) {
+      trie.step(b.frameText(f));
+    }
+  }
+  const context = b.string('wakerContext', i);
+  trie.step(context === 'task' ? b.string('wakerComm', i) || 'unknown' : `[${context}]`);
+  trie.end();
+}
+
+/** A flame graph of whole paths (tests, and anything that has its paths already). */
 export function buildFlamegraph(paths: Array<{ path: string[]; value: number }>, unit: 's' | 'short'): Frame {
-  const root: TrieNode = { label: 'total', total: 0, self: 0, children: new Map() };
+  const trie = new FlameTrie();
   for (const { path, value } of paths) {
-    if (!(value > 0)) {
-      continue;
-    }
-    root.total += value;
-    let node = root;
-    for (const label of path) {
-      let child = node.children.get(label);
-      if (!child) {
-        child = { label, total: 0, self: 0, children: new Map() };
-        node.children.set(label, child);
-      }
-      child.total += value;
-      node = child;
-    }
-    node.self += value;
-  }
-  const level: number[] = [];
-  const value: number[] = [];
-  const self: number[] = [];
-  const label: string[] = [];
-  // Iterative depth-first walk, heaviest child first (a deep stack must not blow the JS stack).
-  const stack: Array<[TrieNode, number]> = [[root, 0]];
-  while (stack.length) {
-    const [n, depth] = stack.pop()!;
-    level.push(depth);
-    value.push(n.total);
-    self.push(n.self);
-    label.push(n.label);
-    const kids = [...n.children.values()].sort((a, b) => a.total - b.total || (a.label < b.label ? 1 : -1));
-    for (const k of kids) {
-      stack.push([k, depth + 1]);
+    if (trie.begin(value)) {
+      path.forEach((l) => trie.step(l));
+      trie.end();
     }
   }
-  return {
-    name: F.frame,
-    meta: { preferredVisualisationType: 'flamegraph' },
-    fields: [
-      field.int64(F.level, level),
-      field.float64(F.value, value, { config: { unit } }),
-      field.float64(F.self, self, { config: { unit } }),
-      field.string(F.label, label),
-    ],
-  };
+  return trie.frame(unit);
 }
 
 export async function flamegraphQuery(q: DecodedQuery, m: FlamegraphQueryModel, env: QueryEnv): Promise<QueryAnswer> {
-  const top = await topEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env);
-  const paths = top.edges.map(({ edge }) => ({
-    path: offWakePath(edge),
-    value: m.value === 'count' ? edge.count : edge.offcpuUs / 1e6,
-  }));
-  const frame = buildFlamegraph(paths, m.value === 'count' ? 'short' : 's');
+  // `limit` edges of each agent (src/shared/query.ts), all of them in the graph.
+  const top = await topEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env, false);
+  const trie = new FlameTrie();
+  for (const { batch, row } of top.edges) {
+    const value = m.value === 'count' ? batch.num.count[row] : batch.num.offcpuUs[row] / 1e6;
+    if (trie.begin(value)) {
+      addOffWakePath(trie, batch, row);
+    }
+  }
+  const frame = trie.frame(m.value === 'count' ? 'short' : 's');
   frame.meta = { ...frame.meta, executedQueryString: top.executed };
   return { frames: [frame], notices: top.notices, failedAgents: top.failed };
 }

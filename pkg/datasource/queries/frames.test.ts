@@ -6,78 +6,103 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { AgentEdge, normaliseEdge } from '../agent-api';
-import { nodeGraphFrames } from './chains';
-import { buildFlamegraph, offWakePath } from './flamegraph';
+import { readEdgesAnswer } from '../agent-edges';
+import { CHAIN_FIELDS } from '../../../src/shared/frames';
+import { chainsTable, nodeGraphFrames } from './chains';
+import { EdgeRow } from './edges';
+import { FlameTrie, addOffWakePath, buildFlamegraph } from './flamegraph';
 import { pickLabels, sumSeries } from './series';
 
-const edge = (over: Record<string, unknown>): AgentEdge =>
-  normaliseEdge({
-    id: 1,
-    waker: { comm: 'poster', proc: 'envoy', pid: 1, tid: 2, context: 'task' },
-    target: { comm: 'worker_0', proc: 'envoy', pid: 1, tid: 3, role: 'worker' },
-    kind: 'blocked',
-    category: 'ipc.eventfd',
-    activity: 'none',
-    count: 10,
-    offcpu_us: 2_000_000,
-    runq_us: 10,
-    waker_stack: ['w_leaf', 'w_root'],
-    target_stack: ['t_leaf', 't_mid', 't_root'],
-    ...over,
-  });
+const base = {
+  id: 1,
+  waker: { comm: 'poster', proc: 'envoy', pid: 1, tid: 2, context: 'task' },
+  target: { comm: 'worker_0', proc: 'envoy', pid: 1, tid: 3, role: 'worker' },
+  kind: 'blocked',
+  category: 'ipc.eventfd',
+  activity: 'none',
+  count: 10,
+  offcpu_us: 2_000_000,
+  runq_us: 10,
+  waker_stack: ['w_leaf', 'w_root'],
+  target_stack: ['t_leaf', 't_mid', 't_root'],
+};
+
+/** Edges as an agent would answer them, read back the way the backend reads answers. */
+function rowsOf(node: string, edges: Array<Record<string, unknown>>): EdgeRow[] {
+  const answer = readEdgesAnswer(Buffer.from(JSON.stringify({ edges: edges.map((e) => ({ ...base, ...e })) })));
+  assert.ok(answer);
+  return Array.from({ length: answer.edges.length }, (_, row) => ({ node, batch: answer.edges, row }));
+}
+
+const series = (labels: Record<string, string>, points: Array<[number, number]>) => ({
+  labels,
+  t: Float64Array.from(points, (p) => p[0]),
+  v: Float64Array.from(points, (p) => p[1]),
+});
+const columns = (f: { fields: Array<{ name: string; values: ArrayLike<unknown> | { toArray(): unknown[] } }> }) =>
+  Object.fromEntries(
+    f.fields.map((x) => [
+      x.name,
+      'toArray' in x.values ? x.values.toArray() : Array.from(x.values as ArrayLike<unknown>),
+    ])
+  );
 
 test('series from several agents are summed point by point, by the labels kept', () => {
   const a = [
-    {
-      labels: { namespace: 'n', workload: 'w', pod: 'p1' },
-      points: [
-        [0, 1],
-        [10, 2],
-      ] as Array<[number, number]>,
-    },
+    series({ namespace: 'n', workload: 'w', pod: 'p1' }, [
+      [0, 1],
+      [10, 2],
+    ]),
   ];
   const b = [
-    {
-      labels: { namespace: 'n', workload: 'w', pod: 'p2' },
-      points: [
-        [10, 3],
-        [20, 4],
-      ] as Array<[number, number]>,
-    },
+    series({ namespace: 'n', workload: 'w', pod: 'p2' }, [
+      [10, 3],
+      [20, 4],
+    ]),
   ];
   const byWorkload = sumSeries([a, b], pickLabels(['namespace', 'workload']));
   assert.equal(byWorkload.size, 1);
   const s = [...byWorkload.values()][0];
   assert.deepEqual(s.labels, { namespace: 'n', workload: 'w' });
-  assert.deepEqual(
-    [...s.points.entries()].sort((x, y) => x[0] - y[0]),
-    [
-      [0, 1],
-      [10, 5],
-      [20, 4],
-    ]
-  );
+  assert.deepEqual([...s.t], [0, 10, 20]);
+  assert.deepEqual([...s.v], [1, 5, 4]);
   const noWorkload = sumSeries(
-    [[{ labels: { namespace: 'n', pod: 'p' }, points: [] }]],
+    [[series({ namespace: 'n', pod: 'p' }, [])]],
     pickLabels(['namespace', 'workload', 'pod'])
   );
   assert.deepEqual([...noWorkload.values()][0].labels, { namespace: 'n', pod: 'p' }, 'an unknown workload stays out');
 });
 
+test('summing merges sorted parts: equal times add up, each time once', () => {
+  const parts = [
+    series({ a: '1' }, [
+      [0, 1],
+      [20, 1],
+      [40, 1],
+    ]),
+    series({ a: '1' }, [
+      [10, 2],
+      [20, 2],
+    ]),
+    series({ a: '1' }, [[40, 4]]),
+  ];
+  const s = [...sumSeries([parts]).values()][0];
+  assert.deepEqual([...s.t], [0, 10, 20, 40]);
+  assert.deepEqual([...s.v], [1, 2, 3, 5]);
+});
+
 test('off-wake path: target name, its stack root first, --, the waker stack from where it woke, the waker', () => {
-  assert.deepEqual(offWakePath(edge({})), [
-    'worker_0',
-    't_root',
-    't_mid',
-    't_leaf',
-    '--',
-    'w_leaf',
-    'w_root',
-    'poster',
-  ]);
-  const irq = edge({ waker: { comm: 'swapper/1', context: 'softirq' }, waker_stack: [], stacks_sampled: false });
-  assert.deepEqual(offWakePath(irq).slice(-3), ['--', '[stack not sampled]', '[softirq]']);
+  const path = (e: Record<string, unknown>) => {
+    const [r] = rowsOf('n1', [e]);
+    const trie = new FlameTrie();
+    assert.ok(trie.begin(1));
+    addOffWakePath(trie, r.batch, r.row);
+    // One path: the nested set is the path itself, under `total`.
+    return columns(trie.frame('s')).label.slice(1);
+  };
+  assert.deepEqual(path({}), ['worker_0', 't_root', 't_mid', 't_leaf', '--', 'w_leaf', 'w_root', 'poster']);
+  const irq = path({ waker: { comm: 'swapper/1', context: 'softirq' }, waker_stack: [], stacks_sampled: false });
+  assert.deepEqual(irq.slice(-3), ['--', '[stack not sampled]', '[softirq]']);
 });
 
 test('flame graph nested set: depth-first rows, value = self + children, heaviest first', () => {
@@ -90,7 +115,7 @@ test('flame graph nested set: depth-first rows, value = self + children, heavies
     ],
     's'
   );
-  const cols = Object.fromEntries(f.fields.map((x) => [x.name, x.values]));
+  const cols = columns(f);
   assert.deepEqual(cols.label, ['total', 'a', 'c', 'b']);
   assert.deepEqual(cols.level, [0, 1, 2, 2]);
   assert.deepEqual(cols.value, [4.5, 4.5, 3, 1]);
@@ -99,34 +124,79 @@ test('flame graph nested set: depth-first rows, value = self + children, heavies
 });
 
 test('node graph: a node per thread or context, arcs are shares of the target node, edges join nodes', () => {
-  const rows = [
-    { node: 'n1', edge: edge({ id: 1 }) },
-    { node: 'n1', edge: edge({ id: 2, category: 'net.tcp.data', offcpu_us: 6_000_000 }) },
-    { node: 'n1', edge: edge({ id: 3, waker: { comm: 'x', context: 'hardirq' } }) },
-  ];
+  const rows = rowsOf('n1', [
+    { id: 1 },
+    { id: 2, category: 'net.tcp.data', offcpu_us: 6_000_000 },
+    { id: 3, waker: { comm: 'x', context: 'hardirq' } },
+  ]);
   const [nodes, edges] = nodeGraphFrames(rows);
-  const n = Object.fromEntries(nodes.fields.map((x) => [x.name, x.values]));
+  const n = columns(nodes);
   assert.deepEqual(n.id, ['n1/1/2', 'n1/1/3', 'n1/hardirq']);
   assert.deepEqual(n.title, ['poster', 'worker_0', 'hardirq']);
   assert.deepEqual(n.mainstat, [0, 10, 0]);
   assert.deepEqual(n['arc__net.tcp.data'], [0, 0.6, 0]);
   assert.deepEqual(n['arc__ipc.eventfd'], [0, 0.4, 0]);
-  const e = Object.fromEntries(edges.fields.map((x) => [x.name, x.values]));
+  const e = columns(edges);
   assert.deepEqual(e.source, ['n1/1/2', 'n1/1/2', 'n1/hardirq']);
   assert.deepEqual(e.target, ['n1/1/3', 'n1/1/3', 'n1/1/3']);
   assert.deepEqual(e.color, ['green', 'blue', 'green']);
 });
 
-test('garbage in an edge becomes empty values, not exceptions', () => {
-  const e = normaliseEdge({
-    waker: 'x',
-    target: null,
-    count: 'many',
-    waker_stack: [1, null],
-    explanation: { category: { frames: [{ stack: 'evil', index: 1 }] } },
-  });
-  assert.equal(e.count, 0);
-  assert.equal(e.waker.comm, '');
-  assert.deepEqual(e.wakerStack, ['1', 'null']);
-  assert.deepEqual(e.explanation?.category?.frames, []);
+test('chains table: every CHAIN_FIELDS field in order, exact seconds, nulls, stacks joined, explanation as sent', () => {
+  const explanation = {
+    category: { rule: 'eventfd-post', when: 'waker.frame=eventfd_write', frames: [{ stack: 'waker', index: 0 }] },
+    activity: null,
+  };
+  const rows = rowsOf('10.0.0.7:9781', [
+    {
+      id: 9,
+      offcpu_us: 165_780,
+      offcpu_max_us: 112_684,
+      runq_us: 3,
+      explanation,
+      labels: { namespace: 'ns', pod: 'p', n: 3 },
+      facts: ['fd=eventfd'],
+    },
+    {
+      id: 10,
+      waker: { comm: 'swapper/0', context: 'softirq' },
+      target: { comm: 'w', tid: 4 },
+      offcpu_max_us: null,
+      explanation: 'x',
+      stacks_sampled: true,
+    },
+  ]);
+  const f = chainsTable(rows, 42);
+  assert.deepEqual(
+    f.fields.map((x) => x.name),
+    Object.values(CHAIN_FIELDS)
+  );
+  assert.deepEqual(f.meta?.custom, { matched: 42 });
+  const c = columns(f);
+  assert.deepEqual(c.id, ['10.0.0.7:9781/9', '10.0.0.7:9781/10']);
+  assert.deepEqual(c.offcpu, [0.16578, 2]);
+  assert.deepEqual(c.offcpu_max, [0.112684, NaN]);
+  assert.deepEqual(c.waker_pid, [1, NaN]);
+  assert.deepEqual(c.target_pid, [1, NaN]);
+  assert.deepEqual(c.waker_context, ['task', 'softirq']);
+  assert.deepEqual(c.waker_stack, ['w_leaf\nw_root', 'w_leaf\nw_root']);
+  assert.deepEqual(c.target_stack, ['t_leaf\nt_mid\nt_root', 't_leaf\nt_mid\nt_root']);
+  assert.deepEqual(JSON.parse(c.explanation[0] as string), explanation);
+  assert.equal(c.explanation[1], '', 'an explanation that is not an object is none');
+  assert.deepEqual(c.facts, ['fd=eventfd', '']);
+  assert.deepEqual(c.labels, [JSON.stringify({ namespace: 'ns', pod: 'p', n: '3' }), '{}']);
+  assert.deepEqual(c.namespace, ['ns', '']);
+  assert.deepEqual(c.stacks_sampled, [0, 1]);
+  assert.deepEqual(
+    f.fields.filter((x) => x.nullable).map((x) => x.name),
+    [
+      'waker_pid',
+      'waker_tid',
+      'target_pid',
+      'target_tid',
+      'offcpu_max',
+      'waker_stack_kernel_frames',
+      'target_stack_kernel_frames',
+    ]
+  );
 });

@@ -13,7 +13,7 @@ import { SeriesAnswer, getSeries } from '../agent-api';
 import { Params } from '../agent-client';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv, askAll, filterParams, queryString, rangeParams, stepMs } from './context';
-import { Labels, pickLabels, seriesFrame, sortFrames, sumSeries } from './series';
+import { Labels, pickLabels, seriesFrame, sortFrames, sumSeries, valuesAt } from './series';
 
 const GROUP_LABELS: Record<PreemptionQueryModel['groupBy'], readonly string[]> = {
   pod: ['namespace', 'workload', 'pod'],
@@ -71,24 +71,32 @@ export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, 
 
   const out: Array<{ key: string; frame: Frame }> = [];
   for (const [key, den] of dens) {
-    const num = nums.get(key);
-    const points: Array<[number, number]> = [];
-    for (const [t, dv] of den.points) {
-      const nv = num?.points.get(t) ?? 0;
-      const total = parts.denIncludesNum ? dv : dv + nv;
+    const nv = valuesAt(nums.get(key), den.t);
+    const t = new Float64Array(den.t.length);
+    const v = new Float64Array(den.t.length);
+    let n = 0;
+    for (let i = 0; i < den.t.length; i++) {
+      const total = parts.denIncludesNum ? den.v[i] : den.v[i] + nv[i];
       // No point where the group neither ran nor was preempted (docs/api.md).
       if (total > 0) {
-        points.push([t, Math.min(1, Math.max(0, nv / total))]);
+        t[n] = den.t[i];
+        v[n++] = Math.min(1, Math.max(0, nv[i] / total));
       }
     }
     out.push({
       key: `0${key}`,
-      frame: seriesFrame(parts.field, parts.field, den.labels, points, {
-        unit: 'percentunit',
-        min: 0,
-        max: 1,
-        displayNameFromDS: display(m.groupBy, den.labels),
-      }),
+      frame: seriesFrame(
+        parts.field,
+        parts.field,
+        den.labels,
+        { t: t.subarray(0, n), v: v.subarray(0, n) },
+        {
+          unit: 'percentunit',
+          min: 0,
+          max: 1,
+          displayNameFromDS: display(m.groupBy, den.labels),
+        }
+      ),
     });
   }
   if (m.throttled) {
@@ -99,16 +107,10 @@ export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, 
     for (const [key, s] of thr) {
       out.push({
         key: `1${key}`,
-        frame: seriesFrame(
-          SERIES_VALUE_FIELDS.throttled,
-          SERIES_VALUE_FIELDS.throttled,
-          s.labels,
-          [...s.points.entries()],
-          {
-            unit: 'suffix: s/s',
-            displayNameFromDS: `${display(m.groupBy, s.labels)} throttled`,
-          }
-        ),
+        frame: seriesFrame(SERIES_VALUE_FIELDS.throttled, SERIES_VALUE_FIELDS.throttled, s.labels, s, {
+          unit: 'suffix: s/s',
+          displayNameFromDS: `${display(m.groupBy, s.labels)} throttled`,
+        }),
       });
     }
     if ((m.role?.length ?? 0) > 0 || (m.thread?.length ?? 0) > 0) {

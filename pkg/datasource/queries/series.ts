@@ -22,8 +22,54 @@ export function labelKey(labels: Labels): string {
 
 export interface SummedSeries {
   labels: Labels;
-  /** t (ms) -> value */
-  points: Map<number, number>;
+  /** Point i is [t[i] (ms), v[i]], ascending in t, one point per t. */
+  t: Float64Array;
+  v: Float64Array;
+}
+
+/** Sorted series summed point by point: a merge, since every part is in ascending order. */
+export function sumSorted(parts: ReadonlyArray<{ t: Float64Array; v: Float64Array }>): {
+  t: Float64Array;
+  v: Float64Array;
+} {
+  if (parts.length === 1 && strictlyAscending(parts[0].t)) {
+    return parts[0];
+  }
+  const total = parts.reduce((n, p) => n + p.t.length, 0);
+  const t = new Float64Array(total);
+  const v = new Float64Array(total);
+  const at = new Array<number>(parts.length).fill(0);
+  let n = 0;
+  for (;;) {
+    let next = Infinity;
+    for (let k = 0; k < parts.length; k++) {
+      if (at[k] < parts[k].t.length && parts[k].t[at[k]] < next) {
+        next = parts[k].t[at[k]];
+      }
+    }
+    if (next === Infinity) {
+      break;
+    }
+    let sum = 0;
+    for (let k = 0; k < parts.length; k++) {
+      const p = parts[k];
+      while (at[k] < p.t.length && p.t[at[k]] === next) {
+        sum += p.v[at[k]++];
+      }
+    }
+    t[n] = next;
+    v[n++] = sum;
+  }
+  return { t: t.subarray(0, n), v: v.subarray(0, n) };
+}
+
+function strictlyAscending(t: Float64Array): boolean {
+  for (let i = 1; i < t.length; i++) {
+    if (!(t[i] > t[i - 1])) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -34,7 +80,7 @@ export function sumSeries(
   lists: AgentSeries[][],
   relabel: (l: Labels) => Labels | null = (l) => l
 ): Map<string, SummedSeries> {
-  const out = new Map<string, SummedSeries>();
+  const groups = new Map<string, { labels: Labels; parts: AgentSeries[] }>();
   for (const list of lists) {
     for (const s of list) {
       const labels = relabel(s.labels);
@@ -42,14 +88,34 @@ export function sumSeries(
         continue;
       }
       const key = labelKey(labels);
-      let acc = out.get(key);
-      if (!acc) {
-        acc = { labels, points: new Map() };
-        out.set(key, acc);
+      const g = groups.get(key);
+      if (g) {
+        g.parts.push(s);
+      } else {
+        groups.set(key, { labels, parts: [s] });
       }
-      for (const [t, v] of s.points) {
-        acc.points.set(t, (acc.points.get(t) ?? 0) + v);
-      }
+    }
+  }
+  const out = new Map<string, SummedSeries>();
+  for (const [key, g] of groups) {
+    out.set(key, { labels: g.labels, ...sumSorted(g.parts) });
+  }
+  return out;
+}
+
+/** The value of `s` at each of the times `at` (0 where it has none); both ascending. */
+export function valuesAt(s: { t: Float64Array; v: Float64Array } | undefined, at: Float64Array): Float64Array {
+  const out = new Float64Array(at.length);
+  if (!s) {
+    return out;
+  }
+  let j = 0;
+  for (let i = 0; i < at.length; i++) {
+    while (j < s.t.length && s.t[j] < at[i]) {
+      j++;
+    }
+    if (j < s.t.length && s.t[j] === at[i]) {
+      out[i] = s.v[j];
     }
   }
   return out;
@@ -60,27 +126,17 @@ export function pickLabels(keys: readonly string[]): (l: Labels) => Labels {
   return (l) => Object.fromEntries(keys.filter((k) => k in l).map((k) => [k, l[k]]));
 }
 
-/** One timeseries-multi frame: a time field and one value field with the series' labels. */
+/** One timeseries-multi frame: a time field and one value field with the series' labels; t ascending. */
 export function seriesFrame(
   name: string,
   valueName: string,
   labels: Labels,
-  points: Array<[number, number]>,
+  points: { t: Float64Array; v: Float64Array },
   config: FieldConfig
 ): Frame {
-  const sorted = points.some((p, i) => i > 0 && p[0] < points[i - 1][0])
-    ? [...points].sort((a, b) => a[0] - b[0])
-    : points;
   const fields: Field[] = [
-    field.timeMs(
-      TIMESERIES.time,
-      sorted.map((p) => p[0])
-    ),
-    field.float64(
-      valueName,
-      sorted.map((p) => p[1]),
-      { labels, config }
-    ),
+    field.timeMs(TIMESERIES.time, points.t),
+    field.float64(valueName, points.v, { labels, config }),
   ];
   return { name, meta: { type: TIMESERIES.type, typeVersion: TIMESERIES.typeVersion }, fields };
 }

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agents' big answers read from their bytes (json-cursor.ts,
+ * agent-edges.ts, the series reader in agent-api.ts) against the plain way:
+ * JSON.parse, then each value read defensively as the backend always has
+ * (the reference readers below are that specification, kept from the
+ * JSON.parse implementation). Property-based (fast-check, seed printed on
+ * failure; FUZZ_SEED, FUZZ_RUNS): the cursor accepts exactly what JSON.parse
+ * accepts and reads the same values; edges and series read the same as the
+ * reference, garbage members included.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import fc from 'fast-check';
+
+import { Utf8Builder } from '../protocol/columns';
+import { readSeriesAnswer } from './agent-api';
+import { readEdgesAnswer } from './agent-edges';
+import { JsonCursor, JsonSyntaxError, MAX_DEPTH, utf8Bytes } from './json-cursor';
+
+const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+const runs = Number(process.env.FUZZ_RUNS ?? 1000);
+const opts = { seed, numRuns: runs };
+
+/* --- the cursor against JSON.parse -------------------------------------- */
+
+/** Any JSON value rebuilt through the cursor's typed reads. */
+function readAny(c: JsonCursor): unknown {
+  switch (c.kind()) {
+    case 'object': {
+      const o: Record<string, unknown> = {};
+      c.openObject();
+      while (c.nextKey()) {
+        const k = c.key;
+        // Define, not assign: "__proto__" is an ordinary key in JSON.
+        Object.defineProperty(o, k, { value: readAny(c), enumerable: true, writable: true, configurable: true });
+      }
+      return o;
+    }
+    case 'array': {
+      const a: unknown[] = [];
+      c.openArray();
+      while (c.nextItem()) {
+        a.push(readAny(c));
+      }
+      return a;
+    }
+    case 'string':
+      return c.string();
+    case 'number':
+      return c.number();
+    default:
+      return c.value();
+  }
+}
+
+function viaCursor(text: string, how: 'read' | 'skip'): { ok: true; value?: unknown } | { ok: false } {
+  const c = new JsonCursor(utf8Bytes(Buffer.from(text, 'utf8')));
+  try {
+    if (how === 'skip') {
+      c.skip();
+      c.done();
+      return { ok: true };
+    }
+    const value = readAny(c);
+    c.done();
+    return { ok: true, value };
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) {
+      return { ok: false };
+    }
+    throw e;
+  }
+}
+
+function viaParse(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+const spaced = fc
+  .tuple(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom(undefined, 0, 1, 2, '\t', ' \r\n'))
+  .map(([v, indent]) => JSON.stringify(v, null, indent));
+
+/** Valid JSON with a few bytes changed, inserted or removed: mostly invalid, sometimes still valid. */
+const mutated = fc
+  .tuple(
+    spaced,
+    fc.array(
+      fc.record({
+        at: fc.nat(),
+        op: fc.constantFrom('insert', 'delete', 'replace'),
+        ch: fc.constantFrom(...'{}[]":,\\ \t\n0123456789.eE+-tfnulx\u0001\u001f\u00e9'.split(''), '\\u12', '\\x'),
+      }),
+      { minLength: 1, maxLength: 3 }
+    )
+  )
+  .map(([text, edits]) => {
+    let s = text;
+    for (const e of edits) {
+      const i = s.length === 0 ? 0 : e.at % (s.length + 1);
+      s =
+        e.op === 'insert'
+          ? s.slice(0, i) + e.ch + s.slice(i)
+          : s.slice(0, i) + (e.op === 'replace' ? e.ch : '') + s.slice(i + 1);
+    }
+    return s;
+  });
+
+test('cursor: valid JSON reads as JSON.parse reads it, through the typed reads and through skip', () => {
+  fc.assert(
+    fc.property(spaced, (text) => {
+      const want = viaParse(text);
+      assert.ok(want.ok);
+      const got = viaCursor(text, 'read');
+      assert.ok(got.ok, text);
+      assert.deepEqual(got.value, want.value);
+      assert.ok(viaCursor(text, 'skip').ok);
+    }),
+    opts
+  );
+});
+
+test('cursor: changed JSON is refused exactly when JSON.parse refuses it', () => {
+  fc.assert(
+    fc.property(mutated, (text) => {
+      const want = viaParse(text);
+      const got = viaCursor(text, 'read');
+      assert.equal(got.ok, want.ok, `JSON.parse ${want.ok ? 'accepts' : 'refuses'} ${JSON.stringify(text)}`);
+      if (got.ok && want.ok) {
+        assert.deepEqual(got.value, want.value);
+      }
+      assert.equal(viaCursor(text, 'skip').ok, want.ok, JSON.stringify(text));
+    }),
+    opts
+  );
+});
+
+test('cursor: numbers, escapes and odd corners as JSON.parse has them', () => {
+  const cases = [
+    '0',
+    '-0',
+    '123456789012345',
+    '1234567890123456789',
+    '9007199254740993',
+    '1.5e3',
+    '-2.5E-3',
+    '1e400',
+    '0.1',
+    '4.0811390916666666',
+    '"\\u00e9\\ud83d\\ude00\\n\\"\\\\\\/"',
+    '"é😀"',
+    '{"a":1,"a":2}',
+    '{"__proto__":1}',
+    ' [ 1 , { } , [ ] , "" ] ',
+  ];
+  for (const t of cases) {
+    const got = viaCursor(t, 'read');
+    assert.ok(got.ok, t);
+    assert.deepEqual(got.value, JSON.parse(t), t);
+  }
+  for (const bad of [
+    '',
+    ' ',
+    '01',
+    '1.',
+    '.5',
+    '+1',
+    '1e',
+    '"a',
+    '"\\q"',
+    '"\u0001"',
+    '[1,]',
+    '{"a"}',
+    '{,}',
+    'tru',
+    'nul',
+    '[1 2]',
+    '1 2',
+    '\ufeff1',
+  ]) {
+    assert.equal(viaCursor(bad, 'read').ok, false, JSON.stringify(bad));
+    assert.equal(viaCursor(bad, 'skip').ok, false, JSON.stringify(bad));
+  }
+  // Nesting beyond MAX_DEPTH is refused (JSON.parse would take it), without recursion either way.
+  const deep = '['.repeat(MAX_DEPTH + 1) + ']'.repeat(MAX_DEPTH + 1);
+  assert.equal(viaCursor(deep, 'skip').ok, false);
+  assert.equal(viaCursor('['.repeat(MAX_DEPTH) + ']'.repeat(MAX_DEPTH), 'skip').ok, true);
+  // Bytes that are not UTF-8 read as Buffer.toString reads them (replacement characters).
+  const raw = Buffer.from([0x22, 0x61, 0xff, 0x62, 0x22]);
+  assert.equal(new JsonCursor(utf8Bytes(raw)).string(), JSON.parse(raw.toString('utf8')));
+});
+
+/* --- edges: the reference reading -------------------------------------- */
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const numOrNaN = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+const strList = (v: unknown): string[] =>
+  Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : String(x))) : [];
+function labelsOf(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (isObj(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' || typeof x === 'number') {
+        out[k] = String(x);
+      }
+    }
+  }
+  return out;
+}
+
+/** What the frames must show of one edge object (the JSON.parse implementation's rules). */
+function referenceEdge(e: Json) {
+  const w = isObj(e.waker) ? e.waker : {};
+  const t = isObj(e.target) ? e.target : {};
+  const activity = str(e.activity);
+  return {
+    id: num(e.id),
+    wakerComm: str(w.comm),
+    wakerProc: str(w.proc),
+    wakerPid: numOrNaN(w.pid),
+    wakerTid: numOrNaN(w.tid),
+    wakerContext: str(w.context) || 'unknown',
+    targetComm: str(t.comm),
+    targetProc: str(t.proc),
+    targetPid: numOrNaN(t.pid),
+    targetTid: numOrNaN(t.tid),
+    targetRole: str(t.role) || 'other',
+    kind: str(e.kind) || 'unknown',
+    preemptor: isObj(e.preemptor) ? str(e.preemptor.comm) : '',
+    category: str(e.category) || 'other',
+    activity: activity === 'none' ? '' : activity,
+    count: num(e.count),
+    offcpuUs: num(e.offcpu_us),
+    offcpuMaxUs: numOrNaN(e.offcpu_max_us),
+    runqUs: num(e.runq_us),
+    stacksSampled: e.stacks_sampled === true,
+    wakerStack: strList(e.waker_stack),
+    wakerKernelFrames: numOrNaN(e.waker_stack_kernel_frames),
+    targetStack: strList(e.target_stack),
+    targetKernelFrames: numOrNaN(e.target_stack_kernel_frames),
+    facts: strList(e.facts),
+    explanation: isObj(e.explanation) ? e.explanation : undefined,
+    labels: labelsOf(e.labels),
+    firstSeenMs: num(e.first_seen_ms),
+    lastSeenMs: num(e.last_seen_ms),
+  };
+}
+
+function readBack(text: string) {
+  const a = readEdgesAnswer(Buffer.from(text, 'utf8'));
+  if (!a) {
+    return undefined;
+  }
+  const b = a.edges;
+  const rows = Array.from({ length: b.length }, (_, i) => {
+    const joined = new Utf8Builder(1);
+    b.appendStack(joined, 'waker', i);
+    joined.endValue();
+    b.appendStack(joined, 'target', i);
+    joined.endValue();
+    const [wakerJoined, targetJoined] = joined.finish().toArray();
+    assert.equal(wakerJoined, b.stack('waker', i).join('\n'));
+    assert.equal(targetJoined, b.stack('target', i).join('\n'));
+    const x = b.explanationJson(i);
+    return {
+      id: b.num.id[i],
+      wakerComm: b.string('wakerComm', i),
+      wakerProc: b.string('wakerProc', i),
+      wakerPid: b.num.wakerPid[i],
+      wakerTid: b.num.wakerTid[i],
+      wakerContext: b.string('wakerContext', i),
+      targetComm: b.string('targetComm', i),
+      targetProc: b.string('targetProc', i),
+      targetPid: b.num.targetPid[i],
+      targetTid: b.num.targetTid[i],
+      targetRole: b.string('targetRole', i),
+      kind: b.string('kind', i),
+      preemptor: b.hasPreemptor(i) ? b.string('preemptorComm', i) : '',
+      category: b.string('category', i),
+      activity: b.string('activity', i),
+      count: b.num.count[i],
+      offcpuUs: b.num.offcpuUs[i],
+      offcpuMaxUs: b.num.offcpuMaxUs[i],
+      runqUs: b.num.runqUs[i],
+      stacksSampled: b.stacksSampled[i] === 1,
+      wakerStack: b.stack('waker', i),
+      wakerKernelFrames: b.num.wakerKernelFrames[i],
+      targetStack: b.stack('target', i),
+      targetKernelFrames: b.num.targetKernelFrames[i],
+      facts: b.facts(i),
+      explanation: x === '' ? undefined : (JSON.parse(x) as unknown),
+      labels: b.labels(i),
+      firstSeenMs: b.num.firstSeenMs[i],
+      lastSeenMs: b.num.lastSeenMs[i],
+    };
+  });
+  return { matched: a.matched, warning: a.warning, rows };
+}
+
+const garbage = fc.oneof(
+  fc.constantFrom(null, true, false, 0, -1, 1e308, '', 'none', [], {}, [1, null, 'x', { a: 1 }, [2]]),
+  fc.jsonValue({ maxDepth: 2 })
+);
+const maybe = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: garbage });
+const text = fc.oneof(
+  fc.constantFrom(
+    'envoy',
+    'wrk:worker_0',
+    'tcp_v4_rcv',
+    'Envoy::Http::Stream<"x">\\',
+    'a","b',
+    'é😀',
+    '',
+    'none',
+    'task'
+  ),
+  fc.string({ maxLength: 20 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 })
+);
+const integer = fc.oneof(fc.integer({ min: -1, max: 2 ** 31 }), fc.maxSafeNat());
+const task = fc.record(
+  {
+    comm: maybe(text),
+    proc: maybe(text),
+    pid: maybe(integer),
+    tid: maybe(integer),
+    context: maybe(text),
+    role: maybe(text),
+  },
+  { requiredKeys: [] }
+);
+const edgeish = fc.record(
+  {
+    id: maybe(integer),
+    waker: maybe(task),
+    target: maybe(task),
+    kind: maybe(text),
+    preemptor: maybe(fc.oneof(fc.constant(null), task)),
+    category: maybe(text),
+    activity: maybe(fc.oneof(fc.constant(null), text)),
+    count: maybe(integer),
+    offcpu_us: maybe(fc.oneof(integer, fc.double())),
+    offcpu_max_us: maybe(fc.oneof(fc.constant(null), integer)),
+    runq_us: maybe(integer),
+    stacks_sampled: maybe(fc.boolean()),
+    waker_stack: maybe(fc.array(maybe(text), { maxLength: 6 })),
+    waker_stack_kernel_frames: maybe(fc.oneof(fc.constant(null), fc.nat(40))),
+    target_stack: maybe(fc.array(text, { maxLength: 6 })),
+    target_stack_kernel_frames: maybe(fc.nat(40)),
+    facts: maybe(fc.array(maybe(text), { maxLength: 3 })),
+    explanation: maybe(fc.record({ category: maybe(fc.record({ rule: maybe(text), frames: garbage })) })),
+    labels: maybe(fc.dictionary(text, maybe(text), { maxKeys: 4 })),
+    first_seen_ms: maybe(integer),
+    last_seen_ms: maybe(integer),
+    unknown_member: garbage,
+  },
+  { requiredKeys: [] }
+);
+
+test('edges: every member of every edge reads as the reference reading of JSON.parse, garbage included', () => {
+  const answer = fc.record(
+    {
+      matched: maybe(integer),
+      warning: maybe(text),
+      edges: fc.array(fc.oneof({ weight: 6, arbitrary: edgeish }, { weight: 1, arbitrary: garbage }), { maxLength: 8 }),
+    },
+    { requiredKeys: ['edges'] }
+  );
+  fc.assert(
+    fc.property(answer, fc.constantFrom(undefined, 1), (a, indent) => {
+      const body = JSON.stringify(a, null, indent);
+      const parsed = JSON.parse(body) as Json;
+      const got = readBack(body);
+      assert.ok(got);
+      assert.equal(got.matched, num(parsed.matched));
+      assert.equal(got.warning, str(parsed.warning));
+      assert.deepEqual(got.rows, (parsed.edges as unknown[]).filter(isObj).map(referenceEdge));
+    }),
+    opts
+  );
+});
+
+test('edges: a repeated member counts once, the last one, as in JSON.parse', () => {
+  const body =
+    '{"edges":[{"waker":{"comm":"a","pid":1},"waker":{"tid":2},"waker_stack":["x"],"waker_stack":["y","z"],' +
+    '"labels":{"pod":"p"},"labels":7,"count":1,"count":"2"}],"edges":[{"id":5}],"matched":3}';
+  const got = readBack(body);
+  assert.ok(got);
+  assert.deepEqual(
+    got.rows.map((r) => r.id),
+    [5]
+  );
+  const twice = readBack(body.replace(',"edges":[{"id":5}]', ''))!.rows[0];
+  const ref = referenceEdge((JSON.parse(body.replace(',"edges":[{"id":5}]', '')) as { edges: Json[] }).edges[0]);
+  assert.deepEqual(twice, ref);
+  assert.equal(twice.wakerComm, '');
+  assert.equal(twice.wakerTid, 2);
+  assert.deepEqual(twice.wakerStack, ['y', 'z']);
+});
+
+test('edges: answers that are not an edges answer are refused', () => {
+  for (const body of [
+    '',
+    '[]',
+    '{}',
+    '{"edges":3}',
+    '{"edges":[',
+    '{"edges":[]} x',
+    '<html></html>',
+    'null',
+    '{"edges":[]]',
+  ]) {
+    assert.equal(readEdgesAnswer(Buffer.from(body)), undefined, body);
+  }
+  assert.ok(readEdgesAnswer(Buffer.from('{"edges":[]}')));
+});
+
+/* --- series: the reference reading -------------------------------------- */
+
+function referenceSeries(b: Json) {
+  const series: Array<{ labels: Record<string, string>; points: Array<[number, number]> }> = [];
+  for (const s of b.series as unknown[]) {
+    if (!isObj(s) || !Array.isArray(s.points)) {
+      continue;
+    }
+    const points: Array<[number, number]> = [];
+    for (const p of s.points) {
+      if (
+        Array.isArray(p) &&
+        typeof p[0] === 'number' &&
+        Number.isFinite(p[0]) &&
+        typeof p[1] === 'number' &&
+        Number.isFinite(p[1])
+      ) {
+        points.push([p[0], p[1]]);
+      }
+    }
+    points.sort((x, y) => x[0] - y[0]);
+    series.push({ labels: labelsOf(s.labels), points });
+  }
+  return { stepMs: num(b.step_ms), series, truncated: b.truncated === true, warning: str(b.warning) };
+}
+
+test('series: labels and points read as the reference reading of JSON.parse, garbage included', () => {
+  const point = fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.tuple(fc.integer({ min: 0, max: 2 ** 42 }), fc.double({ noNaN: true, noDefaultInfinity: true })),
+    },
+    { weight: 1, arbitrary: garbage },
+    { weight: 1, arbitrary: fc.array(maybe(fc.double()), { maxLength: 3 }) }
+  );
+  const one = fc.record(
+    {
+      labels: maybe(fc.dictionary(text, maybe(fc.oneof(text, fc.integer())), { maxKeys: 3 })),
+      points: maybe(fc.array(point, { maxLength: 8 })),
+      extra: garbage,
+    },
+    { requiredKeys: [] }
+  );
+  const answer = fc.record(
+    {
+      step_ms: maybe(integer),
+      series: fc.array(fc.oneof({ weight: 5, arbitrary: one }, { weight: 1, arbitrary: garbage }), { maxLength: 5 }),
+      truncated: maybe(fc.boolean()),
+      warning: maybe(text),
+    },
+    { requiredKeys: ['series'] }
+  );
+  fc.assert(
+    fc.property(answer, (a) => {
+      const body = JSON.stringify(a);
+      const got = readSeriesAnswer(Buffer.from(body));
+      assert.ok(got);
+      const want = referenceSeries(JSON.parse(body) as Json);
+      assert.deepEqual(
+        {
+          ...got,
+          series: got.series.map((s) => ({
+            labels: s.labels,
+            points: Array.from(s.t, (t, i): [number, number] => [t, s.v[i]]),
+          })),
+        },
+        want
+      );
+    }),
+    opts
+  );
+  for (const body of ['', '{}', '{"series":{}}', '{"series":[}', '[]']) {
+    assert.equal(readSeriesAnswer(Buffer.from(body)), undefined, body);
+  }
+});

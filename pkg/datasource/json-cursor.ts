@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * A strict pull reader of JSON bytes (RFC 8259), for the agents' big answers.
+ * JSON.parse turns a 2 MB edges answer into some 100,000 objects and strings
+ * that must all live until the frames are built; with three agents' answers
+ * alive at once the garbage collector cost more than everything else. The
+ * cursor walks the bytes instead: callers read the members they know (numbers
+ * as numbers, strings as JS strings or as byte ranges to be copied later into
+ * Arrow's UTF-8 buffers) and skip the rest. Everything is validated as it is
+ * passed over, so an answer the cursor accepts is one JSON.parse accepts too.
+ *
+ *   const c = new JsonCursor(buf);
+ *   c.openObject();
+ *   while (c.nextKey()) {
+ *     if (c.key === 'n') n = c.numberOr(0); else c.skip();
+ *   }
+ *   c.done();
+ */
+import { isUtf8 } from 'node:buffer';
+
+export class JsonSyntaxError extends Error {}
+
+/** Containers nested deeper than this are refused (no answer of ours comes near). */
+export const MAX_DEPTH = 256;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** `"` `\` `/` `b` `f` `n` `r` `t` may follow a backslash; `u` is followed by four hex digits. */
+const SIMPLE_ESCAPE = new Uint8Array(256);
+for (const c of '"\\/bfnrt') {
+  SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
+}
+const HEX = new Uint8Array(256);
+for (const c of '0123456789abcdefABCDEF') {
+  HEX[c.charCodeAt(0)] = 1;
+}
+
+/** The JSON type of the value that starts with this byte. */
+export type JsonKind = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null';
+
+function kindOf(c: number): JsonKind | undefined {
+  if (c === OPEN_OBJECT) {
+    return 'object';
+  }
+  if (c === OPEN_ARRAY) {
+    return 'array';
+  }
+  if (c === QUOTE) {
+    return 'string';
+  }
+  if (c === MINUS || (c >= ZERO && c <= NINE)) {
+    return 'number';
+  }
+  if (c === 0x74 || c === 0x66) {
+    return 'boolean';
+  }
+  if (c === 0x6e) {
+    return 'null';
+  }
+  return undefined;
+}
+
+/** Answer bytes the cursor can take: valid UTF-8, or decoded with replacement characters as Buffer.toString does. */
+export function utf8Bytes(buf: Buffer): Buffer {
+  return isUtf8(buf) ? buf : Buffer.from(buf.toString('utf8'), 'utf8');
+}
+
+export class JsonCursor {
+  /** Offset of the next byte to read. */
+  pos = 0;
+  /** The key nextKey() just read. */
+  key = '';
+  /** The string stringRange() just passed: its content is buf[start, end) (without quotes). */
+  start = 0;
+  end = 0;
+  /** Whether that string holds escapes (its bytes are then not its value). */
+  escaped = false;
+  /** Whether that string holds bytes above 0x7f (UTF-8 sequences). */
+  private wide = false;
+  /** Set by openObject/openArray until the first member or element is asked for. */
+  private fresh = false;
+  private depth = 0;
+  /** Keys seen, by a hash of their bytes (keyText). */
+  private keys = new Map<number, string>();
+
+  /** `buf` must be valid UTF-8 (see utf8Bytes). */
+  constructor(readonly buf: Buffer) {}
+
+  fail(what: string): never {
+    throw new JsonSyntaxError(`${what} at byte ${this.pos}`);
+  }
+
+  /** Skips whitespace; the next byte, or -1 at the end. */
+  peek(): number {
+    const b = this.buf;
+    let p = this.pos;
+    while (p < b.length) {
+      const c = b[p];
+      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        p++;
+      } else {
+        this.pos = p;
+        return c;
+      }
+    }
+    this.pos = p;
+    return -1;
+  }
+
+  /** The kind of the next value (after whitespace); fails on a byte no value starts with. */
+  kind(): JsonKind {
+    const k = kindOf(this.peek());
+    if (k === undefined) {
+      this.fail(this.pos >= this.buf.length ? 'unexpected end' : 'expected a value');
+    }
+    return k;
+  }
+
+  /** Nothing but whitespace may follow the top-level value. */
+  done(): void {
+    if (this.peek() !== -1) {
+      this.fail('unexpected data after the value');
+    }
+  }
+
+  /* --- containers ------------------------------------------------------ */
+
+  /** Consumes `{`; then `while (c.nextKey()) { ...read or skip the value... }`. */
+  openObject(): void {
+    if (this.peek() !== OPEN_OBJECT) {
+      this.fail('expected an object');
+    }
+    this.enter();
+  }
+
+  /** Consumes `[`; then `while (c.nextItem()) { ...read or skip the value... }`. */
+  openArray(): void {
+    if (this.peek() !== OPEN_ARRAY) {
+      this.fail('expected an array');
+    }
+    this.enter();
+  }
+
+  private enter(): void {
+    if (++this.depth > MAX_DEPTH) {
+      this.fail(`containers nested deeper than ${MAX_DEPTH}`);
+    }
+    this.pos++;
+    this.fresh = true;
+  }
+
+  /**
+   * The next member's key (in `key`), positioned at its value; false (and
+   * the `}` consumed) when the object ends. The value must be read or
+   * skipped before the next call.
+   */
+  nextKey(): boolean {
+    if (!this.more(CLOSE_OBJECT)) {
+      return false;
+    }
+    if (this.peek() !== QUOTE) {
+      this.fail('expected a key');
+    }
+    this.stringRange();
+    this.key = this.keyText();
+    if (this.peek() !== COLON) {
+      this.fail("expected ':'");
+    }
+    this.pos++;
+    return true;
+  }
+
+  /** Positioned at the next element; false (and the `]` consumed) when the array ends. */
+  nextItem(): boolean {
+    return this.more(CLOSE_ARRAY);
+  }
+
+  private more(close: number): boolean {
+    const c = this.peek();
+    if (this.fresh) {
+      this.fresh = false;
+      if (c === close) {
+        this.pos++;
+        this.depth--;
+        return false;
+      }
+      return true;
+    }
+    if (c === close) {
+      this.pos++;
+      this.depth--;
+      return false;
+    }
+    if (c !== COMMA) {
+      this.fail(close === CLOSE_OBJECT ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
+    this.pos++;
+    return true;
+  }
+
+  /* --- scalars ----------------------------------------------------------- */
+
+  /** Passes over a string, leaving its content's range in start/end and whether it is escaped. */
+  stringRange(): void {
+    const b = this.buf;
+    if (this.peek() !== QUOTE) {
+      this.fail('expected a string');
+    }
+    let p = this.pos + 1;
+    let escaped = false;
+    let wide = 0;
+    for (;;) {
+      if (p >= b.length) {
+        this.pos = p;
+        this.fail('unterminated string');
+      }
+      const c = b[p];
+      if (c === QUOTE) {
+        break;
+      }
+      if (c === BACKSLASH) {
+        escaped = true;
+        const e = b[p + 1];
+        if (e === 0x75) {
+          if (!(HEX[b[p + 2]] && HEX[b[p + 3]] && HEX[b[p + 4]] && HEX[b[p + 5]])) {
+            this.pos = p;
+            this.fail('bad \\u escape');
+          }
+          p += 6;
+        } else if (SIMPLE_ESCAPE[e]) {
+          p += 2;
+        } else {
+          this.pos = p;
+          this.fail('bad escape');
+        }
+      } else if (c < 0x20) {
+        this.pos = p;
+        this.fail('control character in a string');
+      } else {
+        wide |= c;
+        p++;
+      }
+    }
+    this.start = this.pos + 1;
+    this.end = p;
+    this.escaped = escaped;
+    this.wide = wide >= 0x80;
+    this.pos = p + 1;
+  }
+
+  /**
+   * The key stringRange() just passed. Answers repeat a few keys thousands
+   * of times: each is decoded once and found again by its bytes.
+   */
+  private keyText(): string {
+    const len = this.end - this.start;
+    if (this.escaped || this.wide || len > 32) {
+      return this.decodeRange();
+    }
+    const b = this.buf;
+    let h = len;
+    for (let p = this.start; p < this.end; p++) {
+      h = (Math.imul(h, 31) + b[p]) | 0;
+    }
+    const known = this.keys.get(h);
+    if (known !== undefined && known.length === len) {
+      let same = true;
+      for (let i = 0; i < len; i++) {
+        if (known.charCodeAt(i) !== b[this.start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        return known;
+      }
+    }
+    // The engine's own copy of the name (a property key is internalized): comparing it with
+    // a string literal (switch (c.key) ...) is then a pointer comparison.
+    const k = Object.keys({ [b.toString('latin1', this.start, this.end)]: 0 })[0];
+    this.keys.set(h, k);
+    return k;
+  }
+
+  /** The value of the string stringRange() just passed. */
+  decodeRange(): string {
+    if (this.escaped) {
+      // Rare (agents escape only quotes, backslashes and control characters): JSON.parse knows every escape.
+      return JSON.parse(this.buf.toString('utf8', this.start - 1, this.end + 1)) as string;
+    }
+    return this.wide
+      ? this.buf.toString('utf8', this.start, this.end)
+      : this.buf.toString('latin1', this.start, this.end);
+  }
+
+  /** A string's value. */
+  string(): string {
+    this.stringRange();
+    return this.decodeRange();
+  }
+
+  /** A number's value. */
+  number(): number {
+    const b = this.buf;
+    this.peek();
+    const s = this.pos;
+    let p = s;
+    if (b[p] === MINUS) {
+      p++;
+    }
+    let v = 0;
+    let digits = 0;
+    const first = b[p];
+    if (first === ZERO) {
+      p++;
+      digits = 1;
+    } else if (first > ZERO && first <= NINE) {
+      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
+        v = v * 10 + (b[p] - ZERO);
+        p++;
+        digits++;
+      }
+    } else {
+      this.fail('expected a number');
+    }
+    let integer = true;
+    if (b[p] === DOT) {
+      integer = false;
+      p++;
+      const d = p;
+      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
+        p++;
+      }
+      if (p === d) {
+        this.pos = p;
+        this.fail('expected a digit after the decimal point');
+      }
+    }
+    if (b[p] === 0x65 || b[p] === 0x45) {
+      integer = false;
+      p++;
+      if (b[p] === PLUS || b[p] === MINUS) {
+        p++;
+      }
+      const d = p;
+      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
+        p++;
+      }
+      if (p === d) {
+        this.pos = p;
+        this.fail('expected a digit in the exponent');
+      }
+    }
+    this.pos = p;
+    // Up to 15 digits an integer is exact as accumulated; otherwise the
+    // engine's correctly rounded conversion (what JSON.parse gives).
+    if (integer && digits <= 15) {
+      return b[s] === MINUS ? -v : v;
+    }
+    return Number(b.toString('latin1', s, p));
+  }
+
+  private literal(text: string, value: boolean | null): boolean | null {
+    const b = this.buf;
+    const p = this.pos;
+    for (let i = 0; i < text.length; i++) {
+      if (b[p + i] !== text.charCodeAt(i)) {
+        this.fail(`expected ${text}`);
+      }
+    }
+    this.pos = p + text.length;
+    return value;
+  }
+
+  /** true, false or null. */
+  private literalValue(c: number): boolean | null {
+    return c === 0x74
+      ? this.literal('true', true)
+      : c === 0x66
+        ? this.literal('false', false)
+        : this.literal('null', null);
+  }
+
+  /* --- defensive reads: a value of another type is skipped and the default returned --- */
+
+  /** A number, or `dflt` when the value is not a number. */
+  numberOr<D>(dflt: D): number | D {
+    return this.kind() === 'number' ? this.number() : (this.skip(), dflt);
+  }
+
+  /** A string, or `dflt` when the value is not a string. */
+  stringOr<D>(dflt: D): string | D {
+    return this.kind() === 'string' ? this.string() : (this.skip(), dflt);
+  }
+
+  /** true only for the literal true. */
+  isTrue(): boolean {
+    const k = this.kind();
+    if (k === 'boolean') {
+      return this.literalValue(this.buf[this.pos]) === true;
+    }
+    this.skip();
+    return false;
+  }
+
+  /** The JS value of whatever comes next (JSON.parse of its bytes): for small sub-values read whole. */
+  value(): unknown {
+    this.peek();
+    const s = this.pos;
+    this.skip();
+    return JSON.parse(this.buf.toString('utf8', s, this.pos));
+  }
+
+  /** The next value's bytes [start, pos) after skipping it. */
+  rawRange(): [number, number] {
+    this.peek();
+    const s = this.pos;
+    this.skip();
+    return [s, this.pos];
+  }
+
+  /** Passes over one value of any kind, validating it, without recursion. */
+  skip(): void {
+    // Open containers: 1 = object, 2 = array (a small stack, not recursion).
+    const open: number[] = [];
+    for (;;) {
+      const c = this.peek();
+      if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+        if (this.depth + open.length + 1 > MAX_DEPTH) {
+          this.fail(`containers nested deeper than ${MAX_DEPTH}`);
+        }
+        this.pos++;
+        const close = c === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+        if (this.peek() === close) {
+          this.pos++;
+        } else {
+          open.push(c === OPEN_OBJECT ? 1 : 2);
+          if (c === OPEN_OBJECT) {
+            this.memberKey();
+          }
+          continue;
+        }
+      } else if (c === QUOTE) {
+        this.stringRange();
+      } else if (c === MINUS || (c >= ZERO && c <= NINE)) {
+        this.number();
+      } else if (c === 0x74 || c === 0x66 || c === 0x6e) {
+        this.literalValue(c);
+      } else {
+        this.fail(c === -1 ? 'unexpected end' : 'expected a value');
+      }
+      // After a value: close what ends here, or step to the next member or element.
+      for (;;) {
+        if (open.length === 0) {
+          return;
+        }
+        const top = open[open.length - 1];
+        const n = this.peek();
+        if (n === COMMA) {
+          this.pos++;
+          if (top === 1) {
+            this.memberKey();
+          }
+          break;
+        }
+        if (n === (top === 1 ? CLOSE_OBJECT : CLOSE_ARRAY)) {
+          this.pos++;
+          open.pop();
+          continue;
+        }
+        this.fail(top === 1 ? "expected ',' or '}'" : "expected ',' or ']'");
+      }
+    }
+  }
+
+  /** A key and its colon, inside skip(). */
+  private memberKey(): void {
+    if (this.peek() !== QUOTE) {
+      this.fail('expected a key');
+    }
+    this.stringRange();
+    if (this.peek() !== COLON) {
+      this.fail("expected ':'");
+    }
+    this.pos++;
+  }
+}
