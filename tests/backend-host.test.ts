@@ -442,6 +442,22 @@ describe('faults (fake agents)', () => {
       assert.equal(h.status, 'ERROR');
       assert.match(h.message, re);
     }
+    // Every answer reader meets the garbage: series (categories, preemption), edges (flamegraph), targets.
+    const others = ['categories', 'preemption', 'flamegraph', 'targets'];
+    for (const url of [garbage.url, html.url]) {
+      const s = ds({ agentUrls: [url], timeoutSeconds: 1 });
+      const r = await query(
+        p,
+        queryRequest(
+          s,
+          others.map((queryType) => ({ refId: queryType, model: { queryType }, ...range() }))
+        )
+      );
+      for (const t of others) {
+        assert.equal(r[t].status, 502, `${t} from ${url}`);
+        assert.match(r[t].error, /not a wakeflow agent's JSON/, t);
+      }
+    }
     // Still alive and serving after all of it.
     assert.equal((await unaryCall<{ status: string }>(p.health, 'Check', { service: 'plugin' })).status, 'SERVING');
   });

@@ -498,3 +498,59 @@ test('series: labels and points read as the reference reading of JSON.parse, gar
     assert.equal(readSeriesAnswer(Buffer.from(body)), undefined, body);
   }
 });
+
+/* --- whatever arrives: refused or read, never an exception ---------------- */
+
+const SAMPLE_EDGES =
+  '{"matched":2,"edges":[{"id":1,"waker":{"comm":"wrk","pid":7,"tid":8,"context":"task"},' +
+  '"target":{"comm":"envoy","proc":"envoy","pid":9,"tid":9,"role":"worker"},"kind":"blocked",' +
+  '"category":"net.tcp","activity":"none","count":3,"offcpu_us":1.5e3,"runq_us":2,"stacks_sampled":true,' +
+  '"waker_stack":["tcp_v4_rcv","é\\"x"],"target_stack":["epoll_wait"],"facts":["a"],' +
+  '"explanation":{"category":{"rule":"r","frames":[0]}},"labels":{"pod":"p","n":1},' +
+  '"first_seen_ms":1,"last_seen_ms":2},{"id":2,"preemptor":{"comm":"x"}}],"warning":"w"}';
+const SAMPLE_SERIES = '{"step_ms":10000,"series":[{"labels":{"category":"ipc"},"points":[[1,0.5],[2,-1e-3]]}]}';
+
+test('answers cut short at any byte, and any bytes at all, are refused or read: never an exception', () => {
+  assert.equal(readEdgesAnswer(Buffer.from(SAMPLE_EDGES))?.edges.length, 2);
+  assert.equal(readSeriesAnswer(Buffer.from(SAMPLE_SERIES))?.series[0].t.length, 2);
+  // A connection closed mid-answer: every proper prefix is not JSON, so not an answer.
+  for (const [body, read] of [
+    [SAMPLE_EDGES, readEdgesAnswer],
+    [SAMPLE_SERIES, readSeriesAnswer],
+  ] as const) {
+    const bytes = Buffer.from(body);
+    for (let n = 0; n < bytes.length; n++) {
+      assert.equal(read(bytes.subarray(0, n)), undefined, `cut at byte ${n} of ${bytes.length}`);
+    }
+  }
+  // Random bytes, alone or spliced into a real answer (the readers may accept what JSON.parse accepts, no more).
+  const spliced = (sample: string) =>
+    fc.tuple(fc.nat(), fc.nat(8), fc.uint8Array({ maxLength: 8 })).map(([at, drop, bytes]) => {
+      const b = Buffer.from(sample);
+      const i = at % (b.length + 1);
+      return Buffer.concat([b.subarray(0, i), bytes, b.subarray(i + drop)]);
+    });
+  const accepts = (b: Buffer) => viaParse(b.toString('utf8')).ok;
+  const anyBytes = fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u));
+  for (const [sample, read] of [
+    [SAMPLE_EDGES, readEdgesAnswer],
+    [SAMPLE_SERIES, readSeriesAnswer],
+  ] as const) {
+    fc.assert(
+      fc.property(fc.oneof(anyBytes, spliced(sample)), (b) => {
+        assert.ok(read(b) === undefined || accepts(b));
+      }),
+      opts
+    );
+  }
+});
+
+test('edges: a capacity hint of 0, NaN or 1 still reads every edge', () => {
+  const many = `{"edges":[${Array.from({ length: 40 }, (_, i) => `{"id":${i},"waker_stack":["f${i}"]}`).join(',')}]}`;
+  for (const hint of [0, NaN, 1, -5]) {
+    const a = readEdgesAnswer(Buffer.from(many), hint);
+    assert.equal(a?.edges.length, 40, String(hint));
+    assert.deepEqual(a.edges.stack('waker', 39), ['f39']);
+    assert.equal(a.edges.num.id[39], 39);
+  }
+});

@@ -10,11 +10,10 @@
  */
 import { Agent } from './discovery';
 import { ClientOptions, Params, agentGet, jsonReader } from './agent-client';
-import { EdgesAnswer, labelsOf, readEdgesAnswer, readLabels } from './agent-edges';
-import { JsonCursor, JsonSyntaxError, utf8Bytes } from './json-cursor';
+import { EdgesAnswer, finiteOr, isObj, labelsOf, readEdgesAnswer, readLabels } from './agent-edges';
+import { JsonCursor, readAnswer } from './json-cursor';
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
@@ -176,57 +175,43 @@ function readSeries(c: JsonCursor, scratch: Points): AgentSeries | undefined {
 
 /** A series answer's bytes, or undefined when they are not one (not JSON, or no `series` array). */
 export function readSeriesAnswer(body: Buffer): SeriesAnswer | undefined {
-  const c = new JsonCursor(utf8Bytes(body));
   const scratch = new Points();
   let series: AgentSeries[] | undefined;
   let stepMs = 0;
   let truncated = false;
   let warning = '';
-  try {
-    if (c.kind() !== 'object') {
-      return undefined;
-    }
-    c.openObject();
-    while (c.nextKey()) {
-      switch (c.key) {
-        case 'series':
-          series = undefined;
-          if (c.kind() !== 'array') {
-            c.skip();
-            break;
-          }
-          series = [];
-          c.openArray();
-          while (c.nextItem()) {
-            const s = c.kind() === 'object' ? readSeries(c, scratch) : (c.skip(), undefined);
-            if (s) {
-              series.push(s);
-            }
-          }
-          break;
-        case 'step_ms': {
-          const v = c.numberOr(0);
-          stepMs = Number.isFinite(v) ? v : 0;
+  const json = readAnswer(body, (c) => {
+    switch (c.key) {
+      case 'series':
+        // A repeated member counts once, the last one (as in JSON.parse).
+        series = undefined;
+        if (c.kind() !== 'array') {
+          c.skip();
           break;
         }
-        case 'truncated':
-          truncated = c.isTrue();
-          break;
-        case 'warning':
-          warning = c.stringOr('');
-          break;
-        default:
-          c.skip();
-      }
+        series = [];
+        c.openArray();
+        while (c.nextItem()) {
+          const s = c.kind() === 'object' ? readSeries(c, scratch) : (c.skip(), undefined);
+          if (s) {
+            series.push(s);
+          }
+        }
+        break;
+      case 'step_ms':
+        stepMs = finiteOr(c, 0);
+        break;
+      case 'truncated':
+        truncated = c.isTrue();
+        break;
+      case 'warning':
+        warning = c.stringOr('');
+        break;
+      default:
+        c.skip();
     }
-    c.done();
-  } catch (e) {
-    if (e instanceof JsonSyntaxError) {
-      return undefined;
-    }
-    throw e;
-  }
-  return series ? { stepMs, series, truncated, warning } : undefined;
+  });
+  return json && series ? { stepMs, series, truncated, warning } : undefined;
 }
 
 export function getSeries(agent: Agent, params: Params, opts: ClientOptions): Promise<SeriesAnswer> {

@@ -13,7 +13,7 @@
  * normaliseEdge(JSON.parse(...)) gives, which the tests check.
  */
 import { Utf8Builder } from '../protocol/columns';
-import { JsonCursor, JsonSyntaxError, utf8Bytes } from './json-cursor';
+import { JsonCursor, readAnswer } from './json-cursor';
 
 /** A string member's bytes in the answer: start, end; start -1 when absent or not a string; end < 0 when escaped (~end). */
 class StringRefs {
@@ -80,7 +80,7 @@ type RawField = (typeof RAW_FIELDS)[number];
 export type StackSide = 'waker' | 'target';
 
 type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+export const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A list of strings; a member that is not a string becomes what String() makes of it. */
 export const strList = (v: unknown): string[] =>
@@ -151,10 +151,13 @@ export class EdgeBatch {
   /** Frames that were not strings in the answer, as String() made them (frameStart is -1 there). */
   private oddFrames = new Map<number, string>();
 
+  /** `rows`: how many edges are expected (the columns grow past it by doubling). */
   constructor(
     readonly buf: Buffer,
-    cap = 256
+    rows = 256
   ) {
+    // At least 16, so that doubling always grows (and a NaN or 0 hint cannot make columns that never do).
+    const cap = Math.max(16, Math.floor(rows) || 0);
     this.cap = cap;
     for (const k of NUMBER_FIELDS) {
       this.num[k] = new Float64Array(cap);
@@ -340,7 +343,8 @@ const NULLABLE_NUMBERS: readonly NumberField[] = [
 
 /* --- reading an answer ------------------------------------------------- */
 
-function finite(c: JsonCursor, dflt: number): number {
+/** A finite number, or `dflt` for anything else (another type, or 1e400 which reads as Infinity). */
+export function finiteOr(c: JsonCursor, dflt: number): number {
   const v = c.numberOr(dflt);
   return Number.isFinite(v) ? v : dflt;
 }
@@ -389,9 +393,9 @@ function readTask(c: JsonCursor, b: EdgeBatch, i: number, which: 'waker' | 'targ
     } else if (k === 'proc') {
       stringRef(c, b.strs[f.proc], i);
     } else if (k === 'pid') {
-      b.num[f.pid][i] = finite(c, NaN);
+      b.num[f.pid][i] = finiteOr(c, NaN);
     } else if (k === 'tid') {
-      b.num[f.tid][i] = finite(c, NaN);
+      b.num[f.tid][i] = finiteOr(c, NaN);
     } else if (k === extraKey) {
       stringRef(c, b.strs[f.extra], i);
     } else {
@@ -442,77 +446,50 @@ function readStack(c: JsonCursor, b: EdgeBatch, i: number, side: StackSide): voi
   }
 }
 
+/** An edge's number members: the column each goes to, and what a missing or odd one is (NaN: null). */
+const EDGE_NUMBERS = new Map<string, [NumberField, number]>([
+  ['id', ['id', 0]],
+  ['count', ['count', 0]],
+  ['offcpu_us', ['offcpuUs', 0]],
+  ['offcpu_max_us', ['offcpuMaxUs', NaN]],
+  ['runq_us', ['runqUs', 0]],
+  ['waker_stack_kernel_frames', ['wakerKernelFrames', NaN]],
+  ['target_stack_kernel_frames', ['targetKernelFrames', NaN]],
+  ['first_seen_ms', ['firstSeenMs', 0]],
+  ['last_seen_ms', ['lastSeenMs', 0]],
+]);
+/** An edge's string members read as byte ranges, and those kept as raw JSON. */
+const EDGE_STRINGS = new Map<string, StringField>([
+  ['kind', 'kind'],
+  ['category', 'category'],
+  ['activity', 'activity'],
+]);
+const EDGE_RAW = new Map<string, RawField>(RAW_FIELDS.map((f) => [f, f]));
+
 function readEdge(c: JsonCursor, b: EdgeBatch): void {
   const i = b.addRow();
-  const n = b.num;
   c.openObject();
   while (c.nextKey()) {
-    switch (c.key) {
-      case 'id':
-        n.id[i] = finite(c, 0);
-        break;
-      case 'waker':
-        readTask(c, b, i, 'waker');
-        break;
-      case 'target':
-        readTask(c, b, i, 'target');
-        break;
-      case 'kind':
-        stringRef(c, b.strs.kind, i);
-        break;
-      case 'preemptor':
-        readPreemptor(c, b, i);
-        break;
-      case 'category':
-        stringRef(c, b.strs.category, i);
-        break;
-      case 'activity':
-        stringRef(c, b.strs.activity, i);
-        break;
-      case 'count':
-        n.count[i] = finite(c, 0);
-        break;
-      case 'offcpu_us':
-        n.offcpuUs[i] = finite(c, 0);
-        break;
-      case 'offcpu_max_us':
-        n.offcpuMaxUs[i] = finite(c, NaN);
-        break;
-      case 'runq_us':
-        n.runqUs[i] = finite(c, 0);
-        break;
-      case 'stacks_sampled':
-        b.stacksSampled[i] = c.isTrue() ? 1 : 0;
-        break;
-      case 'waker_stack':
-        readStack(c, b, i, 'waker');
-        break;
-      case 'target_stack':
-        readStack(c, b, i, 'target');
-        break;
-      case 'waker_stack_kernel_frames':
-        n.wakerKernelFrames[i] = finite(c, NaN);
-        break;
-      case 'target_stack_kernel_frames':
-        n.targetKernelFrames[i] = finite(c, NaN);
-        break;
-      case 'facts':
-        rawRef(c, b.raw.facts, i);
-        break;
-      case 'explanation':
-        rawRef(c, b.raw.explanation, i);
-        break;
-      case 'labels':
-        rawRef(c, b.raw.labels, i);
-        break;
-      case 'first_seen_ms':
-        n.firstSeenMs[i] = finite(c, 0);
-        break;
-      case 'last_seen_ms':
-        n.lastSeenMs[i] = finite(c, 0);
-        break;
-      default:
-        c.skip();
+    const k = c.key;
+    const number = EDGE_NUMBERS.get(k);
+    const string = number ? undefined : EDGE_STRINGS.get(k);
+    const raw = number || string ? undefined : EDGE_RAW.get(k);
+    if (number) {
+      b.num[number[0]][i] = finiteOr(c, number[1]);
+    } else if (string) {
+      stringRef(c, b.strs[string], i);
+    } else if (raw) {
+      rawRef(c, b.raw[raw], i);
+    } else if (k === 'waker' || k === 'target') {
+      readTask(c, b, i, k);
+    } else if (k === 'waker_stack' || k === 'target_stack') {
+      readStack(c, b, i, k === 'waker_stack' ? 'waker' : 'target');
+    } else if (k === 'preemptor') {
+      readPreemptor(c, b, i);
+    } else if (k === 'stacks_sampled') {
+      b.stacksSampled[i] = c.isTrue() ? 1 : 0;
+    } else {
+      c.skip();
     }
   }
 }
@@ -524,50 +501,37 @@ export interface EdgesAnswer {
 }
 
 /**
- * An edges answer's bytes, or undefined when they are not a wakeflow agent's
- * edges answer (not JSON, or no `edges` array).
+ * An edges answer's bytes (any bytes), or undefined when they are not a
+ * wakeflow agent's edges answer (not JSON, or no `edges` array).
  */
 export function readEdgesAnswer(body: Buffer, expected = 256): EdgesAnswer | undefined {
-  const buf = utf8Bytes(body);
-  const c = new JsonCursor(buf);
   let matched = 0;
   let warning = '';
   let edges: EdgeBatch | undefined;
-  try {
-    if (c.kind() !== 'object') {
-      return undefined;
-    }
-    c.openObject();
-    while (c.nextKey()) {
-      if (c.key === 'edges') {
-        edges = undefined;
-        if (c.kind() !== 'array') {
-          c.skip();
-          continue;
-        }
-        edges = new EdgeBatch(buf, Math.max(16, expected));
-        c.openArray();
-        while (c.nextItem()) {
-          if (c.kind() === 'object') {
-            readEdge(c, edges);
-          } else {
-            c.skip();
-          }
-        }
-      } else if (c.key === 'matched') {
-        matched = finite(c, 0);
-      } else if (c.key === 'warning') {
-        warning = c.stringOr('');
-      } else {
+  const json = readAnswer(body, (c) => {
+    if (c.key === 'edges') {
+      // A repeated member counts once, the last one (as in JSON.parse).
+      edges = undefined;
+      if (c.kind() !== 'array') {
         c.skip();
+        return;
       }
+      edges = new EdgeBatch(c.buf, expected);
+      c.openArray();
+      while (c.nextItem()) {
+        if (c.kind() === 'object') {
+          readEdge(c, edges);
+        } else {
+          c.skip();
+        }
+      }
+    } else if (c.key === 'matched') {
+      matched = finiteOr(c, 0);
+    } else if (c.key === 'warning') {
+      warning = c.stringOr('');
+    } else {
+      c.skip();
     }
-    c.done();
-  } catch (e) {
-    if (e instanceof JsonSyntaxError) {
-      return undefined;
-    }
-    throw e;
-  }
-  return edges ? { matched, edges, warning } : undefined;
+  });
+  return json && edges ? { matched, edges, warning } : undefined;
 }

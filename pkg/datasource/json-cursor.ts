@@ -338,15 +338,7 @@ export class JsonCursor {
     let integer = true;
     if (b[p] === DOT) {
       integer = false;
-      p++;
-      const d = p;
-      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
-        p++;
-      }
-      if (p === d) {
-        this.pos = p;
-        this.fail('expected a digit after the decimal point');
-      }
+      p = this.someDigits(p + 1, 'expected a digit after the decimal point');
     }
     if (b[p] === 0x65 || b[p] === 0x45) {
       integer = false;
@@ -354,14 +346,7 @@ export class JsonCursor {
       if (b[p] === PLUS || b[p] === MINUS) {
         p++;
       }
-      const d = p;
-      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
-        p++;
-      }
-      if (p === d) {
-        this.pos = p;
-        this.fail('expected a digit in the exponent');
-      }
+      p = this.someDigits(p, 'expected a digit in the exponent');
     }
     this.pos = p;
     // Up to 15 digits an integer is exact as accumulated; otherwise the
@@ -370,6 +355,20 @@ export class JsonCursor {
       return b[s] === MINUS ? -v : v;
     }
     return Number(b.toString('latin1', s, p));
+  }
+
+  /** Past the digits from `p` (at least one, else `what`): a fraction's or an exponent's. */
+  private someDigits(p: number, what: string): number {
+    const b = this.buf;
+    const d = p;
+    while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
+      p++;
+    }
+    if (p === d) {
+      this.pos = p;
+      this.fail(what);
+    }
+    return p;
   }
 
   private literal(text: string, value: boolean | null): boolean | null {
@@ -495,5 +494,32 @@ export class JsonCursor {
       this.fail("expected ':'");
     }
     this.pos++;
+  }
+}
+
+/**
+ * Reads a whole answer: a top-level object whose members `member` reads or
+ * skips (the cursor positioned at each value, `c.key` its key), and nothing
+ * after it. False when the bytes are not a JSON object: an agent's answer is
+ * one, so anything else is "not a wakeflow agent" to the caller, never an
+ * exception (the bytes come from the network). `body` may be any bytes.
+ */
+export function readAnswer(body: Buffer, member: (c: JsonCursor) => void): boolean {
+  const c = new JsonCursor(utf8Bytes(body));
+  try {
+    if (c.kind() !== 'object') {
+      return false;
+    }
+    c.openObject();
+    while (c.nextKey()) {
+      member(c);
+    }
+    c.done();
+    return true;
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) {
+      return false;
+    }
+    throw e;
   }
 }

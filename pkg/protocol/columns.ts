@@ -32,10 +32,11 @@ export class Utf8Column {
     return Array.from({ length: this.length }, (_, i) => this.at(i));
   }
 
-  static from(values: readonly string[]): Utf8Column {
-    const b = new Utf8Builder(values.length);
-    for (const v of values) {
-      b.push(v);
+  /** A column of these strings; `bytesPerValue` sizes the first allocation (it grows past it). */
+  static from(values: ArrayLike<string>, bytesPerValue = 16): Utf8Column {
+    const b = new Utf8Builder(values.length, values.length * bytesPerValue);
+    for (let i = 0; i < values.length; i++) {
+      b.push(values[i]);
     }
     return b.finish();
   }

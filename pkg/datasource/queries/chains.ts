@@ -28,13 +28,7 @@ function numbers(rows: readonly EdgeRow[], f: NumberColumn, unit = 1): Float64Ar
   return out;
 }
 
-function texts(values: ArrayLike<string>, bytesPerValue = 16): Utf8Column {
-  const b = new Utf8Builder(values.length, values.length * bytesPerValue);
-  for (let k = 0; k < values.length; k++) {
-    b.push(values[k]);
-  }
-  return b.finish();
-}
+const texts = Utf8Column.from;
 
 /** The small strings of the rows that made the cut, decoded once for the table and the Node Graph. */
 export interface RowTexts {
