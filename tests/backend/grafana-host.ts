@@ -20,6 +20,16 @@ import { loadProtos } from '../../pkg/protocol/protos';
 export const repoRoot = path.resolve(__dirname, '..', '..');
 export const backendExe =
   process.env.WAKEFLOW_BACKEND_EXE ?? path.join(repoRoot, 'dist', 'datasource', 'gpx_wakeflow_linux_amd64');
+export const backendArm64Exe = path.join(repoRoot, 'dist', 'datasource', 'gpx_wakeflow_linux_arm64');
+
+/**
+ * How an arm64 executable runs on this x86_64 machine: Debian's qemu-user-static
+ * with the arm64 C and C++ runtimes of Debian's cross packages as its root
+ * (scripts/setup installs both). Invoked directly, not through binfmt_misc
+ * (which a container may not register); the program still sees only the
+ * environment it is given.
+ */
+export const QEMU_ARM64 = ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu'];
 
 /** Exactly what Grafana's plugin manager puts in the environment (reference §1.4, with host env skipped). */
 export const GRAFANA_ENV = { grafana_plugin_type: 'datasource', PLUGIN_PROTOCOL_VERSIONS: '2' };
@@ -52,11 +62,19 @@ export interface PluginProcess {
 }
 
 export async function startPlugin(
-  opts: { exe?: string; env?: Record<string, string>; timeoutMs?: number } = {}
+  opts: {
+    exe?: string;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** A program the executable runs under (an emulator: qemuArm64()), with its arguments. */
+    via?: string[];
+  } = {}
 ): Promise<PluginProcess> {
   const cwd = mkdtempSync(path.join(tmpdir(), 'wakeflow-host-'));
   const t0 = performance.now();
-  const proc = spawn(opts.exe ?? backendExe, [], {
+  const exe = opts.exe ?? backendExe;
+  const [command, ...args] = opts.via ? [...opts.via, exe] : [exe];
+  const proc = spawn(command, args, {
     env: opts.env ?? GRAFANA_ENV,
     cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
