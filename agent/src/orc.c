@@ -25,7 +25,28 @@ size_t orc_layout_entries(const struct orc_layout *l)
 	return (size_t)((l->ip_table_end - l->ip_table) / sizeof(int32_t));
 }
 
-static struct wf_orc_kind decode(const uint8_t *r)
+/*
+ * Before 6.4 the kernel's unwind_next_frame() told the end of a stack by an
+ * undefined stack register with "end" set (without it, an error), and took
+ * the next address literally (signal) after register frames only; 6.4 has
+ * a type and a signal bit for each.
+ */
+static void decode_end_bit(struct wf_orc_kind *k, uint8_t last)
+{
+	static const uint8_t types[4] = { WF_ORC_TYPE_CALL, WF_ORC_TYPE_REGS, WF_ORC_TYPE_REGS_PARTIAL,
+					  WF_ORC_TYPE_UNDEFINED };
+	unsigned type = last & 0x3, end = (last >> 2) & 1;
+
+	if (k->sp_reg == WF_ORC_REG_UNDEFINED) {
+		k->type = end ? WF_ORC_TYPE_END_OF_STACK : WF_ORC_TYPE_UNDEFINED;
+		k->signal = 0;
+		return;
+	}
+	k->type = types[type];
+	k->signal = k->type == WF_ORC_TYPE_REGS || k->type == WF_ORC_TYPE_REGS_PARTIAL;
+}
+
+static struct wf_orc_kind decode(const uint8_t *r, enum orc_format format)
 {
 	struct wf_orc_kind k;
 
@@ -33,6 +54,10 @@ static struct wf_orc_kind decode(const uint8_t *r)
 	k.bp_offset = (int16_t)(r[2] | r[3] << 8);
 	k.sp_reg = r[4] & 0xf;
 	k.bp_reg = r[4] >> 4;
+	if (format == ORC_FORMAT_END_BIT) {
+		decode_end_bit(&k, r[5]);
+		return k;
+	}
 	k.type = r[5] & 0x7;
 	k.signal = (r[5] >> 3) & 1;
 	return k;
@@ -50,7 +75,7 @@ struct kind_map {
 };
 
 /* The kind of a raw entry, added if new; -1 when there are too many. */
-static int kind_of(struct orc_index *idx, struct kind_map *m, const uint8_t *raw)
+static int kind_of(struct orc_index *idx, struct kind_map *m, const uint8_t *raw, enum orc_format format)
 {
 	uint64_t key = pack(raw) + 1;
 	size_t slot = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 40) % KIND_SLOTS;
@@ -63,7 +88,7 @@ static int kind_of(struct orc_index *idx, struct kind_map *m, const uint8_t *raw
 		return -1;
 	m->key[slot] = key;
 	m->kind[slot] = (uint16_t)idx->nkinds;
-	idx->kinds[idx->nkinds] = decode(raw);
+	idx->kinds[idx->nkinds] = decode(raw, format);
 	return (int)idx->nkinds++;
 }
 
@@ -127,7 +152,7 @@ static int builder_add(struct builder *b, size_t first, const int32_t *rel, cons
 			snprintf(err, errlen, "the unwind table has more entries than its symbols say");
 			return -1;
 		}
-		kind = kind_of(idx, b->kinds, raw + ORC_RAW_ENTRY_SIZE * i);
+		kind = kind_of(idx, b->kinds, raw + ORC_RAW_ENTRY_SIZE * i, l->format);
 		if (kind < 0) {
 			snprintf(err, errlen, "the unwind table has more than %d distinct frame kinds", WF_ORC_MAX_KINDS);
 			return -1;

@@ -17,11 +17,25 @@
 
 #include "wakeflow.h"
 
+/*
+ * How the 6-byte struct orc_entry packs its last byte (the kernel's BTF
+ * says which, unwinder.c). 6.4 renumbered the types and added "signal"
+ * ("x86,objtool: Split UNWIND_HINT_EMPTY in two", "x86/unwind/orc: Add
+ * 'signal' field to ORC metadata"); older kernels have a 2-bit type (call,
+ * regs, partial regs) and an "end" bit. Both decode into the 6.4+ kinds
+ * the BPF walker reads.
+ */
+enum orc_format {
+	ORC_FORMAT_SIGNAL = 0,	/* 6.4+: type:3 signal:1 */
+	ORC_FORMAT_END_BIT = 1, /* before 6.4: type:2 end:1 */
+};
+
 /* Where the table and the text it describes are (from /proc/kallsyms). */
 struct orc_layout {
 	uint64_t text_start, text_end; /* _stext, _etext */
 	uint64_t ip_table, ip_table_end; /* __start_orc_unwind_ip, __stop_orc_unwind_ip */
 	uint64_t entries;		 /* __start_orc_unwind */
+	enum orc_format format;
 };
 
 struct orc_index {
@@ -45,8 +59,8 @@ size_t orc_layout_entries(const struct orc_layout *l);
 /*
  * Builds the index from n raw table slots: rel[i] is the i-th 32-bit value
  * of .orc_unwind_ip (address ip_table + 4 * i), raw the matching 6-byte
- * entries (6.4+ layout: sp_offset, bp_offset, then sp_reg:4 bp_reg:4
- * type:3 signal:1). Entries outside the text are left out. Returns 0, or -1
+ * entries (sp_offset, bp_offset, then sp_reg:4 bp_reg:4 and the type bits
+ * of l->format). Entries outside the text are left out. Returns 0, or -1
  * with err saying why (the caller then walks with the kernel's helper).
  */
 int orc_index_build(struct orc_index *idx, const struct orc_layout *l, const int32_t *rel, const uint8_t *raw,

@@ -26,6 +26,7 @@ enum {
 	SYM_RETURN_TO_HANDLER,
 	SYM_RETHOOK_TRAMPOLINE,
 	SYM_RET_FROM_FORK,
+	SYM_RET_FROM_FORK_OLD,
 	SYM__COUNT,
 };
 
@@ -42,34 +43,46 @@ static const char *const sym_names[SYM__COUNT] = {
 	[SYM_RETURN_TO_HANDLER] = "return_to_handler",
 	[SYM_RETHOOK_TRAMPOLINE] = "arch_rethook_trampoline",
 	[SYM_RET_FROM_FORK] = "ret_from_fork_asm",
+	/* Where there is no ret_from_fork_asm, the assembly entry itself; where
+	 * there is ("x86: Rewrite ret_from_fork() in C"), a C function of that
+	 * name, never a saved return address. */
+	[SYM_RET_FROM_FORK_OLD] = "ret_from_fork",
 };
 
 /*
- * The walker decodes the table in its 6.4+ form (ORC_TYPE_UNDEFINED and
- * ORC_TYPE_END_OF_STACK, no "end" bit); older kernels number the types
- * differently. Their BTF says which: a 3-bit "type" and no "end".
+ * The layout of struct orc_entry in this kernel, from its BTF: a 3-bit
+ * "type" and "signal" (6.4+), or a 2-bit "type" and "end" (before); -1 for
+ * anything else, which the walker does not know how to read.
  */
-static bool btf_has_current_orc_layout(const struct btf *btf)
+int unwinder_orc_format(const struct btf *btf)
 {
 	const struct btf_member *m;
 	const struct btf_type *t;
-	bool type3 = false, end = false;
-	int id;
+	int type_bits = 0, id;
+	bool end = false, signal = false;
 
 	if (!btf)
-		return false;
+		return -1;
 	id = btf__find_by_name_kind(btf, "orc_entry", BTF_KIND_STRUCT);
 	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
-	m = t ? btf_members(t) : NULL;
-	for (int i = 0; t && i < btf_vlen(t); i++, m++) {
+	if (!t || t->size != ORC_RAW_ENTRY_SIZE)
+		return -1;
+	m = btf_members(t);
+	for (int i = 0; i < btf_vlen(t); i++, m++) {
 		const char *name = btf__name_by_offset(btf, m->name_off);
 
 		if (!strcmp(name, "type"))
-			type3 = btf_member_bitfield_size(t, i) == 3;
+			type_bits = (int)btf_member_bitfield_size(t, i);
 		else if (!strcmp(name, "end"))
 			end = true;
+		else if (!strcmp(name, "signal"))
+			signal = true;
 	}
-	return t && type3 && !end && t->size == ORC_RAW_ENTRY_SIZE;
+	if (type_bits == 3 && signal && !end)
+		return ORC_FORMAT_SIGNAL;
+	if (type_bits == 2 && end && !signal)
+		return ORC_FORMAT_END_BIT;
+	return -1;
 }
 
 bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const char *kallsyms_path,
@@ -77,6 +90,7 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const ch
 {
 	struct orc_layout *l = &plan->table;
 	uint64_t syms[SYM__COUNT];
+	int format;
 
 	memset(plan, 0, sizeof(*plan));
 	if (ksyms_lookup_names(kallsyms_path, sym_names, syms, SYM__COUNT) < 0) {
@@ -92,10 +106,12 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const ch
 		snprintf(why, whylen, "the kernel's ORC unwind table is not listed in %s", kallsyms_path);
 		return false;
 	}
-	if (!btf_has_current_orc_layout(btf)) {
-		snprintf(why, whylen, "this kernel's ORC table layout predates 6.4");
+	format = unwinder_orc_format(btf);
+	if (format < 0) {
+		snprintf(why, whylen, "this kernel's ORC entry layout (struct orc_entry in its BTF) is not one the walker reads");
 		return false;
 	}
+	l->format = (enum orc_format)format;
 	plan->cfg.sched_start = syms[SYM_SCHED_START];
 	plan->cfg.sched_end = syms[SYM_SCHED_END];
 	plan->cfg.lock_start = syms[SYM_LOCK_START];
@@ -103,7 +119,7 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const ch
 	/* 0 never equals a return address: absent trampolines compare false. */
 	plan->cfg.trampoline[0] = syms[SYM_RETURN_TO_HANDLER];
 	plan->cfg.trampoline[1] = syms[SYM_RETHOOK_TRAMPOLINE];
-	plan->cfg.fork_ret = syms[SYM_RET_FROM_FORK];
+	plan->cfg.fork_ret = syms[SYM_RET_FROM_FORK] ? syms[SYM_RET_FROM_FORK] : syms[SYM_RET_FROM_FORK_OLD];
 	skel->rodata->orc_walker = true;
 	/* Tests compare every walk with the kernel's, not only some. */
 	skel->rodata->orc_check_all = getenv("WAKEFLOW_ORC_CHECK") && !strcmp(getenv("WAKEFLOW_ORC_CHECK"), "all");

@@ -29,6 +29,9 @@ struct unwinder_plan {
 bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const char *kallsyms_path,
 		      struct unwinder_plan *plan, char *why, size_t whylen);
 
+/* enum orc_format of this kernel's struct orc_entry (its BTF), or -1. */
+int unwinder_orc_format(const struct btf *btf);
+
 /* After load, before attach: loads the table and turns the walker on.
  * false with why filled in if it stays off. */
 bool unwinder_start(struct wakeflow_bpf *skel, const struct unwinder_plan *plan, char *why, size_t whylen);

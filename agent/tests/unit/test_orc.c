@@ -3,7 +3,8 @@
  * orc: reindexing the kernel's ORC unwind table for the BPF walker. The
  * walker searches only [blocks[b], blocks[b + 1]] for an address in block
  * b, so that invariant is checked for every address of a synthetic text;
- * also the decoding of the 6-byte entries, the sharing of frame kinds,
+ * also the decoding of the 6-byte entries in both kernel layouts (6.4+ and
+ * before, told apart by the kernel's BTF), the sharing of frame kinds,
  * unsorted input, entries outside the text, chunked reads, and each way
  * the build can refuse.
  */
@@ -13,10 +14,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <bpf/btf.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "orc.h"
+#include "unwinder.h"
 
 #define TEXT 0xffffffff81000000ULL
 #define TEXT_LEN 0x10000ULL /* 256 blocks */
@@ -91,6 +94,109 @@ static void test_decodes_entries(void **state)
 	assert_int_equal(idx.kinds[idx.entries[1].kind].signal, 1);
 	orc_index_free(&idx);
 	table_free(&t);
+}
+
+/* A pre-6.4 entry: sp_reg:4 bp_reg:4 type:2 end:1 (CALL 0, REGS 1, REGS_PARTIAL 2). */
+static void set_old_entry(struct table *t, size_t i, uint64_t ip, int16_t sp_off, unsigned sp_reg, unsigned bp_reg,
+			  unsigned type, unsigned end)
+{
+	set_entry(t, i, ip, sp_off, 0, sp_reg, bp_reg, 0, 0);
+	t->raw[ORC_RAW_ENTRY_SIZE * i + 5] = (uint8_t)(type | end << 2);
+}
+
+/* 6.1's table read as the kinds the walker knows: the old types renumbered,
+ * "end" with an undefined stack register the end of the stack, "signal"
+ * set after register frames as the old unwind_next_frame() did. */
+static void test_decodes_entries_before_6_4(void **state)
+{
+	static const struct {
+		unsigned sp_reg, type, end;
+		unsigned want_type, want_signal;
+	} cases[] = {
+		{ WF_ORC_REG_SP, 0, 0, WF_ORC_TYPE_CALL, 0 },
+		{ WF_ORC_REG_SP, 1, 0, WF_ORC_TYPE_REGS, 1 },
+		{ WF_ORC_REG_SP, 2, 0, WF_ORC_TYPE_REGS_PARTIAL, 1 },
+		{ WF_ORC_REG_SP, 3, 0, WF_ORC_TYPE_UNDEFINED, 0 },
+		{ WF_ORC_REG_UNDEFINED, 0, 1, WF_ORC_TYPE_END_OF_STACK, 0 }, /* UNWIND_HINT_EMPTY */
+		{ WF_ORC_REG_UNDEFINED, 0, 0, WF_ORC_TYPE_UNDEFINED, 0 },    /* the kernel: an error */
+		{ WF_ORC_REG_BP, 0, 1, WF_ORC_TYPE_CALL, 0 },		     /* "end" only counts without sp */
+	};
+	enum { N = sizeof(cases) / sizeof(cases[0]) };
+	struct table t;
+	struct orc_index idx;
+	char err[160];
+
+	(void)state;
+	table_init(&t, N);
+	t.l.format = ORC_FORMAT_END_BIT;
+	for (size_t i = 0; i < N; i++)
+		set_old_entry(&t, i, TEXT + 0x10 * i, (int16_t)(8 + i), cases[i].sp_reg, WF_ORC_REG_PREV_SP,
+			      cases[i].type, cases[i].end);
+	assert_int_equal(orc_index_build(&idx, &t.l, t.rel, t.raw, t.n, err, sizeof(err)), 0);
+	assert_int_equal(idx.nentries, N);
+	for (size_t i = 0; i < N; i++) {
+		const struct wf_orc_kind *k = &idx.kinds[idx.entries[i].kind];
+
+		assert_int_equal(k->sp_offset, 8 + i);
+		assert_int_equal(k->sp_reg, cases[i].sp_reg);
+		assert_int_equal(k->bp_reg, WF_ORC_REG_PREV_SP);
+		assert_int_equal(k->type, cases[i].want_type);
+		assert_int_equal(k->signal, cases[i].want_signal);
+	}
+	orc_index_free(&idx);
+	table_free(&t);
+}
+
+/* struct orc_entry as a kernel's BTF describes it. */
+static struct btf *orc_btf(unsigned type_bits, const char *last, unsigned size)
+{
+	struct btf *btf = btf__new_empty();
+	int s16, uint, id;
+
+	assert_non_null(btf);
+	s16 = btf__add_int(btf, "s16", 2, BTF_INT_SIGNED);
+	uint = btf__add_int(btf, "unsigned int", 4, 0);
+	id = btf__add_struct(btf, "orc_entry", size);
+	assert_true(s16 > 0 && uint > 0 && id > 0);
+	assert_int_equal(btf__add_field(btf, "sp_offset", s16, 0, 0), 0);
+	assert_int_equal(btf__add_field(btf, "bp_offset", s16, 16, 0), 0);
+	assert_int_equal(btf__add_field(btf, "sp_reg", uint, 32, 4), 0);
+	assert_int_equal(btf__add_field(btf, "bp_reg", uint, 36, 4), 0);
+	assert_int_equal(btf__add_field(btf, "type", uint, 40, type_bits), 0);
+	if (last)
+		assert_int_equal(btf__add_field(btf, last, uint, 40 + type_bits, 1), 0);
+	return btf;
+}
+
+/* The layouts of 6.18 (this machine) and 6.1 (Debian 12, tests/kernels),
+ * as bpftool btf dump shows them there; anything else is refused. */
+static void test_tells_the_layout_from_btf(void **state)
+{
+	static const struct {
+		unsigned type_bits;
+		const char *last;
+		unsigned size;
+		int want;
+	} cases[] = {
+		{ 3, "signal", 6, ORC_FORMAT_SIGNAL },
+		{ 2, "end", 6, ORC_FORMAT_END_BIT },
+		{ 3, "end", 6, -1 },
+		{ 2, "signal", 6, -1 },
+		{ 3, NULL, 6, -1 },
+		{ 3, "signal", 8, -1 },
+	};
+	struct btf *empty = btf__new_empty();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct btf *btf = orc_btf(cases[i].type_bits, cases[i].last, cases[i].size);
+
+		assert_int_equal(unwinder_orc_format(btf), cases[i].want);
+		btf__free(btf);
+	}
+	assert_int_equal(unwinder_orc_format(empty), -1);
+	assert_int_equal(unwinder_orc_format(NULL), -1);
+	btf__free(empty);
 }
 
 /* The entry the kernel would use for off: the last at or before it. */
@@ -254,6 +360,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decodes_entries),
+		cmocka_unit_test(test_decodes_entries_before_6_4),
+		cmocka_unit_test(test_tells_the_layout_from_btf),
 		cmocka_unit_test(test_block_ranges_hold_every_answer),
 		cmocka_unit_test(test_sorts_and_leaves_out_other_text),
 		cmocka_unit_test(test_refusals),
