@@ -45,6 +45,7 @@ import {
   waitFor,
   Workload,
 } from './lib/serve-daemon';
+import { scaled } from './lib/pace';
 import { checkExplanation, Edge, Explanation } from './lib/record';
 
 interface Target {
@@ -512,11 +513,12 @@ describe('serve: live API', () => {
     const burst = Array.from({ length: 30 }, (_, i) =>
       get(`${d.url}/api/v1/${i % 2 ? 'series' : 'edges'}?${since(60000)}`)
     );
-    // ...while /healthz still answers at once.
+    // ...while /healthz still answers at once (the burst's 30 answers take
+    // longer than 2 s only under emulation: lib/pace.ts).
     const t0 = Date.now();
     const h = await get(`${d.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.ok(Date.now() - t0 < 2000);
+    assert.ok(Date.now() - t0 < scaled(2000), `/healthz took ${Date.now() - t0} ms`);
     for (const r of await Promise.all(burst)) {
       assert.equal(r.status, 200);
     }

@@ -7,6 +7,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 
+import { scaled } from './pace';
+
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const agentBin = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
 export const workloadBin = process.env.WAKEFLOW_WORKLOAD ?? path.join(path.dirname(agentBin), 'wakeflow-workload');
@@ -165,7 +167,7 @@ export async function startRecord(args: string[], env: NodeJS.ProcessEnv = {}): 
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  const deadline = Date.now() + 10000;
+  const deadline = Date.now() + scaled(10000);
   while (!err.includes('recording')) {
     if (proc.exitCode !== null || Date.now() > deadline) {
       proc.kill('SIGKILL');
@@ -179,7 +181,7 @@ export async function startRecord(args: string[], env: NodeJS.ProcessEnv = {}): 
 /** Ends a recording with SIGINT and parses its report. */
 export async function stopRecord(rec: Recording): Promise<Report> {
   rec.proc.kill('SIGINT');
-  const timer = setTimeout(() => rec.proc.kill('SIGKILL'), 20000);
+  const timer = setTimeout(() => rec.proc.kill('SIGKILL'), scaled(20000));
   const code = await rec.exited;
   clearTimeout(timer);
   if (code !== 0) {
@@ -205,6 +207,22 @@ export function startWorkload(mode: string, extra: string[] = []) {
   proc.stdout!.resume();
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
   return { proc, exited, stderr: () => err };
+}
+
+/**
+ * A shell that execs into the workload when exec() is called: trace its pid
+ * first, and the exec and all of the workload's run happen under tracing,
+ * however long the agent takes to start.
+ */
+export function startWorkloadOnCue(mode: string, extra: string[] = []) {
+  const proc = spawn('sh', ['-c', 'read cue && exec "$0" "$@"', workloadBin, mode, ...extra], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout!.resume();
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  return { proc, exited, stderr: () => err, exec: () => proc.stdin!.end('go\n') };
 }
 
 /** Edges whose target thread has this name, largest count first. */

@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import path from 'node:path';
 
+import { scaled } from './pace';
+
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const agentBin = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
 export const workloadBin = process.env.WAKEFLOW_WORKLOAD ?? path.join(path.dirname(agentBin), 'wakeflow-workload');
@@ -48,7 +50,7 @@ export async function startDaemon(args: string[], port?: number): Promise<Daemon
   proc.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${p}`;
-  const deadline = Date.now() + 20000;
+  const deadline = Date.now() + scaled(20000);
   for (;;) {
     if (proc.exitCode !== null) {
       throw new Error(`daemon exited with ${proc.exitCode}: ${log}`);
@@ -76,7 +78,7 @@ export async function stopDaemon(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'):
     return d.proc.exitCode;
   }
   d.proc.kill(signal);
-  const timer = setTimeout(() => d.proc.kill('SIGKILL'), 15000);
+  const timer = setTimeout(() => d.proc.kill('SIGKILL'), scaled(15000));
   const code = await d.exited;
   clearTimeout(timer);
   return code;
@@ -127,7 +129,7 @@ export async function waitFor<T>(
   fn: () => Promise<T | undefined | null | false>,
   ms = 20000
 ): Promise<T> {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + scaled(ms);
   let last: unknown;
   for (;;) {
     try {

@@ -40,10 +40,12 @@
 #include <unistd.h>
 
 static const char usage[] =
-	"usage: wakeflow-workload MODE [--duration SECONDS] [--iterations N] [--interval-us US] [--cpu N]\n"
+	"usage: wakeflow-workload MODE [--duration SECONDS] [--delay SECONDS] [--iterations N] [--interval-us US]\n"
+	"                         [--cpu N]\n"
 	"modes: eventfd futex nanosleep timerfd tcp udp unix pipe preempt pingpong\n";
 
 static double duration = 2.0;	/* seconds */
+static double delay;		/* seconds asleep before the mode starts */
 static long iterations;		/* pingpong: round trips (0: run for duration) */
 static long interval_us = 1000; /* pause between posts */
 static int cpu = 0;
@@ -522,6 +524,8 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--duration"))
 			duration = atof(v);
+		else if (!strcmp(argv[i], "--delay"))
+			delay = atof(v);
 		else if (!strcmp(argv[i], "--iterations"))
 			iterations = atol(v);
 		else if (!strcmp(argv[i], "--interval-us"))
@@ -534,9 +538,14 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (duration <= 0 || interval_us < 3 || cpu < 0) {
-		fprintf(stderr, "wakeflow-workload: bad --duration, --interval-us or --cpu\n");
+	if (duration <= 0 || delay < 0 || interval_us < 3 || cpu < 0) {
+		fprintf(stderr, "wakeflow-workload: bad --duration, --delay, --interval-us or --cpu\n");
 		return 2;
+	}
+	if (delay > 0) {
+		struct timespec ts = { .tv_sec = (time_t)delay, .tv_nsec = (long)((delay - (time_t)delay) * 1e9) };
+
+		nanosleep(&ts, NULL);
 	}
 	if (!strcmp(mode, "eventfd"))
 		mode_eventfd();
