@@ -656,6 +656,16 @@ int catalog_load_edge(struct wf_catalog *c, const struct wf_edge_meta *m)
 	return rc;
 }
 
+uint32_t catalog_edge_id_limit(struct wf_catalog *c)
+{
+	uint32_t id;
+
+	pthread_rwlock_rdlock(&c->lock);
+	id = c->next_edge_id;
+	pthread_rwlock_unlock(&c->lock);
+	return id;
+}
+
 size_t catalog_edge_count(struct wf_catalog *c)
 {
 	size_t n;

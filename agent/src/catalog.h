@@ -84,6 +84,8 @@ void catalog_edge_metas(struct wf_catalog *c, const uint32_t *ids, size_t n, str
 int catalog_edge_detail(struct wf_catalog *c, uint32_t id, struct wf_edge *out);
 int catalog_load_edge(struct wf_catalog *c, const struct wf_edge_meta *m);
 size_t catalog_edge_count(struct wf_catalog *c);
+/* Every edge id the catalog has handed out is below this. */
+uint32_t catalog_edge_id_limit(struct wf_catalog *c);
 
 /* ---- persistence ---- */
 /* What changed since the last successful catalog_mark_clean. */

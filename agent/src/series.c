@@ -202,18 +202,7 @@ void target_match_free(struct wf_target_match *m)
 
 /* ---- per-record filters (threads, roles, categories, activities) ---- */
 
-struct record_filter {
-	uint32_t threads[WF_FILTER_MAX_VALUES]; /* name ids; 0 = a name never seen */
-	int nthreads;
-	const int *roles;
-	int nroles;
-	bool category_ok[WF_CAT__COUNT];
-	bool any_category;
-	uint32_t activities[WF_FILTER_MAX_VALUES];
-	int nactivities;
-};
-
-static void record_filter_init(struct record_filter *rf, const struct wf_filter *f, struct wf_catalog *cat)
+void record_filter_init(struct wf_record_filter *rf, const struct wf_filter *f, struct wf_catalog *cat)
 {
 	memset(rf, 0, sizeof(*rf));
 	rf->nthreads = f->n[WF_F_THREAD];
@@ -240,7 +229,7 @@ static void record_filter_init(struct record_filter *rf, const struct wf_filter 
 	}
 }
 
-static bool match_thread(const struct record_filter *rf, uint32_t thread, int role)
+bool record_filter_thread(const struct wf_record_filter *rf, uint32_t thread, int role)
 {
 	if (rf->nthreads) {
 		bool ok = false;
@@ -261,7 +250,7 @@ static bool match_thread(const struct record_filter *rf, uint32_t thread, int ro
 	return true;
 }
 
-static bool match_class(const struct record_filter *rf, int category, uint32_t activity)
+bool record_filter_class(const struct wf_record_filter *rf, int category, uint32_t activity)
 {
 	if (!rf->any_category && (category < 0 || category >= WF_CAT__COUNT || !rf->category_ok[category]))
 		return false;
@@ -354,7 +343,7 @@ struct wf_series_acc {
 	struct wf_series_plan plan;
 	struct wf_catalog *cat;
 	struct wf_target_match tm;
-	struct record_filter rf;
+	struct wf_record_filter rf;
 	bool ratio;
 	bool counts; /* events per second; otherwise microseconds -> seconds per second */
 	int64_t *covered_ms; /* per point: how long the agent ran in windows starting in it */
@@ -592,7 +581,7 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 			uint64_t key;
 			struct series *s;
 
-			if (!match_thread(&a->rf, c->thread, c->role) || !match_class(&a->rf, c->category, c->activity))
+			if (!record_filter_thread(&a->rf, c->thread, c->role) || !record_filter_class(&a->rf, c->category, c->activity))
 				continue;
 			key = a->q.by == WF_BY_CATEGORY ? c->category :
 			      a->q.by == WF_BY_ACTIVITY ? c->activity :
@@ -619,7 +608,7 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 			const struct wf_wthread *th = &w->threads[i];
 			struct series *s;
 
-			if (!match_thread(&a->rf, th->name, th->role))
+			if (!record_filter_thread(&a->rf, th->name, th->role))
 				continue;
 			s = group(a, ti, a->q.by == WF_BY_ROLE ? th->role : a->q.by == WF_BY_THREAD ? th->name : tkey);
 			if (s)
@@ -699,175 +688,4 @@ bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, d
 		return true;
 	}
 	return false;
-}
-
-/* ---- edges ---- */
-
-struct wf_edges_acc {
-	struct wf_query q;
-	struct wf_catalog *cat;
-	struct wf_target_match tm;
-	struct record_filter rf;
-	struct wf_edge_row *rows;
-	size_t nrows, crows, matched;
-	struct keymap index;
-	struct wf_wtarget scratch;
-};
-
-struct wf_edges_acc *edges_acc_new(const struct wf_query *q, struct wf_catalog *cat)
-{
-	struct wf_edges_acc *a = calloc(1, sizeof(*a));
-
-	if (!a)
-		return NULL;
-	a->q = *q;
-	for (int f = 0; f < WF_F__COUNT; f++)
-		for (int i = 0; i < a->q.filter.n[f]; i++)
-			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
-	a->cat = cat;
-	if (target_match_init(&a->tm, cat, &a->q.filter)) {
-		free(a);
-		return NULL;
-	}
-	record_filter_init(&a->rf, &a->q.filter, cat);
-	return a;
-}
-
-void edges_acc_free(struct wf_edges_acc *a)
-{
-	if (!a)
-		return;
-	free(a->rows);
-	keymap_free(&a->index);
-	target_match_free(&a->tm);
-	wtarget_free(&a->scratch);
-	free(a);
-}
-
-void edges_acc_reset(struct wf_edges_acc *a)
-{
-	a->nrows = 0;
-	a->matched = 0;
-	keymap_free(&a->index);
-}
-
-int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
-		  size_t len)
-{
-	struct wf_wtarget *w = &a->scratch;
-
-	if (target_match_find(&a->tm, target_id) < 0)
-		return 0;
-	if (wtarget_decode_edges(w, edges, len))
-		return -1;
-	for (size_t i = 0; i < w->nedges; i++) {
-		const struct wf_wedge *e = &w->edges[i];
-		long idx = keymap_get(&a->index, e->id);
-		struct wf_edge_row *r;
-
-		if (idx < 0) {
-			if (a->nrows == a->crows) {
-				size_t cap = a->crows ? a->crows * 2 : 1024;
-				struct wf_edge_row *p = realloc(a->rows, cap * sizeof(*p));
-
-				if (!p)
-					return -1;
-				a->rows = p;
-				a->crows = cap;
-			}
-			if (keymap_put(&a->index, e->id, (uint32_t)a->nrows))
-				return -1;
-			r = &a->rows[a->nrows++];
-			memset(r, 0, sizeof(*r));
-			r->id = e->id;
-			r->meta.target_id = target_id;
-			r->first_ms = start_ms;
-			r->last_ms = end_ms;
-		} else {
-			r = &a->rows[idx];
-		}
-		r->count += e->count;
-		r->offcpu_us += e->offcpu_us;
-		r->runq_us += e->runq_us;
-		if (e->max_us > r->max_us)
-			r->max_us = e->max_us;
-		if (start_ms < r->first_ms)
-			r->first_ms = start_ms;
-		if (end_ms > r->last_ms)
-			r->last_ms = end_ms;
-	}
-	return 0;
-}
-
-static uint64_t sort_value(const struct wf_edge_row *r, enum wf_sort key)
-{
-	return key == WF_SORT_COUNT ? r->count : key == WF_SORT_RUNQ ? r->runq_us : r->offcpu_us;
-}
-
-static int cmp_rows(const void *x, const void *y, void *ctx)
-{
-	const struct wf_edge_row *a = x, *b = y;
-	enum wf_sort key = *(const enum wf_sort *)ctx;
-	uint64_t va = sort_value(a, key), vb = sort_value(b, key);
-
-	if (va != vb)
-		return va > vb ? -1 : 1;
-	return a->id < b->id ? -1 : a->id > b->id; /* stable answers for ties */
-}
-
-ssize_t edges_acc_finish(struct wf_edges_acc *a)
-{
-	uint32_t *ids;
-	struct wf_edge_meta *metas;
-	bool *found;
-	size_t n = 0;
-
-	ids = malloc((a->nrows + 1) * sizeof(*ids));
-	metas = malloc((a->nrows + 1) * sizeof(*metas));
-	found = malloc((a->nrows + 1) * sizeof(*found));
-	if (!ids || !metas || !found) {
-		free(ids);
-		free(metas);
-		free(found);
-		return -1;
-	}
-	for (size_t i = 0; i < a->nrows; i++)
-		ids[i] = a->rows[i].id;
-	catalog_edge_metas(a->cat, ids, a->nrows, metas, found);
-	for (size_t i = 0; i < a->nrows; i++) {
-		struct wf_edge_row *r = &a->rows[i];
-
-		/* An id the catalog no longer knows was expired with its target. */
-		if (!found[i] || !match_thread(&a->rf, metas[i].thread, metas[i].role) ||
-		    !match_class(&a->rf, metas[i].category, metas[i].activity))
-			continue;
-		r->meta = metas[i];
-		a->rows[n++] = *r;
-	}
-	free(ids);
-	free(metas);
-	free(found);
-	a->nrows = n;
-	a->matched = n;
-	/* A partial selection would do, but n log n over ~10^4 rows is cheap. */
-	qsort_r(a->rows, a->nrows, sizeof(*a->rows), cmp_rows, &a->q.sort);
-	if (a->nrows > (size_t)a->q.limit)
-		a->nrows = (size_t)a->q.limit;
-	keymap_free(&a->index);
-	return (ssize_t)a->nrows;
-}
-
-const struct wf_edge_row *edges_acc_row(struct wf_edges_acc *a, size_t i)
-{
-	return i < a->nrows ? &a->rows[i] : NULL;
-}
-
-size_t edges_acc_matched(struct wf_edges_acc *a)
-{
-	return a->matched;
-}
-
-const struct wf_target_match *edges_acc_targets(struct wf_edges_acc *a)
-{
-	return &a->tm;
 }

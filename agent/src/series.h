@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "classify.h"
 #include "query.h"
 
 #define WF_TIER_WINDOW 0 /* one row per window (--window seconds) */
@@ -69,6 +70,23 @@ int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const s
 /* Index into m->targets of an allowed target, or -1. */
 long target_match_find(const struct wf_target_match *m, uint32_t target_id);
 void target_match_free(struct wf_target_match *m);
+
+/* ---- per-record filters (threads, roles, categories, activities) ---- */
+
+struct wf_record_filter {
+	uint32_t threads[WF_FILTER_MAX_VALUES]; /* name ids; 0 = a name never seen */
+	int nthreads;
+	const int *roles;
+	int nroles;
+	bool category_ok[WF_CAT__COUNT];
+	bool any_category;
+	uint32_t activities[WF_FILTER_MAX_VALUES];
+	int nactivities;
+};
+/* f's values must outlive rf (roles points into f). */
+void record_filter_init(struct wf_record_filter *rf, const struct wf_filter *f, struct wf_catalog *cat);
+bool record_filter_thread(const struct wf_record_filter *rf, uint32_t thread, int role);
+bool record_filter_class(const struct wf_record_filter *rf, int category, uint32_t activity);
 
 /* ---- series ---- */
 

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "logging.h"
 #include "series.h"
+#include "store_int.h"
 #include "window.h"
 
 #define SCHEMA_VERSION 1
@@ -23,7 +24,6 @@
 #define CATALOG_EXPIRY_INTERVAL_MS (3600 * 1000LL)
 /* Page cache per connection, in KiB (negative: SQLite's unit for KiB). */
 #define CACHE_KIB_WRITER 4096
-#define CACHE_KIB_READER 2048
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
@@ -48,12 +48,6 @@ static const char schema[] =
 	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
 	"CREATE TABLE IF NOT EXISTS edge_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
 	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));";
-
-/* Edge flags column. */
-#define EF_COUNT_KNOWN 1
-#define EF_RUNQ_KNOWN 2
-#define EF_STACKS_SAMPLED 4
-#define EF_OFFCPU_UNKNOWN 8
 
 enum {
 	ST_NAME,
@@ -120,7 +114,7 @@ static bool is_corruption(int rc)
 }
 
 /* Records an error (any thread); corruption is sticky until restart. */
-static void note_error(struct wf_store *s, int rc, const char *what, const char *detail)
+void store_note_error(struct wf_store *s, int rc, const char *what, const char *detail)
 {
 	bool corrupt = is_corruption(rc);
 	bool log_it;
@@ -193,7 +187,7 @@ static void count_error(struct wf_store *s)
  * keeps page 1 cached and may not look at the file again for a long time.
  * Returns 0 (fine or empty), SQLITE_NOTADB, or an SQLITE_* I/O code.
  */
-static int check_header(const char *path)
+int store_check_header(const char *path)
 {
 	static const char magic[16] = "SQLite format 3";
 	char buf[16];
@@ -422,7 +416,7 @@ static void immutable_uri(const char *path, char *out, size_t len)
 	snprintf(out + n, len - n, "?immutable=1");
 }
 
-static int open_connection(struct wf_store *s, sqlite3 **db, bool write)
+int store_open_connection(struct wf_store *s, sqlite3 **db, bool write)
 {
 	char uri[8400];
 
@@ -446,10 +440,10 @@ static void open_read_only(struct wf_store *s)
 {
 	int rc;
 
-	if (access(s->path, R_OK) || check_header(s->path))
+	if (access(s->path, R_OK) || store_check_header(s->path))
 		return;
 	s->read_only = true;
-	rc = open_connection(s, &s->db, false);
+	rc = store_open_connection(s, &s->db, false);
 	if (rc == SQLITE_OK)
 		rc = load_catalog(s);
 	if (rc != SQLITE_OK) {
@@ -477,17 +471,17 @@ static int open_db(struct wf_store *s, bool load)
 	if (make_private_file(s)) {
 		int e = errno;
 
-		note_error(s, SQLITE_CANTOPEN, "opening", strerror(e));
+		store_note_error(s, SQLITE_CANTOPEN, "opening", strerror(e));
 		if (e == EROFS && load)
 			open_read_only(s);
 		return -1;
 	}
-	rc = check_header(s->path);
+	rc = store_check_header(s->path);
 	if (rc == SQLITE_NOTADB) {
-		note_error(s, rc, "opening", "not an SQLite database");
+		store_note_error(s, rc, "opening", "not an SQLite database");
 		return -1;
 	}
-	rc = open_connection(s, &s->db, true);
+	rc = store_open_connection(s, &s->db, true);
 	if (rc != SQLITE_OK)
 		goto fail;
 	sqlite3_busy_timeout(s->db, 2000);
@@ -514,7 +508,7 @@ static int open_db(struct wf_store *s, bool load)
 		if (rc != SQLITE_OK)
 			goto fail;
 	} else if (meta_get(s->db, "schema", 0) != SCHEMA_VERSION) {
-		note_error(s, SQLITE_MISMATCH, "opening", "written by another version of wakeflow (schema differs)");
+		store_note_error(s, SQLITE_MISMATCH, "opening", "written by another version of wakeflow (schema differs)");
 		close_db(s);
 		return -1;
 	}
@@ -538,7 +532,7 @@ static int open_db(struct wf_store *s, bool load)
 	refresh_extent(s);
 	return 0;
 fail:
-	note_error(s, rc, "opening", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	store_note_error(s, rc, "opening", s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 	close_db(s);
 	return -1;
 }
@@ -578,6 +572,16 @@ void store_close(struct wf_store *s)
 	pthread_mutex_destroy(&s->lock);
 	free(s->path);
 	free(s);
+}
+
+struct wf_catalog *store_catalog(struct wf_store *s)
+{
+	return s->cat;
+}
+
+const char *store_path(struct wf_store *s)
+{
+	return s->path;
 }
 
 bool store_readable(struct wf_store *s)
@@ -1025,15 +1029,15 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 		if (open_db(s, false))
 			return -1;
 	}
-	rc = check_header(s->path);
+	rc = store_check_header(s->path);
 	if (rc) {
-		note_error(s, rc, "writing", rc == SQLITE_NOTADB ? "the file is no longer an SQLite database" :
+		store_note_error(s, rc, "writing", rc == SQLITE_NOTADB ? "the file is no longer an SQLite database" :
 								     "the file disappeared");
 		close_db(s);
 		return -1;
 	}
 	if (catalog_dirty(s->cat, &d)) {
-		note_error(s, SQLITE_NOMEM, "writing", "out of memory");
+		store_note_error(s, SQLITE_NOMEM, "writing", "out of memory");
 		return -1;
 	}
 	rc = exec(s->db, "BEGIN IMMEDIATE");
@@ -1058,7 +1062,7 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 		snprintf(detail, sizeof(detail), "%s", msg);
 		exec(s->db, "ROLLBACK");
 		catalog_dirty_free(&d);
-		note_error(s, rc, "writing", detail);
+		store_note_error(s, rc, "writing", detail);
 		if (is_corruption(rc))
 			close_db(s);
 		return -1;
@@ -1072,7 +1076,7 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 	if (rc == SQLITE_OK && now_ms - s->last_retention_ms >= RETENTION_INTERVAL_MS)
 		rc = retention(s, now_ms);
 	if (rc != SQLITE_OK) {
-		note_error(s, rc, "rolling up", sqlite3_errmsg(s->db));
+		store_note_error(s, rc, "rolling up", sqlite3_errmsg(s->db));
 		return -1;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -1084,269 +1088,5 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 	s->status.last_write_ms = mono_ms() - t0;
 	pthread_mutex_unlock(&s->lock);
 	note_ok(s);
-	return 0;
-}
-
-/* ---- reading ---- */
-
-struct wf_store_reader {
-	struct wf_store *s;
-	sqlite3 *db;
-};
-
-static void reader_error(struct wf_store_reader *r, int rc, const char *what)
-{
-	note_error(r->s, rc, what, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
-}
-
-struct wf_store_reader *store_reader_open(struct wf_store *s)
-{
-	struct wf_store_reader *r;
-	char sql[64];
-	int rc;
-
-	if (!store_readable(s))
-		return NULL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return NULL;
-	r->s = s;
-	rc = check_header(s->path);
-	if (rc == SQLITE_NOTADB) {
-		reader_error(r, rc, "reading");
-		free(r);
-		return NULL;
-	}
-	rc = open_connection(s, &r->db, false);
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(r->db, 2000);
-		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB_READER);
-		exec(r->db, sql);
-		/* One snapshot for all the statements of a query. */
-		rc = exec(r->db, "BEGIN");
-	}
-	if (rc != SQLITE_OK) {
-		reader_error(r, rc, "reading");
-		store_reader_close(r);
-		return NULL;
-	}
-	return r;
-}
-
-void store_reader_close(struct wf_store_reader *r)
-{
-	if (!r)
-		return;
-	if (r->db) {
-		exec(r->db, "COMMIT");
-		sqlite3_close_v2(r->db);
-	}
-	free(r);
-}
-
-static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t from, int64_t to, wf_store_blob_cb blob_cb,
-		wf_store_window_cb win_cb, void *ctx)
-{
-	sqlite3_stmt *q;
-	int rc, stop = 0;
-
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		reader_error(r, rc, "reading");
-		return -1;
-	}
-	sqlite3_bind_int(q, 1, tier);
-	sqlite3_bind_int64(q, 2, from);
-	sqlite3_bind_int64(q, 3, to);
-	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
-		int64_t start = sqlite3_column_int64(q, 0), end = sqlite3_column_int64(q, 1);
-
-		if (blob_cb)
-			stop = blob_cb(ctx, start, end, (uint32_t)sqlite3_column_int64(q, 2), sqlite3_column_blob(q, 3),
-				       (size_t)sqlite3_column_bytes(q, 3));
-		else
-			stop = win_cb(ctx, start, end);
-	}
-	if (!stop && rc != SQLITE_DONE) {
-		reader_error(r, rc, "reading");
-		sqlite3_finalize(q);
-		return -1;
-	}
-	sqlite3_finalize(q);
-	return stop;
-}
-
-int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_window_cb cb, void *ctx)
-{
-	return scan(r,
-		    "SELECT start_ms, end_ms FROM windows WHERE tier = ?1 AND start_ms >= ?2 AND start_ms < ?3"
-		    " ORDER BY start_ms",
-		    tier, from, to, NULL, cb, ctx);
-}
-
-int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
-{
-	return scan(r,
-		    "SELECT start_ms, start_ms, target_id, data FROM totals WHERE tier = ?1 AND start_ms >= ?2 AND"
-		    " start_ms < ?3 ORDER BY start_ms",
-		    tier, from, to, cb, NULL, ctx);
-}
-
-int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
-{
-	return scan(r,
-		    "SELECT e.start_ms, w.end_ms, e.target_id, e.data FROM edge_windows e JOIN windows w"
-		    " ON w.tier = e.tier AND w.start_ms = e.start_ms"
-		    " WHERE e.tier = ?1 AND e.start_ms >= ?2 AND e.start_ms < ?3 ORDER BY e.start_ms",
-		    tier, from, to, cb, NULL, ctx);
-}
-
-void store_edge_detail_free(struct wf_edge_detail *d)
-{
-	free(d->edge.waker_stack.frames);
-	free(d->edge.target_stack.frames);
-	free(d->strings);
-	memset(d, 0, sizeof(*d));
-}
-
-/* Splits "a\nb\nc" (in place) into frames. */
-static int split_lines(char *text, const char ***out, int *n, int max)
-{
-	int count = 0;
-
-	*out = NULL;
-	*n = 0;
-	if (!*text)
-		return 0;
-	for (char *p = text; *p; p++)
-		count += *p == '\n';
-	count++;
-	if (count > max)
-		count = max;
-	*out = malloc((size_t)count * sizeof(char *));
-	if (!*out)
-		return -1;
-	for (char *p = text; p && *n < count;) {
-		char *nl = strchr(p, '\n');
-
-		if (nl)
-			*nl = '\0';
-		(*out)[(*n)++] = p;
-		p = nl ? nl + 1 : NULL;
-	}
-	return 0;
-}
-
-static size_t col_len(sqlite3_stmt *q, int col)
-{
-	return (size_t)sqlite3_column_bytes(q, col) + 1;
-}
-
-int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out)
-{
-	static const char sql[] =
-		"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"
-		" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"
-		" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames,"
-		" e.activity"
-		" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack"
-		" LEFT JOIN stacks ts ON ts.hash = e.target_stack WHERE e.id = ?";
-	sqlite3_stmt *q;
-	struct wf_edge *e = &out->edge;
-	size_t len;
-	char *p, *facts, *wframes, *tframes, *activity;
-	int rc, flags;
-	const char **fl;
-	int nf;
-
-	memset(out, 0, sizeof(*out));
-	edge_init(e);
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		reader_error(r, rc, "reading");
-		return -1;
-	}
-	sqlite3_bind_int64(q, 1, id);
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(q);
-		if (rc == SQLITE_DONE)
-			return 1;
-		reader_error(r, rc, "reading");
-		return -1;
-	}
-	copy_col(e->waker.comm, sizeof(e->waker.comm), q, 0);
-	copy_col(e->waker.proc_comm, sizeof(e->waker.proc_comm), q, 1);
-	e->waker.pid = sqlite3_column_int(q, 2);
-	e->waker.tid = sqlite3_column_int(q, 3);
-	copy_col(e->target.comm, sizeof(e->target.comm), q, 4);
-	copy_col(e->target.proc_comm, sizeof(e->target.proc_comm), q, 5);
-	e->target.pid = sqlite3_column_int(q, 6);
-	e->target.tid = sqlite3_column_int(q, 7);
-	copy_col(e->preemptor.comm, sizeof(e->preemptor.comm), q, 8);
-	e->preemptor.pid = sqlite3_column_int(q, 9);
-	e->preemptor.tid = sqlite3_column_int(q, 10);
-	e->context = (enum wf_context)sqlite3_column_int(q, 11);
-	e->kind = (enum wf_switch_kind)sqlite3_column_int(q, 12);
-	flags = sqlite3_column_int(q, 13);
-	e->count_known = flags & EF_COUNT_KNOWN;
-	e->runq_known = flags & EF_RUNQ_KNOWN;
-	e->stacks_sampled = flags & EF_STACKS_SAMPLED;
-	e->offcpu_unknown = flags & EF_OFFCPU_UNKNOWN;
-	e->category = sqlite3_column_int(q, 14);
-	e->role = sqlite3_column_int(q, 15);
-
-	/* One allocation for every string the edge points to. */
-	len = col_len(q, 16) + col_len(q, 18) + col_len(q, 20) + 256;
-	out->strings = malloc(len);
-	if (!out->strings) {
-		sqlite3_finalize(q);
-		return -1;
-	}
-	p = out->strings;
-	facts = p;
-	p += snprintf(p, col_len(q, 16), "%s", sqlite3_column_text(q, 16) ? (const char *)sqlite3_column_text(q, 16) : "") + 1;
-	wframes = p;
-	p += snprintf(p, col_len(q, 18), "%s", sqlite3_column_text(q, 18) ? (const char *)sqlite3_column_text(q, 18) : "") + 1;
-	tframes = p;
-	p += snprintf(p, col_len(q, 20), "%s", sqlite3_column_text(q, 20) ? (const char *)sqlite3_column_text(q, 20) : "") + 1;
-	activity = p;
-	{
-		/* The activity name comes from the catalog. */
-		char buf[256];
-
-		catalog_name(r->s->cat, (uint32_t)sqlite3_column_int64(q, 21), buf, sizeof(buf));
-		snprintf(activity, 256, "%s", buf);
-	}
-	e->activity = activity[0] ? activity : NULL;
-	e->waker_stack.nkernel = sqlite3_column_type(q, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 17);
-	e->target_stack.nkernel = sqlite3_column_type(q, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 19);
-	sqlite3_finalize(q);
-
-	if (split_lines(wframes, &fl, &nf, 1 << 16)) {
-		store_edge_detail_free(out);
-		return -1;
-	}
-	e->waker_stack.frames = fl;
-	e->waker_stack.nframes = nf;
-	if (split_lines(tframes, &fl, &nf, 1 << 16)) {
-		store_edge_detail_free(out);
-		return -1;
-	}
-	e->target_stack.frames = fl;
-	e->target_stack.nframes = nf;
-	{
-		const char **facts_list;
-		int n;
-
-		if (split_lines(facts, &facts_list, &n, WF_MAX_FACTS)) {
-			store_edge_detail_free(out);
-			return -1;
-		}
-		for (int i = 0; i < n; i++)
-			e->facts[i] = facts_list[i];
-		e->nfacts = n;
-		free(facts_list);
-	}
 	return 0;
 }

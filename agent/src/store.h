@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "catalog.h"
 #include "edge.h"
 
@@ -102,11 +103,12 @@ int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_
 int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx);
 int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx);
 
-/* An edge's full record read back from the store: frames and facts point
- * into strings owned by the detail. */
+/* An edge's full record, read back from the store or copied from the
+ * catalog: its two frames arrays are malloc'd; the strings it points to are
+ * the catalog's (interned) or, read from the store, in the detail's arena. */
 struct wf_edge_detail {
 	struct wf_edge edge;
-	char *strings;
+	struct wf_arena arena;
 };
 /* Returns 0, 1 if the id is unknown, -1 on a database error. */
 int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out);

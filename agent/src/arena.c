@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_BYTES (64 * 1024)
+#define ALIGN 16
+
+struct wf_arena_chunk {
+	struct wf_arena_chunk *next;
+	size_t used, cap;
+	_Alignas(ALIGN) unsigned char data[];
+};
+
+void arena_init(struct wf_arena *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void arena_free(struct wf_arena *a)
+{
+	while (a->head) {
+		struct wf_arena_chunk *next = a->head->next;
+
+		free(a->head);
+		a->head = next;
+	}
+	a->failed = false;
+}
+
+void *arena_alloc(struct wf_arena *a, size_t n)
+{
+	struct wf_arena_chunk *c = a->head;
+	size_t at;
+
+	if (n > SIZE_MAX / 2) {
+		a->failed = true;
+		return NULL;
+	}
+	at = c ? (c->used + ALIGN - 1) & ~(size_t)(ALIGN - 1) : 0;
+	if (!c || at + n > c->cap) {
+		/* Larger requests get a chunk of their own size. */
+		size_t cap = n > CHUNK_BYTES / 4 ? n : CHUNK_BYTES;
+
+		c = malloc(sizeof(*c) + cap);
+		if (!c) {
+			a->failed = true;
+			return NULL;
+		}
+		c->cap = cap;
+		c->used = 0;
+		at = 0;
+		if (a->head && n > CHUNK_BYTES / 4) {
+			/* Keep filling the current chunk: slot the big one behind it. */
+			c->next = a->head->next;
+			a->head->next = c;
+			c->used = n;
+			return c->data;
+		}
+		c->next = a->head;
+		a->head = c;
+	}
+	c->used = at + n;
+	return c->data + at;
+}
+
+char *arena_strndup(struct wf_arena *a, const char *s, size_t len)
+{
+	char *p = arena_alloc(a, len + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}

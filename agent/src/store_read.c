@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The store's readers (store.h, "reading"): each query opens its own
+ * read-only connection and reads one snapshot (WAL), so the writer is never
+ * waited for. What the writer and readers share is in store_int.h.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* Page cache per reader, in KiB. */
+#define CACHE_KIB_READER 2048
+
+struct wf_store_reader {
+	struct wf_store *s;
+	sqlite3 *db;
+};
+
+static int exec(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+static void reader_error(struct wf_store_reader *r, int rc, const char *what)
+{
+	store_note_error(r->s, rc, what, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
+}
+
+struct wf_store_reader *store_reader_open(struct wf_store *s)
+{
+	struct wf_store_reader *r;
+	char sql[64];
+	int rc;
+
+	if (!store_readable(s))
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->s = s;
+	rc = store_check_header(store_path(s));
+	if (rc == SQLITE_NOTADB) {
+		reader_error(r, rc, "reading");
+		free(r);
+		return NULL;
+	}
+	rc = store_open_connection(s, &r->db, false);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(r->db, 2000);
+		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB_READER);
+		exec(r->db, sql);
+		/* One snapshot for all the statements of a query. */
+		rc = exec(r->db, "BEGIN");
+	}
+	if (rc != SQLITE_OK) {
+		reader_error(r, rc, "reading");
+		store_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+void store_reader_close(struct wf_store_reader *r)
+{
+	if (!r)
+		return;
+	if (r->db) {
+		exec(r->db, "COMMIT");
+		sqlite3_close_v2(r->db);
+	}
+	free(r);
+}
+
+static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t from, int64_t to, wf_store_blob_cb blob_cb,
+		wf_store_window_cb win_cb, void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, stop = 0;
+
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		reader_error(r, rc, "reading");
+		return -1;
+	}
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, from);
+	sqlite3_bind_int64(q, 3, to);
+	while (!stop && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t start = sqlite3_column_int64(q, 0), end = sqlite3_column_int64(q, 1);
+
+		if (blob_cb)
+			stop = blob_cb(ctx, start, end, (uint32_t)sqlite3_column_int64(q, 2), sqlite3_column_blob(q, 3),
+				       (size_t)sqlite3_column_bytes(q, 3));
+		else
+			stop = win_cb(ctx, start, end);
+	}
+	if (!stop && rc != SQLITE_DONE) {
+		reader_error(r, rc, "reading");
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return stop;
+}
+
+int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_window_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT start_ms, end_ms FROM windows WHERE tier = ?1 AND start_ms >= ?2 AND start_ms < ?3"
+		    " ORDER BY start_ms",
+		    tier, from, to, NULL, cb, ctx);
+}
+
+int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT start_ms, start_ms, target_id, data FROM totals WHERE tier = ?1 AND start_ms >= ?2 AND"
+		    " start_ms < ?3 ORDER BY start_ms",
+		    tier, from, to, cb, NULL, ctx);
+}
+
+int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT e.start_ms, w.end_ms, e.target_id, e.data FROM edge_windows e JOIN windows w"
+		    " ON w.tier = e.tier AND w.start_ms = e.start_ms"
+		    " WHERE e.tier = ?1 AND e.start_ms >= ?2 AND e.start_ms < ?3 ORDER BY e.start_ms",
+		    tier, from, to, cb, NULL, ctx);
+}
+
+/* ---- one edge's full record ---- */
+
+void store_edge_detail_free(struct wf_edge_detail *d)
+{
+	free(d->edge.waker_stack.frames);
+	free(d->edge.target_stack.frames);
+	arena_free(&d->arena);
+	memset(d, 0, sizeof(*d));
+}
+
+static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int col)
+{
+	const unsigned char *v = sqlite3_column_text(st, col);
+
+	snprintf(dst, len, "%s", v ? (const char *)v : "");
+}
+
+/* Column col as a string in the arena ("" for NULL). */
+static char *arena_col(struct wf_arena *a, sqlite3_stmt *q, int col)
+{
+	const unsigned char *v = sqlite3_column_text(q, col);
+
+	return arena_strndup(a, v ? (const char *)v : "", v ? (size_t)sqlite3_column_bytes(q, col) : 0);
+}
+
+/* Splits "a\nb\nc" (in place) into at most max lines; *out is malloc'd. */
+static int split_lines(char *text, const char ***out, int *n, int max)
+{
+	int count = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!*text)
+		return 0;
+	for (char *p = text; *p; p++)
+		count += *p == '\n';
+	count++;
+	if (count > max)
+		count = max;
+	*out = malloc((size_t)count * sizeof(char *));
+	if (!*out)
+		return -1;
+	for (char *p = text; p && *n < count;) {
+		char *nl = strchr(p, '\n');
+
+		if (nl)
+			*nl = '\0';
+		(*out)[(*n)++] = p;
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out)
+{
+	static const char sql[] =
+		"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"
+		" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"
+		" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames,"
+		" e.activity"
+		" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack"
+		" LEFT JOIN stacks ts ON ts.hash = e.target_stack WHERE e.id = ?";
+	sqlite3_stmt *q;
+	struct wf_edge *e = &out->edge;
+	char *facts, *wframes, *tframes, activity[256];
+	const char **lines;
+	int rc, flags, n;
+
+	memset(out, 0, sizeof(*out));
+	edge_init(e);
+	arena_init(&out->arena);
+	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK) {
+		reader_error(r, rc, "reading");
+		return -1;
+	}
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(q);
+		if (rc == SQLITE_DONE)
+			return 1;
+		reader_error(r, rc, "reading");
+		return -1;
+	}
+	copy_col(e->waker.comm, sizeof(e->waker.comm), q, 0);
+	copy_col(e->waker.proc_comm, sizeof(e->waker.proc_comm), q, 1);
+	e->waker.pid = sqlite3_column_int(q, 2);
+	e->waker.tid = sqlite3_column_int(q, 3);
+	copy_col(e->target.comm, sizeof(e->target.comm), q, 4);
+	copy_col(e->target.proc_comm, sizeof(e->target.proc_comm), q, 5);
+	e->target.pid = sqlite3_column_int(q, 6);
+	e->target.tid = sqlite3_column_int(q, 7);
+	copy_col(e->preemptor.comm, sizeof(e->preemptor.comm), q, 8);
+	e->preemptor.pid = sqlite3_column_int(q, 9);
+	e->preemptor.tid = sqlite3_column_int(q, 10);
+	e->context = (enum wf_context)sqlite3_column_int(q, 11);
+	e->kind = (enum wf_switch_kind)sqlite3_column_int(q, 12);
+	flags = sqlite3_column_int(q, 13);
+	e->count_known = flags & EF_COUNT_KNOWN;
+	e->runq_known = flags & EF_RUNQ_KNOWN;
+	e->stacks_sampled = flags & EF_STACKS_SAMPLED;
+	e->offcpu_unknown = flags & EF_OFFCPU_UNKNOWN;
+	e->category = sqlite3_column_int(q, 14);
+	e->role = sqlite3_column_int(q, 15);
+	facts = arena_col(&out->arena, q, 16);
+	wframes = arena_col(&out->arena, q, 18);
+	tframes = arena_col(&out->arena, q, 20);
+	/* The activity's name comes from the catalog. */
+	catalog_name(store_catalog(r->s), (uint32_t)sqlite3_column_int64(q, 21), activity, sizeof(activity));
+	e->activity = activity[0] ? arena_strndup(&out->arena, activity, strlen(activity)) : NULL;
+	e->waker_stack.nkernel = sqlite3_column_type(q, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 17);
+	e->target_stack.nkernel = sqlite3_column_type(q, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 19);
+	sqlite3_finalize(q);
+	if (out->arena.failed)
+		goto fail;
+
+	if (split_lines(wframes, &lines, &n, 1 << 16))
+		goto fail;
+	e->waker_stack.frames = lines;
+	e->waker_stack.nframes = n;
+	if (split_lines(tframes, &lines, &n, 1 << 16))
+		goto fail;
+	e->target_stack.frames = lines;
+	e->target_stack.nframes = n;
+	if (split_lines(facts, &lines, &n, WF_MAX_FACTS))
+		goto fail;
+	for (int i = 0; i < n; i++)
+		e->facts[i] = lines[i];
+	e->nfacts = n;
+	free(lines);
+	return 0;
+fail:
+	store_edge_detail_free(out);
+	return -1;
+}
