@@ -617,6 +617,66 @@ static void test_edges(void **state)
 	free(q);
 }
 
+/* Many edges over several id pages, with ties: the top `limit` kept by
+ * edges_acc (a heap) are exactly a full sort's first `limit`, ties by id;
+ * an id the catalog never handed out is skipped. */
+static void test_edges_top_many(void **state)
+{
+	enum { N = 700, LIMIT = 100 };
+	struct fixture *f = *state;
+	static uint32_t ids[N + 1];
+	static uint64_t sum[N];
+	static size_t order[N];
+	struct wf_wtarget t;
+	struct wf_query *q;
+	struct wf_edges_acc *a;
+	char qs[200];
+
+	for (size_t i = 0; i < N; i++)
+		ids[i] = put_edge(f, f->t1, f->worker, WF_ROLE_WORKER, WF_CAT_TIMER, 5000 + i);
+	ids[N] = ids[N - 1] + 100000; /* never handed out */
+	snprintf(qs, sizeof(qs), "from=%lld&to=%lld&limit=%d", T0, T0 + 60000, LIMIT);
+	q = parse(WF_EP_EDGES, qs);
+	a = edges_acc_new(q, f->cat);
+	for (int w = 0; w < 3; w++) {
+		wtarget_init(&t, f->t1);
+		for (size_t i = 0; i <= N; i++) {
+			/* values repeat every 37 ids: many ties at the cut */
+			uint64_t v = (uint64_t)((i * 7919 + (size_t)w) % 37);
+
+			wtarget_add_edge(&t, &(struct wf_wedge){ .id = ids[i], .count = 1, .offcpu_us = v });
+			if (i < N)
+				sum[i] += v;
+		}
+		wtarget_normalize(&t);
+		assert_int_equal(wtarget_encode_edges(&t, &f->buf), 0);
+		wtarget_free(&t);
+		assert_int_equal(edges_acc_add(a, T0 + w * W, T0 + (w + 1) * W, f->t1, f->buf.data, f->buf.len), 0);
+	}
+	assert_int_equal(edges_acc_finish(a), LIMIT);
+	assert_int_equal(edges_acc_matched(a), N);
+	for (size_t i = 0; i < N; i++)
+		order[i] = i;
+	/* the reference: a plain insertion sort, largest first, then by id */
+	for (size_t i = 1; i < N; i++)
+		for (size_t j = i; j > 0; j--) {
+			size_t x = order[j - 1], y = order[j];
+
+			if (sum[x] > sum[y] || (sum[x] == sum[y] && ids[x] < ids[y]))
+				break;
+			order[j - 1] = y;
+			order[j] = x;
+		}
+	for (size_t i = 0; i < LIMIT; i++) {
+		assert_int_equal(edges_acc_row(a, i)->id, ids[order[i]]);
+		assert_int_equal(edges_acc_row(a, i)->offcpu_us, sum[order[i]]);
+		assert_int_equal(edges_acc_row(a, i)->count, 3);
+	}
+	assert_null(edges_acc_row(a, LIMIT));
+	edges_acc_free(a);
+	free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +690,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_and_corrupt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_edges, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edges_top_many, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("series", tests, NULL, NULL);
