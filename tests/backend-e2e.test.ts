@@ -164,7 +164,7 @@ describe('backend end to end: two real agents', () => {
     }
   });
 
-  test('preemption: the ratio of summed parts over both agents, with throttled beside it', async () => {
+  test('preemption: outside Kubernetes one ratio per node (named after it) of its summed parts, throttled beside it', async () => {
     const r = (
       await query(
         p,
@@ -182,24 +182,33 @@ describe('backend end to end: two real agents', () => {
       part(a, 'oncpu'),
       part(b, 'oncpu'),
     ]);
-    const sum = (...xs: SeriesAnswer[]) => {
+    const sum = (x: SeriesAnswer) => {
       const m = new Map<number, number>();
-      xs.flatMap((x) => x.series).forEach((s) => s.points.forEach(([t, v]) => m.set(t, (m.get(t) ?? 0) + v)));
+      x.series.forEach((s) => s.points.forEach(([t, v]) => m.set(t, (m.get(t) ?? 0) + v)));
       return m;
     };
-    const pre = sum(pa, pb);
-    const on = sum(oa, ob);
+    // Outside Kubernetes (as here) each agent's processes are its node's group, named after it (never "/").
     const ratio = r.frames.filter((f) => f.fields[1].name === 'preemption_ratio');
-    assert.equal(ratio.length, 1, 'outside Kubernetes every process is in one (unnamed) pod');
-    assert.equal(ratio[0].meta?.type, 'timeseries-multi');
-    const times = nsValues(ratio[0].fields[0]).map((ns) => Number(ns / 1_000_000n));
-    assert.ok(times.length >= 3, `${times.length} points`);
-    ratio[0].fields[1].values.forEach((v, i) => {
-      const t = times[i];
-      const want = pre.get(t)! / (pre.get(t)! + on.get(t)!);
-      assert.ok(Math.abs((v as number) - want) < 1e-9, `ratio at ${t}: ${v} vs ${want}`);
-    });
-    assert.ok(Math.max(...(ratio[0].fields[1].values as number[])) > 0, 'the spinners are preempted');
+    const byNode = new Map(ratio.map((f) => [f.fields[1].labels?.node, f]));
+    assert.equal(ratio.length, 2, 'one ratio per node');
+    for (const [d, pre, on] of [
+      [a, sum(pa), sum(oa)],
+      [b, sum(pb), sum(ob)],
+    ] as const) {
+      const f = byNode.get(host(d));
+      assert.ok(f, `a ratio for ${host(d)}`);
+      assert.deepEqual(f.fields[1].labels, { namespace: '', pod: '', node: host(d) });
+      assert.equal(f.fields[1].config?.displayNameFromDS, host(d));
+      assert.equal(f.meta?.type, 'timeseries-multi');
+      const times = nsValues(f.fields[0]).map((ns) => Number(ns / 1_000_000n));
+      assert.ok(times.length >= 3, `${times.length} points`);
+      f.fields[1].values.forEach((v, i) => {
+        const [x, y] = [pre.get(times[i]) ?? 0, on.get(times[i]) ?? 0];
+        assert.ok(Math.abs((v as number) - x / (x + y)) < 1e-9, `${host(d)} at ${times[i]}: ${v} vs ${x / (x + y)}`);
+      });
+    }
+    const spun = byNode.get(host(b))!.fields[1].values as number[];
+    assert.ok(Math.max(...spun) > 0, 'the spinners (agent b) are preempted');
     assert.ok(r.frames.some((f) => f.fields[1].name === 'throttled'));
   });
 

@@ -10,33 +10,13 @@ import { FieldConfig } from '../../protocol/frame';
 import { getSeries } from '../agent-api';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv, askAll, filterParams, queryString, rangeParams, stepMs } from './context';
-import { Labels, pickLabels, seriesFrame, sortFrames, sumSeries } from './series';
-
-/** Labels each grouping's series carry (the agent's, docs/api.md). */
-export const GROUP_LABELS: Record<CategoriesQueryModel['groupBy'], readonly string[]> = {
-  category: ['category'],
-  activity: ['activity'],
-  role: ['role'],
-  pod: ['namespace', 'workload', 'pod'],
-  workload: ['namespace', 'workload'],
-};
+import { groupLabels, groupName, seriesFrame, sortFrames, sumSeries } from './series';
 
 const UNITS: Record<CategoriesQueryModel['metric'], string> = {
   offcpu: 'suffix: s/s',
   wakeups: 'suffix: /s',
   runq: 'suffix: s/s',
 };
-
-function displayName(groupBy: CategoriesQueryModel['groupBy'], l: Labels): string {
-  switch (groupBy) {
-    case 'pod':
-      return `${l.namespace}/${l.pod}`;
-    case 'workload':
-      return `${l.namespace}/${l.workload}`;
-    default:
-      return l[groupBy] ?? '';
-  }
-}
 
 export async function categoriesQuery(q: DecodedQuery, m: CategoriesQueryModel, env: QueryEnv): Promise<QueryAnswer> {
   const params = [
@@ -48,12 +28,12 @@ export async function categoriesQuery(q: DecodedQuery, m: CategoriesQueryModel, 
   ];
   const { ok, notices, failed } = await askAll(env, (a) => getSeries(a, params, env.client));
   const summed = sumSeries(
-    ok.map((r) => r.value.series),
-    pickLabels(GROUP_LABELS[m.groupBy])
+    ok.map((r) => ({ node: r.agent.name, series: r.value.series })),
+    groupLabels(m.groupBy)
   );
   const frames = sortFrames(
     [...summed.entries()].map(([key, s]) => {
-      const config: FieldConfig = { unit: UNITS[m.metric], displayNameFromDS: displayName(m.groupBy, s.labels) };
+      const config: FieldConfig = { unit: UNITS[m.metric], displayNameFromDS: groupName(m.groupBy, s.labels) };
       if (m.groupBy === 'category') {
         config.color = { mode: 'fixed', fixedColor: categoryColor(s.labels.category ?? '') };
       }

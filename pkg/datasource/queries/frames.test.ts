@@ -11,7 +11,7 @@ import { CHAIN_FIELDS } from '../../../src/shared/frames';
 import { chainsTable, nodeGraphFrames } from './chains';
 import { EdgeRow } from './edges';
 import { FlameTrie, addOffWakePath, buildFlamegraph } from './flamegraph';
-import { pickLabels, sumSeries } from './series';
+import { groupLabels, groupName, pickLabels, sumSeries } from './series';
 
 const base = {
   id: 1,
@@ -60,17 +60,65 @@ test('series from several agents are summed point by point, by the labels kept',
       [20, 4],
     ]),
   ];
-  const byWorkload = sumSeries([a, b], pickLabels(['namespace', 'workload']));
+  const byWorkload = sumSeries(
+    [
+      { node: 'a:1', series: a },
+      { node: 'b:1', series: b },
+    ],
+    pickLabels(['namespace', 'workload'])
+  );
   assert.equal(byWorkload.size, 1);
   const s = [...byWorkload.values()][0];
   assert.deepEqual(s.labels, { namespace: 'n', workload: 'w' });
   assert.deepEqual([...s.t], [0, 10, 20]);
   assert.deepEqual([...s.v], [1, 5, 4]);
   const noWorkload = sumSeries(
-    [[series({ namespace: 'n', pod: 'p' }, [])]],
+    [{ node: 'a:1', series: [series({ namespace: 'n', pod: 'p' }, [])] }],
     pickLabels(['namespace', 'workload', 'pod'])
   );
   assert.deepEqual([...noWorkload.values()][0].labels, { namespace: 'n', pod: 'p' }, 'an unknown workload stays out');
+  // A group of one series (one pod, one agent) carries the group's labels too, not the pod's.
+  const onePod = sumSeries([{ node: 'a:1', series: a }], pickLabels(['namespace', 'workload']));
+  assert.deepEqual([...onePod.values()][0].labels, { namespace: 'n', workload: 'w' });
+});
+
+test("outside Kubernetes a pod or workload series is its node's, named after it; inside, namespace/pod", () => {
+  // What an agent answers by=pod for a process outside Kubernetes (docs/api.md): empty namespace and pod.
+  const host = { namespace: '', pod: '' };
+  const k8s = { namespace: 'shop', workload: 'cart', pod: 'cart-1' };
+  const lists = [
+    { node: 'node-a:9781', series: [series(host, [[0, 1]]), series(k8s, [[0, 2]])] },
+    { node: 'node-b:9781', series: [series(host, [[0, 4]]), series(k8s, [[0, 8]])] },
+  ];
+  const byPod = [...sumSeries(lists, groupLabels('pod')).values()];
+  const names = byPod.map((s) => [groupName('pod', s.labels), s.labels, [...s.v]]);
+  assert.deepEqual(
+    names.sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+    [
+      ['node-a:9781', { namespace: '', pod: '', node: 'node-a:9781' }, [1]],
+      ['node-b:9781', { namespace: '', pod: '', node: 'node-b:9781' }, [4]],
+      ['shop/cart-1', k8s, [10]],
+    ],
+    "one series per host outside Kubernetes, never '/'; a pod seen by two agents is summed"
+  );
+  const byWorkload = [...sumSeries(lists, groupLabels('workload')).values()].map((s) =>
+    groupName('workload', s.labels)
+  );
+  assert.deepEqual(byWorkload.sort(), ['node-a:9781', 'node-b:9781', 'shop/cart']);
+  // Other groupings are summed over agents as they are, without a node label.
+  const byRole = [
+    ...sumSeries(
+      lists.map((l) => ({ ...l, series: [series({ role: 'worker' }, [[0, 1]])] })),
+      groupLabels('role')
+    ).values(),
+  ];
+  assert.deepEqual(
+    byRole.map((s) => [s.labels, groupName('role', s.labels), [...s.v]]),
+    [[{ role: 'worker' }, 'worker', [2]]]
+  );
+  // A namespace without a pod name (never sent today) still names what it has; no labels at all: the fallback.
+  assert.equal(groupName('pod', { namespace: 'shop', pod: '' }), 'shop');
+  assert.equal(groupName('pod', {}), 'outside Kubernetes');
 });
 
 test('summing merges sorted parts: equal times add up, each time once', () => {
@@ -86,7 +134,7 @@ test('summing merges sorted parts: equal times add up, each time once', () => {
     ]),
     series({ a: '1' }, [[40, 4]]),
   ];
-  const s = [...sumSeries([parts]).values()][0];
+  const s = [...sumSeries([{ node: 'a:1', series: parts }]).values()][0];
   assert.deepEqual([...s.t], [0, 10, 20, 40]);
   assert.deepEqual([...s.v], [1, 2, 3, 5]);
 });

@@ -13,12 +13,7 @@ import { SeriesAnswer, getSeries } from '../agent-api';
 import { Params } from '../agent-client';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv, askAll, filterParams, queryString, rangeParams, stepMs } from './context';
-import { Labels, pickLabels, seriesFrame, sortFrames, sumSeries, valuesAt } from './series';
-
-const GROUP_LABELS: Record<PreemptionQueryModel['groupBy'], readonly string[]> = {
-  pod: ['namespace', 'workload', 'pod'],
-  workload: ['namespace', 'workload'],
-};
+import { groupLabels, groupName, seriesFrame, sortFrames, sumSeries, valuesAt } from './series';
 
 /** The two summed parts of each ratio: [numerator metric, the metric added to it for the denominator or the denominator]. */
 const PARTS = {
@@ -28,10 +23,6 @@ const PARTS = {
 
 /** The throttling series cannot be split by thread or role (a cgroup property). */
 const THROTTLED_FILTERS = ['namespace', 'workload', 'pod'] as const;
-
-function display(groupBy: PreemptionQueryModel['groupBy'], l: Labels): string {
-  return groupBy === 'pod' ? `${l.namespace}/${l.pod}` : `${l.namespace}/${l.workload}`;
-}
 
 export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, env: QueryEnv): Promise<QueryAnswer> {
   const parts = PARTS[m.ratio];
@@ -59,13 +50,13 @@ export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, 
     ]);
     return { n, d, t };
   });
-  const relabel = pickLabels(GROUP_LABELS[m.groupBy]);
+  const relabel = groupLabels(m.groupBy);
   const nums = sumSeries(
-    ok.map((r) => r.value.n.series),
+    ok.map((r) => ({ node: r.agent.name, series: r.value.n.series })),
     relabel
   );
   const dens = sumSeries(
-    ok.map((r) => r.value.d.series),
+    ok.map((r) => ({ node: r.agent.name, series: r.value.d.series })),
     relabel
   );
 
@@ -94,14 +85,14 @@ export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, 
           unit: 'percentunit',
           min: 0,
           max: 1,
-          displayNameFromDS: display(m.groupBy, den.labels),
+          displayNameFromDS: groupName(m.groupBy, den.labels),
         }
       ),
     });
   }
   if (m.throttled) {
     const thr = sumSeries(
-      ok.map((r) => r.value.t?.series ?? []),
+      ok.map((r) => ({ node: r.agent.name, series: r.value.t?.series ?? [] })),
       relabel
     );
     for (const [key, s] of thr) {
@@ -109,7 +100,7 @@ export async function preemptionQuery(q: DecodedQuery, m: PreemptionQueryModel, 
         key: `1${key}`,
         frame: seriesFrame(SERIES_VALUE_FIELDS.throttled, SERIES_VALUE_FIELDS.throttled, s.labels, s, {
           unit: 'suffix: s/s',
-          displayNameFromDS: `${display(m.groupBy, s.labels)} throttled`,
+          displayNameFromDS: `${groupName(m.groupBy, s.labels)} throttled`,
         }),
       });
     }

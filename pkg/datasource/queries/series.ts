@@ -11,6 +11,25 @@ import { AgentSeries } from '../agent-api';
 
 export type Labels = Record<string, string>;
 
+/** Labels each grouping's series carry (the agent's, docs/api.md). */
+export const GROUP_LABELS = {
+  category: ['category'],
+  activity: ['activity'],
+  role: ['role'],
+  pod: ['namespace', 'workload', 'pod'],
+  workload: ['namespace', 'workload'],
+} as const satisfies Record<string, readonly string[]>;
+export type Grouping = keyof typeof GROUP_LABELS;
+
+/** The label naming the agent a pod or workload series came from when it is outside Kubernetes. */
+export const NODE_LABEL = 'node';
+
+/** One agent's series, with the agent's name (host:port, as frames and notices name it). */
+export interface AgentSeriesList {
+  node: string;
+  series: AgentSeries[];
+}
+
 /** Sorted label set as a map key. */
 export function labelKey(labels: Labels): string {
   return JSON.stringify(
@@ -33,7 +52,8 @@ export function sumSorted(parts: ReadonlyArray<{ t: Float64Array; v: Float64Arra
   v: Float64Array;
 } {
   if (parts.length === 1 && strictlyAscending(parts[0].t)) {
-    return parts[0];
+    // Its columns only: the part is an agent's series, whose labels are not the group's.
+    return { t: parts[0].t, v: parts[0].v };
   }
   const total = parts.reduce((n, p) => n + p.t.length, 0);
   const t = new Float64Array(total);
@@ -74,16 +94,17 @@ function strictlyAscending(t: Float64Array): boolean {
 
 /**
  * Sums series by their labels after `relabel` (which can drop labels to roll
- * pods up into workloads, say); a series relabelled to null is dropped.
+ * pods up into workloads, say, and is told which agent a series came from);
+ * a series relabelled to null is dropped.
  */
 export function sumSeries(
-  lists: AgentSeries[][],
-  relabel: (l: Labels) => Labels | null = (l) => l
+  lists: readonly AgentSeriesList[],
+  relabel: (l: Labels, node: string) => Labels | null = (l) => l
 ): Map<string, SummedSeries> {
   const groups = new Map<string, { labels: Labels; parts: AgentSeries[] }>();
-  for (const list of lists) {
-    for (const s of list) {
-      const labels = relabel(s.labels);
+  for (const { node, series } of lists) {
+    for (const s of series) {
+      const labels = relabel(s.labels, node);
       if (!labels) {
         continue;
       }
@@ -123,7 +144,40 @@ export function valuesAt(s: { t: Float64Array; v: Float64Array } | undefined, at
 
 /** Keeps only these labels; one the agent left out (a pod's unknown workload) stays out. */
 export function pickLabels(keys: readonly string[]): (l: Labels) => Labels {
-  return (l) => Object.fromEntries(keys.filter((k) => k in l).map((k) => [k, l[k]]));
+  return (l) => Object.fromEntries(keys.filter((k) => Object.hasOwn(l, k)).map((k) => [k, l[k]]));
+}
+
+const isPodLike = (g: Grouping): g is 'pod' | 'workload' => g === 'pod' || g === 'workload';
+
+/**
+ * The labels a series keeps under a grouping. Outside Kubernetes the agent
+ * reports every traced process under empty namespace and pod (or workload)
+ * labels: they are that host's processes, so such a series stays its
+ * agent's own (label `node`, the agent's host:port) instead of being summed
+ * with other machines' into one nameless group.
+ */
+export function groupLabels(groupBy: Grouping): (l: Labels, node: string) => Labels {
+  const keys = GROUP_LABELS[groupBy];
+  const pick = pickLabels(keys);
+  if (!isPodLike(groupBy)) {
+    return (l) => pick(l);
+  }
+  return (l, node) => {
+    const kept = pick(l);
+    return keys.every((k) => !kept[k]) ? { ...kept, [NODE_LABEL]: node } : kept;
+  };
+}
+
+/**
+ * A group's display name (the legend's): `namespace/pod` or
+ * `namespace/workload`, the node outside Kubernetes, the label otherwise.
+ */
+export function groupName(groupBy: Grouping, l: Labels): string {
+  if (!isPodLike(groupBy)) {
+    return l[groupBy] ?? '';
+  }
+  const named = [l.namespace, groupBy === 'pod' ? l.pod : l.workload].filter((x) => !!x);
+  return named.length > 0 ? named.join('/') : (l[NODE_LABEL] ?? 'outside Kubernetes');
 }
 
 /** One timeseries-multi frame: a time field and one value field with the series' labels; t ascending. */
