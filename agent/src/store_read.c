@@ -17,6 +17,9 @@
 struct wf_store_reader {
 	struct wf_store *s;
 	sqlite3 *db;
+	/* store_read_edge's statement, prepared on first use and kept: an
+	 * edges answer reads up to 1,000 records on one reader. */
+	sqlite3_stmt *edge_q;
 };
 
 static int exec(sqlite3 *db, const char *sql)
@@ -67,6 +70,7 @@ void store_reader_close(struct wf_store_reader *r)
 {
 	if (!r)
 		return;
+	sqlite3_finalize(r->edge_q);
 	if (r->db) {
 		exec(r->db, "COMMIT");
 		sqlite3_close_v2(r->db);
@@ -202,19 +206,21 @@ int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detai
 	memset(out, 0, sizeof(*out));
 	edge_init(e);
 	arena_init(&out->arena);
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		reader_error(r, rc, "reading");
-		return -1;
+	if (!r->edge_q) {
+		rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->edge_q, NULL);
+		if (rc != SQLITE_OK) {
+			reader_error(r, rc, "reading");
+			return -1;
+		}
 	}
+	q = r->edge_q;
 	sqlite3_bind_int64(q, 1, id);
 	rc = sqlite3_step(q);
 	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(q);
-		if (rc == SQLITE_DONE)
-			return 1;
-		reader_error(r, rc, "reading");
-		return -1;
+		if (rc != SQLITE_DONE)
+			reader_error(r, rc, "reading");
+		sqlite3_reset(q);
+		return rc == SQLITE_DONE ? 1 : -1;
 	}
 	copy_col(e->waker.comm, sizeof(e->waker.comm), q, 0);
 	copy_col(e->waker.proc_comm, sizeof(e->waker.proc_comm), q, 1);
@@ -244,7 +250,7 @@ int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detai
 	e->activity = activity[0] ? arena_strndup(&out->arena, activity, strlen(activity)) : NULL;
 	e->waker_stack.nkernel = sqlite3_column_type(q, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 17);
 	e->target_stack.nkernel = sqlite3_column_type(q, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 19);
-	sqlite3_finalize(q);
+	sqlite3_reset(q);
 	if (out->arena.failed)
 		goto fail;
 
