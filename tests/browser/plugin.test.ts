@@ -359,6 +359,40 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
     });
   });
 
+  describe('template variables', () => {
+    test('a variable lists what the agents saw, through the backend, narrowed by the variables above it', async () => {
+      const h = await open('dark');
+      const threads = await h.page.evaluate(
+        (r) => window.wakeflow.variableValues({ query: { refId: 'variable', resource: 'threads' }, ...r }),
+        stack.range()
+      );
+      for (const t of ['wf-loop', 'wf-poster', 'wf-udp-recv', 'wf-waiter']) {
+        assert.ok(threads.includes(t), `${t} among ${threads.join(', ')}`);
+      }
+      const categories = await h.page.evaluate(
+        (r) => window.wakeflow.variableValues({ query: { refId: 'variable', resource: 'categories' }, ...r }),
+        stack.range()
+      );
+      assert.ok(
+        categories.includes('ipc.eventfd') && categories.includes('preempt.involuntary'),
+        categories.join(', ')
+      );
+      await h.page.evaluate(() =>
+        window.wakeflow.renderVariableEditor({ query: { refId: 'variable', resource: 'namespaces' } })
+      );
+      const editor = h.page.locator(byTestId(TEST_IDS.variableEditor.root));
+      await editor.getByRole('combobox', { name: 'Values of' }).click();
+      await h.page.getByRole('option', { name: 'Pods' }).click();
+      assert.ok(
+        (await editor.getByRole('combobox', { name: 'Namespace' }).count()) === 1,
+        'pods are narrowed by namespace'
+      );
+      assert.ok((await editor.getByRole('combobox', { name: 'Pod' }).count()) === 0, 'not by themselves');
+      await h.screenshot('variable-editor-dark');
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.variableEditor.root)), []);
+    });
+  });
+
   describe('config editor', () => {
     test('Save & test names the agent that is down, then passes once it is removed; the token never reaches the browser', async () => {
       const h = await open('dark');

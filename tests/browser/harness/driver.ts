@@ -45,6 +45,9 @@ export interface Driver {
   /** Clicks the element matching the selector and returns ms until the browser has painted the answer. */
   measureClick(selector: string): Promise<number>;
   renderQueryEditor(opts: { query: Record<string, unknown>; app?: string }): Promise<void>;
+  /** The data source's template-variable editor, and the values its query answers (through the backend's resources). */
+  renderVariableEditor(opts: { query: Record<string, unknown> }): Promise<void>;
+  variableValues(opts: { query: Record<string, unknown>; fromMs?: number; toMs?: number }): Promise<string[]>;
   renderConfigEditor(opts: {
     jsonData: Record<string, unknown>;
     secureJsonFields?: Record<string, boolean>;

@@ -350,6 +350,42 @@ const driver: Driver = {
     await mount(<Harness />);
   },
 
+  async renderVariableEditor(opts: Parameters<Driver['renderVariableEditor']>[0]) {
+    const { ds } = await dataSource();
+    const support = ds.variables as unknown as { editor: React.ComponentType<Record<string, unknown>> };
+    const Editor = support.editor;
+    const log = ((window as unknown as { variableLog: unknown[] }).variableLog = [] as unknown[]);
+    function Harness() {
+      const [query, setQuery] = React.useState(opts.query);
+      return (
+        <div style={{ maxWidth: 900 }}>
+          <Editor
+            datasource={ds}
+            query={query}
+            range={getDefaultTimeRange()}
+            onChange={(q: Record<string, unknown>) => {
+              log.push(q);
+              setQuery(q);
+            }}
+            onRunQuery={() => {}}
+          />
+        </div>
+      );
+    }
+    await mount(<Harness />);
+  },
+
+  async variableValues(opts: Parameters<Driver['variableValues']>[0]) {
+    const { ds } = await dataSource();
+    const support = ds.variables as unknown as {
+      query: (r: object) => rxjs.Observable<{ data: Array<{ fields: Array<{ values: string[] }> }> }>;
+    };
+    const response = await rxjs.lastValueFrom(
+      support.query({ targets: [opts.query], range: rangeOf(opts.fromMs, opts.toMs), scopedVars: {} })
+    );
+    return Array.from(response.data[0]?.fields[0]?.values ?? []);
+  },
+
   /** The config editor with Grafana's Save & test: save the settings to the (harness) server, then run the health check. */
   async renderConfigEditor(opts: { jsonData: Record<string, unknown>; secureJsonFields?: Record<string, boolean> }) {
     const { plugin } = await dataSource();
