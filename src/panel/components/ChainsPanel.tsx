@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import React, { useMemo, useState } from 'react';
 import { LoadingState, type GrafanaTheme2, type PanelProps } from '@grafana/data';
-import { Alert, Icon, useStyles2 } from '@grafana/ui';
+import { Icon, useStyles2 } from '@grafana/ui';
 import { css } from '@emotion/css';
 
 import { TEST_IDS } from '../../common/testIds';
@@ -17,7 +17,8 @@ type Props = PanelProps<ChainsPanelOptions>;
 
 /** Below this width the breakdown goes under the chains instead of beside them. */
 const SIDE_BY_SIDE_MIN_WIDTH = 560;
-const NOTICES_HEIGHT = 40;
+const NOTICES_HEIGHT = 32;
+const NOTICES_GAP = 4;
 
 function readOrError(series: Props['data']['series']): { chains?: ChainsData; problem?: string } {
   try {
@@ -72,9 +73,13 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
   }
 
   const notices = chains?.notices ?? [];
+  const noticeText = `Partial answer: ${notices.map((n) => n.text).join('; ')}`;
+  // One line of fixed height, so the diagram below can be given an exact size; a longer text is cut
+  // visually only (the whole of it is in the DOM for screen readers, and in the tooltip).
   const noticesBox = notices.length > 0 && (
-    <div className={styles.notices} data-testid={TEST_IDS.panel.notices}>
-      <Alert severity="warning" title={`Partial answer: ${notices.map((n) => n.text).join('; ')}`} />
+    <div className={styles.notices} role="status" title={noticeText} data-testid={TEST_IDS.panel.notices}>
+      <Icon name="exclamation-triangle" className={styles.noticeIcon} />
+      <span className={styles.noticeText}>{noticeText}</span>
     </div>
   );
 
@@ -100,7 +105,7 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
   const hasDetails = Boolean(selectedLink || selectedNode);
 
   const sideBySide = options.showBreakdown && width >= SIDE_BY_SIDE_MIN_WIDTH;
-  const bodyHeight = height - (notices.length > 0 ? NOTICES_HEIGHT : 0);
+  const bodyHeight = height - (notices.length > 0 ? NOTICES_HEIGHT + NOTICES_GAP : 0);
   const breakdownWidth = sideBySide ? Math.min(options.breakdownWidth, Math.floor(width * 0.45)) : 0;
   const breakdownHeight = options.showBreakdown && !sideBySide ? Math.min(180, Math.floor(bodyHeight * 0.35)) : 0;
   const diagramWidth = width - breakdownWidth;
@@ -166,10 +171,21 @@ const getStyles = (theme: GrafanaTheme2) => ({
   column: css({ display: 'flex', flexDirection: 'column', overflow: 'hidden' }),
   row: css({ display: 'flex', flexDirection: 'row', overflow: 'hidden' }),
   notices: css({
+    flex: `0 0 ${NOTICES_HEIGHT}px`,
     height: NOTICES_HEIGHT,
-    overflow: 'hidden',
-    '& > div': { margin: 0, padding: theme.spacing(0.5, 1) },
+    boxSizing: 'border-box',
+    display: 'flex',
+    alignItems: 'center',
+    gap: theme.spacing(1),
+    padding: theme.spacing(0, 1),
+    marginBottom: NOTICES_GAP,
+    background: theme.colors.warning.transparent,
+    borderLeft: `3px solid ${theme.colors.warning.border}`,
+    borderRadius: theme.shape.radius.default,
+    color: theme.colors.text.primary,
   }),
+  noticeIcon: css({ flexShrink: 0, color: theme.colors.warning.text }),
+  noticeText: css({ overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }),
   state: css({
     display: 'flex',
     flexDirection: 'column',
