@@ -89,12 +89,11 @@ export function wakerNode(row: ChainRow, identity: WakerIdentity): PathNode {
 }
 
 export function targetNode(row: ChainRow): PathNode {
-  const where = [row.targetProc, row.targetRole].filter(Boolean).join(' · ');
-  const pod = row.pod ? ` · ${row.pod}` : '';
+  // The pod first: Envoy's threads have the same names in every pod, and a long subtitle is cut at its end.
   return {
     id: `target:${row.node}:${row.targetPid ?? ''}:${row.targetTid ?? ''}:${row.targetComm}`,
     title: row.targetComm || '[unknown]',
-    subtitle: `${where}${pod}`,
+    subtitle: [row.pod, row.targetProc, row.targetRole].filter(Boolean).join(' · '),
   };
 }
 

@@ -167,6 +167,10 @@ describe('graph of chains', () => {
     ).toEqual(['[net-rx]', 'kubelet', 'preempted by stress-ng']);
     // Wakers by name: one kubelet node for its two threads, and it says so.
     expect(graph.nodes.find((n) => n.title === 'kubelet')?.subtitle).toBe('2 threads');
+    // Targets: the pod first, since every pod's Envoy has the same thread names and a long subtitle is cut at its end.
+    expect(graph.nodes.find((n) => n.title === 'wrk:worker_1')?.subtitle).toBe(
+      'productpage-v1-7d9f8c6b5-x2k4q · envoy · worker'
+    );
     expect(graph.nodes.filter((n) => n.column === 1)).toHaveLength(2);
     expect(graph.links).toHaveLength(4);
   });
