@@ -49,7 +49,11 @@ export async function seriousViolations(page: Page, selector: string): Promise<A
     const axe = (
       window as unknown as { axe: { run: (c: Element, o: object) => Promise<{ violations: AxeViolation[] }> } }
     ).axe;
-    const result = await axe.run(document.querySelector(sel)!, { resultTypes: ['violations'] });
+    const region = document.querySelector(sel);
+    if (!region) {
+      throw new Error(`axe: nothing on the page matches ${sel}`);
+    }
+    const result = await axe.run(region, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({
       id: v.id,
       impact: v.impact,

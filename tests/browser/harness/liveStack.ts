@@ -7,6 +7,7 @@
  * launches it, and the harness server in front of both. Loads BPF: run under
  * `flock /tmp/wakeflow-bpf.lock` (npm test does).
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,10 +17,10 @@ import {
   get,
   sleep,
   startDaemon,
-  startWorkload,
   stopDaemon,
   stopWorkload,
   waitFor,
+  workloadBin,
   type Daemon,
   type Workload,
 } from '../../../agent/tests/lib/serve-daemon';
@@ -27,16 +28,56 @@ import { pageBundle } from './bundle';
 import { startBackendHost, type BackendHost } from './pluginHost';
 import { startHarnessServer, type HarnessServer } from './server';
 
-/** Workload modes of agent/build/wakeflow-workload and what each contributes to the panel. */
-export const WORKLOADS: Array<[mode: string, args: string[]]> = [
-  ['tcp', ['--interval-us', '2000']],
-  ['udp', ['--interval-us', '3000']],
-  ['unix', ['--interval-us', '2000']],
-  ['eventfd', ['--interval-us', '1000']],
-  ['futex', ['--interval-us', '2500']],
-  ['timerfd', ['--interval-us', '4000']],
-  ['preempt', ['--cpu', '1']],
+/** Istio's labels of a workload process, as the sidecar injector puts them in its environment (docs/deployment.md). */
+export interface PodLabels {
+  namespace: string;
+  workload: string;
+  pod: string;
+}
+
+/**
+ * Workload modes of agent/build/wakeflow-workload, what each contributes to
+ * the panel, and the pod it pretends to be: two namespaces, four workloads,
+ * five pods, so that variables and filters have something to narrow.
+ */
+export const WORKLOADS: Array<{ mode: string; args: string[]; labels: PodLabels }> = [
+  { mode: 'tcp', args: ['--interval-us', '2000'], labels: pod('shop', 'frontend', 'frontend-7c9d5-x2k4q') },
+  { mode: 'udp', args: ['--interval-us', '3000'], labels: pod('shop', 'frontend', 'frontend-7c9d5-p8m3z') },
+  { mode: 'unix', args: ['--interval-us', '2000'], labels: pod('shop', 'cart', 'cart-6b7f4-q9w2e') },
+  { mode: 'eventfd', args: ['--interval-us', '1000'], labels: pod('shop', 'cart', 'cart-6b7f4-q9w2e') },
+  { mode: 'futex', args: ['--interval-us', '2500'], labels: pod('payments', 'ledger', 'ledger-0') },
+  { mode: 'timerfd', args: ['--interval-us', '4000'], labels: pod('payments', 'ledger', 'ledger-0') },
+  // Two spinners on one CPU: each loses it half the time, so this pod's preemption ratio is far above the alert's 0.2.
+  { mode: 'preempt', args: ['--cpu', '1'], labels: pod('payments', 'fraud', 'fraud-85c4d-j7k2l') },
 ];
+
+function pod(namespace: string, workload: string, name: string): PodLabels {
+  return { namespace, workload, pod: name };
+}
+
+/** The pods of WORKLOADS under a namespace (and workload), sorted: what the resources must answer. */
+export function podsOf(namespace?: string, workload?: string): string[] {
+  const pods = WORKLOADS.map((w) => w.labels)
+    .filter((l) => (!namespace || l.namespace === namespace) && (!workload || l.workload === workload))
+    .map((l) => l.pod);
+  return [...new Set(pods)].sort();
+}
+
+/** A workload with its pod's labels in the environment, where the agent reads them (/proc/PID/environ). */
+async function startLabelledWorkload(mode: string, args: string[], labels: PodLabels): Promise<Workload> {
+  const env = {
+    ...process.env,
+    POD_NAMESPACE: labels.namespace,
+    POD_NAME: labels.pod,
+    ISTIO_META_WORKLOAD_NAME: labels.workload,
+  };
+  const proc = spawn(workloadBin, [mode, '--duration', '600', ...args], { stdio: 'ignore', env });
+  await sleep(50);
+  if (proc.exitCode !== null || !proc.pid) {
+    throw new Error(`workload ${mode} did not start (${workloadBin}): run scripts/setup to build the agent`);
+  }
+  return { proc, pid: proc.pid };
+}
 
 export interface LiveStack {
   server: HarnessServer;
@@ -62,10 +103,10 @@ export async function startLiveStack(): Promise<LiveStack> {
   let agent: Daemon | undefined;
   let backend: BackendHost | undefined;
   try {
-    for (const [mode, args] of WORKLOADS) {
-      workloads.push(await startWorkload(mode, args));
+    for (const { mode, args, labels } of WORKLOADS) {
+      workloads.push(await startLabelledWorkload(mode, args, labels));
     }
-    say(`workloads ${WORKLOADS.map(([m]) => m).join(', ')} started`);
+    say(`workloads ${WORKLOADS.map((w) => `${w.mode} (${w.labels.namespace}/${w.labels.pod})`).join(', ')} started`);
     agent = await startDaemon([
       '--db',
       path.join(dir, 'agent.db'),
@@ -76,14 +117,19 @@ export async function startLiveStack(): Promise<LiveStack> {
       ...workloads.flatMap((w) => ['--pid', String(w.pid)]),
     ]);
     const auth = { Authorization: `Bearer ${token}` };
-    await waitFor('every workload traced', async () => {
-      const r = await get<{ targets: Array<{ pid: number; alive: boolean }> }>(`${agent!.url}/api/v1/targets`, auth);
-      return workloads.every((w) => r.body.targets.some((t) => t.pid === w.pid && t.alive));
+    await waitFor('every workload traced with its pod labels', async () => {
+      const r = await get<{ targets: Array<{ pid: number; alive: boolean; labels?: Record<string, string> }> }>(
+        `${agent!.url}/api/v1/targets`,
+        auth
+      );
+      return workloads.every((w, i) =>
+        r.body.targets.some((t) => t.pid === w.pid && t.alive && t.labels?.pod === WORKLOADS[i].labels.pod)
+      );
     });
     say(`agent ${agent.url} traces ${workloads.length} processes; recording`);
     await sleep(5000);
     // The spinners have made their preemptions; stopped, they leave this 2-CPU machine's CPUs to the browser.
-    await stopWorkload(workloads[WORKLOADS.findIndex(([mode]) => mode === 'preempt')]);
+    await stopWorkload(workloads[WORKLOADS.findIndex((w) => w.mode === 'preempt')]);
     backend = await startBackendHost();
     say(`backend handshake in ${Math.round(backend.plugin.handshakeMs)} ms`);
     const server = await startHarnessServer({

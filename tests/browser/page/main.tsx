@@ -311,6 +311,8 @@ const driver: Driver = {
     const log = ((window as unknown as { queryLog: unknown[] }).queryLog = [] as unknown[]);
     function Harness() {
       const [query, setQuery] = React.useState(opts.query as unknown as DataQuery);
+      // Grafana runs the query onChange just gave it: the state of this render is one change behind.
+      const latest = React.useRef(query);
       const [answer, setAnswer] = React.useState('');
       return (
         <div style={{ maxWidth: 1100 }}>
@@ -321,14 +323,16 @@ const driver: Driver = {
             range={getDefaultTimeRange()}
             onChange={(q: DataQuery) => {
               log.push(q);
+              latest.current = q;
               setQuery(q);
             }}
             onRunQuery={() => {
+              const running = latest.current;
               setAnswer('running');
               rxjs
                 .lastValueFrom(
                   ds.query({
-                    targets: [query],
+                    targets: [running],
                     range: getDefaultTimeRange(),
                     scopedVars: {},
                     intervalMs: 10000,
@@ -337,7 +341,7 @@ const driver: Driver = {
                 )
                 .then((r) =>
                   setAnswer(
-                    `${r.data.length} frames${r.errors?.length ? `, error: ${r.errors.map((e) => e.message).join('; ')}` : ''}`
+                    `${running.queryType}: ${r.data.length} frames${r.errors?.length ? `, error: ${r.errors.map((e) => e.message).join('; ')}` : ''}`
                   )
                 )
                 .catch((e) => setAnswer(`failed: ${String(e?.data?.message ?? e)}`));
