@@ -6,7 +6,7 @@ import { computeBreakdown } from './breakdown';
 import { NotChainsError, readChains } from './chains';
 import { describeDecision } from './explanation';
 import { buildGraph, filterRows, OTHER } from './graph';
-import { layoutGraph } from './layout';
+import { layoutGraph, NODE_WIDTH } from './layout';
 import { foldedLine, frameAt, offwaketimeText } from './stacks';
 
 const frame = (specs: ChainSpec[], meta?: Record<string, unknown>) => chainsFrame(specs, meta) as unknown as DataFrame;
@@ -227,6 +227,68 @@ describe('graph of chains', () => {
     for (const l of nonMinimal) {
       expect(l.width / l.link.value).toBeCloseTo(ratio, 6);
     }
+  });
+
+  it('lays out any number of columns: a multi-hop chain (issue 12) gets one column per hop', () => {
+    // chainPath yields two nodes today; the layout is given a four-column graph by hand, as issue 12's will be.
+    const node = (id: string, column: number, value: number) => ({
+      id,
+      column,
+      title: id,
+      subtitle: '',
+      value,
+      offcpu: value,
+      count: 1,
+      other: false,
+    });
+    const link = (source: string, target: string, column: number, value: number) => ({
+      id: `${source}>${target}`,
+      source,
+      target,
+      column,
+      category: 'net.tcp.data',
+      activity: '',
+      value,
+      offcpu: value,
+      count: 1,
+      rows: [],
+      other: false,
+    });
+    const graph = {
+      columns: 4,
+      nodes: [
+        node('irq', 0, 3),
+        node('kubelet', 1, 3),
+        node('pilot', 2, 3),
+        node('worker_0', 3, 2),
+        node('main', 3, 1),
+      ],
+      links: [
+        link('irq', 'kubelet', 0, 3),
+        link('kubelet', 'pilot', 1, 3),
+        link('pilot', 'worker_0', 2, 2),
+        link('pilot', 'main', 2, 1),
+      ],
+      folded: 0,
+      total: 4,
+    };
+    const layout = layoutGraph(graph, 1000, 300);
+    const x = (id: string) => layout.byNode.get(id)!.x;
+    expect(x('irq')).toBeLessThan(x('kubelet'));
+    expect(x('kubelet')).toBeLessThan(x('pilot'));
+    expect(x('pilot')).toBeLessThan(x('worker_0'));
+    expect(x('worker_0')).toBe(x('main'));
+    // Evenly spaced, and every link spans exactly its two neighbouring columns.
+    expect(x('pilot') - x('kubelet')).toBeCloseTo(x('kubelet') - x('irq'), 6);
+    for (const l of layout.links) {
+      // d is "M x0,y0 C xm,y0 xm,y1 x1,y1", rounded to 0.1 px.
+      const xs = [...l.d.matchAll(/(-?[\d.]+),/g)].map((m) => Number(m[1]));
+      expect(xs[0]).toBeCloseTo(x(l.link.source) + NODE_WIDTH, 1);
+      expect(xs[xs.length - 1]).toBeCloseTo(x(l.link.target), 1);
+    }
+    // One scale for every column: the two links out of pilot are together as thick as the one into it.
+    const width = (id: string) => layout.links.find((l) => l.link.id === id)!.width;
+    expect(width('pilot>worker_0') + width('pilot>main')).toBeCloseTo(width('kubelet>pilot'), 6);
   });
 });
 
