@@ -11,6 +11,7 @@ import { DataSource } from '../datasource';
 import { DashboardVariables, instanceSettings } from '../testing';
 import type { StoredQuery, WakeflowQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
+import { QueryHelp } from './QueryHelp';
 
 /** The backend's values resources, as the real one answers them (src/shared/resources.ts). */
 function resources(values: Record<string, string[]>) {
@@ -183,6 +184,42 @@ describe('QueryEditor', () => {
     expect(screen.queryByTestId(TEST_IDS.queryEditor.alertingNote)).not.toBeInTheDocument();
     await user.click(radio('Query type', 'Chains'));
     expect(screen.getByTestId(TEST_IDS.queryEditor.alertingNote)).toHaveTextContent('use Preemption');
+  });
+
+  it('works in Explore as in a panel: a stored partial query is shown complete, and each change runs', async () => {
+    const { user, onChange, onRunQuery } = renderEditor(
+      { refId: 'A', queryType: 'chains', limit: 5000 } as StoredQuery,
+      CoreApp.Explore
+    );
+    // The limit the saved model cannot hold is shown as the default the query will carry, not as 5000.
+    expect(screen.getByRole('spinbutton', { name: 'Limit' })).toHaveValue(50);
+    expect(screen.queryByTestId(TEST_IDS.queryEditor.alertingNote)).not.toBeInTheDocument();
+    await user.click(radio('Sort by', 'Wakeups'));
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'chains', sort: 'count', limit: 50, depth: 1 });
+    expectRunAfterChange(onChange, onRunQuery);
+  });
+
+  it('gives Explore its cheat sheet: an example becomes the row’s complete query, keeping its refId', async () => {
+    const onClickExample = jest.fn();
+    render(
+      <QueryHelp
+        datasource={new DataSource(instanceSettings)}
+        query={{ refId: 'B' } as WakeflowQuery}
+        onClickExample={onClickExample}
+      />
+    );
+    const user = userEvent.setup();
+    const example = screen.getByTestId(TEST_IDS.cheatSheet.example('preempted-pods'));
+    expect(within(example).getByRole('heading')).toHaveTextContent(/preempt/i);
+    await user.click(within(example).getByRole('button', { name: 'Use this query' }));
+    expect(onClickExample).toHaveBeenCalledWith({
+      refId: 'B',
+      queryType: 'preemption',
+      groupBy: 'pod',
+      ratio: 'time',
+      throttled: true,
+      namespace: ['$namespace'],
+    });
   });
 
   it('applies an example from the cheat sheet', async () => {
