@@ -23,6 +23,17 @@
  * and always for blocks longer than long_block_ns (which get edges of their
  * own, keyed by stacks, so they are never folded away). User stacks are
  * memoized by (thread, registers, frame link) in both modes.
+ *
+ * Where the parts are: this file holds the settings, the maps of threads
+ * and edges, the interval's state machine (switch_out, handle_waking,
+ * handle_wakeup, switch_in) and the programs. Beside it:
+ *   task.bpf.h            task fields; the current task's syscall and fd kind
+ *   targets.bpf.h         which processes are traced; exec, fork and exit
+ *   stacks.bpf.h          stack walks and the stack map (orc_unwind.bpf.h)
+ *   irq_state.bpf.h       per-CPU interrupt state, the wake context
+ *   softirq_origin.bpf.h  an experiment's histogram (off in captures)
+ *   core_fixes.bpf.h      kernel-version differences
+ *   wakeflow.h            map keys and values, shared with user space
  */
 #include <vmlinux.h>
 #include <bpf/bpf_core_read.h>
@@ -38,15 +49,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define TASK_INTERRUPTIBLE 0x1
 #define TASK_UNINTERRUPTIBLE 0x2
 #define PF_EXITING 0x00000004
-#define PF_KTHREAD 0x00200000
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
-#define SOCK_STREAM 1
-#define SOCK_DGRAM 2
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
-#define IPPROTO_MPTCP 262
 
 /* Settings, fixed before load (the verifier prunes disabled branches). */
 const volatile bool stacks_full = false;
@@ -64,31 +66,13 @@ const volatile bool switch_has_prev_state = true;
 const volatile __u64 irq_exit_window_ns = 2000;
 /* Experiment switch (bench only): record how softirqs start, see debug_origin. */
 const volatile bool debug_softirq_origin = false;
+/* Set before load (WAKEFLOW_ORC_CHECK=all): compare every ORC walk with the
+ * kernel's, not only the sampled ones (stacks.bpf.h). For tests. */
+const volatile bool orc_check_all = false;
 
-/* Bumped by user space whenever it clears the stack map: user stack ids
- * remembered per thread from an older epoch are no longer stored. */
-__u32 stack_epoch = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct wf_target);
-} targets SEC(".maps");
-
-/*
- * One bit per pid (pid_max is at most 2^22): set for every traced process.
- * Array lookups are inlined by the verifier, so the filter every scheduler
- * event goes through costs no helper call; the targets hash is consulted
- * only on a hit. User space keeps it in step with the targets map.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, WF_TARGET_BITS_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} target_bits SEC(".maps");
-
+/* Per target thread (by tid): the interval in progress and running totals.
+ * The sizes of threads, edges, totals and the stack maps are placeholders:
+ * user space sets them from its flags before load (capture.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -96,6 +80,7 @@ struct {
 	__type(value, struct wf_thread);
 } threads SEC(".maps");
 
+/* The aggregates user space drains: intervals summed per edge. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -103,20 +88,7 @@ struct {
 	__type(value, struct wf_edge_val);
 } edges SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct wf_stack_val);
-} stacks SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct wf_ustack_memo_key);
-	__type(value, __u64);
-} ustack_memo SEC(".maps");
-
+/* Final totals of threads that exited since the last drain (handle_exit). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -131,58 +103,8 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} proc_events SEC(".maps");
-
-/*
- * What interrupt work this CPU is doing right now, kept from the irq,
- * softirq and timer tracepoints (see core_fixes.bpf.h for why not from the
- * preempt count).
- */
-struct wf_cpu {
-	__u64 timer_fn[2];	/* running timer callback: [1] hard irq, [0] softirq */
-	__u64 hardirq_exit_ns;	/* when the last hard interrupt handler returned */
-	__u64 softirq_exit_ns;	/* when the last softirq vector finished */
-	__u32 hardirq_depth;	/* nested hard interrupt handlers running */
-	__u8 softirq;		/* vector + 1 while one is served, else 0 */
-	__u8 softirq_from_irq;	/* the vector runs on irq exit or in ksoftirqd */
-	__u8 pad[2];
-	__u32 orc_walks;	/* walks by the ORC unwinder on this CPU: picks the checked ones */
-	__u32 pad2;
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct wf_cpu);
-} cpu_state SEC(".maps");
-
-struct wf_scratch {
-	struct wf_stack_val stack;
-	struct wf_stack_val check; /* the kernel's walk, to compare the unwinder's with */
-	struct wf_edge_key key;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct wf_scratch);
-} scratch SEC(".maps");
-
-#include "orc_unwind.bpf.h"
-
 static const struct wf_thread zero_thread;
 static const struct wf_edge_val zero_edge;
-
-static __always_inline struct wf_cpu *this_cpu(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&cpu_state, &zero);
-}
 
 static __always_inline void stat_inc(__u32 which)
 {
@@ -192,98 +114,7 @@ static __always_inline void stat_inc(__u32 which)
 		*v += 1; /* per-CPU: no atomics needed */
 }
 
-/*
- * Task fields. In tp_btf programs the tracepoint's task arguments are BTF
- * pointers and a field is a plain load; raw_tp programs get bare addresses
- * and need probe reads. The current task is a BTF pointer in both
- * (bpf_get_current_task_btf). Helper calls are dear on kernels with
- * retpoline/SRSO return thunks, so the hot paths load directly where the
- * verifier allows it.
- */
-static __always_inline __u32 task_tgid(struct task_struct *t, bool btf)
-{
-	return btf ? t->tgid : BPF_CORE_READ(t, tgid);
-}
-
-static __always_inline __u32 task_tid(struct task_struct *t, bool btf)
-{
-	return btf ? t->pid : BPF_CORE_READ(t, pid);
-}
-
-static __always_inline __u64 task_pstart(struct task_struct *t, bool btf)
-{
-	return btf ? t->group_leader->start_time : BPF_CORE_READ(t, group_leader, start_time);
-}
-
-/* The thread's name and its process's (group leader's) name. */
-static __always_inline void task_comms(struct task_struct *t, bool btf, char *comm, char *pcomm)
-{
-	if (btf) {
-		__builtin_memcpy(comm, t->comm, WF_TASK_COMM_LEN);
-		__builtin_memcpy(pcomm, t->group_leader->comm, WF_TASK_COMM_LEN);
-	} else {
-		BPF_CORE_READ_STR_INTO((char(*)[WF_TASK_COMM_LEN])comm, t, comm);
-		BPF_CORE_READ_STR_INTO((char(*)[WF_TASK_COMM_LEN])pcomm, t, group_leader, comm);
-	}
-}
-
-static __always_inline bool maybe_target(__u32 tgid)
-{
-	__u32 idx = (tgid >> 6) & (WF_TARGET_BITS_WORDS - 1);
-	__u64 *w = bpf_map_lookup_elem(&target_bits, &idx);
-
-	return w && ((*w >> (tgid & 63)) & 1);
-}
-
-/*
- * The state of a thread of a traced process, or NULL for any other thread.
- * The pid bitmap answers for almost every task without a helper call; a
- * thread already known and of the same process (same process start time:
- * pid reuse never mixes two processes) needs one lookup. Otherwise the
- * targets map decides, and a target added by pid binds to the first process
- * seen with that pid.
- */
-static __always_inline struct wf_thread *target_thread(struct task_struct *t, __u32 tgid, __u32 tid, bool btf,
-						      bool create)
-{
-	struct wf_target *tg;
-	struct wf_thread *th;
-	__u64 ps;
-
-	if (!tgid || !maybe_target(tgid))
-		return NULL;
-	ps = task_pstart(t, btf);
-	th = bpf_map_lookup_elem(&threads, &tid);
-	if (th && th->pstart == ps)
-		return th;
-	tg = bpf_map_lookup_elem(&targets, &tgid);
-	if (!tg)
-		return NULL;
-	if (tg->pstart != ps) {
-		if (tg->pstart)
-			return NULL;
-		tg->pstart = ps;
-	}
-	if (th) {
-		/* The tid belonged to a process that is gone. */
-		__builtin_memset(th, 0, sizeof(*th));
-	} else {
-		if (!create)
-			return NULL;
-		if (bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&threads, &tid)) {
-			stat_inc(WF_STAT_STATE_DROPPED);
-			return NULL;
-		}
-		th = bpf_map_lookup_elem(&threads, &tid);
-		if (!th)
-			return NULL;
-	}
-	th->pstart = ps;
-	th->tgid = tgid;
-	return th;
-}
-
+/* Whether ip (a frame or a function pointer) lies in kernel function sym. */
 static __always_inline bool in_range(__u64 ip, int sym)
 {
 	if (sym < 0 || sym >= WF_KSYM__COUNT)
@@ -291,430 +122,12 @@ static __always_inline bool in_range(__u64 ip, int sym)
 	return ip >= ksym_start[sym] && ip < ksym_end[sym];
 }
 
-static __always_inline struct wf_scratch *this_scratch(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&scratch, &zero);
-}
-
-/* The kernel's walk into st: task != NULL walks that (sleeping) task's
- * kernel stack, else the current one's. Returns the frames, 0 if none. */
-static __always_inline __u32 kernel_walk(void *ctx, struct task_struct *task, bool user, __u32 depth,
-					 struct wf_stack_val *st)
-{
-	__u32 size = depth * sizeof(__u64);
-	long n;
-
-	if (size > sizeof(st->ip))
-		size = sizeof(st->ip);
-	if (task)
-		n = bpf_get_task_stack(task, st->ip, size, 0);
-	else
-		n = bpf_get_stack(ctx, st->ip, size, user ? BPF_F_USER_STACK : 0);
-	if (n <= 0) {
-		st->nr = 0;
-		return 0;
-	}
-	st->nr = n / sizeof(__u64);
-	st->user = user;
-	return st->nr;
-}
-
-/* Stores the walked stack in s->stack once under a 64-bit hash of its
- * frames; returns the hash (the stack id) or 0. */
-static __always_inline __u64 store_stack(struct wf_scratch *s, bool user, __u32 tgid)
-{
-	__u64 h = user ? 0x9e3779b97f4a7c15ULL ^ tgid : 0xcbf29ce484222325ULL;
-
-	for (__u32 i = 0; i < WF_MAX_STACK_DEPTH; i++) {
-		if (i >= s->stack.nr)
-			break;
-		/* Code built without frame pointers can leave a frame link
-		 * pointing at itself: the rest would be the same frame again. */
-		if (user && i > 0 && s->stack.ip[i] == s->stack.ip[i - 1]) {
-			s->stack.nr = i;
-			break;
-		}
-		h ^= s->stack.ip[i];
-		h *= 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	if (!h)
-		h = 1;
-	if (bpf_map_lookup_elem(&stacks, &h))
-		return h;
-	if (bpf_map_update_elem(&stacks, &h, &s->stack, BPF_NOEXIST) && !bpf_map_lookup_elem(&stacks, &h)) {
-		stat_inc(WF_STAT_STACKS_DROPPED);
-		return 0;
-	}
-	return h;
-}
-
-/* Walks a stack with the kernel's walker and stores it (store_stack).
- * task != NULL walks that (sleeping) task's kernel stack. */
-static __always_inline __u64 walk_stack(void *ctx, struct task_struct *task, bool user,
-					__u32 tgid, __u32 depth, struct wf_stack_val **out)
-{
-	struct wf_scratch *s = this_scratch();
-
-	if (!s)
-		return 0;
-	stat_inc(WF_STAT_STACKS_WALKED);
-	if (!kernel_walk(ctx, task, user, depth, &s->stack)) {
-		stat_inc(WF_STAT_STACKS_DROPPED);
-		return 0;
-	}
-	if (out)
-		*out = &s->stack;
-	return store_stack(s, user, tgid);
-}
-
-/*
- * Kernel stacks through the ORC unwinder (orc_unwind.bpf.h) where it can,
- * else the kernel's helper. Either way the same frames come out: a walk of
- * the unwinder is compared with the kernel's for the first 64 walks on each
- * CPU and one in 1024 after that, and a single difference turns the
- * unwinder off for good (counted in WF_STAT_ORC_MISMATCHES).
- */
-static __always_inline bool same_stack(const struct wf_stack_val *a, const struct wf_stack_val *b)
-{
-	if (a->nr != b->nr)
-		return false;
-	for (__u32 i = 0; i < WF_MAX_STACK_DEPTH; i++) {
-		if (i >= a->nr)
-			break;
-		if (a->ip[i] != b->ip[i])
-			return false;
-	}
-	return true;
-}
-
-static __always_inline void drop_frames(struct wf_stack_val *st, __u32 skip)
-{
-	if (skip >= st->nr) {
-		st->nr = 0;
-		return;
-	}
-	for (__u32 i = 0; i < WF_MAX_STACK_DEPTH; i++) {
-		__u32 j = i + skip;
-
-		if (j >= st->nr || j >= WF_MAX_STACK_DEPTH)
-			break;
-		barrier_var(j); /* index from the base, as checked (not &ip[i] + skip) */
-		st->ip[i] = st->ip[j];
-	}
-	st->nr -= skip;
-}
-
-/* Set before load (WAKEFLOW_ORC_CHECK=all): compare every walk. For tests. */
-const volatile bool orc_check_all = false;
-
-static __always_inline bool orc_check_due(void)
-{
-	struct wf_cpu *cpu = this_cpu();
-	__u32 n;
-
-	if (!cpu || orc_check_all)
-		return true;
-	n = cpu->orc_walks++;
-	return n < 64 || !(n & 1023);
-}
-
-/* s->stack from the unwinder, s->check from the kernel: the kernel's wins. */
-static __always_inline void orc_compare(struct wf_scratch *s)
-{
-	stat_inc(WF_STAT_ORC_CHECKS);
-	if (same_stack(&s->stack, &s->check))
-		return;
-	stat_inc(WF_STAT_ORC_MISMATCHES);
-	unwind_off = 1;
-	__builtin_memcpy(&s->stack, &s->check, sizeof(s->stack));
-}
-
-/*
- * The ORC walk from *st into s->stack, now and then compared with the
- * kernel's walk of the same stack (task: that sleeping task, or NULL for
- * the current one, whose first skip frames of the kernel's walk are glue).
- * false: the walker gave up and the kernel's must walk.
- */
-static __always_inline bool orc_walk_checked(void *ctx, struct wf_scratch *s, struct wf_unwind_start *st,
-					     struct task_struct *task, __u32 skip)
-{
-	if (wf_orc_walk(st, &s->stack) <= 0)
-		return false;
-	stat_inc(WF_STAT_ORC_WALKS);
-	if (orc_check_due()) {
-		if (kernel_walk(ctx, task, false, WF_MAX_STACK_DEPTH, &s->check))
-			drop_frames(&s->check, skip);
-		orc_compare(s);
-	}
-	return true;
-}
-
-/* Stores the kernel stack walked into s->stack; 0 if the walk found none. */
-static __always_inline __u64 store_kstack(struct wf_scratch *s)
-{
-	if (!s->stack.nr) {
-		stat_inc(WF_STAT_STACKS_DROPPED);
-		return 0;
-	}
-	return store_stack(s, false, 0);
-}
-
-/* A task that is not running (next at the switch-in, or a task being
- * woken): its walk starts at the frame its last switch-out saved. */
-static __always_inline __u64 walk_sleeping_kstack(void *ctx, struct task_struct *t)
-{
-	struct wf_scratch *s = this_scratch();
-	struct wf_unwind_start st = {};
-	__u64 tsp;
-
-	if (!s)
-		return 0;
-	stat_inc(WF_STAT_STACKS_WALKED);
-	if (unwind_usable()) {
-		tsp = t->thread.sp;
-		st.lo = tsp;
-		st.end = (__u64)bpf_task_pt_regs(t);
-		st.ip_at = tsp + bpf_core_field_offset(struct inactive_task_frame, ret_addr);
-		st.bp_at = tsp + bpf_core_field_offset(struct inactive_task_frame, bp);
-		st.max = WF_MAX_STACK_DEPTH;
-		st.nosched = 1;
-		if (orc_walk_checked(ctx, s, &st, t, 0))
-			return store_kstack(s);
-	}
-	kernel_walk(ctx, t, false, WF_MAX_STACK_DEPTH, &s->stack);
-	return store_kstack(s);
-}
-
-/*
- * The waker's walk starts inside this program. The kernel's walk begins
- * with the BPF and tracepoint glue (this program, bpf_trace_run1, ...);
- * user space leaves those frames out anyway (glue_frame in capture.c). The
- * unwinder starts at the first frame after them instead: where its return
- * address sits relative to ctx is fixed for a kernel build, and is learnt
- * from the first walk (calibrate_waker). From then on every waker walk,
- * the kernel's too, leaves those frames out, so both give the same ids.
- */
-#define WAKER_UNCALIBRATED 0
-#define WAKER_CALIBRATED 1
-#define WAKER_UNCALIBRATABLE 2
-#define WAKER_CALIBRATION_TRIES 16
-__u32 waker_state = WAKER_UNCALIBRATED;
-__u32 waker_tries = 0;
-__u32 waker_skip = 0;	  /* glue frames at the start of the kernel's walk */
-__u32 waker_slot = 0;	  /* offset from ctx of the first frame kept */
-__u64 waker_first_ip = 0; /* that frame: the tracepoint's return address */
-
-static __always_inline void calibrate_waker(void *ctx, __u64 end, struct wf_scratch *s)
-{
-	struct wf_unwind_start st = {};
-	__u32 zero = 0, skip = 0, slot = 0;
-	struct wf_stack_copy *cp = bpf_map_lookup_elem(&stack_copy, &zero);
-	bool found = false;
-
-	if (!cp || end - (__u64)ctx < 64 * sizeof(__u64) || bpf_probe_read_kernel(cp->w, 64 * sizeof(__u64), ctx))
-		goto failed;
-	for (__u32 k = 1; k <= 3 && !found; k++) {
-		if (k >= s->stack.nr)
-			break;
-		for (__u32 j = 0; j < 64; j++) {
-			if (cp->w[j] == s->stack.ip[k]) {
-				skip = k;
-				slot = j * sizeof(__u64);
-				found = true;
-				break;
-			}
-		}
-	}
-	if (!found || skip >= WF_MAX_STACK_DEPTH)
-		goto failed;
-	/* Prove it on this very stack before relying on it. */
-	st.lo = (__u64)ctx;
-	st.end = end;
-	st.ip_at = st.lo + slot;
-	st.expect_ip = s->stack.ip[skip];
-	st.max = WF_MAX_STACK_DEPTH - skip;
-	if (wf_orc_walk(&st, &s->check) <= 0)
-		goto failed;
-	drop_frames(&s->stack, skip);
-	if (!same_stack(&s->stack, &s->check)) {
-		waker_state = WAKER_UNCALIBRATABLE; /* the kernel's walk of this stack differs */
-		return;
-	}
-	waker_skip = skip;
-	waker_slot = slot;
-	waker_first_ip = st.expect_ip;
-	waker_state = WAKER_CALIBRATED;
-	return;
-failed:
-	/* This stack may be unusual (an interrupt frame, say): try others. */
-	if (++waker_tries >= WAKER_CALIBRATION_TRIES)
-		waker_state = WAKER_UNCALIBRATABLE;
-}
-
-static __always_inline __u64 walk_waker_kstack(void *ctx, struct task_struct *cur)
-{
-	struct wf_scratch *s = this_scratch();
-	struct wf_unwind_start st = {};
-	__u64 c = (__u64)ctx, end = 0;
-	bool usable = false;
-
-	if (!s)
-		return 0;
-	stat_inc(WF_STAT_STACKS_WALKED);
-	if (unwind_usable()) {
-		end = (__u64)bpf_task_pt_regs(cur);
-		/* Interrupt work runs on the irq stack: the kernel's walker hops over. */
-		usable = c >= (__u64)cur->stack && c < end;
-	}
-	if (usable && waker_state == WAKER_CALIBRATED) {
-		st.lo = c;
-		st.end = end;
-		st.ip_at = c + waker_slot;
-		st.expect_ip = waker_first_ip;
-		st.max = WF_MAX_STACK_DEPTH - waker_skip;
-		if (orc_walk_checked(ctx, s, &st, NULL, waker_skip))
-			return store_kstack(s);
-	}
-	if (kernel_walk(ctx, NULL, false, WF_MAX_STACK_DEPTH, &s->stack)) {
-		if (usable && waker_state == WAKER_UNCALIBRATED)
-			calibrate_waker(ctx, end, s);
-		else if (waker_state == WAKER_CALIBRATED)
-			drop_frames(&s->stack, waker_skip);
-	}
-	return store_kstack(s);
-}
-
-/* The current task's user stack, walked only when its registers and frame
- * link at this syscall were not seen before. th, when given, remembers the
- * last registers so a thread blocking at the same place again needs no
- * lookup at all. */
-static __always_inline __u64 current_user_stack(void *ctx, struct pt_regs *regs, __u32 tgid, __u32 tid,
-						struct wf_thread *th)
-{
-	struct wf_ustack_memo_key mk = {};
-	__u64 frame[2] = {};
-	__u64 *memo, id;
-
-	if (!regs)
-		return 0;
-	mk.tid = tid;
-	mk.pid = tgid;
-	mk.ip = regs->ip;
-	mk.sp = regs->sp;
-	mk.bp = regs->bp;
-	/* Same thread, same registers: the same call chain, in practice. */
-	if (th && th->tu_id && th->mk_ip == mk.ip && th->mk_sp == mk.sp && th->mk_bp == mk.bp &&
-	    th->mk_epoch == stack_epoch) {
-		stat_inc(WF_STAT_USTACK_MEMO_HITS);
-		return th->tu_id;
-	}
-	/* Across threads and over time the frame link is checked too. */
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)mk.bp) == 0)
-		mk.ret = frame[1];
-	memo = bpf_map_lookup_elem(&ustack_memo, &mk);
-	if (memo) {
-		stat_inc(WF_STAT_USTACK_MEMO_HITS);
-		id = *memo;
-	} else {
-		id = walk_stack(ctx, NULL, true, tgid, WF_MAX_STACK_DEPTH, NULL);
-		if (id)
-			bpf_map_update_elem(&ustack_memo, &mk, &id, BPF_ANY);
-	}
-	if (th) {
-		th->mk_ip = mk.ip;
-		th->mk_sp = mk.sp;
-		th->mk_bp = mk.bp;
-		th->mk_epoch = stack_epoch;
-	}
-	return id;
-}
-
-/* The current task's saved user registers, or NULL for kernel threads. */
-static __always_inline struct pt_regs *current_regs(struct task_struct *cur)
-{
-	if (cur->flags & PF_KTHREAD)
-		return NULL;
-	return (struct pt_regs *)bpf_task_pt_regs(cur);
-}
-
-/* The syscall the current task is in, or -1. Exceptions from user space
- * (page faults) also leave a small number in orig_ax: a syscall entered via
- * SYSCALL is recognised by rcx/r11 holding the user rip/rflags. */
-static __always_inline int current_syscall(struct pt_regs *regs, __u64 *arg0)
-{
-	long nr;
-
-	if (!regs)
-		return -1;
-	nr = regs->orig_ax;
-	if (nr < 0 || nr > 0x7fff)
-		return -1;
-	if (regs->cx != regs->ip || regs->r11 != regs->flags)
-		return -1;
-	if (arg0)
-		*arg0 = regs->di;
-	return nr;
-}
-
-/* Kind of file behind fd in the current task, by its poll method (data
- * symbols such as eventfd_fops are not in kallsyms; functions are). */
-static __always_inline __u8 current_fd_kind(__u64 fd)
-{
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct fdtable *fdt = cur->files->fdt;
-	struct file **fds;
-	struct file *f;
-	struct socket *sock;
-	struct sock *sk;
-	__u64 poll;
-	__u16 family, protocol, type;
-
-	if (!fdt || fd >= fdt->max_fds)
-		return WF_FD_NONE;
-	fds = fdt->fd;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
-		return WF_FD_NONE; /* e.g. close(): the slot is empty by the wakeup */
-	poll = (__u64)BPF_CORE_READ(f, f_op, poll);
-	if (in_range(poll, WF_KSYM_EVENTFD_POLL))
-		return WF_FD_EVENTFD;
-	if (in_range(poll, WF_KSYM_PIPE_POLL))
-		return WF_FD_PIPE;
-	if (in_range(poll, WF_KSYM_TIMERFD_POLL))
-		return WF_FD_TIMERFD;
-	if (in_range(poll, WF_KSYM_SIGNALFD_POLL))
-		return WF_FD_SIGNALFD;
-	if (!in_range(poll, WF_KSYM_SOCK_POLL)) {
-		umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
-
-		return (mode & 0170000) == 0100000 ? WF_FD_FILE : WF_FD_OTHER;
-	}
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return WF_FD_SOCKET;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	protocol = BPF_CORE_READ(sk, sk_protocol);
-	type = BPF_CORE_READ(sk, sk_type);
-	if (family == AF_UNIX)
-		return WF_FD_UNIX;
-	if (family == AF_INET || family == AF_INET6) {
-		if (protocol == IPPROTO_TCP || protocol == IPPROTO_MPTCP || type == SOCK_STREAM)
-			return WF_FD_TCP;
-		if (protocol == IPPROTO_UDP || type == SOCK_DGRAM)
-			return WF_FD_UDP;
-	}
-	return WF_FD_SOCKET;
-}
-
-static __always_inline bool fd_syscall(int nr)
-{
-	if (nr < 0 || nr >= 512)
-		return false;
-	return (fd_syscalls[(nr >> 6) & 7] >> (nr & 63)) & 1;
-}
+/* The parts, each relying only on what is above it. */
+#include "task.bpf.h"
+#include "targets.bpf.h"
+#include "stacks.bpf.h"
+#include "softirq_origin.bpf.h"
+#include "irq_state.bpf.h"
 
 /* Why a runnable task left the CPU, from the sched_switch arguments and,
  * for preempt=1, the frames just above __schedule. */
@@ -796,6 +209,67 @@ static __always_inline void claim_early_wakeup(struct wf_thread *th)
 }
 
 
+/* The target part of the key, common to blocks and preemptions: who left
+ * the CPU, from which syscall and user stack; clears the last interval's
+ * wakeup and samples. Returns the syscall (or -1). */
+static __always_inline int note_target(void *ctx, struct wf_thread *th, struct task_struct *prev, __u32 tgid,
+				       __u32 tid, bool preempt)
+{
+	struct wf_edge_key *k = &th->key;
+	struct pt_regs *regs;
+	int sc;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->tpid = tgid;
+	k->ttid = tid;
+	k->tpstart = th->pstart;
+	task_comms(prev, true, k->tcomm, k->tpcomm);
+	__builtin_memcpy(th->tot.comm, k->tcomm, sizeof(k->tcomm)); /* names change (pthread_setname_np) */
+	__builtin_memcpy(th->tot.pcomm, k->tpcomm, sizeof(k->tpcomm));
+	regs = current_regs(prev);
+	sc = current_syscall(regs, NULL);
+	k->tsyscall = sc;
+	if (preempt)
+		k->flags |= WF_EF_PREEMPT;
+	th->ts_wake = 0;
+	th->woken = 0;
+	th->sampled = 0;
+	th->s_wk = th->s_wu = th->s_tk = th->s_tu = 0;
+	th->tu_id = current_user_stack(ctx, regs, tgid, tid, th);
+	return sc;
+}
+
+/* A runnable target leaves the CPU: the edge is complete now, with the
+ * task that takes the CPU in the waker's place. */
+static __always_inline void note_preemption(void *ctx, struct wf_thread *th, struct task_struct *next, bool preempt,
+					    int sc, __u64 now, bool btf)
+{
+	struct wf_edge_key *k = &th->key;
+
+	k->kind = WF_BPF_KIND_PREEMPTED;
+	k->tstate = WF_TSTATE_RUNNABLE;
+	k->ctx = WF_BPF_CTX_NONE;
+	k->wsyscall = -1;
+	k->softirq = WF_SOFTIRQ_NONE;
+	k->resched = resched_reason(ctx, preempt, sc);
+	/* The preemptor stands in the waker's place. */
+	k->wpid = task_tgid(next, btf);
+	k->wtid = task_tid(next, btf);
+	if (k->wtid)
+		k->wpstart = task_pstart(next, btf);
+	task_comms(next, btf, k->wcomm, k->wpcomm);
+	if (stacks_full) {
+		if (!btf) /* else walked when it switches in: see switch_in */
+			k->tkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
+		k->tustack = th->tu_id;
+	} else if (sample_due(th, k, now)) {
+		th->s_tk = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
+		th->s_tu = th->tu_id;
+		th->sampled = 1;
+	}
+	th->ts_out = now; /* no wakeup comes for a runnable task: no ordering needed */
+}
+
 /* prev (== current) leaves the CPU. */
 static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *next, __u64 state,
 				       __u64 *nowp, bool btf)
@@ -805,7 +279,6 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	__u32 tgid = prev->tgid, tid = prev->pid;
 	struct wf_thread *th;
 	struct wf_edge_key *k;
-	struct pt_regs *regs;
 	bool runnable;
 	__u64 now;
 	int sc;
@@ -828,50 +301,12 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 
 	if (runnable)
 		th->early_ts = 0;
-	k = &th->key;
-	__builtin_memset(k, 0, sizeof(*k));
-	k->tpid = tgid;
-	k->ttid = tid;
-	k->tpstart = th->pstart;
-	task_comms(prev, true, k->tcomm, k->tpcomm);
-	__builtin_memcpy(th->tot.comm, k->tcomm, sizeof(k->tcomm)); /* names change (pthread_setname_np) */
-	__builtin_memcpy(th->tot.pcomm, k->tpcomm, sizeof(k->tpcomm));
-	regs = current_regs(prev);
-	sc = current_syscall(regs, NULL);
-	k->tsyscall = sc;
-	if (preempt)
-		k->flags |= WF_EF_PREEMPT;
-	th->ts_wake = 0;
-	th->woken = 0;
-	th->sampled = 0;
-	th->s_wk = th->s_wu = th->s_tk = th->s_tu = 0;
-	th->tu_id = current_user_stack(ctx, regs, tgid, tid, th);
-
+	sc = note_target(ctx, th, prev, tgid, tid, preempt);
 	if (runnable) {
-		k->kind = WF_BPF_KIND_PREEMPTED;
-		k->tstate = WF_TSTATE_RUNNABLE;
-		k->ctx = WF_BPF_CTX_NONE;
-		k->wsyscall = -1;
-		k->softirq = WF_SOFTIRQ_NONE;
-		k->resched = resched_reason(ctx, preempt, sc);
-		/* The preemptor stands in the waker's place. */
-		k->wpid = task_tgid(next, btf);
-		k->wtid = task_tid(next, btf);
-		if (k->wtid)
-			k->wpstart = task_pstart(next, btf);
-		task_comms(next, btf, k->wcomm, k->wpcomm);
-		if (stacks_full) {
-			if (!btf) /* else walked when it switches in: see switch_in */
-				k->tkstack = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
-			k->tustack = th->tu_id;
-		} else if (sample_due(th, k, now)) {
-			th->s_tk = walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
-			th->s_tu = th->tu_id;
-			th->sampled = 1;
-		}
-		th->ts_out = now; /* no wakeup comes for a runnable task: no ordering needed */
+		note_preemption(ctx, th, next, preempt, sc, now, btf);
 		return;
 	}
+	k = &th->key;
 	k->kind = WF_BPF_KIND_BLOCKED;
 	k->tstate = (state & TASK_UNINTERRUPTIBLE) ? WF_TSTATE_UNINTERRUPTIBLE : WF_TSTATE_SLEEPING;
 	k->ctx = WF_BPF_CTX_UNKNOWN; /* until a wakeup is seen */
@@ -889,11 +324,50 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	claim_early_wakeup(th);
 }
 
+/* Adds one interval to k's edge (created on its first interval), with the
+ * stacks sampled for it. */
+static __always_inline void add_interval(struct wf_thread *th, struct wf_edge_key *k, __u64 offcpu, __u64 runq,
+					 bool runq_known, __u64 now)
+{
+	struct wf_edge_val *v = bpf_map_lookup_elem(&edges, k);
+
+	if (!v) {
+		if (bpf_map_update_elem(&edges, k, &zero_edge, BPF_NOEXIST) == 0 || bpf_map_lookup_elem(&edges, k))
+			v = bpf_map_lookup_elem(&edges, k);
+	}
+	if (!v) {
+		stat_inc(WF_STAT_EDGES_DROPPED);
+		return;
+	}
+	/* The key names the target thread, whose switch-ins are never
+	 * concurrent: plain adds suffice. */
+	v->count++;
+	v->offcpu_ns += offcpu;
+	if (runq_known) {
+		v->runq_ns += runq;
+		v->runq_count++;
+	}
+	if (offcpu > v->offcpu_max_ns)
+		v->offcpu_max_ns = offcpu;
+	if (!v->first_ns)
+		v->first_ns = now;
+	v->last_ns = now;
+	if (th->sampled) {
+		v->last_sample_ns = now;
+		v->wkstack = th->s_wk;
+		v->wustack = th->s_wu;
+		v->tkstack = th->s_tk;
+		v->tustack = th->s_tu;
+	}
+	/* Remember this edge: the next interval is likely the same one. */
+	th->last_key = *k;
+	th->last_sample_ns = v->last_sample_ns;
+}
+
 /* next comes back on the CPU: its interval ends. */
 static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64 *nowp, bool btf)
 {
 	__u32 tgid = task_tgid(next, btf), tid = task_tid(next, btf);
-	struct wf_edge_val *v;
 	struct wf_thread *th;
 	struct wf_edge_key *k;
 	__u64 offcpu, runq = 0, ts_out, now;
@@ -948,38 +422,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 	if (stacks_full && btf)
 		k->tkstack = walk_sleeping_kstack(ctx, next);
 
-	v = bpf_map_lookup_elem(&edges, k);
-	if (!v) {
-		if (bpf_map_update_elem(&edges, k, &zero_edge, BPF_NOEXIST) == 0 || bpf_map_lookup_elem(&edges, k))
-			v = bpf_map_lookup_elem(&edges, k);
-	}
-	if (v) {
-		/* The key names the target thread, whose switch-ins are never
-		 * concurrent: plain adds suffice. */
-		v->count++;
-		v->offcpu_ns += offcpu;
-		if (runq_known) {
-			v->runq_ns += runq;
-			v->runq_count++;
-		}
-		if (offcpu > v->offcpu_max_ns)
-			v->offcpu_max_ns = offcpu;
-		if (!v->first_ns)
-			v->first_ns = now;
-		v->last_ns = now;
-		if (th->sampled) {
-			v->last_sample_ns = now;
-			v->wkstack = th->s_wk;
-			v->wustack = th->s_wu;
-			v->tkstack = th->s_tk;
-			v->tustack = th->s_tu;
-		}
-		/* Remember this edge: the next interval is likely the same one. */
-		th->last_key = *k;
-		th->last_sample_ns = v->last_sample_ns;
-	} else {
-		stat_inc(WF_STAT_EDGES_DROPPED);
-	}
+	add_interval(th, k, offcpu, runq, runq_known, now);
 	stat_inc(WF_STAT_EVENTS);
 
 	if (k->kind == WF_BPF_KIND_PREEMPTED) {
@@ -997,28 +440,58 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 					 struct task_struct *next, __u64 prev_state, bool btf)
 {
 	__u64 now = 0; /* read once, and only for targets */
-	struct wf_cpu *cpu = this_cpu();
 
-	/* No interrupt handler is running while the CPU switches tasks: heal
-	 * the per-CPU state from entry/exit pairs cut by attach or detach. */
-	if (cpu && (cpu->hardirq_depth || cpu->softirq)) {
-		cpu->hardirq_depth = 0;
-		cpu->softirq = 0;
-	}
+	irq_state_heal();
 	switch_out(ctx, preempt, next, switch_has_prev_state ? prev_state : get_task_state(prev), &now, btf);
 	switch_in(ctx, next, &now, btf);
 	return 0;
 }
 
-static __always_inline bool is_ksoftirqd(struct task_struct *cur)
+/*
+ * The waker part of the key from the current task (cur, thread wtid of
+ * process wtgid): its identity, the wake context (irq_state.bpf.h) and, in
+ * task context, its syscall and the kind of file it acts on. Returns the
+ * waker's user registers, NULL unless the task itself is the waker.
+ */
+static __always_inline struct pt_regs *note_waker(struct wf_edge_key *k, struct task_struct *cur, __u32 wtgid,
+						  __u32 wtid)
 {
-	char comm[10];
+	struct pt_regs *regs;
+	__u64 arg0 = 0;
+	bool in_task;
+	int sc;
 
-	if (!(cur->flags & PF_KTHREAD))
-		return false;
-	bpf_get_current_comm(comm, sizeof(comm));
-	return comm[0] == 'k' && comm[1] == 's' && comm[2] == 'o' && comm[3] == 'f' && comm[4] == 't' &&
-	       comm[5] == 'i' && comm[6] == 'r' && comm[7] == 'q' && comm[8] == 'd';
+	k->wpid = wtgid;
+	k->wtid = wtid;
+	k->wpstart = wtid ? task_pstart(cur, true) : 0;
+	task_comms(cur, true, k->wcomm, k->wpcomm);
+	k->timer_fn = 0;
+	k->wkstack = k->wustack = 0;
+	k->wsyscall = -1;
+	k->wfd = WF_FD_NONE;
+	k->irq = WF_IRQ_NONE;
+	k->softirq = WF_SOFTIRQ_NONE;
+
+	in_task = waker_context(k, wtid);
+	/* An interrupt wakes on behalf of no task: the task it happened to
+	 * land on is not the waker, and keying by it multiplied one timer's
+	 * edges by every task it interrupted (measured: 24,677 waker threads
+	 * in 17 minutes, most of them the daemon's own HTTP threads). The
+	 * interrupt is the waker; user space names it from its facts. */
+	if (k->ctx != WF_BPF_CTX_TASK) {
+		k->wpid = k->wtid = 0;
+		k->wpstart = 0;
+		__builtin_memset(k->wcomm, 0, sizeof(k->wcomm));
+		__builtin_memset(k->wpcomm, 0, sizeof(k->wpcomm));
+	}
+	regs = in_task ? current_regs(cur) : NULL;
+	if (regs) {
+		sc = current_syscall(regs, &arg0);
+		k->wsyscall = sc;
+		if (fd_syscall(sc))
+			k->wfd = current_fd_kind(arg0);
+	}
+	return regs;
 }
 
 /* current wakes p (sched_waking runs in the waker's context). */
@@ -1026,14 +499,12 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 {
 	__u32 tgid = task_tgid(p, btf), tid = task_tid(p, btf);
 	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 wtgid = cur->tgid, wtid = cur->pid;
 	struct pt_regs *regs;
-	__u64 now, arg0 = 0;
-	__u32 wtid, wtgid;
 	struct wf_thread *th;
 	struct wf_edge_key *k;
-	struct wf_cpu *cpu;
-	bool in_task = false, sample, early = false;
-	int sc;
+	bool sample, early = false;
+	__u64 now;
 
 	th = target_thread(p, tgid, tid, btf, false);
 	if (!th || th->woken)
@@ -1055,58 +526,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	/* An early wakeup is kept apart: the switch-out rewrites the key, and
 	 * may run concurrently on the target's CPU. */
 	k = early ? &th->early : &th->key;
-
-	wtgid = cur->tgid;
-	wtid = cur->pid;
-	k->wpid = wtgid;
-	k->wtid = wtid;
-	k->wpstart = wtid ? task_pstart(cur, true) : 0;
-	task_comms(cur, true, k->wcomm, k->wpcomm);
-	k->timer_fn = 0;
-	k->wkstack = k->wustack = 0;
-	k->wsyscall = -1;
-	k->wfd = WF_FD_NONE;
-	k->irq = WF_IRQ_NONE;
-	k->softirq = WF_SOFTIRQ_NONE;
-
-	cpu = this_cpu();
-	if (cpu && cpu->hardirq_depth) {
-		k->ctx = WF_BPF_CTX_HARDIRQ;
-		k->irq = WF_IRQ_HARDIRQ;
-		k->timer_fn = cpu->timer_fn[1];
-	} else if (cpu && cpu->softirq) {
-		k->irq = WF_IRQ_SOFTIRQ;
-		k->softirq = cpu->softirq - 1;
-		k->timer_fn = cpu->timer_fn[0];
-		/* Softirq work done at local_bh_enable inside the waker's own
-		 * syscall belongs to the waker (task context); on irq exit, in
-		 * ksoftirqd or on the idle task it does not. */
-		if (!wtid || cpu->softirq_from_irq)
-			k->ctx = WF_BPF_CTX_SOFTIRQ;
-		else
-			k->ctx = WF_BPF_CTX_TASK, in_task = true;
-	} else {
-		k->ctx = WF_BPF_CTX_TASK;
-		in_task = wtid != 0;
-	}
-	/* An interrupt wakes on behalf of no task: the task it happened to
-	 * land on is not the waker, and keying by it multiplied one timer's
-	 * edges by every task it interrupted (measured: 24,677 waker threads
-	 * in 17 minutes, most of them the daemon's own HTTP threads). The
-	 * interrupt is the waker; user space names it from its facts. */
-	if (k->ctx != WF_BPF_CTX_TASK) {
-		k->wpid = k->wtid = 0;
-		k->wpstart = 0;
-		__builtin_memset(k->wcomm, 0, sizeof(k->wcomm));
-		__builtin_memset(k->wpcomm, 0, sizeof(k->wpcomm));
-	}
-	regs = in_task ? current_regs(cur) : NULL;
-	if (regs) {
-		sc = current_syscall(regs, &arg0);
-		k->wsyscall = sc;
-		if (fd_syscall(sc))
-			k->wfd = current_fd_kind(arg0);
-	}
+	regs = note_waker(k, cur, wtgid, wtid);
 
 	__sync_fetch_and_add(&th->tot.wakeups, 1); /* wakers run on any CPU */
 
@@ -1170,198 +590,6 @@ static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
 	if (th->ts_out)
 		claim_early_wakeup(th);
 	th->early_ts = 0; /* used, or the sleep was cancelled */
-	return 0;
-}
-
-static __always_inline void emit_proc_event(__u32 type, struct task_struct *t, __u32 target)
-{
-	struct wf_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
-
-	if (!e) {
-		stat_inc(WF_STAT_RINGBUF_DROPPED);
-		return;
-	}
-	e->type = type;
-	e->pid = BPF_CORE_READ(t, tgid);
-	e->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	e->target = target;
-	e->pstart = task_pstart(t, false);
-	BPF_CORE_READ_STR_INTO(&e->comm, t, group_leader, comm);
-	bpf_ringbuf_submit(e, 0);
-}
-
-static __always_inline int handle_exec(struct task_struct *p)
-{
-	__u32 tgid = BPF_CORE_READ(p, tgid);
-	bool target = bpf_map_lookup_elem(&targets, &tgid) != NULL;
-
-	if (target || exec_events_all)
-		emit_proc_event(WF_PEV_EXEC, p, target);
-	return 0;
-}
-
-/* A traced process forks: a child keeps the process name it was matched
- * by, so --comm targets follow their children at once (no race with user
- * space); user space hears of it to snapshot the child's mappings. */
-static __always_inline int handle_fork(struct task_struct *parent, struct task_struct *child)
-{
-	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
-	struct wf_target *tg, ct = {};
-
-	if (ptgid == ctgid)
-		return 0; /* a new thread: covered by its process */
-	tg = bpf_map_lookup_elem(&targets, &ptgid);
-	if (!tg || !(tg->flags & WF_TARGET_BY_COMM))
-		return 0;
-	ct.flags = WF_TARGET_BY_COMM;
-	ct.pstart = BPF_CORE_READ(child, start_time);
-	bpf_map_update_elem(&targets, &ctgid, &ct, BPF_ANY);
-	{
-		__u32 idx = (ctgid >> 6) & (WF_TARGET_BITS_WORDS - 1);
-		__u64 bit = 1ULL << (ctgid & 63), *w = bpf_map_lookup_elem(&target_bits, &idx);
-
-		/* Bits of distinct pids: an atomic add is an atomic or. User
-		 * space sets the bit again when it hears of the fork. */
-		if (w && !(*w & bit))
-			__sync_fetch_and_add(w, bit);
-	}
-	emit_proc_event(WF_PEV_FORK, child, 1);
-	return 0;
-}
-
-static __always_inline int handle_exit(struct task_struct *p)
-{
-	__u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
-
-	struct wf_thread *th;
-
-	if (!bpf_map_lookup_elem(&targets, &tgid))
-		return 0;
-	th = bpf_map_lookup_elem(&threads, &tid);
-	if (th) {
-		/* Hand the thread's final totals over for the next drain. */
-		struct wf_totals_key tk = { .tid = tid, .pid = tgid, .pstart = th->pstart };
-
-		if (bpf_map_update_elem(&totals, &tk, &th->tot, BPF_ANY))
-			stat_inc(WF_STAT_TOTALS_DROPPED);
-	}
-	bpf_map_delete_elem(&threads, &tid);
-	if (BPF_CORE_READ(p, signal, live.counter) == 0) {
-		/* The whole process is gone: stop matching its pid, which may be
-		 * reused by an unrelated process. */
-		bpf_map_delete_elem(&targets, &tgid);
-		emit_proc_event(WF_PEV_EXIT, p, 1);
-	}
-	return 0;
-}
-
-/* Experiment support: log2 histograms of (softirq entry - last hard irq
- * exit) for softirqs whose frames show irq exit [0..31] or local_bh_enable
- * [32..63], to choose irq_exit_window_ns. Off unless debug_softirq_origin. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 64);
-	__type(key, __u32);
-	__type(value, __u64);
-} origin_hist SEC(".maps");
-
-static __always_inline void debug_origin(void *ctx, __u64 d, bool verdict)
-{
-	struct wf_stack_val *st = NULL;
-	__u32 slot = 0, base = 99;
-	__u64 *v;
-
-	if (!walk_stack(ctx, NULL, false, 0, 24, &st) || !st)
-		return;
-	for (int i = 0; i < 24; i++) {
-		if (i >= st->nr)
-			break;
-		if (in_range(st->ip[i], WF_KSYM_IRQ_EXIT_RCU))
-			base = 0;
-		else if (in_range(st->ip[i], WF_KSYM_LOCAL_BH_ENABLE_IP))
-			base = 32;
-	}
-	if (base == 99)
-		return;
-	/* slots 30/31 and 62/63: verdict irq-exit / task for each true origin */
-	slot = base + 30 + (verdict ? 0 : 1);
-	v = bpf_map_lookup_elem(&origin_hist, &slot);
-	if (v)
-		*v += 1;
-	slot = 0;
-	while (d > 1 && slot < 29)
-		d >>= 1, slot++;
-	slot += base;
-	v = bpf_map_lookup_elem(&origin_hist, &slot);
-	if (v)
-		*v += 1;
-}
-
-/*
- * A softirq vector starts. It was raised and is run either on the way out of
- * a hard interrupt (or by ksoftirqd, or on the idle task): not the current
- * task's doing; or at local_bh_enable() inside the current task's own code
- * (a loopback send runs the receiver's stack right there). The first kind
- * starts within a few microseconds of a hard interrupt handler returning,
- * with nothing in between; vectors of one run follow each other as closely.
- */
-static __always_inline int handle_softirq(void *ctx, __u32 vec, bool entry)
-{
-	struct wf_cpu *cpu = this_cpu();
-	struct task_struct *cur;
-	__u64 now = bpf_ktime_get_boot_ns();
-	bool from_irq;
-
-	if (!cpu)
-		return 0;
-	if (!entry) {
-		cpu->softirq = 0;
-		cpu->softirq_exit_ns = now;
-		return 0;
-	}
-	cur = bpf_get_current_task_btf();
-	from_irq = cur->pid == 0 || is_ksoftirqd(cur) ||
-		   (cpu->hardirq_exit_ns && now - cpu->hardirq_exit_ns <= irq_exit_window_ns) ||
-		   (cpu->softirq_from_irq && cpu->softirq_exit_ns && now - cpu->softirq_exit_ns <= irq_exit_window_ns);
-	/* A user task outside any syscall was interrupted in user space: no
-	 * local_bh_enable of its own can be running. */
-	if (!from_irq && !(cur->flags & PF_KTHREAD))
-		from_irq = current_syscall(current_regs(cur), NULL) < 0;
-	if (debug_softirq_origin && cur->pid && !is_ksoftirqd(cur))
-		debug_origin(ctx, cpu->hardirq_exit_ns ? now - cpu->hardirq_exit_ns : ~0ULL, from_irq);
-	cpu->hardirq_exit_ns = 0;
-	cpu->hardirq_depth = 0; /* softirqs never run inside a hard irq handler */
-	cpu->softirq = (vec & 0xff) + 1;
-	cpu->softirq_from_irq = from_irq;
-	return 0;
-}
-
-static __always_inline int handle_hardirq(bool entry)
-{
-	struct wf_cpu *cpu = this_cpu();
-
-	if (!cpu)
-		return 0;
-	if (entry) {
-		cpu->hardirq_depth++;
-	} else {
-		if (cpu->hardirq_depth) /* tracing may start inside a handler */
-			cpu->hardirq_depth--;
-		cpu->hardirq_exit_ns = bpf_ktime_get_boot_ns();
-	}
-	return 0;
-}
-
-/* A timer callback runs: hrtimers in hard irq unless marked soft, timer_list
- * callbacks in the TIMER softirq. */
-static __always_inline int handle_timer(__u64 fn, bool hard, bool entry)
-{
-	struct wf_cpu *cpu = this_cpu();
-
-	if (hard)
-		handle_hardirq(entry);
-	if (cpu)
-		cpu->timer_fn[hard ? 1 : 0] = entry ? fn : 0;
 	return 0;
 }
 
@@ -1529,151 +757,34 @@ int BPF_PROG(raw_timer_expire_exit, struct timer_list *t)
 	return handle_timer(0, false, false);
 }
 
-SEC("tp_btf/irq_handler_entry")
-int BPF_PROG(tp_irq_handler_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("raw_tp/irq_handler_entry")
-int BPF_PROG(raw_irq_handler_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("tp_btf/irq_handler_exit")
-int BPF_PROG(tp_irq_handler_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("raw_tp/irq_handler_exit")
-int BPF_PROG(raw_irq_handler_exit)
-{
-	return handle_hardirq(false);
-}
-
 /*
- * x86 interrupt vectors (irq_vectors tracepoints; user space leaves out the
- * ones a kernel lacks). Besides nesting depth they stamp the moment a
- * handler returns: softirqs run on irq exit start right after it.
+ * Hard interrupt handlers and the x86 interrupt vectors (irq_vectors
+ * tracepoints; user space leaves out the ones a kernel lacks): each
+ * tracepoint's tp_btf program and raw_tp twin only count nesting and, on
+ * exit, stamp the moment a handler returns (softirqs run on irq exit start
+ * right after it: irq_state.bpf.h).
  */
-SEC("tp_btf/local_timer_entry")
-int BPF_PROG(tp_local_timer_entry)
-{
-	return handle_hardirq(true);
-}
+#define HARDIRQ_TWINS(tp, entry)                         \
+	SEC("tp_btf/" #tp)                               \
+	int BPF_PROG(tp_##tp)                            \
+	{                                                \
+		return handle_hardirq(entry);            \
+	}                                                \
+	SEC("raw_tp/" #tp)                               \
+	int BPF_PROG(raw_##tp)                           \
+	{                                                \
+		return handle_hardirq(entry);            \
+	}
 
-SEC("raw_tp/local_timer_entry")
-int BPF_PROG(raw_local_timer_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("tp_btf/local_timer_exit")
-int BPF_PROG(tp_local_timer_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("raw_tp/local_timer_exit")
-int BPF_PROG(raw_local_timer_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("tp_btf/irq_work_entry")
-int BPF_PROG(tp_irq_work_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("raw_tp/irq_work_entry")
-int BPF_PROG(raw_irq_work_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("tp_btf/irq_work_exit")
-int BPF_PROG(tp_irq_work_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("raw_tp/irq_work_exit")
-int BPF_PROG(raw_irq_work_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("tp_btf/reschedule_entry")
-int BPF_PROG(tp_reschedule_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("raw_tp/reschedule_entry")
-int BPF_PROG(raw_reschedule_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("tp_btf/reschedule_exit")
-int BPF_PROG(tp_reschedule_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("raw_tp/reschedule_exit")
-int BPF_PROG(raw_reschedule_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("tp_btf/call_function_entry")
-int BPF_PROG(tp_call_function_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("raw_tp/call_function_entry")
-int BPF_PROG(raw_call_function_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("tp_btf/call_function_exit")
-int BPF_PROG(tp_call_function_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("raw_tp/call_function_exit")
-int BPF_PROG(raw_call_function_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("tp_btf/call_function_single_entry")
-int BPF_PROG(tp_call_function_single_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("raw_tp/call_function_single_entry")
-int BPF_PROG(raw_call_function_single_entry)
-{
-	return handle_hardirq(true);
-}
-
-SEC("tp_btf/call_function_single_exit")
-int BPF_PROG(tp_call_function_single_exit)
-{
-	return handle_hardirq(false);
-}
-
-SEC("raw_tp/call_function_single_exit")
-int BPF_PROG(raw_call_function_single_exit)
-{
-	return handle_hardirq(false);
-}
+HARDIRQ_TWINS(irq_handler_entry, true)
+HARDIRQ_TWINS(irq_handler_exit, false)
+HARDIRQ_TWINS(local_timer_entry, true)
+HARDIRQ_TWINS(local_timer_exit, false)
+HARDIRQ_TWINS(irq_work_entry, true)
+HARDIRQ_TWINS(irq_work_exit, false)
+HARDIRQ_TWINS(reschedule_entry, true)
+HARDIRQ_TWINS(reschedule_exit, false)
+HARDIRQ_TWINS(call_function_entry, true)
+HARDIRQ_TWINS(call_function_exit, false)
+HARDIRQ_TWINS(call_function_single_entry, true)
+HARDIRQ_TWINS(call_function_single_exit, false)

@@ -90,6 +90,8 @@ struct wf_edge_key {
 	__u8 ctx, wfd, irq, softirq;
 	__u8 wpad[2]; /* keys are compared bytewise: keep every byte defined */
 };
+/* The BPF side compares keys a word at a time (same_key): no tail bytes. */
+_Static_assert(sizeof(struct wf_edge_key) % 8 == 0, "struct wf_edge_key must be a whole number of 64-bit words");
 
 struct wf_edge_val {
 	__u64 count;

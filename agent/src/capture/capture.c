@@ -33,6 +33,21 @@
 #include "wakeflow.h"
 #include "wakeflow.skel.h"
 
+/*
+ * wakeflow.h numbers what the kernel side records the way the user side's
+ * enums do, so a value from a map is used as the enum as it is (build_edge,
+ * and the flags targets.c hands to the targets map): the two must agree.
+ */
+_Static_assert(WF_BPF_CTX_NONE == WF_CTX_NONE, "wake context NONE: wakeflow.h and edge.h differ");
+_Static_assert(WF_BPF_CTX_TASK == WF_CTX_TASK, "wake context TASK: wakeflow.h and edge.h differ");
+_Static_assert(WF_BPF_CTX_SOFTIRQ == WF_CTX_SOFTIRQ, "wake context SOFTIRQ: wakeflow.h and edge.h differ");
+_Static_assert(WF_BPF_CTX_HARDIRQ == WF_CTX_HARDIRQ, "wake context HARDIRQ: wakeflow.h and edge.h differ");
+_Static_assert(WF_BPF_CTX_UNKNOWN == WF_CTX_UNKNOWN, "wake context UNKNOWN: wakeflow.h and edge.h differ");
+_Static_assert(WF_BPF_KIND_BLOCKED == WF_SWITCH_BLOCKED, "switch kind BLOCKED: wakeflow.h and edge.h differ");
+_Static_assert(WF_BPF_KIND_PREEMPTED == WF_SWITCH_PREEMPTED, "switch kind PREEMPTED: wakeflow.h and edge.h differ");
+_Static_assert(TARGET_BY_PID == WF_TARGET_BY_PID, "target flag BY_PID: targets.h and wakeflow.h differ");
+_Static_assert(TARGET_BY_COMM == WF_TARGET_BY_COMM, "target flag BY_COMM: targets.h and wakeflow.h differ");
+
 /* Default kernel map sizes (entries); all preallocated, see capture.h. */
 #define DEFAULT_MAX_EDGES 16384
 #define DEFAULT_MAX_STACKS 8192
@@ -346,6 +361,10 @@ static const char *const softirq_names[] = { "hi",	"timer",   "net_tx", "net_rx"
 					     "irq_poll", "tasklet", "sched",  "hrtimer", "rcu" };
 
 #define NAME_AT(arr, i) ((size_t)(i) < sizeof(arr) / sizeof((arr)[0]) ? (arr)[i] : NULL)
+/* One name per value wakeflow.h defines (a new value needs its fact name). */
+_Static_assert(sizeof(tstate_names) / sizeof(tstate_names[0]) == WF_TSTATE_UNINTERRUPTIBLE + 1, "a WF_TSTATE_* has no name");
+_Static_assert(sizeof(resched_names) / sizeof(resched_names[0]) == WF_RESCHED_YIELD + 1, "a WF_RESCHED_* has no name");
+_Static_assert(sizeof(fd_names) / sizeof(fd_names[0]) == WF_FD_OTHER + 1, "a WF_FD_* has no name");
 
 static void add_facts(struct capture *c, struct wf_edge *e, const struct wf_edge_key *k)
 {
