@@ -18,8 +18,8 @@ import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
 import type { Graph, GraphLink, GraphNode, Weight } from '../model/graph';
-import { layoutGraph } from '../model/layout';
-import { LABEL_FONT, linksMarkup, nodesMarkup } from './diagramMarkup';
+import { layoutGraph, type NodeBox } from '../model/layout';
+import { LABEL_FONT, labelPlace, linksMarkup, MIN_LABEL_HEIGHT, nodesMarkup } from './diagramMarkup';
 
 export interface Selection {
   linkId?: string;
@@ -153,6 +153,15 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     return m;
   }, [graph, linkId, nodeId]);
   const nodeMarks = useMemo(() => new Map(nodeId ? [[nodeId, 'wf-selected']] : []), [nodeId]);
+  // The ends of the selection are named even when too short for a label (the details pane shrinks the diagram).
+  const selectedEnds = useMemo(() => {
+    const link = linkId ? linkById.get(linkId)?.link : undefined;
+    const ids = link ? [link.source, link.target] : nodeId ? [nodeId] : [];
+    return ids
+      .map((id) => layout.byNode.get(id))
+      .filter((box): box is NodeBox => box !== undefined && box.height < MIN_LABEL_HEIGHT)
+      .map((box) => ({ id: box.node.id, ...labelPlace(box, layout) }));
+  }, [layout, linkById, linkId, nodeId]);
   const linksLayer = useRef<SVGGElement>(null);
   const nodesLayer = useRef<SVGGElement>(null);
   useMarks(linksLayer, 'data-link', links, linkMarks);
@@ -249,6 +258,13 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
         <g transform="translate(0,4)">
           <MarkupLayer ref={linksLayer} className="wf-links" markup={links} />
           <MarkupLayer ref={nodesLayer} className="wf-nodes" markup={nodes} />
+          <g className="wf-selected-labels" aria-hidden="true">
+            {selectedEnds.map((end) => (
+              <text key={end.id} x={end.x} y={end.y} dy="0.35em" textAnchor={end.anchor}>
+                {end.title}
+              </text>
+            ))}
+          </g>
         </g>
       </svg>
       {hover && (
@@ -295,6 +311,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
       strokeLinejoin: 'round',
     },
     '.wf-subtitle': { fill: theme.colors.text.secondary, fontSize: LABEL_FONT - 1 },
+    '.wf-selected-labels text': { fontWeight: theme.typography.fontWeightMedium },
   }),
   tooltip: css({
     position: 'absolute',

@@ -103,6 +103,25 @@ describe('ChainsPanel', () => {
     expect(within(details).getByRole('button', { name: /copy folded/i })).toBeInTheDocument();
   });
 
+  it('names both ends of a selected link even where the diagram is too short for their labels', async () => {
+    const { user } = renderPanel(frames(syntheticChains(300)));
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    const ends = () => Array.from(diagram.querySelectorAll('.wf-selected-labels text')).map((t) => t.textContent);
+    expect(ends()).toEqual([]);
+    // The 100th heaviest chain (the default Links shown), not the folded "other" links after it.
+    const links = within(diagram).getAllByRole('button', { name: /^(?!other wakers).* woke / });
+    const lightest = links[links.length - 1];
+    const [source, target] = lightest.getAttribute('aria-label')!.split(/ woke |: /);
+    await user.click(lightest);
+    // The details pane has shrunk the diagram: the light link's nodes are below the label height.
+    expect(ends().length).toBeGreaterThan(0);
+    for (const end of ends()) {
+      // A long name is cut to the label column's width, with an ellipsis.
+      const shown = end!.replace(/…$/, '');
+      expect([source, target].some((name) => name.startsWith(shown))).toBe(true);
+    }
+  });
+
   it('selects with the keyboard: Tab to a link, Enter selects, Escape clears', async () => {
     const { user } = renderPanel(frames([tcpData, preempted]));
     const link = screen.getByRole('button', { name: /^preempted by stress-ng woke/ });

@@ -9,7 +9,7 @@
  * aria-pressed, and the shared test id.
  */
 import { TEST_IDS } from '../../common/testIds';
-import { NODE_WIDTH, type Layout } from '../model/layout';
+import { NODE_WIDTH, type Layout, type NodeBox } from '../model/layout';
 
 export const LABEL_FONT = 12;
 /** A label needs this much height to be drawn; smaller nodes keep their name in the tooltip and aria-label. */
@@ -42,22 +42,34 @@ export function linksMarkup(
   return parts.join('');
 }
 
+/** Where a node's label goes: left of the first column's nodes, right of the others'. */
+export function labelPlace(
+  box: NodeBox,
+  layout: Layout
+): { x: number; y: number; anchor: 'start' | 'end'; title: string } {
+  const left = box.node.column === 0;
+  return {
+    x: r1(left ? box.x - 6 : box.x + NODE_WIDTH + 6),
+    y: r1(box.y + box.height / 2),
+    anchor: left ? 'end' : 'start',
+    title: truncate(box.node.title, layout.labelWidth - 10),
+  };
+}
+
 export function nodesMarkup(layout: Layout, labelOf: (id: string) => string): string {
   const room = layout.labelWidth - 10;
   const parts: string[] = [];
   for (const box of layout.nodes) {
     const { node } = box;
     const id = escapeXml(node.id);
-    const left = node.column === 0;
-    const x = left ? box.x - 6 : box.x + NODE_WIDTH + 6;
-    const cy = r1(box.y + box.height / 2);
+    const { x, y, anchor, title } = labelPlace(box, layout);
     let text = '';
     if (box.height >= MIN_LABEL_HEIGHT) {
       const sub =
         box.height >= MIN_LABEL_HEIGHT * 2.4 && node.subtitle
-          ? `<tspan x="${r1(x)}" dy="1.25em" class="wf-subtitle">${escapeXml(truncate(node.subtitle, room))}</tspan>`
+          ? `<tspan x="${x}" dy="1.25em" class="wf-subtitle">${escapeXml(truncate(node.subtitle, room))}</tspan>`
           : '';
-      text = `<text x="${r1(x)}" y="${cy}" dy="0.35em" text-anchor="${left ? 'end' : 'start'}" aria-hidden="true">${escapeXml(truncate(node.title, room))}${sub}</text>`;
+      text = `<text x="${x}" y="${y}" dy="0.35em" text-anchor="${anchor}" aria-hidden="true">${escapeXml(title)}${sub}</text>`;
     }
     parts.push(
       `<g class="wf-node${node.other ? ' wf-other' : ''}"><rect x="${r1(box.x)}" y="${r1(box.y)}" width="${NODE_WIDTH}" height="${r1(box.height)}" rx="2"` +
