@@ -225,6 +225,17 @@ function checkMechanism(report: Report, m: Mechanism, stacks: 'sampled' | 'full'
   }
 }
 
+/*
+ * How long a mechanism's workload runs, in seconds. TCP's three phases are
+ * counted one by one (checkTcpPhases, >= 10 each) and a connection takes a
+ * handshake and five pauses: under emulation far fewer fit in a run (6.1
+ * under TCG at load 10: about 18 connections in 1.5 s, 7 of their connects
+ * woke the server from the client's task), so the TCP run is as much longer
+ * as the deadlines are (lib/pace.ts). The other mechanisms wake once a
+ * millisecond and are counted >= 20, which a short run gives everywhere.
+ */
+const runSeconds = (mode: string, seconds: number) => String(mode === 'tcp' ? scaled(seconds) : seconds);
+
 /* TCP wakes the server three ways; each must be told apart. */
 function checkTcpPhases(report: Report) {
   for (const category of ['net.tcp.connect', 'net.tcp.data', 'net.tcp.close']) {
@@ -280,7 +291,7 @@ describe('record --comm (default sampled stacks): processes started after the re
       const rec = await startRecord(['--comm', `^${workloadComm}$`]);
       let pid: number;
       try {
-        pid = await runWorkload(m.mode, ['--duration', '1.5']);
+        pid = await runWorkload(m.mode, ['--duration', runSeconds(m.mode, 1.5)]);
       } catch (err) {
         await stopRecord(rec).catch(() => undefined);
         throw err;
@@ -305,7 +316,7 @@ describe('record --pid --stacks full: a running process, followed through its ex
       // then with the old image, edges recorded after the exec too: the
       // workload waits before its threads start, longer where the agent is
       // slower (lib/pace.ts).
-      const w = startWorkloadOnCue(m.mode, ['--duration', '2.5', '--delay', String(scaled(0.3))]);
+      const w = startWorkloadOnCue(m.mode, ['--duration', runSeconds(m.mode, 2.5), '--delay', String(scaled(0.3))]);
       const rec = await startRecord(['--pid', String(w.proc.pid), '--stacks', 'full']).catch((err) => {
         w.proc.kill();
         throw err;
