@@ -439,16 +439,18 @@ describe('record: a real proxy under load keeps its wakers', () => {
   test('haproxy under wrk: wakeups_unseen stays at the few intervals in progress when tracing began', async () => {
     const proxy = spawn(
       'bash',
-      ['-c', `. agent/bench/proxy-env.sh && trap proxy_stop EXIT && proxy_start && wrk_run ${scaled(5)} >/dev/null`],
+      ['-c', `. agent/bench/proxy-env.sh && trap proxy_stop EXIT && proxy_start && wrk_run ${scaled(10)} >/dev/null`],
       { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] }
     );
     let err = '';
     proxy.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const done = new Promise<number | null>((resolve) => proxy.on('exit', (code) => resolve(code)));
     await sleep(scaled(1500)); // haproxy runs and serves before the recording begins
-    // Under emulation haproxy serves fewer requests a second: recorded for longer
-    // so that as many intervals are seen (lib/pace.ts).
-    const rec = await startRecord(['--comm', '^haproxy$', '--duration', String(scaled(2))]);
+    // Recorded for 5 s here, and for longer under emulation (lib/pace.ts), where
+    // haproxy serves far fewer requests a second: on 6.1 under TCG it gave 1289
+    // intervals in 20 s at load 10 (and 419 in 2 s before this was scaled). wrk
+    // outlasts the warm-up, the agent's start and the recording.
+    const rec = await startRecord(['--comm', '^haproxy$', '--duration', String(scaled(5))]);
     assert.equal(await rec.exited, 0, rec.stderr());
     assert.equal(await done, 0, err);
     const report = JSON.parse(rec.stdout()) as Report;
