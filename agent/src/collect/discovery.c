@@ -199,7 +199,8 @@ static bool is_hex_n(const char *s, size_t n)
 }
 
 /* Container runtimes' cgroup names: "<prefix><64 hex>[.scope]" under the
- * systemd driver, a bare "<64 hex>" under the cgroupfs driver. */
+ * systemd driver (CRI-O writes "crio-<id>" without ".scope" under the
+ * cgroupfs driver), a bare "<64 hex>" under the cgroupfs driver. */
 static const struct {
 	const char *prefix;
 	const char *runtime;
@@ -208,14 +209,87 @@ static const struct {
 	{ "docker-", "docker" },
 	{ "crio-", "cri-o" },
 	{ "libpod-", "podman" },
+	{ "nerdctl-", "containerd" },
 	{ "", "" },
 };
+
+/*
+ * containerd given a systemd-style parent ("kubepods-burstable-pod<uid>.slice")
+ * while it manages cgroups itself (SystemdCgroup = false) creates the
+ * cgroup literally named "<slice>:<prefix>:<id>", e.g.
+ * "kubepods-burstable-pod<uid>.slice:cri-containerd:<id>", often below
+ * "/system.slice/containerd.service" on cgroup v1 hosts.
+ */
+static const struct {
+	const char *prefix;
+	const char *runtime;
+} colon_prefixes[] = {
+	{ "cri-containerd", "containerd" },
+	{ "crio", "cri-o" },
+	{ "docker", "docker" },
+};
+
+static const char *colon_container_id(const char *c, size_t n, char id[65])
+{
+	const char *end = c + n, *last = NULL, *mid = NULL;
+
+	for (const char *p = c; p < end; p++) {
+		if (*p == ':') {
+			mid = last;
+			last = p;
+		}
+	}
+	if (!mid || end - last - 1 != 64 || !is_hex_n(last + 1, 64))
+		return NULL;
+	for (size_t k = 0; k < sizeof(colon_prefixes) / sizeof(colon_prefixes[0]); k++) {
+		size_t pl = strlen(colon_prefixes[k].prefix);
+
+		if ((size_t)(last - mid - 1) != pl || memcmp(mid + 1, colon_prefixes[k].prefix, pl))
+			continue;
+		for (int i = 0; i < 64; i++)
+			id[i] = (char)tolower((unsigned char)last[1 + i]);
+		id[64] = '\0';
+		return colon_prefixes[k].runtime;
+	}
+	return NULL;
+}
+
+/* A bare id names no runtime; its parents often do ("/docker/<id>",
+ * "/system.slice/containerd.service/..."). Only names that are exactly a
+ * runtime's count: "/kubepods/..." says nothing. */
+static const char *runtime_from_parents(const char *path, const char *leaf)
+{
+	static const struct {
+		const char *component;
+		const char *runtime;
+	} parents[] = {
+		{ "docker", "docker" },	      { "docker.service", "docker" },	{ "containerd.service", "containerd" },
+		{ "crio.service", "cri-o" }, { "libpod_parent", "podman" },
+	};
+	const char *p = path;
+
+	while (p < leaf) {
+		while (*p == '/')
+			p++;
+		const char *e = p;
+		while (e < leaf && *e != '/')
+			e++;
+		for (size_t k = 0; k < sizeof(parents) / sizeof(parents[0]); k++)
+			if (strlen(parents[k].component) == (size_t)(e - p) && !memcmp(p, parents[k].component, (size_t)(e - p)))
+				return parents[k].runtime;
+		p = e;
+	}
+	return "";
+}
 
 static const char *component_container_id(const char *c, size_t n, char id[65])
 {
 	static const char scope[] = ".scope";
 	size_t sl = sizeof(scope) - 1;
+	const char *rt = colon_container_id(c, n, id);
 
+	if (rt)
+		return rt;
 	if (n > sl && !memcmp(c + n - sl, scope, sl))
 		n -= sl;
 	for (size_t k = 0; k < sizeof(runtime_prefixes) / sizeof(runtime_prefixes[0]); k++) {
@@ -247,7 +321,7 @@ const char *discovery_container_id(const char *path, char id[65])
 			start--;
 		const char *rt = component_container_id(start, (size_t)(end - start), id);
 		if (rt)
-			return rt;
+			return rt[0] ? rt : runtime_from_parents(path, start);
 		end = start > path ? start - 1 : path;
 	}
 	return NULL;
@@ -271,8 +345,9 @@ static bool uid_at(const char *s, size_t n, char uid[37])
 			uid[i] = (char)tolower((unsigned char)ch);
 		}
 	}
-	/* The uid ends the component, or ".slice" follows it. */
-	if (n != 36 && (n != 36 + 6 || memcmp(s + 36, ".slice", 6)))
+	/* The uid ends the component, or ".slice" follows it (then maybe
+	 * ":<runtime>:<id>", containerd's own name under a systemd parent). */
+	if (n != 36 && (n < 36 + 6 || memcmp(s + 36, ".slice", 6) || (n > 36 + 6 && s[36 + 6] != ':')))
 		return false;
 	uid[36] = '\0';
 	return true;
@@ -425,6 +500,11 @@ static int read_proc_cgroup(int32_t pid, const char *proc_root, struct wf_cgroup
 	free(buf);
 	/* An exited process's cgroup file reads empty. */
 	return err == -EINVAL && len == 0 ? -ESRCH : proc_errno(err);
+}
+
+int discovery_cgroup_of(int32_t pid, const char *proc_root, struct wf_cgroup *cg)
+{
+	return read_proc_cgroup(pid, proc_root, cg, NULL, NULL);
 }
 
 static int read_proc_environ(int32_t pid, const char *proc_root, struct wf_labels *labels)

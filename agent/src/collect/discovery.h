@@ -20,8 +20,11 @@
  *               pod name; if the target lacks the namespace its parent in
  *               the same container is asked (pilot-agent starts envoy).
  *   container_id, pod_uid
- *               from /proc/PID/cgroup (docker, containerd, CRI-O, podman;
- *               systemd and cgroupfs drivers; cgroup v2 and v1).
+ *               from /proc/PID/cgroup (docker, containerd, CRI-O, podman,
+ *               nerdctl; systemd and cgroupfs drivers, and containerd's
+ *               "<slice>:cri-containerd:<id>" under a systemd parent;
+ *               cgroup v2 and v1; tests/unit/test_discovery.c has a table
+ *               of real files).
  * An empty value means unknown; emit no label for it.
  */
 #ifndef WAKEFLOW_DISCOVERY_H
@@ -85,6 +88,10 @@ const char *discovery_label_name(enum wf_label l);
  */
 int discovery_target(int32_t pid, const char *proc_root, struct wf_target_info *out);
 
+/* Reads only /PROC_ROOT/PID/cgroup (one small file: cheap enough to ask
+ * every window whether a target moved). Returns 0 or -ESRCH, -errno. */
+int discovery_cgroup_of(int32_t pid, const char *proc_root, struct wf_cgroup *cg);
+
 /* The parsers behind discovery_target, for buffers already read. */
 /* Fills the environment labels of out (others untouched) from NUL-separated
  * KEY=VALUE entries; returns how many labels were set. */
@@ -94,7 +101,8 @@ int discovery_parse_environ(const char *buf, size_t len, struct wf_labels *out);
 int discovery_parse_cgroup(const char *buf, size_t len, struct wf_cgroup *cg, struct wf_labels *labels,
 			   const char **runtime);
 /* Finds a container id (64 hex) in one cgroup path; returns the runtime name
- * ("" when the path holds a bare id) or NULL when there is none. */
+ * ("" for a bare id whose parents name no runtime, as under "/kubepods")
+ * or NULL when there is none. */
 const char *discovery_container_id(const char *path, char id[65]);
 /* Finds a Kubernetes pod UID in one cgroup path (dashes restored); false if none. */
 bool discovery_pod_uid(const char *path, char uid[37]);

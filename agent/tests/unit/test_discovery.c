@@ -267,12 +267,12 @@ static void test_container_id(void **state)
 		{ "/machine.slice/libpod-" ID_B ".scope", "podman", ID_B },
 		/* cgroupfs driver: bare id (v1 kubepods, plain docker) */
 		{ "/kubepods/burstable/pod" UID_DASH "/" ID_B, "", ID_B },
-		{ "/docker/" ID_A, "", ID_A },
+		{ "/docker/" ID_A, "docker", ID_A },
 		/* in another cgroup namespace */
 		{ "/../../kubepods-besteffort-pod" UID_UNDER ".slice/cri-containerd-" ID_B ".scope", "containerd",
 		  ID_B },
 		/* uppercase hex is accepted and normalised */
-		{ "/docker/0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", "", ID_A },
+		{ "/docker/0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", "docker", ID_A },
 		/* near misses */
 		{ "/docker/" ID_A "0", NULL, NULL },
 		{ "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", NULL, NULL },
@@ -372,6 +372,92 @@ static void test_parse_cgroup_v1(void **state)
 	assert_int_equal(discovery_parse_cgroup(no_cpu, sizeof(no_cpu) - 1, &cg, &l, &rt), 0);
 	assert_string_equal(label(&l, WF_LABEL_CONTAINER_ID), ID_A);
 	assert_string_equal(cg.unified, "");
+}
+
+/* Whole /proc/PID/cgroup files as each runtime and cgroup driver writes
+ * them for a container's process, on cgroup v2, v1 and hybrid hosts. */
+#define SD_POD "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UID_UNDER ".slice"
+#define FS_POD "/kubepods/burstable/pod" UID_DASH
+#define V1_ALL(path)                                                                                    \
+	"12:hugetlb:" path "\n11:pids:" path "\n10:memory:" path "\n9:devices:" path "\n8:blkio:" path \
+	"\n7:net_cls,net_prio:" path "\n6:freezer:" path "\n5:perf_event:" path "\n4:cpuset:" path        \
+	"\n3:cpu,cpuacct:" path "\n2:rdma:/\n1:name=systemd:" path "\n0::/\n"
+
+static void test_cgroup_forms(void **state)
+{
+	static const struct {
+		const char *what, *file;
+		const char *id, *pod_uid, *runtime; /* "" = none */
+	} cases[] = {
+		{ "containerd, systemd driver, v2", "0::" SD_POD "/cri-containerd-" ID_A ".scope\n", ID_A, UID_DASH,
+		  "containerd" },
+		{ "containerd, cgroupfs driver, v2", "0::" FS_POD "/" ID_A "\n", ID_A, UID_DASH, "" },
+		{ "containerd, systemd driver, v1", V1_ALL(SD_POD "/cri-containerd-" ID_A ".scope"), ID_A, UID_DASH,
+		  "containerd" },
+		{ "containerd, cgroupfs driver, v1", V1_ALL(FS_POD "/" ID_A), ID_A, UID_DASH, "" },
+		{ "containerd managing cgroups itself under kubelet's systemd parent, v1",
+		  V1_ALL("/system.slice/containerd.service/kubepods-burstable-pod" UID_UNDER
+			 ".slice:cri-containerd:" ID_B),
+		  ID_B, UID_DASH, "containerd" },
+		{ "the same on v2", "0::/kubepods-besteffort-pod" UID_UNDER ".slice:cri-containerd:" ID_B "\n", ID_B,
+		  UID_DASH, "containerd" },
+		{ "containerd, guaranteed QoS (no QoS slice)",
+		  "0::/kubepods.slice/kubepods-pod" UID_UNDER ".slice/cri-containerd-" ID_A ".scope\n", ID_A, UID_DASH,
+		  "containerd" },
+		{ "kind: kubelet's slice nested in a node container",
+		  "0::/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+		  "kubelet-kubepods-besteffort-pod" UID_UNDER ".slice/cri-containerd-" ID_A ".scope\n",
+		  ID_A, UID_DASH, "containerd" },
+		{ "kind with cgroupfs: the node container's id is not the pod's",
+		  V1_ALL("/docker/" ID_B "/kubepods/burstable/pod" UID_DASH "/" ID_A), ID_A, UID_DASH, "docker" },
+		{ "read from the agent's own cgroup namespace (DaemonSet on v2)",
+		  "0::/../../kubepods-burstable.slice/kubepods-burstable-pod" UID_UNDER ".slice/cri-containerd-" ID_A
+		  ".scope\n",
+		  ID_A, UID_DASH, "containerd" },
+		{ "CRI-O, systemd driver, v2", "0::" SD_POD "/crio-" ID_A ".scope\n", ID_A, UID_DASH, "cri-o" },
+		{ "CRI-O with crun's container sub-cgroup", "0::" SD_POD "/crio-" ID_A ".scope/container\n", ID_A,
+		  UID_DASH, "cri-o" },
+		{ "CRI-O, systemd driver, v1", V1_ALL(SD_POD "/crio-" ID_A ".scope"), ID_A, UID_DASH, "cri-o" },
+		{ "CRI-O, cgroupfs driver, v1", V1_ALL(FS_POD "/crio-" ID_A), ID_A, UID_DASH, "cri-o" },
+		{ "CRI-O's conmon is not the container", "0::" SD_POD "/crio-conmon-" ID_A ".scope\n", "", UID_DASH,
+		  "" },
+		{ "Docker (dockershim), systemd driver, v1", V1_ALL(SD_POD "/docker-" ID_A ".scope"), ID_A, UID_DASH,
+		  "docker" },
+		{ "Docker (dockershim), cgroupfs driver, v1", V1_ALL(FS_POD "/" ID_A), ID_A, UID_DASH, "" },
+		{ "Docker, systemd driver, v2", "0::/system.slice/docker-" ID_B ".scope\n", ID_B, "", "docker" },
+		{ "Docker, systemd driver, v1", V1_ALL("/system.slice/docker-" ID_B ".scope"), ID_B, "", "docker" },
+		{ "Docker, cgroupfs driver, v1", V1_ALL("/docker/" ID_B), ID_B, "", "docker" },
+		{ "Docker, cgroupfs driver, v2", "0::/docker/" ID_B "\n", ID_B, "", "docker" },
+		{ "nerdctl, systemd driver", "0::/system.slice/nerdctl-" ID_B ".scope\n", ID_B, "", "containerd" },
+		{ "podman, rootless", "0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID_B
+				      ".scope/container\n",
+		  ID_B, "", "podman" },
+		{ "podman, cgroupfs driver", "0::/libpod_parent/libpod-" ID_B "\n", ID_B, "", "podman" },
+		{ "hybrid host: systemd's v2 path, the container in v1",
+		  "12:pids:" FS_POD "/" ID_B "\n4:cpu,cpuacct:" FS_POD "/" ID_B "\n1:name=systemd:" FS_POD "/" ID_B
+		  "\n0::/system.slice/containerd.service\n",
+		  ID_B, UID_DASH, "" },
+		{ "a host service", "0::/system.slice/sshd.service\n", "", "", "" },
+		{ "a host service, v1", V1_ALL("/system.slice/sshd.service"), "", "", "" },
+		{ "a pod-level process outside any container", "0::" SD_POD "\n", "", UID_DASH, "" },
+		{ "the root", "0::/\n", "", "", "" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wf_cgroup cg;
+		struct wf_labels l;
+		const char *rt = NULL;
+
+		memset(&l, 0, sizeof(l));
+		if (discovery_parse_cgroup(cases[i].file, strlen(cases[i].file), &cg, &l, &rt))
+			fail_msg("%s: not parsed", cases[i].what);
+		if (strcmp(label(&l, WF_LABEL_CONTAINER_ID), cases[i].id) ||
+		    strcmp(label(&l, WF_LABEL_POD_UID), cases[i].pod_uid) || strcmp(rt, cases[i].runtime))
+			fail_msg("%s: container '%s' pod_uid '%s' runtime '%s'; want '%s' '%s' '%s'", cases[i].what,
+				 label(&l, WF_LABEL_CONTAINER_ID), label(&l, WF_LABEL_POD_UID), rt, cases[i].id,
+				 cases[i].pod_uid, cases[i].runtime);
+	}
 }
 
 static void test_parse_cgroup_bad(void **state)
@@ -881,78 +967,7 @@ static void test_real_parent_fallback(void **state)
 	assert_int_equal(waitpid(sh, &status, 0), sh);
 }
 
-/* A real cgroup with a tight CPU limit, on whichever hierarchy holds the
- * cpu controller here (v1 cpu, or v2 with cpu enabled at the root). */
-struct limited_cgroup {
-	char dir[PATH_MAX];  /* absolute directory */
-	char path[PATH_MAX]; /* as /proc/PID/cgroup shows it */
-};
-
-static void write_knob(const char *dir, const char *knob, const char *val)
-{
-	char p[PATH_MAX + 64];
-
-	snprintf(p, sizeof(p), "%s/%s", dir, knob);
-	int fd = open(p, O_WRONLY);
-	if (fd < 0)
-		fail_msg("cannot open %s: %s", p, strerror(errno));
-	if (write(fd, val, strlen(val)) < 0)
-		fail_msg("cannot write '%s' to %s: %s", val, p, strerror(errno));
-	close(fd);
-}
-
-static void make_limited_cgroup(const struct wf_cgroup_fs *fs, const char *name, struct limited_cgroup *out)
-{
-	const char *base = fs->cpu_dir[0] ? fs->cpu_dir : fs->unified_dir;
-
-	assert_true(base[0]);
-	snprintf(out->path, sizeof(out->path), "/%s", name);
-	snprintf(out->dir, sizeof(out->dir), "%s/%s", base, name);
-	if (mkdir(out->dir, 0755) && errno != EEXIST)
-		fail_msg("cannot create cgroup %s (run the unit tests as root): %s", out->dir, strerror(errno));
-	if (fs->cpu_dir[0]) {
-		write_knob(out->dir, "cpu.cfs_period_us", "10000");
-		write_knob(out->dir, "cpu.cfs_quota_us", "1000");
-	} else {
-		write_knob(fs->unified_dir, "cgroup.subtree_control", "+cpu");
-		write_knob(out->dir, "cpu.max", "1000 10000");
-	}
-}
-
-static void move_to(const struct limited_cgroup *cg, pid_t pid)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%d", pid);
-	write_knob(cg->dir, "cgroup.procs", s);
-}
-
-/* A child that burns CPU for ms milliseconds once released via the pipe. */
-static pid_t spinner(int *release_fd, int ms)
-{
-	int fds[2];
-
-	assert_int_equal(pipe(fds), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char c;
-		struct timespec a, b;
-
-		close(fds[1]);
-		if (read(fds[0], &c, 1) != 1)
-			_exit(1);
-		clock_gettime(CLOCK_MONOTONIC, &a);
-		do {
-			clock_gettime(CLOCK_MONOTONIC, &b);
-		} while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < ms);
-		pause();
-		_exit(0);
-	}
-	close(fds[0]);
-	*release_fd = fds[1];
-	return pid;
-}
+#include "real_cgroup.h"
 
 static void test_real_throttling(void **state)
 {
@@ -1081,6 +1096,7 @@ int main(void)
 		cmocka_unit_test(test_pod_uid),
 		cmocka_unit_test(test_parse_cgroup_v2),
 		cmocka_unit_test(test_parse_cgroup_v1),
+		cmocka_unit_test(test_cgroup_forms),
 		cmocka_unit_test(test_parse_cgroup_bad),
 		cmocka_unit_test(test_cpu_stat),
 		cmocka_unit_test(test_throttle_delta),
