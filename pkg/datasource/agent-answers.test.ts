@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { Utf8Builder } from '../protocol/columns';
 import { readSeriesAnswer } from './agent-api';
 import { readEdgesAnswer } from './agent-edges';
-import { JsonCursor, JsonSyntaxError, MAX_DEPTH, utf8Bytes } from './json-cursor';
+import { JsonCursor, JsonSyntaxError, MAX_DEPTH, TextInterner, utf8Bytes } from './json-cursor';
 
 const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const runs = Number(process.env.FUZZ_RUNS ?? 1000);
@@ -553,4 +553,26 @@ test('edges: a capacity hint of 0, NaN or 1 still reads every edge', () => {
     assert.deepEqual(a.edges.stack('waker', 39), ['f39']);
     assert.equal(a.edges.num.id[39], 39);
   }
+});
+
+test('interned text: equal bytes give the very same string, a hash collision or non-ASCII bytes the right one', () => {
+  const names = new TextInterner();
+  // "Aa" and "BB" have the same 31-multiplier hash.
+  const buf = Buffer.from('Aa|BB|Aa|é|é|tcp_v4_rcv|tcp_v4_rcv');
+  const at = (i: number) => {
+    const parts = buf.toString('latin1').split('|');
+    const start = parts.slice(0, i).reduce((n, p) => n + p.length + 1, 0);
+    return names.text(buf, start, start + parts[i].length);
+  };
+  assert.deepEqual([0, 1, 2, 3, 4, 5, 6].map(at), ['Aa', 'BB', 'Aa', 'é', 'é', 'tcp_v4_rcv', 'tcp_v4_rcv']);
+  fc.assert(
+    fc.property(fc.array(fc.string({ maxLength: 6 }), { maxLength: 30 }), (texts) => {
+      const mixed = new TextInterner();
+      for (const t of [...texts, ...texts]) {
+        const b = Buffer.from(t, 'utf8');
+        assert.equal(mixed.text(b, 0, b.length), t);
+      }
+    }),
+    opts
+  );
 });

@@ -13,7 +13,7 @@
  * normaliseEdge(JSON.parse(...)) gives, which the tests check.
  */
 import { Utf8Builder } from '../protocol/columns';
-import { JsonCursor, readAnswer } from './json-cursor';
+import { JsonCursor, TextInterner, readAnswer } from './json-cursor';
 
 /** A string member's bytes in the answer: start, end; start -1 when absent or not a string; end < 0 when escaped (~end). */
 class StringRefs {
@@ -303,6 +303,17 @@ export class EdgeBatch {
   frameText(f: number): string {
     const s = this.frameStart[f];
     return s === -1 ? (this.oddFrames.get(f) ?? '') : this.decode(s, this.frameEnd[f]);
+  }
+
+  /**
+   * Frame f's text, the same string for the same frame across edges and
+   * agents (`names` is shared by the caller): the flame graph meets each of
+   * a few hundred distinct frames thousands of times.
+   */
+  frameName(f: number, names: TextInterner): string {
+    const s = this.frameStart[f];
+    const e = this.frameEnd[f];
+    return s >= 0 && e >= 0 ? names.text(this.buf, s, e) : this.frameText(f);
   }
 
   /** Appends row i's stack, frames joined by newlines, to the value being built (bytes copied, not decoded). */

@@ -77,6 +77,57 @@ export function utf8Bytes(buf: Buffer): Buffer {
   return isUtf8(buf) ? buf : Buffer.from(buf.toString('utf8'), 'utf8');
 }
 
+/**
+ * Strings decoded from byte ranges, one string for equal bytes: answers
+ * repeat a few keys and a few hundred stack frames thousands of times, so
+ * each is decoded once, found again by a hash of its bytes, and (being one
+ * string) hashes once as a Map key. ASCII ranges only; others are decoded
+ * each time (rare: C++ symbols and comms are ASCII). Ranges must not hold
+ * escapes.
+ */
+export class TextInterner {
+  private byHash = new Map<number, string>();
+
+  /** `make` turns a new decoded string into the one kept (internedKey for property names). */
+  constructor(private readonly make: (text: string) => string = (text) => text) {}
+
+  text(src: Buffer, start: number, end: number): string {
+    let h = end - start;
+    let any = 0;
+    for (let p = start; p < end; p++) {
+      const c = src[p];
+      any |= c;
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    if (any >= 0x80) {
+      return src.toString('utf8', start, end);
+    }
+    const known = this.byHash.get(h);
+    if (known !== undefined && known.length === end - start) {
+      let same = true;
+      for (let i = 0; i < known.length; i++) {
+        if (known.charCodeAt(i) !== src[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        return known;
+      }
+    }
+    // A hash collision replaces the earlier string: still correct, only decoded again.
+    const text = this.make(src.toString('latin1', start, end));
+    this.byHash.set(h, text);
+    return text;
+  }
+}
+
+/**
+ * The engine's own copy of a name (a property key is internalized):
+ * comparing it with a string literal (`c.key === 'edges'`) is then a pointer comparison.
+ */
+const internedKey = (text: string) => Object.keys({ [text]: 0 })[0];
+
 export class JsonCursor {
   /** Offset of the next byte to read. */
   pos = 0;
@@ -92,8 +143,8 @@ export class JsonCursor {
   /** Set by openObject/openArray until the first member or element is asked for. */
   private fresh = false;
   private depth = 0;
-  /** Keys seen, by a hash of their bytes (keyText). */
-  private keys = new Map<number, string>();
+  /** Keys seen (keyText). */
+  private keys = new TextInterner(internedKey);
 
   /** `buf` must be valid UTF-8 (see utf8Bytes). */
   constructor(readonly buf: Buffer) {}
@@ -265,33 +316,10 @@ export class JsonCursor {
    * of times: each is decoded once and found again by its bytes.
    */
   private keyText(): string {
-    const len = this.end - this.start;
-    if (this.escaped || this.wide || len > 32) {
+    if (this.escaped || this.end - this.start > 32) {
       return this.decodeRange();
     }
-    const b = this.buf;
-    let h = len;
-    for (let p = this.start; p < this.end; p++) {
-      h = (Math.imul(h, 31) + b[p]) | 0;
-    }
-    const known = this.keys.get(h);
-    if (known !== undefined && known.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (known.charCodeAt(i) !== b[this.start + i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        return known;
-      }
-    }
-    // The engine's own copy of the name (a property key is internalized): comparing it with
-    // a string literal (switch (c.key) ...) is then a pointer comparison.
-    const k = Object.keys({ [b.toString('latin1', this.start, this.end)]: 0 })[0];
-    this.keys.set(h, k);
-    return k;
+    return this.keys.text(this.buf, this.start, this.end);
   }
 
   /** The value of the string stringRange() just passed. */

@@ -12,6 +12,7 @@ import { FlamegraphQueryModel } from '../../../src/shared/query';
 import { Utf8Builder } from '../../protocol/columns';
 import { Frame, field } from '../../protocol/frame';
 import { EdgeBatch } from '../agent-edges';
+import { TextInterner } from '../json-cursor';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv } from './context';
 import { topEdges } from './edges';
@@ -96,13 +97,13 @@ export class FlameTrie {
  * from the root down, `--`, the waker's stack from where it woke the target,
  * the waker's name.
  */
-export function addOffWakePath(trie: FlameTrie, b: EdgeBatch, i: number): void {
+export function addOffWakePath(trie: FlameTrie, b: EdgeBatch, i: number, names = new TextInterner()): void {
   trie.step(b.string('targetComm', i) || 'unknown');
   if (b.stackDepth('target', i) === 0) {
     trie.step(NOT_SAMPLED);
   } else {
     for (let f = b.targetTo[i] - 1; f >= b.targetFrom[i]; f--) {
-      trie.step(b.frameText(f));
+      trie.step(b.frameName(f, names));
     }
   }
   trie.step(F.separator);
@@ -110,7 +111,7 @@ export function addOffWakePath(trie: FlameTrie, b: EdgeBatch, i: number): void {
     trie.step(NOT_SAMPLED);
   } else {
     for (let f = b.wakerFrom[i]; f < b.wakerTo[i]; f++) {
-      trie.step(b.frameText(f));
+      trie.step(b.frameName(f, names));
     }
   }
   const context = b.string('wakerContext', i);
@@ -134,10 +135,11 @@ export async function flamegraphQuery(q: DecodedQuery, m: FlamegraphQueryModel, 
   // `limit` edges of each agent (src/shared/query.ts), all of them in the graph.
   const top = await topEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env, false);
   const trie = new FlameTrie();
+  const names = new TextInterner();
   for (const { batch, row } of top.edges) {
     const value = m.value === 'count' ? batch.num.count[row] : batch.num.offcpuUs[row] / 1e6;
     if (trie.begin(value)) {
-      addOffWakePath(trie, batch, row);
+      addOffWakePath(trie, batch, row, names);
     }
   }
   const frame = trie.frame(m.value === 'count' ? 'short' : 's');
