@@ -44,7 +44,7 @@ export const QUERY_EXAMPLES: readonly QueryExample[] = [
     question: 'Page me when Envoy keeps losing its CPU.',
     query: { queryType: 'preemption', groupBy: 'pod', ratio: 'time' },
     answer:
-      'The query of the "Envoy preemption ratio high" alert rule: reduce to the mean over 5 minutes, threshold at 0.2.',
+      'The query of the "Envoy preemption ratio high" alert rule: the mean of the last 10 minutes above 0.2, held for 5 minutes.',
     visualization: 'Alert rule',
   },
   {
