@@ -22,6 +22,11 @@ struct bench {
 	struct wf_edge pool[BENCH_TARGETS][BENCH_EDGE_POOL];
 	const char *frames[FRAME_POOL];
 	uint64_t rng;
+	int64_t window_ms;
+	struct wf_store *store;
+	struct wf_history *hist;
+	double *write_ms; /* per window, sorted for the percentiles at the end */
+	double total_ms;
 };
 
 static uint64_t next_rand(struct bench *b)
@@ -112,20 +117,145 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Window k's edges and thread totals: a sliding 2,000 of each target's 2,500
+ * edges with random counts and times, and 8 threads each. */
+static int make_window(struct bench *b, int64_t k, struct wf_edge_list *edges, struct capture_totals *totals)
+{
+	edges->items = malloc(BENCH_TARGETS * BENCH_EDGES_PER_WINDOW * sizeof(*edges->items));
+	totals->items = malloc(BENCH_TARGETS * BENCH_THREADS * sizeof(*totals->items));
+	if (!edges->items || !totals->items)
+		return -1;
+	for (int t = 0; t < BENCH_TARGETS; t++) {
+		int offset = (int)((k * 97) % BENCH_EDGE_POOL);
+
+		for (int e = 0; e < BENCH_EDGES_PER_WINDOW; e++) {
+			struct wf_edge *ed = &edges->items[edges->len++];
+			uint64_t r = next_rand(b);
+
+			*ed = b->pool[t][(offset + e) % BENCH_EDGE_POOL];
+			ed->count = 1 + r % 64;
+			ed->offcpu_ns = ed->count * (1000 + (r >> 8) % 5000000);
+			ed->offcpu_max_ns = ed->offcpu_ns / ed->count * 2;
+			ed->runq_ns = ed->count * ((r >> 32) % 200000);
+		}
+		for (int th = 0; th < BENCH_THREADS; th++) {
+			struct capture_thread_totals *tt = &totals->items[totals->len++];
+			uint64_t r = next_rand(b);
+
+			memset(tt, 0, sizeof(*tt));
+			snprintf(tt->task.comm, sizeof(tt->task.comm), "wrk:worker_%d", th % BENCH_THREADS);
+			snprintf(tt->task.proc_comm, sizeof(tt->task.proc_comm), "envoy");
+			tt->task.pid = 1000 + t;
+			tt->task.tid = 2000 + t * 100 + th;
+			tt->oncpu_ns = r % 3000000000ULL;
+			tt->preempted_ns = (r >> 16) % 300000000ULL;
+			tt->blocked_ns = (uint64_t)b->window_ms * 1000000ULL - tt->oncpu_ns;
+			tt->runq_ns = (r >> 24) % 100000000ULL;
+			tt->switches = 1000 + r % 5000;
+			tt->involuntary = tt->switches / 10;
+			tt->wakeups = tt->switches - tt->involuntary;
+		}
+	}
+	return 0;
+}
+
+/* Window k, [start, end), through the daemon's path: collect, encode, the
+ * store's write (timed), the in-memory ring. 0, or -1 (printed if the store failed). */
+static int write_window(struct bench *b, int64_t k, int64_t start, int64_t end)
+{
+	struct wf_edge_list edges = { 0 };
+	struct capture_totals totals = { 0 };
+	struct wf_collected col = { 0 };
+	struct wf_collect_ctx cc = { .cat = b->cat, .target_of = bench_target, .ctx = b, .now_ms = end };
+	struct wf_store_status st;
+	struct wf_encoded enc;
+	double t0;
+	int rc;
+
+	rc = make_window(b, k, &edges, &totals);
+	for (int t = 0; t < BENCH_TARGETS && !rc; t++) {
+		/* As the tracker does for every running target. */
+		struct wf_target tg;
+
+		if (catalog_target_get(b->cat, b->target_ids[t], &tg) == 0) {
+			tg.last_seen_ms = end;
+			catalog_target_put(b->cat, &tg);
+		}
+	}
+	rc = rc ? rc : collect_window(&cc, &edges, &totals, &col);
+	/* The pool owns the stacks: don't let edge_list_free free them. */
+	free(edges.items);
+	free(totals.items);
+	if (rc || collected_encode(&col, start, end, &enc)) {
+		collected_free(&col);
+		return -1;
+	}
+	t0 = mono_ms();
+	rc = store_write_window(b->store, &enc.window, end);
+	b->write_ms[k] = mono_ms() - t0;
+	b->total_ms += b->write_ms[k];
+	if (history_add(b->hist, &enc.window, rc == 0))
+		rc = -1;
+	else if (rc) {
+		store_status(b->store, &st);
+		fprintf(stderr, "wakeflow-agent: bench fill stopped at window %lld: %s\n", (long long)k, st.error);
+	}
+	encoded_free(&enc);
+	collected_free(&col);
+	return rc ? -1 : 0;
+}
+
+/* Prints the figures as one JSON object; the size is what a second open of
+ * the store reads back, as the daemon would find it. */
+static void print_figures(struct bench *b, const struct wf_store_opts *opts, int64_t nwin, double hours,
+			  int64_t end_all, double t_start, FILE *out)
+{
+	struct wf_catalog *cat2 = catalog_new();
+	struct wf_store *s2 = cat2 ? store_open(opts, cat2, end_all) : NULL;
+	struct wf_store_status st = { 0 };
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	if (s2)
+		store_status(s2, &st);
+	store_close(s2);
+	catalog_free(cat2);
+	qsort(b->write_ms, (size_t)nwin, sizeof(*b->write_ms), cmp_double);
+	fprintf(out,
+		"{\"windows\": %lld, \"hours\": %.2f, \"targets\": %d, \"edges_per_window_per_target\": %d,"
+		" \"db_bytes\": %llu, \"db_bytes_per_day\": %.0f, \"write_ms_mean\": %.3f, \"write_ms_p50\": %.3f,"
+		" \"write_ms_p99\": %.3f, \"write_ms_max\": %.3f, \"fill_seconds\": %.1f, \"fill_max_rss_kib\": %ld}\n",
+		(long long)nwin, hours, BENCH_TARGETS, BENCH_EDGES_PER_WINDOW, (unsigned long long)st.size_bytes,
+		(double)st.size_bytes * 24.0 / hours, b->total_ms / (double)nwin, b->write_ms[nwin / 2],
+		b->write_ms[(size_t)((double)nwin * 0.99)], b->write_ms[nwin - 1], (mono_ms() - t_start) / 1000.0, ru.ru_maxrss);
+}
+
+static void bench_free(struct bench *b)
+{
+	history_free(b->hist);
+	store_close(b->store);
+	free(b->write_ms);
+	if (b->cat) {
+		for (int t = 0; t < BENCH_TARGETS; t++)
+			for (int e = 0; e < BENCH_EDGE_POOL; e++)
+				catalog_free_edge(&b->pool[t][e]);
+		catalog_free(b->cat);
+	}
+	free(b);
+}
+
 int benchfill_run(const struct wf_store_opts *opts, int64_t window_ms, double hours, FILE *out)
 {
 	struct bench *b = calloc(1, sizeof(*b));
-	struct wf_store *store = NULL;
-	struct wf_history *hist = NULL;
 	int64_t end_all, start_all, nwin;
-	double *write_ms = NULL, total_ms = 0, t_start = mono_ms();
+	double t_start = mono_ms();
 	struct wf_store_status st;
-	struct rusage ru;
 	int status = 1;
 
 	if (!b)
 		return 1;
 	b->rng = 0x9e3779b97f4a7c15ULL;
+	b->window_ms = window_ms;
 	end_all = (int64_t)time(NULL) * 1000 / window_ms * window_ms;
 	nwin = (int64_t)(hours * 3600 * 1000) / window_ms;
 	start_all = end_all - nwin * window_ms;
@@ -134,140 +264,36 @@ int benchfill_run(const struct wf_store_opts *opts, int64_t window_ms, double ho
 		fprintf(stderr, "wakeflow-agent: out of memory\n");
 		goto out;
 	}
-	store = store_open(opts, b->cat, start_all);
-	write_ms = calloc((size_t)nwin + 1, sizeof(*write_ms));
+	b->store = store_open(opts, b->cat, start_all);
+	b->write_ms = calloc((size_t)nwin + 1, sizeof(*b->write_ms));
 	/* The daemon's in-memory ring too, so the writer's peak RSS is what a
 	 * daemon under this load holds (catalog, ring, writer cache). */
-	hist = store ? history_new(store, b->cat, window_ms, opts->fine_retention_ms,
-				   (size_t)(WF_RING_SPAN_MS / window_ms))
-		     : NULL;
-	if (!store || !write_ms || !hist)
+	b->hist = b->store ? history_new(b->store, b->cat, window_ms, opts->fine_retention_ms,
+					 (size_t)(WF_RING_SPAN_MS / window_ms))
+			   : NULL;
+	if (!b->store || !b->write_ms || !b->hist)
 		goto out;
-	store_status(store, &st);
+	store_status(b->store, &st);
 	if (st.state != WF_STORE_OK) {
 		fprintf(stderr, "wakeflow-agent: %s\n", st.error);
 		goto out;
 	}
 	for (int64_t k = 0; k < nwin; k++) {
 		int64_t start = start_all + k * window_ms, end = start + window_ms;
-		struct wf_edge_list edges = { 0 };
-		struct capture_totals totals = { 0 };
-		struct wf_collected col = { 0 };
-		struct wf_collect_ctx cc = { .cat = b->cat, .target_of = bench_target, .ctx = b, .now_ms = end };
-		struct wf_encoded enc;
-		double t0;
-		int rc;
 
-		edges.items = malloc(BENCH_TARGETS * BENCH_EDGES_PER_WINDOW * sizeof(*edges.items));
-		totals.items = malloc(BENCH_TARGETS * BENCH_THREADS * sizeof(*totals.items));
-		if (!edges.items || !totals.items) {
-			free(edges.items);
-			free(totals.items);
+		if (write_window(b, k, start, end))
 			goto out;
-		}
-		for (int t = 0; t < BENCH_TARGETS; t++) {
-			/* A sliding choice of 2,000 of the pool's 2,500 edges. */
-			int offset = (int)((k * 97) % BENCH_EDGE_POOL);
-
-			for (int e = 0; e < BENCH_EDGES_PER_WINDOW; e++) {
-				struct wf_edge *ed = &edges.items[edges.len++];
-				uint64_t r = next_rand(b);
-
-				*ed = b->pool[t][(offset + e) % BENCH_EDGE_POOL];
-				ed->count = 1 + r % 64;
-				ed->offcpu_ns = ed->count * (1000 + (r >> 8) % 5000000);
-				ed->offcpu_max_ns = ed->offcpu_ns / ed->count * 2;
-				ed->runq_ns = ed->count * ((r >> 32) % 200000);
-			}
-			for (int th = 0; th < BENCH_THREADS; th++) {
-				struct capture_thread_totals *tt = &totals.items[totals.len++];
-				uint64_t r = next_rand(b);
-
-				memset(tt, 0, sizeof(*tt));
-				snprintf(tt->task.comm, sizeof(tt->task.comm), "wrk:worker_%d", th % BENCH_THREADS);
-				snprintf(tt->task.proc_comm, sizeof(tt->task.proc_comm), "envoy");
-				tt->task.pid = 1000 + t;
-				tt->task.tid = 2000 + t * 100 + th;
-				tt->oncpu_ns = r % 3000000000ULL;
-				tt->preempted_ns = (r >> 16) % 300000000ULL;
-				tt->blocked_ns = window_ms * 1000000ULL - tt->oncpu_ns;
-				tt->runq_ns = (r >> 24) % 100000000ULL;
-				tt->switches = 1000 + r % 5000;
-				tt->involuntary = tt->switches / 10;
-				tt->wakeups = tt->switches - tt->involuntary;
-			}
-		}
-		for (int t = 0; t < BENCH_TARGETS; t++) {
-			/* As the tracker does for every running target. */
-			struct wf_target tg;
-
-			if (catalog_target_get(b->cat, b->target_ids[t], &tg) == 0) {
-				tg.last_seen_ms = end;
-				catalog_target_put(b->cat, &tg);
-			}
-		}
-		rc = collect_window(&cc, &edges, &totals, &col);
-		/* The pool owns the stacks: don't let edge_list_free free them. */
-		free(edges.items);
-		free(totals.items);
-		if (rc || collected_encode(&col, start, end, &enc)) {
-			collected_free(&col);
-			goto out;
-		}
-		t0 = mono_ms();
-		rc = store_write_window(store, &enc.window, end);
-		write_ms[k] = mono_ms() - t0;
-		total_ms += write_ms[k];
-		if (history_add(hist, &enc.window, rc == 0)) {
-			encoded_free(&enc);
-			collected_free(&col);
-			goto out;
-		}
-		encoded_free(&enc);
-		collected_free(&col);
-		if (rc) {
-			store_status(store, &st);
-			fprintf(stderr, "wakeflow-agent: bench fill stopped at window %lld: %s\n", (long long)k, st.error);
-			goto out;
-		}
 		if ((end - start_all) % WF_CATALOG_PRUNE_INTERVAL_MS == 0)
 			catalog_prune(b->cat, end - opts->retention_ms, end - WF_RING_SPAN_MS);
 	}
-	getrusage(RUSAGE_SELF, &ru);
-	history_free(hist);
-	hist = NULL;
-	store_close(store);
-	store = NULL;
-	{
-		/* A second open reads back what the daemon would find. */
-		struct wf_catalog *cat2 = catalog_new();
-		struct wf_store *s2 = cat2 ? store_open(opts, cat2, end_all) : NULL;
-
-		if (s2)
-			store_status(s2, &st);
-		store_close(s2);
-		catalog_free(cat2);
-	}
-	qsort(write_ms, (size_t)nwin, sizeof(*write_ms), cmp_double);
-	fprintf(out,
-		"{\"windows\": %lld, \"hours\": %.2f, \"targets\": %d, \"edges_per_window_per_target\": %d,"
-		" \"db_bytes\": %llu, \"db_bytes_per_day\": %.0f, \"write_ms_mean\": %.3f, \"write_ms_p50\": %.3f,"
-		" \"write_ms_p99\": %.3f, \"write_ms_max\": %.3f, \"fill_seconds\": %.1f, \"fill_max_rss_kib\": %ld}\n",
-		(long long)nwin, hours, BENCH_TARGETS, BENCH_EDGES_PER_WINDOW, (unsigned long long)st.size_bytes,
-		(double)st.size_bytes * 24.0 / hours, total_ms / (double)nwin, write_ms[nwin / 2],
-		write_ms[(size_t)((double)nwin * 0.99)], write_ms[nwin - 1], (mono_ms() - t_start) / 1000.0,
-		ru.ru_maxrss);
+	/* Closed before the figures: its last writes and the peak RSS count. */
+	history_free(b->hist);
+	b->hist = NULL;
+	store_close(b->store);
+	b->store = NULL;
+	print_figures(b, opts, nwin, hours, end_all, t_start, out);
 	status = 0;
 out:
-	history_free(hist);
-	store_close(store);
-	free(write_ms);
-	if (b->cat) {
-		for (int t = 0; t < BENCH_TARGETS; t++)
-			for (int e = 0; e < BENCH_EDGE_POOL; e++)
-				catalog_free_edge(&b->pool[t][e]);
-		catalog_free(b->cat);
-	}
-	free(b);
+	bench_free(b);
 	return status;
 }

@@ -93,212 +93,263 @@ static int by_offcpu_desc(const void *a, const void *b)
 	return 0;
 }
 
-int cmd_record(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, 'c' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "stacks", required_argument, NULL, 'S' },
-		{ "long-block-ms", required_argument, NULL, 'L' },
-		{ "sample-ms", required_argument, NULL, 'P' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "rules", required_argument, NULL, 'r' },
-		{ "top", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct capture_opts opts = { 0 };
-	enum wf_format format = WF_FORMAT_TEXT;
-	const char *rules_path = NULL;
-	double duration = 0;
-	uint32_t top = 20;
-	struct wf_rules *rules = NULL;
-	struct capture *cap = NULL;
-	struct wf_edge_list edges = { 0 };
-	struct capture_stats st;
-	struct sigaction sa = { 0 };
-	char err[512], what[512];
-	double t0;
-	int opt, status = 1;
+/* ---- the command line ---- */
 
+static const struct option record_longopts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "comm", required_argument, NULL, 'c' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "stacks", required_argument, NULL, 'S' },
+	{ "long-block-ms", required_argument, NULL, 'L' },
+	{ "sample-ms", required_argument, NULL, 'P' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "rules", required_argument, NULL, 'r' },
+	{ "top", required_argument, NULL, 't' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+struct record_flags {
+	struct capture_opts opts;
+	enum wf_format format;
+	const char *rules_path;
+	double duration; /* seconds; 0: until SIGINT/SIGTERM */
+	uint32_t top;
+};
+
+/* One option with a value; -1 if taken, else the exit status. */
+static int record_flag(struct record_flags *f, int opt, const char *arg)
+{
+	struct capture_opts *o = &f->opts;
+	char *end;
+	uint32_t u;
+
+	switch (opt) {
+	case 'p':
+		if (!parse_u32(arg, INT32_MAX, &u) || !u)
+			return bad_usage("--pid needs a process id, got '%s'", arg);
+		if (o->npids == CAPTURE_MAX_PIDS)
+			return bad_usage("too many --pid (at most %s)", "64");
+		o->pids[o->npids++] = (int32_t)u;
+		break;
+	case 'c':
+		if (!arg[0])
+			return bad_usage("--comm needs a regex%s", "");
+		if (o->ncomm == CAPTURE_MAX_COMMS)
+			return bad_usage("too many --comm (at most %s)", "8");
+		o->comm_regex[o->ncomm++] = arg;
+		break;
+	case 'd':
+		errno = 0;
+		f->duration = strtod(arg, &end);
+		if (errno || end == arg || *end || !isfinite(f->duration) || f->duration <= 0 || f->duration > 1e7)
+			return bad_usage("--duration needs a positive number of seconds, got '%s'", arg);
+		break;
+	case 'S':
+		if (!strcmp(arg, "full"))
+			o->stacks_full = true;
+		else if (!strcmp(arg, "sampled") || !strcmp(arg, "default"))
+			o->stacks_full = false;
+		else
+			return bad_usage("--stacks must be 'full' or 'sampled', got '%s'", arg);
+		break;
+	case 'L':
+		if (!parse_u32(arg, 3600000, &u) || !u)
+			return bad_usage("--long-block-ms needs a positive number of milliseconds, got '%s'", arg);
+		o->long_block_ms = u;
+		break;
+	case 'P':
+		if (!parse_u32(arg, 3600000, &u) || !u)
+			return bad_usage("--sample-ms needs a positive number of milliseconds, got '%s'", arg);
+		o->sample_period_ms = u;
+		break;
+	case 'f':
+		if (report_parse_format(arg, &f->format))
+			return bad_usage("--format must be text, folded or json, got '%s'", arg);
+		break;
+	case 'r':
+		f->rules_path = arg;
+		break;
+	case 't':
+		if (!parse_u32(arg, 1000000, &u))
+			return bad_usage("--top needs a number, got '%s'", arg);
+		f->top = u;
+		break;
+	}
+	return -1;
+}
+
+/* Fills f from argv; -1 to go on, else the exit status (--help: 0, bad usage: 2). */
+static int parse_record_flags(int argc, char **argv, struct record_flags *f)
+{
+	int opt, rc;
+
+	*f = (struct record_flags){ .format = WF_FORMAT_TEXT, .top = 20 };
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":p:c:d:f:vh", longopts, NULL)) != -1) {
-		uint32_t u;
-
+	while ((opt = getopt_long(argc, argv, ":p:c:d:f:vh", record_longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'p':
-			if (!parse_u32(optarg, INT32_MAX, &u) || !u)
-				return bad_usage("--pid needs a process id, got '%s'", optarg);
-			if (opts.npids == CAPTURE_MAX_PIDS)
-				return bad_usage("too many --pid (at most %s)", "64");
-			opts.pids[opts.npids++] = (int32_t)u;
-			break;
-		case 'c':
-			if (!optarg[0])
-				return bad_usage("--comm needs a regex%s", "");
-			if (opts.ncomm == CAPTURE_MAX_COMMS)
-				return bad_usage("too many --comm (at most %s)", "8");
-			opts.comm_regex[opts.ncomm++] = optarg;
-			break;
-		case 'd': {
-			char *end;
-
-			errno = 0;
-			duration = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !isfinite(duration) || duration <= 0 || duration > 1e7)
-				return bad_usage("--duration needs a positive number of seconds, got '%s'", optarg);
-			break;
-		}
-		case 'S':
-			if (!strcmp(optarg, "full"))
-				opts.stacks_full = true;
-			else if (!strcmp(optarg, "sampled") || !strcmp(optarg, "default"))
-				opts.stacks_full = false;
-			else
-				return bad_usage("--stacks must be 'full' or 'sampled', got '%s'", optarg);
-			break;
-		case 'L':
-			if (!parse_u32(optarg, 3600000, &u) || !u)
-				return bad_usage("--long-block-ms needs a positive number of milliseconds, got '%s'", optarg);
-			opts.long_block_ms = u;
-			break;
-		case 'P':
-			if (!parse_u32(optarg, 3600000, &u) || !u)
-				return bad_usage("--sample-ms needs a positive number of milliseconds, got '%s'", optarg);
-			opts.sample_period_ms = u;
-			break;
-		case 'f':
-			if (report_parse_format(optarg, &format))
-				return bad_usage("--format must be text, folded or json, got '%s'", optarg);
-			break;
-		case 'r':
-			rules_path = optarg;
-			break;
-		case 't':
-			if (!parse_u32(optarg, 1000000, &u))
-				return bad_usage("--top needs a number, got '%s'", optarg);
-			top = u;
-			break;
 		case 'v':
-			opts.verbose = true;
+			f->opts.verbose = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		case ':':
 			return bad_usage("option '%s' needs a value", argv[optind - 1]);
-		default:
+		case '?':
 			return bad_usage("unknown option '%s'", argv[optind - 1]);
+		default:
+			if ((rc = record_flag(f, opt, optarg)) >= 0)
+				return rc;
 		}
 	}
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
-	if (!opts.npids && !opts.ncomm)
+	if (!f->opts.npids && !f->opts.ncomm)
 		return bad_usage("nothing to trace: give --pid PID or --comm REGEX%s", "");
+	return -1;
+}
 
-	rules = rules_path ? rules_load_file(rules_path, err, sizeof(err)) : rules_load_default(err, sizeof(err));
-	if (!rules) {
+/* ---- set-up, loop, report ---- */
+
+struct record {
+	struct wf_rules *rules;
+	struct capture *cap;
+	struct wf_edge_list edges;
+	char what[512]; /* the selection, for messages: "processes named ^envoy$" */
+};
+
+/*
+ * Rules, then the selection (bad regexes and pids that do not exist are
+ * argument errors, 2, found before anything is loaded), then the capture.
+ * Returns 0 or the exit status with the error printed.
+ */
+static int record_setup(const struct record_flags *f, struct record *r)
+{
+	struct sigaction sa = { 0 };
+	struct capture_stats st;
+	struct targets *t;
+	char err[512];
+
+	r->rules = f->rules_path ? rules_load_file(f->rules_path, err, sizeof(err)) : rules_load_default(err, sizeof(err));
+	if (!r->rules) {
 		fprintf(stderr, "wakeflow-agent: %s\n", err);
 		return 2;
 	}
-
-	{
-		/* Bad regexes and pids that do not exist are argument errors (2),
-		 * found before anything is loaded. */
-		struct targets *t = targets_new(NULL, opts.pids, opts.npids, opts.comm_regex, opts.ncomm, err, sizeof(err));
-
-		if (!t) {
-			fprintf(stderr, "wakeflow-agent: record: %s\n", err);
-			rules_free(rules);
-			return 2;
-		}
-		targets_describe(t, what, sizeof(what));
-		targets_free(t);
+	t = targets_new(NULL, f->opts.pids, f->opts.npids, f->opts.comm_regex, f->opts.ncomm, err, sizeof(err));
+	if (!t) {
+		fprintf(stderr, "wakeflow-agent: record: %s\n", err);
+		return 2;
 	}
+	targets_describe(t, r->what, sizeof(r->what));
+	targets_free(t);
 
 	sa.sa_handler = on_signal; /* no SA_RESTART: the poll returns at once */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	cap = capture_open(&opts, err, sizeof(err));
-	if (!cap) {
+	r->cap = capture_open(&f->opts, err, sizeof(err));
+	if (!r->cap) {
 		fprintf(stderr, "wakeflow-agent: %s\n", err);
-		goto out;
+		return 1;
 	}
-	capture_get_stats(cap, &st);
-	if (duration > 0)
-		fprintf(stderr, "wakeflow-agent: recording %s for %g s (%s stacks, %s); Ctrl-C to stop early\n", what,
-			duration, opts.stacks_full ? "full" : "sampled", st.attach_mode);
+	capture_get_stats(r->cap, &st);
+	if (f->duration > 0)
+		fprintf(stderr, "wakeflow-agent: recording %s for %g s (%s stacks, %s); Ctrl-C to stop early\n", r->what,
+			f->duration, f->opts.stacks_full ? "full" : "sampled", st.attach_mode);
 	else
-		fprintf(stderr, "wakeflow-agent: recording %s (%s stacks, %s); Ctrl-C to stop\n", what,
-			opts.stacks_full ? "full" : "sampled", st.attach_mode);
+		fprintf(stderr, "wakeflow-agent: recording %s (%s stacks, %s); Ctrl-C to stop\n", r->what,
+			f->opts.stacks_full ? "full" : "sampled", st.attach_mode);
+	return 0;
+}
 
-	t0 = mono_s();
+/* Follows the traced processes until --duration is up or a signal comes. */
+static void record_loop(const struct record_flags *f, struct record *r)
+{
+	double t0 = mono_s();
+
 	while (!stop) {
-		double left = duration > 0 ? duration - (mono_s() - t0) : 1.0;
+		double left = f->duration > 0 ? f->duration - (mono_s() - t0) : 1.0;
 		int ms = left > 0.2 ? 200 : (int)(left * 1000);
 
 		if (left <= 0)
 			break;
-		if (capture_poll(cap, ms < 1 ? 1 : ms)) {
+		if (capture_poll(r->cap, ms < 1 ? 1 : ms)) {
 			fprintf(stderr, "wakeflow-agent: failed to follow the traced processes: %s\n", strerror(errno));
 			break;
 		}
 	}
+}
 
-	if (capture_drain(cap, &edges, NULL))
+/* Drains, classifies and writes the one report; 0 or 1 (the report could not be written). */
+static int record_report(const struct record_flags *f, struct record *r)
+{
+	struct wf_edge_list *edges = &r->edges;
+	/* The capture's own loss counters, then two things a reader of one
+	 * recording wants beside them. */
+	struct wf_counter lost[CAPTURE_LOST_COUNTERS + 2], counts[CAPTURE_COUNTERS];
+	struct capture_stats st;
+	struct wf_report_meta meta = { .lost = lost,
+				       .nlost = CAPTURE_LOST_COUNTERS + 2,
+				       .top = (int)f->top,
+				       .capture = counts,
+				       .ncapture = CAPTURE_COUNTERS,
+				       .rules = r->rules };
+
+	if (capture_drain(r->cap, edges, NULL))
 		fprintf(stderr, "wakeflow-agent: warning: part of the recording could not be read\n");
-	for (size_t i = 0; i < edges.len; i++)
-		classify_edge(rules, &edges.items[i]);
-	qsort(edges.items, edges.len, sizeof(edges.items[0]), by_offcpu_desc);
-	capture_get_stats(cap, &st);
-	{
-		/* The capture's own loss counters, then two things a reader of one
-		 * recording wants beside them. */
-		struct wf_counter lost[CAPTURE_LOST_COUNTERS + 2], counts[CAPTURE_COUNTERS];
-		struct wf_report_meta meta = { .lost = lost,
-					       .nlost = CAPTURE_LOST_COUNTERS + 2,
-					       .top = (int)top,
-					       .kernel_stack_walker = st.unwinder,
-					       .capture = counts,
-					       .ncapture = CAPTURE_COUNTERS,
-					       .rules = rules };
+	for (size_t i = 0; i < edges->len; i++)
+		classify_edge(r->rules, &edges->items[i]);
+	qsort(edges->items, edges->len, sizeof(edges->items[0]), by_offcpu_desc);
+	capture_get_stats(r->cap, &st);
+	meta.kernel_stack_walker = st.unwinder;
+	capture_lost_counters(&st, lost);
+	capture_counters(&st, counts);
+	lost[CAPTURE_LOST_COUNTERS] = (struct wf_counter){ "wakeups_unseen", st.wakeups_unseen };
+	lost[CAPTURE_LOST_COUNTERS + 1] = (struct wf_counter){ "symbolize_failures", st.symbolize_failures };
 
-		capture_lost_counters(&st, lost);
-		capture_counters(&st, counts);
-		lost[CAPTURE_LOST_COUNTERS] = (struct wf_counter){ "wakeups_unseen", st.wakeups_unseen };
-		lost[CAPTURE_LOST_COUNTERS + 1] = (struct wf_counter){ "symbolize_failures", st.symbolize_failures };
-
-		/* An empty report alone leaves the user guessing. */
-		if (!edges.len && !st.sched_attaches)
-			fprintf(stderr,
-				"wakeflow-agent: no process matched %s while recording: check the process name with "
-				"'ps -eo pid,comm' (the kernel keeps its first 15 characters), or give --pid PID\n",
-				what);
-		else if (!edges.len)
-			fprintf(stderr, "wakeflow-agent: %s never left the CPU while recording: record for longer, "
-					"or under load\n", what);
-		if (report_write(stdout, format, &edges, &meta) || fflush(stdout)) {
-			fprintf(stderr, "wakeflow-agent: failed to write the report: %s\n", strerror(errno));
-			goto out;
-		}
+	/* An empty report alone leaves the user guessing. */
+	if (!edges->len && !st.sched_attaches)
+		fprintf(stderr,
+			"wakeflow-agent: no process matched %s while recording: check the process name with "
+			"'ps -eo pid,comm' (the kernel keeps its first 15 characters), or give --pid PID\n",
+			r->what);
+	else if (!edges->len)
+		fprintf(stderr, "wakeflow-agent: %s never left the CPU while recording: record for longer, "
+				"or under load\n", r->what);
+	if (report_write(stdout, f->format, edges, &meta) || fflush(stdout)) {
+		fprintf(stderr, "wakeflow-agent: failed to write the report: %s\n", strerror(errno));
+		return 1;
 	}
-	if (opts.verbose)
+	if (f->opts.verbose)
 		fprintf(stderr,
 			"wakeflow-agent: %llu intervals, %zu edges, %llu stack walks, %llu user stacks from memo, attach %s; "
 			"kernel stacks: %s walker, %llu ORC walks, %llu compared with the kernel's, %llu different; "
 			"scheduler programs attached %llu times\n",
-			(unsigned long long)st.events, edges.len, (unsigned long long)st.stacks_walked,
+			(unsigned long long)st.events, edges->len, (unsigned long long)st.stacks_walked,
 			(unsigned long long)st.ustack_memo_hits, st.attach_mode, st.unwinder, (unsigned long long)st.orc_walks,
 			(unsigned long long)st.orc_checks, (unsigned long long)st.orc_mismatches,
 			(unsigned long long)st.sched_attaches);
-	status = 0;
-out:
-	edge_list_free(&edges);
-	capture_close(cap);
-	rules_free(rules);
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_flags f;
+	struct record r = { 0 };
+	int status;
+
+	if ((status = parse_record_flags(argc, argv, &f)) >= 0)
+		return status;
+	status = record_setup(&f, &r);
+	if (!status) {
+		record_loop(&f, &r);
+		status = record_report(&f, &r);
+	}
+	edge_list_free(&r.edges);
+	capture_close(r.cap);
+	rules_free(r.rules);
 	return status;
 }

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "classify.h"
+#include "taxonomy.h"
 
 static const char *const by_names[] = { "category", "activity", "target", "role", "pod", "workload", "thread" };
 static const char *const metric_names[] = { "offcpu",	 "wakeups",   "runq",	  "preempt_ratio", "preempt_count_ratio",
@@ -261,11 +261,130 @@ static int check_metric(const struct wf_query *q, char *err, size_t errlen)
 	return 0;
 }
 
+/* One of a fixed list of names (by, metric, sort): its index, or 400 naming the choices. */
+static int set_choice(const char *const *list, size_t n, const char *what, const char *value, int *out, char *err,
+		      size_t errlen)
+{
+	char names[192];
+	int rc = lookup(list, n, value);
+
+	if (rc < 0) {
+		join(names, sizeof(names), list, n);
+		return fail(err, errlen, 400, "unknown %s '%.32s' (%s)", what, value, names);
+	}
+	*out = rc;
+	return 0;
+}
+
+#define CHOICE(list, what, value, out, err, errlen) \
+	set_choice(list, sizeof(list) / sizeof(list[0]), what, value, out, err, errlen)
+
+/* Sets what one parameter says; 0 or the HTTP status with err written. */
+static int set_param(struct wf_query *q, const struct param *p, const char *value, char *err, size_t errlen)
+{
+	int64_t v;
+	int rc = 0, choice;
+
+	switch (p->kind) {
+	case P_FROM:
+	case P_TO:
+		if (!parse_i64(value, WF_QUERY_MAX_TIME_MS, &v))
+			return fail(err, errlen, 400, "%s must be milliseconds since the epoch (0 to %lld), got '%.32s'",
+				    p->name, (long long)WF_QUERY_MAX_TIME_MS, value);
+		*(p->kind == P_FROM ? &q->from_ms : &q->to_ms) = v;
+		break;
+	case P_STEP:
+		if (!parse_i64(value, INT64_MAX / 4, &q->step_ms))
+			return fail(err, errlen, 400, "step must be a positive number of milliseconds, got '%.32s'", value);
+		if (q->step_ms == 0)
+			return fail(err, errlen, 400, "step must be positive");
+		if (q->step_ms > WF_QUERY_MAX_RANGE_MS)
+			return fail(err, errlen, 400, "step longer than %lld ms (31 days)", (long long)WF_QUERY_MAX_RANGE_MS);
+		break;
+	case P_BY:
+		if (!(rc = CHOICE(by_names, "by", value, &choice, err, errlen)))
+			q->by = (enum wf_by)choice;
+		break;
+	case P_METRIC:
+		if (!(rc = CHOICE(metric_names, "metric", value, &choice, err, errlen)))
+			q->metric = (enum wf_metric)choice;
+		break;
+	case P_SORT:
+		if (!(rc = CHOICE(sort_names, "sort", value, &choice, err, errlen)))
+			q->sort = (enum wf_sort)choice;
+		break;
+	case P_LIMIT:
+		if (value[0] == '-')
+			return fail(err, errlen, 400, "limit must not be negative");
+		if (!parse_i64(value, INT64_MAX, &v) || v == 0)
+			return fail(err, errlen, 400, "limit must be a positive integer, got '%.32s'", value);
+		q->limit = v > WF_QUERY_MAX_LIMIT ? WF_QUERY_MAX_LIMIT : (int)v;
+		break;
+	case P_FILTER:
+		rc = set_filter(q, p->field, value, err, errlen);
+		break;
+	}
+	return rc;
+}
+
+/* One "name=value" part (percent-decoded into q's buffer); 0 or the HTTP status. */
+static int parse_pair(enum wf_endpoint ep, const char *part, size_t plen, struct wf_query *q, bool seen[8], char *err,
+		      size_t errlen)
+{
+	const char *eq = memchr(part, '=', plen);
+	size_t nlen = eq ? (size_t)(eq - part) : plen;
+	const char *name, *value;
+	const struct param *p;
+	struct param slot;
+
+	name = decode(q, part, nlen, "a parameter name", err, errlen);
+	if (!name)
+		return 400;
+	if (!eq)
+		return fail(err, errlen, 400, "parameter '%.64s' has no value", name);
+	value = decode(q, eq + 1, plen - nlen - 1, name, err, errlen);
+	if (!value)
+		return 400;
+	if (strlen(value) >= WF_QUERY_MAX_VALUE)
+		return fail(err, errlen, 400, "value of %.64s longer than %d bytes", name, WF_QUERY_MAX_VALUE - 1);
+
+	p = find_param(ep, name, &slot);
+	if (!p) {
+		if (ep == WF_EP_PLAIN)
+			return fail(err, errlen, 400, "unknown parameter '%.64s' (this endpoint takes none)", name);
+		return fail(err, errlen, 400, "unknown parameter '%.64s'", name);
+	}
+	if (p->kind != P_FILTER) {
+		if (seen[p->kind])
+			return fail(err, errlen, 400, "parameter %s given twice", p->name);
+		seen[p->kind] = true;
+	}
+	return set_param(q, p, value, err, errlen);
+}
+
+/* Defaults for a missing from/to (the last hour up to now), then the range's checks and cap. */
+static int settle_range(enum wf_endpoint ep, int64_t now_ms, struct wf_query *q, char *err, size_t errlen)
+{
+	if (q->to_ms < 0)
+		q->to_ms = now_ms;
+	if (q->from_ms < 0)
+		q->from_ms = q->to_ms > WF_QUERY_DEFAULT_RANGE_MS ? q->to_ms - WF_QUERY_DEFAULT_RANGE_MS : 0;
+	if (q->from_ms >= q->to_ms)
+		return fail(err, errlen, 400, "from (%lld) must be before to (%lld)", (long long)q->from_ms,
+			    (long long)q->to_ms);
+	if (q->to_ms - q->from_ms > WF_QUERY_MAX_RANGE_MS) {
+		q->from_ms = q->to_ms - WF_QUERY_MAX_RANGE_MS;
+		q->range_capped = true;
+	}
+	if (ep == WF_EP_SERIES)
+		return check_metric(q, err, errlen);
+	return 0;
+}
+
 int query_parse(enum wf_endpoint ep, const char *qs, size_t len, int64_t now_ms, struct wf_query *q, char *err,
 		size_t errlen)
 {
 	bool seen[8] = { false };
-	char names[192];
 	int rc;
 
 	memset(q, 0, sizeof(*q));
@@ -284,120 +403,14 @@ int query_parse(enum wf_endpoint ep, const char *qs, size_t len, int64_t now_ms,
 		const char *part = qs + pos;
 		const char *amp = memchr(part, '&', len - pos);
 		size_t plen = amp ? (size_t)(amp - part) : len - pos;
-		const char *eq = memchr(part, '=', plen);
-		size_t nlen = eq ? (size_t)(eq - part) : plen;
-		const char *name, *value;
-		const struct param *p;
-		struct param slot;
 
 		pos += plen + 1;
 		if (plen == 0)
 			continue; /* "a=1&&b=2" and a trailing '&' are harmless */
-		name = decode(q, part, nlen, "a parameter name", err, errlen);
-		if (!name)
-			return 400;
-		if (!eq)
-			return fail(err, errlen, 400, "parameter '%.64s' has no value", name);
-		value = decode(q, eq + 1, plen - nlen - 1, name, err, errlen);
-		if (!value)
-			return 400;
-		if (strlen(value) >= WF_QUERY_MAX_VALUE)
-			return fail(err, errlen, 400, "value of %.64s longer than %d bytes", name, WF_QUERY_MAX_VALUE - 1);
-
-		p = find_param(ep, name, &slot);
-		if (!p) {
-			if (ep == WF_EP_PLAIN)
-				return fail(err, errlen, 400, "unknown parameter '%.64s' (this endpoint takes none)", name);
-			return fail(err, errlen, 400, "unknown parameter '%.64s'", name);
-		}
-		if (p->kind != P_FILTER) {
-			if (seen[p->kind])
-				return fail(err, errlen, 400, "parameter %s given twice", p->name);
-			seen[p->kind] = true;
-		}
-
-		switch (p->kind) {
-		case P_FROM:
-		case P_TO: {
-			int64_t v;
-
-			if (!parse_i64(value, WF_QUERY_MAX_TIME_MS, &v))
-				return fail(err, errlen, 400,
-					    "%s must be milliseconds since the epoch (0 to %lld), got '%.32s'", p->name,
-					    (long long)WF_QUERY_MAX_TIME_MS, value);
-			if (p->kind == P_FROM)
-				q->from_ms = v;
-			else
-				q->to_ms = v;
-			break;
-		}
-		case P_STEP:
-			if (!parse_i64(value, INT64_MAX / 4, &q->step_ms))
-				return fail(err, errlen, 400, "step must be a positive number of milliseconds, got '%.32s'",
-					    value);
-			if (q->step_ms == 0)
-				return fail(err, errlen, 400, "step must be positive");
-			if (q->step_ms > WF_QUERY_MAX_RANGE_MS)
-				return fail(err, errlen, 400, "step longer than %lld ms (31 days)",
-					    (long long)WF_QUERY_MAX_RANGE_MS);
-			break;
-		case P_BY:
-			rc = lookup(by_names, sizeof(by_names) / sizeof(by_names[0]), value);
-			if (rc < 0) {
-				join(names, sizeof(names), by_names, sizeof(by_names) / sizeof(by_names[0]));
-				return fail(err, errlen, 400, "unknown by '%.32s' (%s)", value, names);
-			}
-			q->by = (enum wf_by)rc;
-			break;
-		case P_METRIC:
-			rc = lookup(metric_names, sizeof(metric_names) / sizeof(metric_names[0]), value);
-			if (rc < 0) {
-				join(names, sizeof(names), metric_names, sizeof(metric_names) / sizeof(metric_names[0]));
-				return fail(err, errlen, 400, "unknown metric '%.32s' (%s)", value, names);
-			}
-			q->metric = (enum wf_metric)rc;
-			break;
-		case P_SORT:
-			rc = lookup(sort_names, sizeof(sort_names) / sizeof(sort_names[0]), value);
-			if (rc < 0) {
-				join(names, sizeof(names), sort_names, sizeof(sort_names) / sizeof(sort_names[0]));
-				return fail(err, errlen, 400, "unknown sort '%.32s' (%s)", value, names);
-			}
-			q->sort = (enum wf_sort)rc;
-			break;
-		case P_LIMIT: {
-			int64_t v;
-
-			if (value[0] == '-')
-				return fail(err, errlen, 400, "limit must not be negative");
-			if (!parse_i64(value, INT64_MAX, &v) || v == 0)
-				return fail(err, errlen, 400, "limit must be a positive integer, got '%.32s'", value);
-			q->limit = v > WF_QUERY_MAX_LIMIT ? WF_QUERY_MAX_LIMIT : (int)v;
-			break;
-		}
-		case P_FILTER:
-			rc = set_filter(q, p->field, value, err, errlen);
-			if (rc)
-				return rc;
-			break;
-		}
+		if ((rc = parse_pair(ep, part, plen, q, seen, err, errlen)))
+			return rc;
 	}
-
 	if (ep == WF_EP_PLAIN)
 		return 0;
-
-	if (q->to_ms < 0)
-		q->to_ms = now_ms;
-	if (q->from_ms < 0)
-		q->from_ms = q->to_ms > WF_QUERY_DEFAULT_RANGE_MS ? q->to_ms - WF_QUERY_DEFAULT_RANGE_MS : 0;
-	if (q->from_ms >= q->to_ms)
-		return fail(err, errlen, 400, "from (%lld) must be before to (%lld)", (long long)q->from_ms,
-			    (long long)q->to_ms);
-	if (q->to_ms - q->from_ms > WF_QUERY_MAX_RANGE_MS) {
-		q->from_ms = q->to_ms - WF_QUERY_MAX_RANGE_MS;
-		q->range_capped = true;
-	}
-	if (ep == WF_EP_SERIES)
-		return check_metric(q, err, errlen);
-	return 0;
+	return settle_range(ep, now_ms, q, err, errlen);
 }

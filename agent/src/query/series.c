@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classify.h"
+#include "taxonomy.h"
 #include "window.h"
 
 /* ---- planning ---- */

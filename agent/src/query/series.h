@@ -18,12 +18,10 @@
 #include <stdint.h>
 
 #include "catalog.h"
-#include "classify.h"
+#include "taxonomy.h"
 #include "query.h"
+#include "store.h" /* the tiers (WF_TIER_*) a segment is read from */
 
-#define WF_TIER_WINDOW 0 /* one row per window (--window seconds) */
-#define WF_TIER_MINUTE 1 /* one row per minute, rolled up from the windows */
-#define WF_MINUTE_MS 60000LL
 #define WF_SERIES_MAX_POINTS 5000
 #define WF_SERIES_MAX_SERIES 500
 /* series x points: bounds one answer's memory (and JSON) to a few MiB. */

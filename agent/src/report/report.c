@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "classify.h"
+#include "classify.h" /* classify_explain: why an edge got its category */
 #include "json.h"
 
 int report_parse_format(const char *s, enum wf_format *out)

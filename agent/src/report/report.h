@@ -14,9 +14,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "classify.h"
 #include "edge.h"
 #include "json.h"
+#include "taxonomy.h"
+
+struct wf_rules; /* classify.h: the rules that explain each edge */
 
 enum wf_format { WF_FORMAT_TEXT = 0, WF_FORMAT_FOLDED, WF_FORMAT_JSON };
 

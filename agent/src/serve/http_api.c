@@ -13,13 +13,13 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "classify.h"
 #include "clock.h"
 #include "http_conn.h"
 #include "logging.h"
 #include "query.h"
 #include "report.h"
 #include "series.h"
+#include "taxonomy.h"
 
 #ifndef WAKEFLOW_VERSION
 #define WAKEFLOW_VERSION "dev"
@@ -464,36 +464,92 @@ static enum MHD_Result do_series(struct wf_http *h, struct MHD_Connection *c, co
 	return send_json(h, c, 200, &j);
 }
 
+/* The full records of an answer's edges, in row order (found[i]: still stored). */
+struct answer_details {
+	size_t n;
+	uint32_t *ids;
+	struct wf_edge_detail *details;
+	bool *found;
+};
+
+static void answer_details_free(struct answer_details *d)
+{
+	for (size_t i = 0; d->found && i < d->n; i++)
+		if (d->found[i])
+			store_edge_detail_free(&d->details[i]);
+	free(d->ids);
+	free(d->details);
+	free(d->found);
+}
+
+/* Reads the records of a's rows; -1 when out of memory. */
+static int answer_details_read(struct wf_http *h, struct wf_edges_acc *a, struct answer_details *d)
+{
+	memset(d, 0, sizeof(*d));
+	while (edges_acc_row(a, d->n))
+		d->n++;
+	d->ids = calloc(d->n + 1, sizeof(*d->ids));
+	d->details = calloc(d->n + 1, sizeof(*d->details));
+	d->found = calloc(d->n + 1, sizeof(*d->found));
+	if (!d->ids || !d->details || !d->found) {
+		free(d->found);
+		d->found = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		d->ids[i] = edges_acc_row(a, i)->id;
+	history_edge_details(h->ctx.history, d->ids, d->n, d->details, d->found);
+	return 0;
+}
+
+/* One edge of the answer: the stored edge is the identity, the numbers are
+ * the range's; then the report's members, its id, labels and times. */
+static void json_answer_edge(struct json *j, const struct wf_edge_row *r, struct wf_edge *e,
+			     const struct wf_target_match *tm, const struct wf_rules *rules)
+{
+	long ti = target_match_find(tm, r->meta.target_id);
+
+	e->count_known = true;
+	e->count = r->count;
+	e->offcpu_unknown = false;
+	e->offcpu_ns = r->offcpu_us * 1000;
+	e->offcpu_max_ns = r->max_us * 1000;
+	e->runq_known = true;
+	e->runq_ns = r->runq_us * 1000;
+	e->first_seen_ns = (uint64_t)r->first_ms * 1000000;
+	e->last_seen_ns = (uint64_t)r->last_ms * 1000000;
+	json_obj_begin(j);
+	report_json_edge_members(j, e, rules);
+	json_key(j, "id");
+	json_u64(j, r->id);
+	json_key(j, "labels");
+	if (ti >= 0) {
+		json_labels(j, &tm->targets[ti].labels);
+	} else {
+		json_obj_begin(j);
+		json_obj_end(j);
+	}
+	json_key(j, "first_seen_ms");
+	json_i64(j, r->first_ms);
+	json_key(j, "last_seen_ms");
+	json_i64(j, r->last_ms);
+	json_obj_end(j);
+}
+
 static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
 {
 	struct wf_answer_info info;
 	struct wf_edges_acc *a = history_edges(h->ctx.history, q, wall_ms(), &info);
-	const struct wf_target_match *tm;
-	struct wf_edge_detail *details;
-	uint32_t *ids;
-	bool *found;
+	struct answer_details d;
 	struct json j;
-	size_t n = 0;
 
 	if (!a)
 		return send_error(h, c, 500, "out of memory");
-	while (edges_acc_row(a, n))
-		n++;
-	tm = edges_acc_targets(a);
-	ids = calloc(n + 1, sizeof(*ids));
-	details = calloc(n + 1, sizeof(*details));
-	found = calloc(n + 1, sizeof(*found));
-	if (!ids || !details || !found) {
-		free(ids);
-		free(details);
-		free(found);
+	if (answer_details_read(h, a, &d)) {
+		answer_details_free(&d);
 		edges_acc_free(a);
 		return send_error(h, c, 500, "out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		ids[i] = edges_acc_row(a, i)->id;
-	history_edge_details(h->ctx.history, ids, n, details, found);
-
 	json_init(&j);
 	json_obj_begin(&j);
 	json_key(&j, "from_ms");
@@ -506,48 +562,13 @@ static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, con
 		memory_warning(&j, h);
 	json_key(&j, "edges");
 	json_arr_begin(&j);
-	for (size_t i = 0; i < n && !j.failed; i++) {
-		const struct wf_edge_row *r = edges_acc_row(a, i);
-		struct wf_edge *e = &details[i].edge;
-		long ti = target_match_find(tm, r->meta.target_id);
-
-		if (!found[i])
-			continue; /* expired between the scan and now */
-		/* The stored edge is the identity; the numbers are the range's. */
-		e->count_known = true;
-		e->count = r->count;
-		e->offcpu_unknown = false;
-		e->offcpu_ns = r->offcpu_us * 1000;
-		e->offcpu_max_ns = r->max_us * 1000;
-		e->runq_known = true;
-		e->runq_ns = r->runq_us * 1000;
-		e->first_seen_ns = (uint64_t)r->first_ms * 1000000;
-		e->last_seen_ns = (uint64_t)r->last_ms * 1000000;
-		json_obj_begin(&j);
-		report_json_edge_members(&j, e, h->ctx.rules);
-		json_key(&j, "id");
-		json_u64(&j, r->id);
-		json_key(&j, "labels");
-		if (ti >= 0) {
-			json_labels(&j, &tm->targets[ti].labels);
-		} else {
-			json_obj_begin(&j);
-			json_obj_end(&j);
-		}
-		json_key(&j, "first_seen_ms");
-		json_i64(&j, r->first_ms);
-		json_key(&j, "last_seen_ms");
-		json_i64(&j, r->last_ms);
-		json_obj_end(&j);
-	}
+	for (size_t i = 0; i < d.n && !j.failed; i++)
+		if (d.found[i]) /* else expired between the scan and now */
+			json_answer_edge(&j, edges_acc_row(a, i), &d.details[i].edge, edges_acc_targets(a),
+					 h->ctx.rules);
 	json_arr_end(&j);
 	json_obj_end(&j);
-	for (size_t i = 0; i < n; i++)
-		if (found[i])
-			store_edge_detail_free(&details[i]);
-	free(ids);
-	free(details);
-	free(found);
+	answer_details_free(&d);
 	edges_acc_free(a);
 	return send_json(h, c, 200, &j);
 }

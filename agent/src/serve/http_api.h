@@ -14,11 +14,12 @@
 #include <sys/socket.h>
 
 #include "catalog.h"
-#include "classify.h"
 #include "history.h"
 #include "json.h"
 #include "metrics.h"
 #include "store.h"
+
+struct wf_rules; /* classify.h: passed on to report.c */
 
 #define WF_DEFAULT_PORT 9781
 /* Connection limits, the /healthz reserve and the header deadline are in

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "classify.h"
+#include "taxonomy.h"
 
 /* A ceiling on label sets, against a flood of short-lived targets. */
 #define MAX_SERIES 50000

@@ -14,7 +14,6 @@
 
 #include "clock.h"
 #include "logging.h"
-#include "series.h"
 #include "store_int.h"
 #include "window.h"
 
@@ -1004,12 +1003,13 @@ static int retention(struct wf_store *s, int64_t now_ms)
 	return SQLITE_OK;
 }
 
-int store_write_window(struct wf_store *s, const struct wf_store_window *w, int64_t now_ms)
+/* Whether a write may go ahead: not after corruption, a closed store is
+ * reopened at most every REOPEN_INTERVAL_MS, and the file must still be
+ * ours. 0, or -1 with the error counted. */
+static int writable(struct wf_store *s, int64_t now_ms)
 {
-	struct wf_catalog_dirty d;
-	double t0 = mono_ms();
-	int rc;
 	bool corrupt;
+	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	corrupt = s->status.state == WF_STORE_CORRUPT;
@@ -1036,13 +1036,17 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 		close_db(s);
 		return -1;
 	}
-	if (catalog_dirty(s->cat, &d)) {
-		store_note_error(s, SQLITE_NOMEM, "writing", "out of memory");
-		return -1;
-	}
-	rc = exec(s->db, "BEGIN IMMEDIATE");
+	return 0;
+}
+
+/* One transaction: the catalog's new and changed rows, the window's row,
+ * then each target's totals and edges blobs. 0, or -1 rolled back. */
+static int write_window_tx(struct wf_store *s, const struct wf_store_window *w, struct wf_catalog_dirty *d)
+{
+	int rc = exec(s->db, "BEGIN IMMEDIATE");
+
 	if (rc == SQLITE_OK)
-		rc = put_catalog(s, &d);
+		rc = put_catalog(s, d);
 	if (rc == SQLITE_OK)
 		rc = put_window(s, WF_TIER_WINDOW, w->start_ms, w->end_ms);
 	for (size_t i = 0; i < w->ntargets && rc == SQLITE_OK; i++) {
@@ -1061,10 +1065,28 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 
 		snprintf(detail, sizeof(detail), "%s", msg);
 		exec(s->db, "ROLLBACK");
-		catalog_dirty_free(&d);
 		store_note_error(s, rc, "writing", detail);
 		if (is_corruption(rc))
 			close_db(s);
+		return -1;
+	}
+	return 0;
+}
+
+int store_write_window(struct wf_store *s, const struct wf_store_window *w, int64_t now_ms)
+{
+	struct wf_catalog_dirty d;
+	double t0 = mono_ms();
+	int rc;
+
+	if (writable(s, now_ms))
+		return -1;
+	if (catalog_dirty(s->cat, &d)) {
+		store_note_error(s, SQLITE_NOMEM, "writing", "out of memory");
+		return -1;
+	}
+	if (write_window_tx(s, w, &d)) {
+		catalog_dirty_free(&d);
 		return -1;
 	}
 	catalog_mark_clean(s->cat, &d);

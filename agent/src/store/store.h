@@ -31,6 +31,11 @@
 #include "catalog.h"
 #include "edge.h"
 
+/* The store's two tiers (the `tier` column) and the roll-up's unit. */
+#define WF_TIER_WINDOW 0 /* one row per window (--window seconds) */
+#define WF_TIER_MINUTE 1 /* one row per minute, rolled up from the windows */
+#define WF_MINUTE_MS 60000LL
+
 struct wf_store_opts {
 	const char *path;
 	int64_t retention_ms;	   /* tier 1 and the catalog */

@@ -188,40 +188,18 @@ static int split_lines(char *text, const char ***out, int *n, int max)
 	return 0;
 }
 
-int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out)
-{
-	static const char sql[] =
-		"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"
-		" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"
-		" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames,"
-		" e.activity"
-		" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack"
-		" LEFT JOIN stacks ts ON ts.hash = e.target_stack WHERE e.id = ?";
-	sqlite3_stmt *q;
-	struct wf_edge *e = &out->edge;
-	char *facts, *wframes, *tframes, activity[256];
-	const char **lines;
-	int rc, flags, n;
+/* The text columns an edge's record keeps in its arena until they are split into lines. */
+struct edge_text {
+	char *facts, *waker_frames, *target_frames;
+};
 
-	memset(out, 0, sizeof(*out));
-	edge_init(e);
-	arena_init(&out->arena);
-	if (!r->edge_q) {
-		rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->edge_q, NULL);
-		if (rc != SQLITE_OK) {
-			reader_error(r, rc, "reading");
-			return -1;
-		}
-	}
-	q = r->edge_q;
-	sqlite3_bind_int64(q, 1, id);
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			reader_error(r, rc, "reading");
-		sqlite3_reset(q);
-		return rc == SQLITE_DONE ? 1 : -1;
-	}
+/* The current row of store_read_edge's statement into d (column order as in its SELECT). */
+static void edge_from_row(struct wf_store_reader *r, sqlite3_stmt *q, struct wf_edge_detail *d, struct edge_text *t)
+{
+	struct wf_edge *e = &d->edge;
+	char activity[256];
+	int flags;
+
 	copy_col(e->waker.comm, sizeof(e->waker.comm), q, 0);
 	copy_col(e->waker.proc_comm, sizeof(e->waker.proc_comm), q, 1);
 	e->waker.pid = sqlite3_column_int(q, 2);
@@ -242,34 +220,79 @@ int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detai
 	e->offcpu_unknown = flags & EF_OFFCPU_UNKNOWN;
 	e->category = sqlite3_column_int(q, 14);
 	e->role = sqlite3_column_int(q, 15);
-	facts = arena_col(&out->arena, q, 16);
-	wframes = arena_col(&out->arena, q, 18);
-	tframes = arena_col(&out->arena, q, 20);
+	t->facts = arena_col(&d->arena, q, 16);
+	t->waker_frames = arena_col(&d->arena, q, 18);
+	t->target_frames = arena_col(&d->arena, q, 20);
 	/* The activity's name comes from the catalog. */
 	catalog_name(store_catalog(r->s), (uint32_t)sqlite3_column_int64(q, 21), activity, sizeof(activity));
-	e->activity = activity[0] ? arena_strndup(&out->arena, activity, strlen(activity)) : NULL;
+	e->activity = activity[0] ? arena_strndup(&d->arena, activity, strlen(activity)) : NULL;
+	/* A stack never stored (not sampled) has no row: nkernel -1. */
 	e->waker_stack.nkernel = sqlite3_column_type(q, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 17);
 	e->target_stack.nkernel = sqlite3_column_type(q, 19) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 19);
-	sqlite3_reset(q);
-	if (out->arena.failed)
-		goto fail;
+}
 
-	if (split_lines(wframes, &lines, &n, 1 << 16))
-		goto fail;
+/* Frames and facts are stored one per line: split them into the edge's arrays. */
+static int edge_split_text(struct wf_edge *e, struct edge_text *t)
+{
+	const char **lines;
+	int n;
+
+	if (split_lines(t->waker_frames, &lines, &n, 1 << 16))
+		return -1;
 	e->waker_stack.frames = lines;
 	e->waker_stack.nframes = n;
-	if (split_lines(tframes, &lines, &n, 1 << 16))
-		goto fail;
+	if (split_lines(t->target_frames, &lines, &n, 1 << 16))
+		return -1;
 	e->target_stack.frames = lines;
 	e->target_stack.nframes = n;
-	if (split_lines(facts, &lines, &n, WF_MAX_FACTS))
-		goto fail;
+	if (split_lines(t->facts, &lines, &n, WF_MAX_FACTS))
+		return -1;
 	for (int i = 0; i < n; i++)
 		e->facts[i] = lines[i];
 	e->nfacts = n;
 	free(lines);
 	return 0;
-fail:
-	store_edge_detail_free(out);
-	return -1;
+}
+
+int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out)
+{
+	/* The edge's record with both its stacks, by id. */
+	static const char sql[] =
+		"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"
+		" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"
+		" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames,"
+		" e.activity"
+		" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack"
+		" LEFT JOIN stacks ts ON ts.hash = e.target_stack WHERE e.id = ?";
+	struct edge_text text;
+	sqlite3_stmt *q;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	edge_init(&out->edge);
+	arena_init(&out->arena);
+	if (!r->edge_q) {
+		rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->edge_q, NULL);
+		if (rc != SQLITE_OK) {
+			reader_error(r, rc, "reading");
+			return -1;
+		}
+	}
+	q = r->edge_q;
+	sqlite3_bind_int64(q, 1, id);
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			reader_error(r, rc, "reading");
+		sqlite3_reset(q);
+		return rc == SQLITE_DONE ? 1 : -1;
+	}
+	edge_from_row(r, q, out, &text);
+	/* Reset for the next edge; the row's text is in the arena by now. */
+	sqlite3_reset(q);
+	if (out->arena.failed || edge_split_text(&out->edge, &text)) {
+		store_edge_detail_free(out);
+		return -1;
+	}
+	return 0;
 }
