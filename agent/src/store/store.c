@@ -24,6 +24,11 @@
 /* Page cache per connection, in KiB (negative: SQLite's unit for KiB). */
 #define CACHE_KIB_WRITER 4096
 
+/* The schema, created on first open (store.h and docs/api.md describe the
+ * tables): names, targets, stacks and edges are the catalog; windows,
+ * totals and edge_windows hold one row per window (tier 0) or per minute
+ * (tier 1), keyed by (tier, start_ms) so range scans and retention walk
+ * the primary key. */
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS names(id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);"
@@ -61,20 +66,30 @@ enum {
 	ST__COUNT,
 };
 
+/* The writer's statements, prepared once per connection (open_db). */
 static const char *const stmt_sql[ST__COUNT] = {
+	/* A catalog name (thread, activity) under its catalog id; never changes. */
 	[ST_NAME] = "INSERT OR IGNORE INTO names(id, s) VALUES(?, ?)",
+	/* A target as the catalog has it now (last_seen_ms and alive change). */
 	[ST_TARGET] = "INSERT OR REPLACE INTO targets(id, pid, start_time, comm, exe, labels, first_seen_ms,"
 		      " last_seen_ms, alive) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* A stack, once: its hash is over its frames (stack_hash). */
 	[ST_STACK] = "INSERT OR IGNORE INTO stacks(hash, nkernel, frames) VALUES(?, ?, ?)",
+	/* An edge's first record: identity, classification, stacks by hash. */
 	[ST_EDGE_NEW] = "INSERT OR REPLACE INTO edges(id, hash, target_id, thread, role, category, activity,"
 			" first_seen_ms, last_seen_ms, waker_comm, waker_proc, waker_pid, waker_tid, target_comm,"
 			" target_proc, target_pid, target_tid, preemptor_comm, preemptor_pid, preemptor_tid,"
 			" context, kind, flags, waker_stack, target_stack, facts)"
 			" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	/* An edge seen again: only its last_seen_ms moves. */
 	[ST_EDGE_SEEN] = "UPDATE edges SET last_seen_ms = max(last_seen_ms, ?) WHERE id = ?",
+	/* The window (or rolled-up minute) itself: tells "no data" from "not running". */
 	[ST_WINDOW] = "INSERT OR REPLACE INTO windows(tier, start_ms, end_ms) VALUES(?, ?, ?)",
+	/* Per target, its threads' totals blob (window.h). */
 	[ST_TOTALS] = "INSERT OR REPLACE INTO totals(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
+	/* Per target, its edges' numbers blob (window.h). */
 	[ST_EDGEWIN] = "INSERT OR REPLACE INTO edge_windows(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
+	/* schema version and rolled_until_ms, the roll-up's progress. */
 	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
 };
 
@@ -209,6 +224,7 @@ static int exec(sqlite3 *db, const char *sql)
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+/* One value of the meta table, or dflt. */
 static int64_t meta_get(sqlite3 *db, const char *key, int64_t dflt)
 {
 	sqlite3_stmt *st;
@@ -275,6 +291,7 @@ static int load_catalog(struct wf_store *s)
 	int rc;
 	size_t n_edges = 0;
 
+	/* Names first: targets and edges refer to them by id. */
 	rc = sqlite3_prepare_v2(s->db, "SELECT id, s FROM names ORDER BY id", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -284,6 +301,7 @@ static int load_catalog(struct wf_store *s)
 	if (rc != SQLITE_DONE)
 		return rc;
 
+	/* Targets, with the labels they had when last seen. */
 	rc = sqlite3_prepare_v2(s->db,
 				"SELECT id, pid, start_time, comm, exe, labels, first_seen_ms, last_seen_ms FROM targets",
 				-1, &st, NULL);
@@ -307,6 +325,8 @@ static int load_catalog(struct wf_store *s)
 	if (rc != SQLITE_DONE)
 		return rc;
 
+	/* Edges' identities only: the full record (stacks, names) is read
+	 * per edge when an answer needs it (store_read_edge). */
 	rc = sqlite3_prepare_v2(s->db,
 				"SELECT id, hash, target_id, thread, role, category, activity, first_seen_ms,"
 				" last_seen_ms FROM edges",
@@ -335,6 +355,7 @@ static int load_catalog(struct wf_store *s)
 	return SQLITE_OK;
 }
 
+/* The oldest and newest time the store holds, for /api/v1/status. */
 static void refresh_extent(struct wf_store *s)
 {
 	sqlite3_stmt *st;
@@ -499,6 +520,7 @@ static int open_db(struct wf_store *s, bool load)
 	rc = exec(s->db, schema);
 	if (rc != SQLITE_OK)
 		goto fail;
+	/* A new store records its schema version; an existing one must match. */
 	if (meta_get(s->db, "schema", 0) == 0) {
 		char sql[64];
 
@@ -521,6 +543,7 @@ static int open_db(struct wf_store *s, bool load)
 		if (rc != SQLITE_OK)
 			goto fail;
 	}
+	/* Where the roll-up stopped: minutes before it are in tier 1. */
 	rolled = meta_get(s->db, "rolled_until_ms", 0);
 	pthread_mutex_lock(&s->lock);
 	s->opened = true;
@@ -613,6 +636,7 @@ void store_status(struct wf_store *s, struct wf_store_status *out)
 
 /* ---- writing ---- */
 
+/* Runs a prepared statement once and readies it for the next bindings. */
 static int step_reset(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
@@ -622,6 +646,8 @@ static int step_reset(sqlite3_stmt *st)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
+/* FNV-1a over the frames and nkernel: the stacks table's key, so a stack
+ * shared by many edges is stored once. */
 static uint64_t stack_hash(const struct wf_stack *st)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -665,6 +691,7 @@ static char *join_frames(const struct wf_stack *st)
 	return buf;
 }
 
+/* Stores a stack unless stored already; *hash_out is its key. */
 static int put_stack(struct wf_store *s, const struct wf_stack *st, int64_t *hash_out)
 {
 	sqlite3_stmt *q = s->st[ST_STACK];
@@ -681,6 +708,7 @@ static int put_stack(struct wf_store *s, const struct wf_stack *st, int64_t *has
 	return rc;
 }
 
+/* Facts one per line, as store_read_edge splits them. */
 static void join_facts(const struct wf_edge *e, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -690,6 +718,8 @@ static void join_facts(const struct wf_edge *e, char *buf, size_t len)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "\n" : "", e->facts[i]);
 }
 
+/* An edge the catalog marked dirty: with e (new, or details to store),
+ * the whole record and its two stacks; without, only last_seen_ms. */
 static int put_edge(struct wf_store *s, const struct wf_edge_meta *m, const struct wf_edge *e)
 {
 	sqlite3_stmt *q;
@@ -741,6 +771,8 @@ static int put_edge(struct wf_store *s, const struct wf_edge_meta *m, const stru
 	return step_reset(q);
 }
 
+/* What the catalog gained or changed since the last write: names, then
+ * targets, then edges (which refer to both). */
 static int put_catalog(struct wf_store *s, const struct wf_catalog_dirty *d)
 {
 	int rc = SQLITE_OK;
@@ -772,6 +804,7 @@ static int put_catalog(struct wf_store *s, const struct wf_catalog_dirty *d)
 	return rc;
 }
 
+/* One per-target blob row (ST_TOTALS or ST_EDGEWIN) of a window or minute. */
 static int put_blob(sqlite3_stmt *q, int tier, int64_t start, uint32_t target, const uint8_t *data, size_t len)
 {
 	sqlite3_bind_int(q, 1, tier);
@@ -781,6 +814,7 @@ static int put_blob(sqlite3_stmt *q, int tier, int64_t start, uint32_t target, c
 	return step_reset(q);
 }
 
+/* The row that says the agent ran over [start, end) at this tier. */
 static int put_window(struct wf_store *s, int tier, int64_t start, int64_t end)
 {
 	sqlite3_stmt *q = s->st[ST_WINDOW];
@@ -791,6 +825,7 @@ static int put_window(struct wf_store *s, int tier, int64_t start, int64_t end)
 	return step_reset(q);
 }
 
+/* One meta value (schema, rolled_until_ms). */
 static int put_meta(struct wf_store *s, const char *key, int64_t v)
 {
 	sqlite3_stmt *q = s->st[ST_META];
@@ -808,6 +843,7 @@ struct rollup {
 	struct wf_buf buf;
 };
 
+/* The minute's accumulator for target id, added on first sight. */
 static struct wf_wtarget *rollup_target(struct rollup *r, uint32_t id)
 {
 	for (size_t i = 0; i < r->n; i++)
@@ -849,6 +885,8 @@ static int rollup_table(struct wf_store *s, struct rollup *r, const char *table,
 	int rc;
 
 	rollup_clear(r);
+	/* Every tier-0 row of the minute, each decoded and merged into its
+	 * target's accumulator (the same merge a query does). */
 	snprintf(sql, sizeof(sql), "SELECT target_id, data FROM %s WHERE tier = 0 AND start_ms >= ? AND start_ms < ?",
 		 table);
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
@@ -880,6 +918,7 @@ static int rollup_table(struct wf_store *s, struct rollup *r, const char *table,
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE)
 		return rc;
+	/* Then one tier-1 row per target: the minute's merged blob. */
 	rc = SQLITE_OK;
 	for (size_t i = 0; i < r->n && rc == SQLITE_OK; i++) {
 		wtarget_normalize(&r->t[i]);
@@ -891,7 +930,13 @@ static int rollup_table(struct wf_store *s, struct rollup *r, const char *table,
 	return rc;
 }
 
-/* Rolls up every minute with tier-0 windows before until_ms not yet rolled. */
+/*
+ * Rolls up every minute with tier-0 windows before until_ms not yet rolled:
+ * find those minutes, then in one transaction merge each minute's totals
+ * and edges into tier-1 rows, write the minute's window row and move
+ * rolled_until_ms. A crash rolls the same minutes again (rows are keyed,
+ * INSERT OR REPLACE), never half of one.
+ */
 static int rollup(struct wf_store *s, int64_t until_ms)
 {
 	int64_t from;
@@ -906,6 +951,8 @@ static int rollup(struct wf_store *s, int64_t until_ms)
 	pthread_mutex_unlock(&s->lock);
 	if (until_ms <= from)
 		return SQLITE_OK;
+	/* The minutes to roll, each with the end of its last window (a minute
+	 * the agent ran only part of ends there, not at the full minute). */
 	rc = sqlite3_prepare_v2(s->db,
 				"SELECT DISTINCT start_ms / 60000, max(end_ms) FROM windows WHERE tier = 0 AND"
 				" start_ms >= ? AND start_ms < ? GROUP BY start_ms / 60000",
@@ -959,6 +1006,12 @@ out:
 	return rc;
 }
 
+/*
+ * Drops what is older than the retention, in one transaction: tier-0 rows
+ * past fine_retention and tier-1 rows past retention; once an hour also
+ * the catalog rows nothing refers to any more. Then gives back some free
+ * pages.
+ */
 static int retention(struct wf_store *s, int64_t now_ms)
 {
 	int64_t fine_cut = now_ms - s->opts.fine_retention_ms;
