@@ -121,6 +121,8 @@ static uint32_t *slot(struct wf_edges_acc *a, uint32_t id)
 	return &a->pages[page][id & (PAGE_SLOTS - 1)];
 }
 
+/* One window's edges blob of one target: each edge's numbers added to its
+ * sums (created on first sight), first/last seen widened to the window. */
 int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
 		  size_t len)
 {
@@ -191,6 +193,7 @@ struct top {
 	enum wf_sort key;
 };
 
+/* Moves h[i] down until neither child is worse than it (the root is the worst). */
 static void top_sift_down(struct top *t, size_t i)
 {
 	for (;;) {
@@ -210,6 +213,8 @@ static void top_sift_down(struct top *t, size_t i)
 	}
 }
 
+/* A candidate: in while the heap has room (sifted up), else in place of
+ * the worst if it ranks before it. */
 static void top_offer(struct top *t, const struct sums *s)
 {
 	if (t->n < t->cap) {
@@ -239,6 +244,12 @@ static void top_drain(struct top *t, const struct sums **out)
 	}
 }
 
+/*
+ * The answer: the catalog's metadata of every summed id in one call, the
+ * per-record filters on it (matched counts what passes), the best `limit`
+ * through the heap, then the rows best first. The id table is freed: no
+ * more adds after this.
+ */
 ssize_t edges_acc_finish(struct wf_edges_acc *a)
 {
 	size_t n = a->nsums, limit = (size_t)a->q.limit;

@@ -1,4 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
+/*
+ * Query evaluation (series.h): a plan says which tier answers which part of
+ * the range; the accumulators then take the windows' blobs one by one
+ * (from the in-memory ring or the store, history.c decides) and keep only
+ * what the answer needs: per group and point a sum, or a ratio's two sums.
+ */
 #include "series.h"
 
 #include <stdio.h>
@@ -27,6 +33,8 @@ void series_plan(const struct wf_query *q, const struct wf_resolution *res, stru
 	int64_t unit = res->window_ms;
 
 	memset(p, 0, sizeof(*p));
+	/* The step: as asked, or about WF_SERIES_AUTO_POINTS points; then a
+	 * whole number of windows (or minutes), then raised to the point cap. */
 	if (!step)
 		step = (range + WF_SERIES_AUTO_POINTS - 1) / WF_SERIES_AUTO_POINTS;
 	/* Windows are the finest grain; older than tier 0's retention only
@@ -37,6 +45,8 @@ void series_plan(const struct wf_query *q, const struct wf_resolution *res, stru
 		step = round_up(step, unit);
 	if ((range + step - 1) / step + 1 > WF_SERIES_MAX_POINTS)
 		step = round_up((range + WF_SERIES_MAX_POINTS - 2) / (WF_SERIES_MAX_POINTS - 1), unit);
+	/* Points start on a multiple of the step, so every agent's points
+	 * line up and the backend can add them. */
 	p->step_raised = q->step_ms && step != q->step_ms;
 	p->step_ms = step;
 	p->t0 = floor_to(q->from_ms, step);
@@ -55,6 +65,8 @@ void series_plan(const struct wf_query *q, const struct wf_resolution *res, stru
 	}
 }
 
+/* The range's whole rolled-up minutes [a, b) from tier 1, the fringes
+ * before and after from tier 0. */
 size_t edges_plan(const struct wf_query *q, const struct wf_resolution *res, struct wf_segment seg[3])
 {
 	int64_t a = round_up(q->from_ms, WF_MINUTE_MS);
@@ -96,6 +108,8 @@ static int cmp_target_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Whether a target passes the query's target filters (namespace, workload,
+ * pod, comm, pid): each given filter must match one of its values. */
 static bool target_allowed(const struct wf_target *t, const struct wf_filter *f)
 {
 	static const struct {
@@ -155,6 +169,8 @@ int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const s
 	ssize_t n;
 
 	memset(m, 0, sizeof(*m));
+	/* A snapshot of the catalog's targets, sorted by id for
+	 * target_match_find; each decided once here, not per record. */
 	n = catalog_targets(cat, &m->targets);
 	if (n < 0)
 		return -1;
@@ -174,6 +190,7 @@ int target_match_init(struct wf_target_match *m, struct wf_catalog *cat, const s
 	return 0;
 }
 
+/* Binary search by id; -1 for a target unknown or filtered out. */
 long target_match_find(const struct wf_target_match *m, uint32_t target_id)
 {
 	size_t lo = 0, hi = m->ntargets;
@@ -202,6 +219,8 @@ void target_match_free(struct wf_target_match *m)
 
 /* ---- per-record filters (threads, roles, categories, activities) ---- */
 
+/* Resolves the per-record filters once per query: thread and activity
+ * names to catalog ids, category prefixes to a table by category. */
 void record_filter_init(struct wf_record_filter *rf, const struct wf_filter *f, struct wf_catalog *cat)
 {
 	memset(rf, 0, sizeof(*rf));
@@ -265,7 +284,9 @@ bool record_filter_class(const struct wf_record_filter *rf, int category, uint32
 	return true;
 }
 
-/* ---- a small map from 64-bit keys to indexes ---- */
+/* ---- a small map from 64-bit keys to indexes ----
+ * Open addressing with linear probing, kept at most half full; a group's
+ * key is a category, activity, role, thread name or target group id. */
 
 struct keymap {
 	uint64_t *keys;
@@ -354,6 +375,8 @@ struct wf_series_acc {
 	struct wf_wtarget scratch;
 };
 
+/* An accumulator for one plan: the query copied, targets matched and the
+ * record filters resolved up front. */
 struct wf_series_acc *series_acc_new(const struct wf_query *q, const struct wf_series_plan *p, struct wf_catalog *cat)
 {
 	struct wf_series_acc *a = calloc(1, sizeof(*a));
@@ -490,6 +513,8 @@ static int make_labels(struct wf_series_acc *a, struct series *s, long ti, uint6
 	return -1;
 }
 
+/* The series of a group, created (with its labels) on first sight; NULL
+ * past the series or cell cap (the answer says truncated) or on ENOMEM. */
 static struct series *group(struct wf_series_acc *a, long ti, uint64_t key)
 {
 	long idx = keymap_get(&a->index, key);
@@ -557,6 +582,12 @@ static void add_thread(enum wf_metric m, const struct wf_wthread *th, double *nu
 	}
 }
 
+/*
+ * One window's totals blob of one target: decoded, then added to the point
+ * its start falls in. Three families: the wake metrics sum the blob's
+ * per-category records, throttled the target's cgroup figure, the rest the
+ * per-thread scheduling totals.
+ */
 int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals, size_t len)
 {
 	struct wf_wtarget *w = &a->scratch;
@@ -632,6 +663,8 @@ static int cmp_series(const void *x, const void *y)
 	return (a->nlabels > b->nlabels) - (a->nlabels < b->nlabels);
 }
 
+/* Series are answered sorted by their label values, so answers are stable;
+ * the first read sorts them and rebuilds the index. */
 size_t series_count(struct wf_series_acc *a)
 {
 	if (!a->sorted) {
@@ -660,6 +693,9 @@ size_t series_labels(struct wf_series_acc *a, size_t i, struct wf_label_pair *ou
 	return n;
 }
 
+/* The next point of series i with a value: a ratio of the two sums, or a
+ * rate over the time the agent ran in the point (points where it did not
+ * run, and ratios of nothing, are left out rather than given as 0). */
 bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, double *value)
 {
 	const struct series *s;

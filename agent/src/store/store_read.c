@@ -32,6 +32,9 @@ static void reader_error(struct wf_store_reader *r, int rc, const char *what)
 	store_note_error(r->s, rc, what, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
 }
 
+/* A reader: the header checked (a replaced file is corruption, not an
+ * empty store), its own read-only connection, one snapshot for all its
+ * statements. */
 struct wf_store_reader *store_reader_open(struct wf_store *s)
 {
 	struct wf_store_reader *r;
@@ -78,6 +81,9 @@ void store_reader_close(struct wf_store_reader *r)
 	free(r);
 }
 
+/* Runs one range statement (?1 tier, ?2 from, ?3 to) and hands each row to
+ * blob_cb (start, end, target, blob) or win_cb (start, end) until one of
+ * them returns non-zero, which is then returned; -1 on an SQLite error. */
 static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t from, int64_t to, wf_store_blob_cb blob_cb,
 		wf_store_window_cb win_cb, void *ctx)
 {
@@ -110,6 +116,7 @@ static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t fr
 	return stop;
 }
 
+/* The windows (or minutes) the agent ran in the range: the primary key's order. */
 int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_window_cb cb, void *ctx)
 {
 	return scan(r,
@@ -118,6 +125,8 @@ int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_
 		    tier, from, to, NULL, cb, ctx);
 }
 
+/* Every target's totals blob in the range (start_ms twice: the callback's
+ * end is not needed for totals, which are placed by their start). */
 int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
 {
 	return scan(r,
@@ -126,6 +135,8 @@ int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t
 		    tier, from, to, cb, NULL, ctx);
 }
 
+/* Every target's edges blob in the range, with its window's end (from the
+ * windows row) for the edges' last_seen. */
 int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
 {
 	return scan(r,

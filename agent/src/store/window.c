@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
+/*
+ * A target's window (window.h): built by collect.c, merged by the roll-up
+ * and by queries, and encoded into the two blobs the store keeps. The
+ * layouts below are the on-disk format: changing one means a new
+ * CODEC_VERSION (and old blobs then read as corrupt).
+ */
 #include "window.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The first varint of every blob. */
 #define CODEC_VERSION 1
 /* A blob never describes more entries than this; anything larger is corrupt. */
 #define MAX_ENTRIES (1u << 22)
@@ -23,6 +30,7 @@ void wtarget_free(struct wf_wtarget *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* Empties t, keeping its arrays for the next decode. */
 void wtarget_clear(struct wf_wtarget *t)
 {
 	t->nr_periods = t->nr_throttled = t->throttled_us = 0;
@@ -72,6 +80,8 @@ int wtarget_add_edge(struct wf_wtarget *t, const struct wf_wedge *e)
 	return 0;
 }
 
+/* Appends src's entries to dst (normalize afterwards to add up equal keys);
+ * throttling adds up directly. */
 int wtarget_merge(struct wf_wtarget *dst, const struct wf_wtarget *src)
 {
 	if (reserve((void **)&dst->threads, &dst->cthreads, dst->nthreads + src->nthreads, sizeof(*src->threads)) ||
@@ -98,6 +108,8 @@ static int cmp_u64(uint64_t a, uint64_t b)
 	return a < b ? -1 : a > b;
 }
 
+/* The sort orders of the three lists: their keys, which encoding
+ * delta-codes and normalize adds up. */
 static int cmp_thread(const void *a, const void *b)
 {
 	const struct wf_wthread *x = a, *y = b;
@@ -125,6 +137,11 @@ static int cmp_edge(const void *a, const void *b)
 	return cmp_u64(x->id, y->id);
 }
 
+/*
+ * Sorts each list by its key and adds up entries with equal keys (a merge
+ * of windows, or a thread seen twice), in place: after it every key is
+ * there once, as encoding and the query side expect. Max off-CPU is a max.
+ */
 void wtarget_normalize(struct wf_wtarget *t)
 {
 	size_t n = 0;
@@ -193,6 +210,7 @@ void wf_buf_free(struct wf_buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
+/* Makes room for n more bytes; a failure sticks (b->failed) and later puts do nothing. */
 static void put_bytes_room(struct wf_buf *b, size_t n)
 {
 	if (b->failed)
@@ -201,6 +219,7 @@ static void put_bytes_room(struct wf_buf *b, size_t n)
 		b->failed = 1;
 }
 
+/* LEB128: 7 bits a byte, low first, the high bit set on all but the last. */
 static void put_varint(struct wf_buf *b, uint64_t v)
 {
 	put_bytes_room(b, 10);
@@ -213,6 +232,8 @@ static void put_varint(struct wf_buf *b, uint64_t v)
 	b->data[b->len++] = (uint8_t)v;
 }
 
+/* Totals blob: version, throttling (3), thread count, per thread (name as a
+ * delta from the previous one) 9 fields, cat count, per cat 7 fields. */
 int wtarget_encode_totals(const struct wf_wtarget *t, struct wf_buf *out)
 {
 	uint32_t prev = 0;
@@ -255,6 +276,7 @@ int wtarget_encode_totals(const struct wf_wtarget *t, struct wf_buf *out)
 	return out->failed ? -1 : 0;
 }
 
+/* Edges blob: version, edge count, per edge (id as a delta) 5 fields. */
 int wtarget_encode_edges(const struct wf_wtarget *t, struct wf_buf *out)
 {
 	uint32_t prev = 0;
@@ -312,6 +334,8 @@ static inline bool get_varint5(struct reader *r, uint64_t *out)
 	return true;
 }
 
+/* A varint anywhere: the unrolled form when 5 bytes are left, else byte by
+ * byte with every read bounded; a varint past the end or over 64 bits marks r bad. */
 static inline uint64_t get_varint(struct reader *r)
 {
 	uint64_t v = 0;
@@ -333,6 +357,7 @@ static inline uint64_t get_varint(struct reader *r)
 	return 0;
 }
 
+/* Varints that must fit a narrower field: larger is corruption. */
 static uint32_t get_u32(struct reader *r)
 {
 	uint64_t v = get_varint(r);
@@ -368,6 +393,8 @@ static size_t get_count(struct reader *r, void **items, size_t *cap, size_t sz, 
 	return (size_t)n;
 }
 
+/* The totals blob back into t (the layout of wtarget_encode_totals); -1 for a
+ * wrong version, a bound broken or bytes left over, with t left empty. */
 int wtarget_decode_totals(struct wf_wtarget *t, const uint8_t *p, size_t len)
 {
 	struct reader r = { p, p + len, 0 };
@@ -418,6 +445,7 @@ int wtarget_decode_totals(struct wf_wtarget *t, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* The edges blob into t's edges only (its totals are left as they are). */
 int wtarget_decode_edges(struct wf_wtarget *t, const uint8_t *p, size_t len)
 {
 	struct reader r = { p, p + len, 0 };
