@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "discovery.h"
+#include "fake_fs.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -34,40 +35,6 @@
 #define UID_UNDER "1b2c3d4e_5f60_4a7b_8c9d_0e1f2a3b4c5d"
 
 /* ---- helpers --------------------------------------------------------- */
-
-static void mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	mkdir(tmp, 0755);
-}
-
-static void write_file(const char *root, const char *rel, const char *data, size_t len)
-{
-	char path[PATH_MAX], dir[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	snprintf(dir, sizeof(dir), "%s", path);
-	*strrchr(dir, '/') = '\0';
-	mkdir_p(dir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static void write_str(const char *root, const char *rel, const char *s)
-{
-	write_file(root, rel, s, strlen(s));
-}
 
 static char tmpdir[256];
 
