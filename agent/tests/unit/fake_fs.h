@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Files for fake /proc and cgroup trees under a test's temporary
- * directory. Include after cmocka.h: a file that cannot be written fails
+ * directory, and the directory's removal. Include after cmocka.h: a file that cannot be written fails
  * the test.
  */
 #ifndef WAKEFLOW_TEST_FAKE_FS_H
@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -43,6 +44,15 @@ static inline void write_file(const char *root, const char *rel, const char *dat
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	fclose(f);
+}
+
+/* rm -rf dir: a test's temporary tree, at teardown. */
+static inline void rm_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 16];
+
+	assert_true(snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir) < (int)sizeof(cmd));
+	assert_int_equal(system(cmd), 0);
 }
 
 static inline void write_str(const char *root, const char *rel, const char *s)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "fake_fs.h"
 #include "history.h"
 #include "query.h"
 #include "series.h"
@@ -69,11 +70,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	catalog_free(f->cat);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -149,6 +148,16 @@ static size_t offcpu_points(struct wf_history *h, double *values, int64_t *times
 	return n;
 }
 
+/* Point k is at window start[k] and is (start[k] + 1) tenths: window j
+ * has j + 1 s off CPU in its 10 s. */
+static void assert_points(const int64_t *t, const double *v, size_t n, const int *windows)
+{
+	for (size_t k = 0; k < n; k++) {
+		assert_int_equal(t[k], T0 + windows[k] * W);
+		assert_true(fabs(v[k] - 0.1 * (windows[k] + 1)) < 1e-9);
+	}
+}
+
 /* The one edge's interval count over the whole range. */
 static uint64_t edge_count(struct wf_history *h, uint32_t id, bool *memory_only)
 {
@@ -189,10 +198,7 @@ static void test_store_and_ring(void **state)
 	add_window(f, h, NULL, 2);
 	assert_int_equal(offcpu_points(h, v, t, 8, &mem), 3);
 	assert_false(mem);
-	for (int k = 0; k < 3; k++) {
-		assert_int_equal(t[k], T0 + k * W);
-		assert_true(fabs(v[k] - 0.1 * (k + 1)) < 1e-9);
-	}
+	assert_points(t, v, 3, (const int[]){ 0, 1, 2 });
 	assert_int_equal(edge_count(h, f->edge, &mem), 1 + 2 + 3);
 	assert_false(mem);
 	history_free(h);
@@ -216,10 +222,7 @@ static void test_ring_alone(void **state)
 	add_window(f, h, NULL, 3);
 	assert_int_equal(offcpu_points(h, v, t, 8, &mem), 2);
 	assert_true(mem);
-	assert_int_equal(t[0], T0);
-	assert_true(fabs(v[0] - 0.1) < 1e-9);
-	assert_int_equal(t[1], T0 + 3 * W); /* no point where the agent did not run */
-	assert_true(fabs(v[1] - 0.4) < 1e-9);
+	assert_points(t, v, 2, (const int[]){ 0, 3 }); /* no point where the agent did not run */
 	assert_int_equal(edge_count(h, f->edge, &mem), 1 + 4);
 	assert_true(mem);
 	history_free(h);
@@ -274,10 +277,7 @@ static void test_pending_written(void **state)
 	assert_int_equal(st.windows_written, 3);
 	assert_int_equal(offcpu_points(h, v, t, 8, &mem), 3);
 	assert_false(mem);
-	for (int k = 0; k < 3; k++) {
-		assert_int_equal(t[k], T0 + k * W);
-		assert_true(fabs(v[k] - 0.1 * (k + 1)) < 1e-9);
-	}
+	assert_points(t, v, 3, (const int[]){ 0, 1, 2 });
 	assert_int_equal(edge_count(h, f->edge, &mem), 1 + 2 + 3);
 	history_free(h);
 	store_close(s);

@@ -61,11 +61,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	catalog_free(f->cat);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	rm_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -91,10 +89,10 @@ static void start_process(struct fx *f, int pid, unsigned long long start_time, 
 
 static void exit_process(struct fx *f, int pid)
 {
-	char cmd[200];
+	char dir[160];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%d'", f->proc, pid);
-	assert_int_equal(system(cmd), 0);
+	snprintf(dir, sizeof(dir), "%s/%d", f->proc, pid);
+	rm_tree(dir);
 }
 
 static void set_throttling(struct fx *f, const char *cg, int periods, int throttled, int usec)
