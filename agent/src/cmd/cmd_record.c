@@ -3,7 +3,8 @@
  * `wakeflow-agent record`: traces the selected processes live for a while
  * (or until SIGINT/SIGTERM), then classifies what was recorded and prints
  * one report. Plumbing only: capture.c records, classify.c classifies,
- * report.c writes.
+ * report.c writes. Steps: parse_record_flags -> record_setup (rules,
+ * selection, capture) -> record_loop -> record_report -> clean-up.
  */
 #include <errno.h>
 #include <getopt.h>

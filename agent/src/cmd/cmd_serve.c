@@ -3,8 +3,12 @@
  * wakeflow-agent serve: the node-local daemon. Every window it drains the
  * capture, classifies, attaches target labels, writes the store, keeps the
  * window in memory and updates the metrics; HTTP threads answer meanwhile.
- * Lifecycle: flags -> rules -> catalog and store -> capture -> HTTP ->
- * loop -> (SIGTERM) flush the window in progress -> clean up.
+ * Lifecycle, one function each: parse_serve_flags (form) -> serve_check
+ * (meaning: listen address, token, targets, rules; nothing created yet) ->
+ * serve_setup (catalog, tracker, store and ring, capture, HTTP) ->
+ * serve_loop (a window every --window seconds; on SIGTERM the window in
+ * progress) -> serve_cleanup. --bench-fill leaves after the flags for
+ * benchfill.c and none of the daemon runs.
  */
 #include <errno.h>
 #include <malloc.h>
