@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What the store's writer (store.c) and its readers (store_read.c) share;
- * no other module includes this.
+ * What the store's file (store.c), its writer (store_write.c) and its
+ * readers (store_read.c) share; no other module includes this.
  */
 #ifndef WAKEFLOW_STORE_INT_H
 #define WAKEFLOW_STORE_INT_H
@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "catalog.h"
@@ -19,6 +20,51 @@
 #define EF_RUNQ_KNOWN 2
 #define EF_STACKS_SAMPLED 4
 #define EF_OFFCPU_UNKNOWN 8
+
+/* The writer's prepared statements (store.c's stmt_sql). */
+enum {
+	ST_NAME,
+	ST_TARGET,
+	ST_STACK,
+	ST_EDGE_NEW,
+	ST_EDGE_SEEN,
+	ST_WINDOW,
+	ST_TOTALS,
+	ST_EDGEWIN,
+	ST_META,
+	ST__COUNT,
+};
+
+struct wf_store {
+	struct wf_store_opts opts;
+	char *path;
+	struct wf_catalog *cat;
+	sqlite3 *db; /* the writer; main loop only */
+	sqlite3_stmt *st[ST__COUNT];
+	int64_t last_open_try_ms;
+	int64_t last_retention_ms, last_expiry_ms;
+
+	pthread_mutex_t lock; /* guards status and opened */
+	struct wf_store_status status;
+	bool opened; /* the database was opened at least once */
+	bool read_only; /* on a read-only file system: read as immutable, never written */
+};
+
+/* sqlite3_exec without callbacks: the SQLite result code. */
+int store_exec(sqlite3 *db, const char *sql);
+/* SQLITE_CORRUPT or SQLITE_NOTADB (extended codes too). */
+bool store_is_corruption(int rc);
+/* Opens the writer connection (and with load, the catalog); 0 or -1 with
+ * the error noted. */
+int store_open_db(struct wf_store *s, bool load);
+/* Closes the writer connection and its statements. */
+void store_close_db(struct wf_store *s);
+/* A write succeeded: a failing store is OK again. */
+void store_note_ok(struct wf_store *s);
+/* A window not taken while the store is known to be failing. */
+void store_count_error(struct wf_store *s);
+/* Re-reads the oldest and newest times held, for the status. */
+void store_refresh_extent(struct wf_store *s);
 
 /* A connection to the store's file: the writer's, or a reader's (read-only,
  * or immutable on a read-only file system). */

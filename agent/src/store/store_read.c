@@ -22,11 +22,6 @@ struct wf_store_reader {
 	sqlite3_stmt *edge_q;
 };
 
-static int exec(sqlite3 *db, const char *sql)
-{
-	return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
 static void reader_error(struct wf_store_reader *r, int rc, const char *what)
 {
 	store_note_error(r->s, rc, what, r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
@@ -57,9 +52,9 @@ struct wf_store_reader *store_reader_open(struct wf_store *s)
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(r->db, 2000);
 		snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", CACHE_KIB_READER);
-		exec(r->db, sql);
+		store_exec(r->db, sql);
 		/* One snapshot for all the statements of a query. */
-		rc = exec(r->db, "BEGIN");
+		rc = store_exec(r->db, "BEGIN");
 	}
 	if (rc != SQLITE_OK) {
 		reader_error(r, rc, "reading");
@@ -75,7 +70,7 @@ void store_reader_close(struct wf_store_reader *r)
 		return;
 	sqlite3_finalize(r->edge_q);
 	if (r->db) {
-		exec(r->db, "COMMIT");
+		store_exec(r->db, "COMMIT");
 		sqlite3_close_v2(r->db);
 	}
 	free(r);

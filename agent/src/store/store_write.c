@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The store's writer (store.h, "writing"): one transaction per window (the
+ * catalog's changes, the window row, its blobs), then the roll-up of
+ * finished minutes and, once a minute, retention. Main loop only.
+ */
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "store_int.h"
+#include "window.h"
+
+#define REOPEN_INTERVAL_MS (30 * 1000LL)
+#define RETENTION_INTERVAL_MS (60 * 1000LL)
+#define CATALOG_EXPIRY_INTERVAL_MS (3600 * 1000LL)
+
+/* Runs a prepared statement once and readies it for the next bindings. */
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* FNV-1a over the frames and nkernel: the stacks table's key, so a stack
+ * shared by many edges is stored once. */
+static uint64_t stack_hash(const struct wf_stack *st)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (int i = 0; i < st->nframes; i++) {
+		const char *f = st->frames[i] ? st->frames[i] : "";
+
+		for (const char *p = f; *p; p++) {
+			h ^= (unsigned char)*p;
+			h *= 1099511628211ULL;
+		}
+		h ^= '\n';
+		h *= 1099511628211ULL;
+	}
+	h ^= (uint64_t)(int64_t)st->nkernel;
+	h *= 1099511628211ULL;
+	return h;
+}
+
+/* Frames joined by newlines (a newline inside a frame name becomes a space). */
+static char *join_frames(const struct wf_stack *st)
+{
+	size_t len = 1;
+	char *buf, *p;
+
+	for (int i = 0; i < st->nframes; i++)
+		len += strlen(st->frames[i] ? st->frames[i] : "") + 1;
+	buf = malloc(len);
+	if (!buf)
+		return NULL;
+	p = buf;
+	for (int i = 0; i < st->nframes; i++) {
+		const char *f = st->frames[i] ? st->frames[i] : "";
+
+		if (i)
+			*p++ = '\n';
+		for (; *f; f++)
+			*p++ = *f == '\n' ? ' ' : *f;
+	}
+	*p = '\0';
+	return buf;
+}
+
+/* Stores a stack unless stored already; *hash_out is its key. */
+static int put_stack(struct wf_store *s, const struct wf_stack *st, int64_t *hash_out)
+{
+	sqlite3_stmt *q = s->st[ST_STACK];
+	char *frames = join_frames(st);
+	int rc;
+
+	if (!frames)
+		return SQLITE_NOMEM;
+	*hash_out = (int64_t)stack_hash(st);
+	sqlite3_bind_int64(q, 1, *hash_out);
+	sqlite3_bind_int(q, 2, st->nkernel);
+	sqlite3_bind_text(q, 3, frames, -1, free);
+	rc = step_reset(q);
+	return rc;
+}
+
+/* Facts one per line, as store_read_edge splits them. */
+static void join_facts(const struct wf_edge *e, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < e->nfacts && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? "\n" : "", e->facts[i]);
+}
+
+/* An edge the catalog marked dirty: with e (new, or details to store),
+ * the whole record and its two stacks; without, only last_seen_ms. */
+static int put_edge(struct wf_store *s, const struct wf_edge_meta *m, const struct wf_edge *e)
+{
+	sqlite3_stmt *q;
+	int64_t wh = 0, th = 0;
+	char facts[WF_MAX_FACTS * 64];
+	int rc, c = 1, flags;
+
+	if (!e) {
+		q = s->st[ST_EDGE_SEEN];
+		sqlite3_bind_int64(q, 1, m->last_seen_ms);
+		sqlite3_bind_int64(q, 2, m->id);
+		return step_reset(q);
+	}
+	rc = put_stack(s, &e->waker_stack, &wh);
+	if (rc == SQLITE_OK)
+		rc = put_stack(s, &e->target_stack, &th);
+	if (rc != SQLITE_OK)
+		return rc;
+	join_facts(e, facts, sizeof(facts));
+	flags = (e->count_known ? EF_COUNT_KNOWN : 0) | (e->runq_known ? EF_RUNQ_KNOWN : 0) |
+		(e->stacks_sampled ? EF_STACKS_SAMPLED : 0) | (e->offcpu_unknown ? EF_OFFCPU_UNKNOWN : 0);
+	q = s->st[ST_EDGE_NEW];
+	sqlite3_bind_int64(q, c++, m->id);
+	sqlite3_bind_int64(q, c++, (int64_t)m->hash);
+	sqlite3_bind_int64(q, c++, m->target_id);
+	sqlite3_bind_int64(q, c++, m->thread);
+	sqlite3_bind_int(q, c++, m->role);
+	sqlite3_bind_int(q, c++, m->category);
+	sqlite3_bind_int64(q, c++, m->activity);
+	sqlite3_bind_int64(q, c++, m->first_seen_ms);
+	sqlite3_bind_int64(q, c++, m->last_seen_ms);
+	sqlite3_bind_text(q, c++, e->waker.comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, c++, e->waker.proc_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, c++, e->waker.pid);
+	sqlite3_bind_int(q, c++, e->waker.tid);
+	sqlite3_bind_text(q, c++, e->target.comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, c++, e->target.proc_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, c++, e->target.pid);
+	sqlite3_bind_int(q, c++, e->target.tid);
+	sqlite3_bind_text(q, c++, e->preemptor.comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(q, c++, e->preemptor.pid);
+	sqlite3_bind_int(q, c++, e->preemptor.tid);
+	sqlite3_bind_int(q, c++, e->context);
+	sqlite3_bind_int(q, c++, e->kind);
+	sqlite3_bind_int(q, c++, flags);
+	sqlite3_bind_int64(q, c++, wh);
+	sqlite3_bind_int64(q, c++, th);
+	sqlite3_bind_text(q, c++, facts, -1, SQLITE_TRANSIENT);
+	return step_reset(q);
+}
+
+static void labels_to_text(const struct wf_labels *l, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < WF_LABEL__COUNT && used < len; i++)
+		if (l->value[i][0])
+			used += (size_t)snprintf(buf + used, len - used, "%s=%s\n",
+						 discovery_label_name((enum wf_label)i), l->value[i]);
+}
+
+/* What the catalog gained or changed since the last write: names, then
+ * targets, then edges (which refer to both). */
+static int put_catalog(struct wf_store *s, const struct wf_catalog_dirty *d)
+{
+	int rc = SQLITE_OK;
+	char labels[WF_LABEL__COUNT * (WF_LABEL_MAX + 32)];
+
+	for (uint32_t id = d->names_from; id < d->names_to && rc == SQLITE_OK; id++) {
+		sqlite3_bind_int64(s->st[ST_NAME], 1, id);
+		sqlite3_bind_text(s->st[ST_NAME], 2, d->names[id - d->names_from], -1, SQLITE_STATIC);
+		rc = step_reset(s->st[ST_NAME]);
+	}
+	for (size_t i = 0; i < d->ntargets && rc == SQLITE_OK; i++) {
+		const struct wf_target *t = &d->targets[i];
+		sqlite3_stmt *q = s->st[ST_TARGET];
+
+		labels_to_text(&t->labels, labels, sizeof(labels));
+		sqlite3_bind_int64(q, 1, t->id);
+		sqlite3_bind_int(q, 2, t->pid);
+		sqlite3_bind_int64(q, 3, (int64_t)t->start_time);
+		sqlite3_bind_text(q, 4, t->comm, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 5, t->exe, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 6, labels, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 7, t->first_seen_ms);
+		sqlite3_bind_int64(q, 8, t->last_seen_ms);
+		sqlite3_bind_int(q, 9, t->alive);
+		rc = step_reset(q);
+	}
+	for (size_t i = 0; i < d->nedges && rc == SQLITE_OK; i++)
+		rc = put_edge(s, &d->edges[i], d->has_detail[i] ? &d->details[i] : NULL);
+	return rc;
+}
+
+/* One per-target blob row (ST_TOTALS or ST_EDGEWIN) of a window or minute. */
+static int put_blob(sqlite3_stmt *q, int tier, int64_t start, uint32_t target, const uint8_t *data, size_t len)
+{
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, start);
+	sqlite3_bind_int64(q, 3, target);
+	sqlite3_bind_blob64(q, 4, data, len, SQLITE_STATIC);
+	return step_reset(q);
+}
+
+/* The row that says the agent ran over [start, end) at this tier. */
+static int put_window(struct wf_store *s, int tier, int64_t start, int64_t end)
+{
+	sqlite3_stmt *q = s->st[ST_WINDOW];
+
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, start);
+	sqlite3_bind_int64(q, 3, end);
+	return step_reset(q);
+}
+
+/* One meta value (schema, rolled_until_ms). */
+static int put_meta(struct wf_store *s, const char *key, int64_t v)
+{
+	sqlite3_stmt *q = s->st[ST_META];
+
+	sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, v);
+	return step_reset(q);
+}
+
+/* Merged windows of one minute, per target. */
+struct rollup {
+	struct wf_wtarget *t;
+	size_t n, cap;
+	struct wf_wtarget scratch;
+	struct wf_buf buf;
+};
+
+/* The minute's accumulator for target id, added on first sight. */
+static struct wf_wtarget *rollup_target(struct rollup *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].target_id == id)
+			return &r->t[i];
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 8;
+		struct wf_wtarget *p = realloc(r->t, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		r->t = p;
+		r->cap = cap;
+	}
+	wtarget_init(&r->t[r->n], id);
+	return &r->t[r->n++];
+}
+
+static void rollup_clear(struct rollup *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		wtarget_free(&r->t[i]);
+	r->n = 0;
+}
+
+static void rollup_free(struct rollup *r)
+{
+	rollup_clear(r);
+	free(r->t);
+	wtarget_free(&r->scratch);
+	wf_buf_free(&r->buf);
+}
+
+/* Rolls the tier-0 rows of table in [m, m + 1 min) into one tier-1 row per target. */
+static int rollup_table(struct wf_store *s, struct rollup *r, const char *table, bool edges, int64_t m)
+{
+	char sql[160];
+	sqlite3_stmt *q;
+	int rc;
+
+	rollup_clear(r);
+	/* Every tier-0 row of the minute, each decoded and merged into its
+	 * target's accumulator (the same merge a query does). */
+	snprintf(sql, sizeof(sql), "SELECT target_id, data FROM %s WHERE tier = 0 AND start_ms >= ? AND start_ms < ?",
+		 table);
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(q, 1, m);
+	sqlite3_bind_int64(q, 2, m + WF_MINUTE_MS);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct wf_wtarget *t = rollup_target(r, (uint32_t)sqlite3_column_int64(q, 0));
+		const uint8_t *blob = sqlite3_column_blob(q, 1);
+		size_t len = (size_t)sqlite3_column_bytes(q, 1);
+		int bad = edges ? wtarget_decode_edges(&r->scratch, blob, len) :
+				  wtarget_decode_totals(&r->scratch, blob, len);
+
+		if (!t) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		if (bad) {
+			/* A row that does not decode is corruption in all but name. */
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		if (wtarget_merge(t, &r->scratch)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return rc;
+	/* Then one tier-1 row per target: the minute's merged blob. */
+	rc = SQLITE_OK;
+	for (size_t i = 0; i < r->n && rc == SQLITE_OK; i++) {
+		wtarget_normalize(&r->t[i]);
+		if (edges ? wtarget_encode_edges(&r->t[i], &r->buf) : wtarget_encode_totals(&r->t[i], &r->buf))
+			return SQLITE_NOMEM;
+		rc = put_blob(s->st[edges ? ST_EDGEWIN : ST_TOTALS], WF_TIER_MINUTE, m, r->t[i].target_id, r->buf.data,
+			      r->buf.len);
+	}
+	return rc;
+}
+
+/*
+ * Rolls up every minute with tier-0 windows before until_ms not yet rolled:
+ * find those minutes, then in one transaction merge each minute's totals
+ * and edges into tier-1 rows, write the minute's window row and move
+ * rolled_until_ms. A crash rolls the same minutes again (rows are keyed,
+ * INSERT OR REPLACE), never half of one.
+ */
+static int rollup(struct wf_store *s, int64_t until_ms)
+{
+	int64_t from;
+	int64_t *minutes = NULL;
+	size_t n = 0, cap = 0;
+	struct rollup r = { 0 };
+	sqlite3_stmt *q;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	from = s->status.rolled_until_ms;
+	pthread_mutex_unlock(&s->lock);
+	if (until_ms <= from)
+		return SQLITE_OK;
+	/* The minutes to roll, each with the end of its last window (a minute
+	 * the agent ran only part of ends there, not at the full minute). */
+	rc = sqlite3_prepare_v2(s->db,
+				"SELECT DISTINCT start_ms / 60000, max(end_ms) FROM windows WHERE tier = 0 AND"
+				" start_ms >= ? AND start_ms < ? GROUP BY start_ms / 60000",
+				-1, &q, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	sqlite3_bind_int64(q, 1, from);
+	sqlite3_bind_int64(q, 2, until_ms);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n + 2 > cap) {
+			int64_t *p;
+
+			cap = cap ? cap * 2 : 16;
+			p = realloc(minutes, cap * sizeof(*p));
+			if (!p) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			minutes = p;
+		}
+		minutes[n++] = sqlite3_column_int64(q, 0) * WF_MINUTE_MS;
+		minutes[n++] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE && rc != SQLITE_NOMEM)
+		goto out;
+	if (rc == SQLITE_NOMEM)
+		goto out;
+	rc = store_exec(s->db, "BEGIN IMMEDIATE");
+	for (size_t i = 0; i < n && rc == SQLITE_OK; i += 2) {
+		rc = rollup_table(s, &r, "totals", false, minutes[i]);
+		if (rc == SQLITE_OK)
+			rc = rollup_table(s, &r, "edge_windows", true, minutes[i]);
+		if (rc == SQLITE_OK)
+			rc = put_window(s, WF_TIER_MINUTE, minutes[i], minutes[i + 1]);
+	}
+	if (rc == SQLITE_OK)
+		rc = put_meta(s, "rolled_until_ms", until_ms);
+	if (rc == SQLITE_OK)
+		rc = store_exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		store_exec(s->db, "ROLLBACK");
+	} else {
+		pthread_mutex_lock(&s->lock);
+		s->status.rolled_until_ms = until_ms;
+		pthread_mutex_unlock(&s->lock);
+	}
+out:
+	free(minutes);
+	rollup_free(&r);
+	return rc;
+}
+
+/*
+ * Drops what is older than the retention, in one transaction: tier-0 rows
+ * past fine_retention and tier-1 rows past retention; once an hour also
+ * the catalog rows nothing refers to any more. Then gives back some free
+ * pages.
+ */
+static int retention(struct wf_store *s, int64_t now_ms)
+{
+	int64_t fine_cut = now_ms - s->opts.fine_retention_ms;
+	int64_t cut = now_ms - s->opts.retention_ms;
+	static const char *const tables[] = { "totals", "edge_windows", "windows" };
+	char sql[160];
+	int rc = store_exec(s->db, "BEGIN IMMEDIATE");
+
+	/* One statement per tier, so each walks the (tier, start_ms) key. */
+	for (size_t i = 0; i < 6 && rc == SQLITE_OK; i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE tier = %zu AND start_ms < %lld", tables[i / 2], i % 2,
+			 (long long)(i % 2 ? cut : fine_cut));
+		rc = store_exec(s->db, sql);
+	}
+	if (rc == SQLITE_OK && now_ms - s->last_expiry_ms >= CATALOG_EXPIRY_INTERVAL_MS) {
+		/* The catalog: edges and gone targets no window refers to any more,
+		 * then stacks no edge refers to. */
+		snprintf(sql, sizeof(sql), "DELETE FROM edges WHERE last_seen_ms < %lld", (long long)cut);
+		rc = store_exec(s->db, sql);
+		if (rc == SQLITE_OK) {
+			snprintf(sql, sizeof(sql), "DELETE FROM targets WHERE last_seen_ms < %lld AND alive = 0",
+				 (long long)cut);
+			rc = store_exec(s->db, sql);
+		}
+		if (rc == SQLITE_OK)
+			rc = store_exec(s->db, "DELETE FROM stacks WHERE hash NOT IN (SELECT waker_stack FROM edges)"
+					 " AND hash NOT IN (SELECT target_stack FROM edges)");
+		if (rc == SQLITE_OK)
+			s->last_expiry_ms = now_ms;
+	}
+	if (rc == SQLITE_OK)
+		rc = store_exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		store_exec(s->db, "ROLLBACK");
+		return rc;
+	}
+	/* Hand freed pages back to the file system a little at a time, so the
+	 * file shrinks after a burst without one long stall. */
+	store_exec(s->db, "PRAGMA incremental_vacuum(2048)");
+	s->last_retention_ms = now_ms;
+	store_refresh_extent(s);
+	return SQLITE_OK;
+}
+
+/* Whether a write may go ahead: not after corruption, a closed store is
+ * reopened at most every REOPEN_INTERVAL_MS, and the file must still be
+ * ours. 0, or -1 with the error counted. */
+static int writable(struct wf_store *s, int64_t now_ms)
+{
+	bool corrupt;
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	corrupt = s->status.state == WF_STORE_CORRUPT;
+	pthread_mutex_unlock(&s->lock);
+	if (corrupt) {
+		store_count_error(s);
+		return -1;
+	}
+	if (!s->db) {
+		if (now_ms - s->last_open_try_ms < REOPEN_INTERVAL_MS) {
+			store_count_error(s);
+			return -1;
+		}
+		s->last_open_try_ms = now_ms;
+		/* The catalog is already in memory (ids assigned from it): a store
+		 * that appears later is only written to. */
+		if (store_open_db(s, false))
+			return -1;
+	}
+	rc = store_check_header(s->path);
+	if (rc) {
+		store_note_error(s, rc, "writing", rc == SQLITE_NOTADB ? "the file is no longer an SQLite database" :
+								     "the file disappeared");
+		store_close_db(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* One transaction: the catalog's new and changed rows, the window's row,
+ * then each target's totals and edges blobs. 0, or -1 rolled back. */
+static int write_window_tx(struct wf_store *s, const struct wf_store_window *w, struct wf_catalog_dirty *d)
+{
+	int rc = store_exec(s->db, "BEGIN IMMEDIATE");
+
+	if (rc == SQLITE_OK)
+		rc = put_catalog(s, d);
+	if (rc == SQLITE_OK)
+		rc = put_window(s, WF_TIER_WINDOW, w->start_ms, w->end_ms);
+	for (size_t i = 0; i < w->ntargets && rc == SQLITE_OK; i++) {
+		const struct wf_store_target *t = &w->targets[i];
+
+		rc = put_blob(s->st[ST_TOTALS], WF_TIER_WINDOW, w->start_ms, t->target_id, t->totals, t->totals_len);
+		if (rc == SQLITE_OK)
+			rc = put_blob(s->st[ST_EDGEWIN], WF_TIER_WINDOW, w->start_ms, t->target_id, t->edges,
+				      t->edges_len);
+	}
+	if (rc == SQLITE_OK)
+		rc = store_exec(s->db, "COMMIT");
+	if (rc != SQLITE_OK) {
+		const char *msg = sqlite3_errmsg(s->db);
+		char detail[200];
+
+		snprintf(detail, sizeof(detail), "%s", msg);
+		store_exec(s->db, "ROLLBACK");
+		store_note_error(s, rc, "writing", detail);
+		if (store_is_corruption(rc))
+			store_close_db(s);
+		return -1;
+	}
+	return 0;
+}
+
+int store_write_window(struct wf_store *s, const struct wf_store_window *w, int64_t now_ms)
+{
+	struct wf_catalog_dirty d;
+	double t0 = mono_ms();
+	int rc;
+
+	if (writable(s, now_ms))
+		return -1;
+	if (catalog_dirty(s->cat, &d)) {
+		store_note_error(s, SQLITE_NOMEM, "writing", "out of memory");
+		return -1;
+	}
+	if (write_window_tx(s, w, &d)) {
+		catalog_dirty_free(&d);
+		return -1;
+	}
+	catalog_mark_clean(s->cat, &d);
+	catalog_dirty_free(&d);
+
+	/* Minutes before this window's are complete: windows are written in
+	 * order and never straddle a minute. */
+	rc = rollup(s, w->start_ms / WF_MINUTE_MS * WF_MINUTE_MS);
+	if (rc == SQLITE_OK && now_ms - s->last_retention_ms >= RETENTION_INTERVAL_MS)
+		rc = retention(s, now_ms);
+	if (rc != SQLITE_OK) {
+		store_note_error(s, rc, "rolling up", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	if (s->status.oldest_ms < 0 || w->start_ms < s->status.oldest_ms)
+		s->status.oldest_ms = w->start_ms;
+	if (w->end_ms > s->status.newest_ms)
+		s->status.newest_ms = w->end_ms;
+	s->status.windows_written++;
+	s->status.last_write_ms = mono_ms() - t0;
+	pthread_mutex_unlock(&s->lock);
+	store_note_ok(s);
+	return 0;
+}
