@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Live capture, user side (see capture.h): loads wakeflow.bpf.c, keeps the
- * kernel's target map in step with targets.c's decisions as processes exec,
- * fork and exit, and turns the kernel aggregates into symbolized edges.
+ * Live capture, user side (see capture.h): keeps the kernel's target map in
+ * step with targets.c's decisions as processes exec, fork and exit, and
+ * turns the kernel aggregates into symbolized edges. Loading and attaching
+ * wakeflow.bpf.c is capture_attach.c's (capture_int.h: what both share).
  *
  * Stacks: the kernel stores each walked stack once under a hash of its
  * frames. Drained edges refer to them by id; ids are resolved through a
@@ -10,13 +11,11 @@
  * points into it) can be cleared when it fills up without losing stacks
  * that in-flight intervals still refer to.
  */
-#include "capture.h"
+#include "capture_int.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,36 +23,16 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "intern.h"
-#include "kallsyms.h"
 #include "symbolize.h"
 #include "syscalls.h"
 #include "targets.h"
-#include "unwinder.h"
 #include "wakeflow.h"
 #include "wakeflow.skel.h"
 
-/*
- * wakeflow.h numbers what the kernel side records the way the user side's
- * enums do, so a value from a map is used as the enum as it is (build_edge,
- * and the flags targets.c hands to the targets map): the two must agree.
- */
-_Static_assert(WF_BPF_CTX_NONE == WF_CTX_NONE, "wake context NONE: wakeflow.h and edge.h differ");
-_Static_assert(WF_BPF_CTX_TASK == WF_CTX_TASK, "wake context TASK: wakeflow.h and edge.h differ");
-_Static_assert(WF_BPF_CTX_SOFTIRQ == WF_CTX_SOFTIRQ, "wake context SOFTIRQ: wakeflow.h and edge.h differ");
-_Static_assert(WF_BPF_CTX_HARDIRQ == WF_CTX_HARDIRQ, "wake context HARDIRQ: wakeflow.h and edge.h differ");
-_Static_assert(WF_BPF_CTX_UNKNOWN == WF_CTX_UNKNOWN, "wake context UNKNOWN: wakeflow.h and edge.h differ");
-_Static_assert(WF_BPF_KIND_BLOCKED == WF_SWITCH_BLOCKED, "switch kind BLOCKED: wakeflow.h and edge.h differ");
-_Static_assert(WF_BPF_KIND_PREEMPTED == WF_SWITCH_PREEMPTED, "switch kind PREEMPTED: wakeflow.h and edge.h differ");
+/* targets.c's flags go into the targets map as they are. */
 _Static_assert(TARGET_BY_PID == WF_TARGET_BY_PID, "target flag BY_PID: targets.h and wakeflow.h differ");
 _Static_assert(TARGET_BY_COMM == WF_TARGET_BY_COMM, "target flag BY_COMM: targets.h and wakeflow.h differ");
 
-/* Default kernel map sizes (entries); all preallocated, see capture.h. */
-#define DEFAULT_MAX_EDGES 16384
-#define DEFAULT_MAX_STACKS 8192
-#define DEFAULT_MAX_THREADS 4096
-#define DEFAULT_LONG_BLOCK_MS 10
-#define DEFAULT_SAMPLE_PERIOD_MS 1000
 /* Cached stacks unused for this many drains are forgotten. */
 #define STACK_CACHE_KEEP_GENERATIONS 3
 
@@ -61,89 +40,10 @@ _Static_assert(TARGET_BY_COMM == WF_TARGET_BY_COMM, "target flag BY_COMM: target
 #define ENOTSUPP 524 /* kernel-internal, but returned by some map operations */
 #endif
 
-struct raw_stack {
-	uint64_t id; /* 0: empty slot */
-	uint32_t nr;
-	uint32_t gen;
-	uint64_t *ip;
-};
-
-struct stack_cache {
-	struct raw_stack *slots;
-	size_t nslots; /* power of two */
-	size_t nused;
-};
-
-struct watched {
-	int32_t pid;
-	double next_ms; /* CLOCK_MONOTONIC */
-	double step_ms;
-};
-
 /* Mapping snapshots of a new target are refreshed after these delays,
  * growing each time, then every WATCH_MAX_STEP_MS while it lives. */
 #define WATCH_FIRST_STEP_MS 50.0
 #define WATCH_MAX_STEP_MS 30000.0
-
-#define TOT_FIELDS 7
-
-struct tsnap {
-	uint64_t pstart; /* 0: empty slot */
-	uint32_t tid;
-	uint64_t v[TOT_FIELDS];
-};
-
-struct tsnap_table {
-	struct tsnap *slots;
-	size_t nslots; /* power of two */
-};
-
-struct capture {
-	struct wakeflow_bpf *skel;
-	struct ring_buffer *rb;
-	struct targets *targets;
-	struct symbolizer *sym;
-	bool stacks_full;
-	bool raw_tp;
-	uint32_t max_edges, max_stacks;
-
-	struct wf_edge_list pending; /* drained early (a process exited or exec'ed) */
-	struct stack_cache cache;
-	struct tsnap_table tsnap; /* per-thread totals at the last drain */
-	uint32_t gen;
-	bool batch_unsupported;
-
-	struct wf_edge_key *keys; /* batch buffers, max_edges each */
-	struct wf_edge_val *vals;
-
-	/* Traced processes whose mappings are re-read while they start up
-	 * (the dynamic loader maps libraries after the exec we hear about). */
-	struct watched *watched;
-	size_t nwatched, capwatched;
-
-	uint64_t symbolize_failures;
-	double last_drain_ms;
-	struct unwinder_plan orc;
-	bool orc_usable;
-	int orc_load_error; /* loading with the unwind table maps failed: errno */
-	char unwinder[200]; /* which walker walks kernel stacks, and why */
-	/* The scheduler programs run only while something is traced. */
-	struct bpf_link *sched_links[3];
-	uint64_t sched_attaches;
-	int nprogs;
-	const char *progs[32];
-};
-
-static bool verbose;
-
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	if (level == LIBBPF_DEBUG && !verbose)
-		return 0;
-	if (!verbose)
-		return 0; /* our own one-line errors say what failed */
-	return vfprintf(stderr, fmt, args);
-}
 
 /* ---- stack cache ---------------------------------------------------- */
 
@@ -212,7 +112,7 @@ static void cache_free(struct stack_cache *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-static const struct raw_stack *stack_get(struct capture *c, uint64_t id)
+const struct raw_stack *capture_stack_get(struct capture *c, uint64_t id)
 {
 	struct raw_stack *s = cache_slot(&c->cache, id);
 	struct wf_stack_val v;
@@ -257,7 +157,7 @@ static void stacks_housekeeping(struct capture *c)
 	}
 	if (n * 2 >= c->max_stacks) {
 		for (size_t i = 0; i < n; i++) {
-			stack_get(c, ids[i]);
+			capture_stack_get(c, ids[i]);
 			bpf_map_delete_elem(sfd, &ids[i]);
 		}
 		while (bpf_map_get_next_key(mfd, NULL, &mk) == 0) {
@@ -272,187 +172,6 @@ static void stacks_housekeeping(struct capture *c)
 }
 
 /* ---- edges ------------------------------------------------------------ */
-
-/* Leading kernel frames that belong to the tracing machinery, not to the
- * traced code path. */
-static bool glue_frame(const char *name)
-{
-	static const char *const prefixes[] = { "bpf_", "__bpf_", "__traceiter_", "__probestub_", "trace_call_bpf",
-						"perf_trace_", "bpf_trace_run" };
-
-	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
-		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
-			return true;
-	}
-	return false;
-}
-
-/* Kernel frames (glue trimmed) then user frames; innermost first. */
-static void build_stack(struct capture *c, struct wf_stack *out, uint64_t kid, uint64_t uid, int32_t pid)
-{
-	const struct raw_stack *k = kid ? stack_get(c, kid) : NULL;
-	const struct raw_stack *u = uid ? stack_get(c, uid) : NULL;
-	size_t max = (k ? k->nr : 0) + (u ? u->nr : 0);
-	bool leading = true;
-	int n = 0;
-
-	out->frames = NULL;
-	out->nframes = 0;
-	out->nkernel = 0;
-	if ((kid && !k) || (uid && !u))
-		c->symbolize_failures++;
-	if (!max)
-		return;
-	out->frames = malloc(max * sizeof(*out->frames));
-	if (!out->frames)
-		return;
-	for (uint32_t i = 0; k && i < k->nr; i++) {
-		const char *name = sym_kernel(c->sym, k->ip[i]);
-
-		if (!name) {
-			c->symbolize_failures++;
-			continue;
-		}
-		if (leading && glue_frame(name))
-			continue;
-		leading = false;
-		out->frames[n++] = name;
-	}
-	out->nkernel = n;
-	for (uint32_t i = 0; u && i < u->nr; i++) {
-		const char *name;
-
-		if (!u->ip[i])
-			continue;
-		name = sym_user(c->sym, pid, u->ip[i]);
-		if (!name) {
-			c->symbolize_failures++;
-			continue;
-		}
-		/* A return address in heap or stack memory means the frame-pointer
-		 * walk went astray (code without frame pointers): stop there. */
-		if (!strncmp(name, "[heap]", 6) || !strncmp(name, "[stack]", 7))
-			break;
-		out->frames[n++] = name;
-	}
-	out->nframes = n;
-}
-
-static void copy_comm(char *dst, const char *src)
-{
-	memcpy(dst, src, WF_COMM_LEN);
-	dst[WF_COMM_LEN - 1] = '\0';
-}
-
-static void add_fact(struct wf_edge *e, const char *key, const char *value)
-{
-	char buf[160];
-
-	snprintf(buf, sizeof(buf), "%s=%s", key, value);
-	edge_add_fact(e, buf);
-}
-
-static const char *const tstate_names[] = { "runnable", "sleeping", "uninterruptible" };
-static const char *const resched_names[] = { NULL, "cond_resched", "user_return", "irq", "yield" };
-static const char *const fd_names[] = { NULL,	    "eventfd",	"pipe", "tcp",	"udp",	"unix",
-					"socket", "timerfd", "signalfd", "file", "other" };
-/* include/linux/interrupt.h, enum softirq order */
-static const char *const softirq_names[] = { "hi",	"timer",   "net_tx", "net_rx", "block",
-					     "irq_poll", "tasklet", "sched",  "hrtimer", "rcu" };
-
-#define NAME_AT(arr, i) ((size_t)(i) < sizeof(arr) / sizeof((arr)[0]) ? (arr)[i] : NULL)
-/* One name per value wakeflow.h defines (a new value needs its fact name). */
-_Static_assert(sizeof(tstate_names) / sizeof(tstate_names[0]) == WF_TSTATE_UNINTERRUPTIBLE + 1, "a WF_TSTATE_* has no name");
-_Static_assert(sizeof(resched_names) / sizeof(resched_names[0]) == WF_RESCHED_YIELD + 1, "a WF_RESCHED_* has no name");
-_Static_assert(sizeof(fd_names) / sizeof(fd_names[0]) == WF_FD_OTHER + 1, "a WF_FD_* has no name");
-
-static void add_facts(struct capture *c, struct wf_edge *e, const struct wf_edge_key *k)
-{
-	char buf[32];
-	const char *s;
-
-	if ((s = NAME_AT(tstate_names, k->tstate)))
-		add_fact(e, "target.state", s);
-	add_fact(e, "target.preempt", (k->flags & WF_EF_PREEMPT) ? "1" : "0");
-	if (k->kind == WF_BPF_KIND_PREEMPTED && (s = NAME_AT(resched_names, k->resched)))
-		add_fact(e, "target.resched", s);
-	if (k->tsyscall >= 0)
-		add_fact(e, "target.syscall", syscall_name(k->tsyscall, buf, sizeof(buf)));
-	if (k->kind != WF_BPF_KIND_BLOCKED || k->ctx == WF_BPF_CTX_UNKNOWN)
-		return;
-	if (k->wsyscall >= 0)
-		add_fact(e, "waker.syscall", syscall_name(k->wsyscall, buf, sizeof(buf)));
-	if ((s = NAME_AT(fd_names, k->wfd)))
-		add_fact(e, "waker.fd", s);
-	if (k->irq == WF_IRQ_HARDIRQ)
-		add_fact(e, "irq", "hardirq");
-	else if (k->irq == WF_IRQ_SOFTIRQ)
-		add_fact(e, "irq", "softirq");
-	if (k->irq == WF_IRQ_SOFTIRQ && (s = NAME_AT(softirq_names, k->softirq)))
-		add_fact(e, "irq.softirq", s);
-	if (k->timer_fn && (s = sym_kernel(c->sym, k->timer_fn)))
-		add_fact(e, "irq.timer", s);
-}
-
-/* The waker of an interrupt-context wakeup is the interrupt: "[timer]" for a
- * timer callback in a hard interrupt, "[net-rx]" for that softirq, else
- * "[hardirq]"/"[softirq]". */
-static void interrupt_waker(const struct wf_edge_key *k, char comm[WF_COMM_LEN])
-{
-	const char *s = k->irq == WF_IRQ_SOFTIRQ ? NAME_AT(softirq_names, k->softirq) : NULL;
-	char *p;
-
-	if (k->ctx == WF_BPF_CTX_HARDIRQ)
-		s = k->timer_fn ? "timer" : "hardirq";
-	snprintf(comm, WF_COMM_LEN, "[%s]", s ? s : "softirq");
-	for (p = comm; *p; p++)
-		if (*p == '_')
-			*p = '-';
-}
-
-static void build_edge(struct capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
-		       int64_t boot_to_real, struct wf_edge *e)
-{
-	bool keyed = c->stacks_full || (k->flags & WF_EF_LONG);
-	uint64_t wk = keyed ? k->wkstack : v->wkstack, wu = keyed ? k->wustack : v->wustack;
-	uint64_t tk = keyed ? k->tkstack : v->tkstack, tu = keyed ? k->tustack : v->tustack;
-
-	edge_init(e);
-	copy_comm(e->target.comm, k->tcomm);
-	copy_comm(e->target.proc_comm, k->tpcomm);
-	e->target.pid = (int32_t)k->tpid;
-	e->target.tid = (int32_t)k->ttid;
-	e->context = (enum wf_context)k->ctx;
-	e->kind = k->kind == WF_BPF_KIND_PREEMPTED ? WF_SWITCH_PREEMPTED : WF_SWITCH_BLOCKED;
-	if (e->kind == WF_SWITCH_PREEMPTED) {
-		e->context = WF_CTX_NONE;
-		copy_comm(e->preemptor.comm, k->wcomm);
-		copy_comm(e->preemptor.proc_comm, k->wpcomm);
-		e->preemptor.pid = (int32_t)k->wpid;
-		e->preemptor.tid = (int32_t)k->wtid;
-	} else if (k->ctx == WF_BPF_CTX_HARDIRQ || k->ctx == WF_BPF_CTX_SOFTIRQ) {
-		interrupt_waker(k, e->waker.comm);
-	} else if (k->ctx != WF_BPF_CTX_UNKNOWN) {
-		copy_comm(e->waker.comm, k->wcomm);
-		copy_comm(e->waker.proc_comm, k->wpcomm);
-		e->waker.pid = (int32_t)k->wpid;
-		e->waker.tid = (int32_t)k->wtid;
-	}
-	e->count_known = true;
-	e->count = v->count;
-	e->offcpu_ns = v->offcpu_ns;
-	e->offcpu_max_ns = v->offcpu_max_ns;
-	e->runq_known = v->runq_count > 0;
-	e->runq_ns = v->runq_ns;
-	build_stack(c, &e->waker_stack, wk, wu, (int32_t)k->wpid);
-	build_stack(c, &e->target_stack, tk, tu, (int32_t)k->tpid);
-	e->stacks_sampled = tk || wk;
-	add_facts(c, e, k);
-	if (v->first_ns)
-		e->first_seen_ns = (uint64_t)((int64_t)v->first_ns + boot_to_real);
-	if (v->last_ns)
-		e->last_seen_ns = (uint64_t)((int64_t)v->last_ns + boot_to_real);
-}
 
 static int64_t boot_to_realtime_ns(void)
 {
@@ -523,7 +242,7 @@ static int drain_edges(struct capture *c)
 	for (uint32_t i = 0; i < n; i++) {
 		struct wf_edge e;
 
-		build_edge(c, &c->keys[i], &c->vals[i], off, &e);
+		capture_build_edge(c, &c->keys[i], &c->vals[i], off, &e);
 		if (edge_list_push(&c->pending, &e)) {
 			free(e.waker_stack.frames);
 			free(e.target_stack.frames);
@@ -668,266 +387,13 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 
 /* ---- open / close ------------------------------------------------------ */
 
-static void set_ksyms(struct wakeflow_bpf *skel)
-{
-	static const char *const names[WF_KSYM__COUNT] = {
-		[WF_KSYM_COND_RESCHED] = "__cond_resched",
-		[WF_KSYM_PREEMPT_SCHEDULE_IRQ] = "preempt_schedule_irq",
-		[WF_KSYM_PREEMPT_SCHEDULE] = "preempt_schedule",
-		[WF_KSYM_PREEMPT_SCHEDULE_NOTRACE] = "preempt_schedule_notrace",
-		[WF_KSYM_EVENTFD_POLL] = "eventfd_poll",
-		[WF_KSYM_PIPE_POLL] = "pipe_poll",
-		[WF_KSYM_SOCK_POLL] = "sock_poll",
-		[WF_KSYM_TIMERFD_POLL] = "timerfd_poll",
-		[WF_KSYM_SIGNALFD_POLL] = "signalfd_poll",
-		[WF_KSYM_IRQ_EXIT_RCU] = "__irq_exit_rcu",
-		[WF_KSYM_LOCAL_BH_ENABLE_IP] = "__local_bh_enable_ip",
-	};
-	uint64_t start[WF_KSYM__COUNT] = { 0 }, end[WF_KSYM__COUNT] = { 0 };
-	char line[512], name[256], type;
-	unsigned long long addr;
-	FILE *f;
-
-	if (ksyms_lookup_names("/proc/kallsyms", names, start, WF_KSYM__COUNT) < 0)
-		return;
-	/* Each function ends where the next symbol above it starts. */
-	f = fopen("/proc/kallsyms", "r");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
-			continue;
-		for (int i = 0; i < WF_KSYM__COUNT; i++) {
-			if (start[i] && addr > start[i] && (!end[i] || addr < end[i]))
-				end[i] = addr;
-		}
-	}
-	fclose(f);
-	for (int i = 0; i < WF_KSYM__COUNT; i++) {
-		skel->rodata->ksym_start[i] = start[i];
-		skel->rodata->ksym_end[i] = end[i] ? end[i] : start[i] + (start[i] ? 1 : 0);
-	}
-}
-
-static void set_fd_syscalls(struct wakeflow_bpf *skel)
-{
-	/* Syscalls whose first argument is the file they act on. */
-	static const char *const names[] = {
-		"read",	    "write",	 "readv",     "writev",	   "pread64",	"pwrite64", "preadv",
-		"pwritev",  "preadv2",	 "pwritev2",  "sendto",	   "recvfrom",	"sendmsg",  "recvmsg",
-		"sendmmsg", "recvmmsg",	 "close",     "shutdown",  "connect",	"accept",   "accept4",
-		"ioctl",    "fcntl",	 "fsync",     "fdatasync", "ftruncate", "splice",   "tee",
-		"vmsplice", "sendfile",	 "getsockopt", "setsockopt", "bind",	"listen",   "flock",
-	};
-	int yield = syscall_number("sched_yield");
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		int nr = syscall_number(names[i]);
-
-		if (nr >= 0 && nr < 512)
-			skel->rodata->fd_syscalls[nr / 64] |= 1ULL << (nr % 64);
-	}
-	if (yield >= 0)
-		skel->rodata->nr_sched_yield = yield;
-}
-
-/* tp_btf needs the tracepoint's BTF type; libbpf resolves "btf_trace_<tp>". */
-static bool kernel_has_tp(const struct btf *btf, const char *tp)
-{
-	char name[128];
-
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
-}
-
-/* sched_switch gained its prev_state argument in 5.18 (fa2c3254d7cf). */
-static bool switch_has_prev_state(const struct btf *btf)
-{
-	int id = btf ? btf__find_by_name_kind(btf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF) : -1;
-	const struct btf_type *t;
-
-	if (id <= 0)
-		return false;
-	t = btf__type_by_id(btf, id);
-	while (t && (btf_is_typedef(t) || btf_is_ptr(t)))
-		t = btf__type_by_id(btf, t->type);
-	/* (void *data, bool preempt, prev, next, unsigned int prev_state) */
-	return t && btf_is_func_proto(t) && btf_vlen(t) >= 5;
-}
-
-/*
- * The scheduler tracepoints fire on every context switch and wakeup of every
- * task on the node. Even a program that returns at once costs each of them
- * the kernel's dispatch (about 100 ns here, with retpolines and SRSO return
- * thunks), so their programs are attached only while at least one process
- * is traced, and detached when the last one is gone: a node without a
- * matching process pays nothing. Process exec/fork/exit and interrupt
- * programs stay attached (rare events; exec is how a match is found).
- */
-static const char *const sched_tps[] = { "sched_switch", "sched_waking", "sched_wakeup" };
-
-static int sched_program(const char *tp)
-{
-	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++)
-		if (!strcmp(tp, sched_tps[i]))
-			return i;
-	return -1;
-}
-
-static void sched_detach(struct capture *c)
-{
-	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++) {
-		bpf_link__destroy(c->sched_links[i]);
-		c->sched_links[i] = NULL;
-	}
-}
-
-static bool sched_attached(const struct capture *c)
-{
-	return c->sched_links[0] != NULL;
-}
-
-/* Attaches or detaches the scheduler programs to match the targets map.
- * Returns 0, or -1 with errno set if attaching failed (nothing attached). */
-static int sched_attach_update(struct capture *c)
-{
-	uint32_t key;
-	bool wanted = bpf_map_get_next_key(bpf_map__fd(c->skel->maps.targets), NULL, &key) == 0;
-	struct bpf_program *prog;
-
-	if (wanted == sched_attached(c))
-		return 0;
-	if (!wanted) {
-		sched_detach(c);
-		return 0;
-	}
-	bpf_object__for_each_program(prog, c->skel->obj)
-	{
-		const char *name = bpf_program__name(prog);
-		int i = sched_program(name + (strncmp(name, "raw_", 4) ? 3 : 4));
-
-		if (i < 0 || !bpf_program__autoload(prog))
-			continue;
-		c->sched_links[i] = bpf_program__attach(prog);
-		if (!c->sched_links[i]) {
-			int err = errno;
-
-			c->sched_links[i] = NULL;
-			sched_detach(c);
-			errno = err;
-			return -1;
-		}
-	}
-	c->sched_attaches++;
-	return 0;
-}
-
-/*
- * One program of each tp_btf/raw_tp pair is loaded. Tracepoints the kernel
- * lacks (irq_work_* exists on x86 only) are left out in both modes: the
- * state they keep then only misses that kind of interrupt.
- */
-static void choose_programs(struct capture *c, const struct btf *btf)
-{
-	struct bpf_program *prog;
-
-	c->nprogs = 0;
-	bpf_object__for_each_program(prog, c->skel->obj)
-	{
-		const char *name = bpf_program__name(prog);
-		bool raw = !strncmp(name, "raw_", 4);
-		const char *tp = name + (raw ? 4 : 3);
-		bool load = raw == c->raw_tp && (!btf || kernel_has_tp(btf, tp));
-
-		if (!strncmp(name, "util_", 5)) {
-			/* Run by user space (BPF_PROG_TEST_RUN), never attached. */
-			bpf_program__set_autoload(prog, c->orc_usable);
-			bpf_program__set_autoattach(prog, false);
-			continue;
-		}
-		bpf_program__set_autoload(prog, load);
-		if (sched_program(tp) >= 0)
-			bpf_program__set_autoattach(prog, false); /* see sched_attach_update */
-		if (load && c->nprogs < (int)(sizeof(c->progs) / sizeof(c->progs[0])))
-			c->progs[c->nprogs++] = name;
-	}
-}
-
-/* Kernel stacks are walked often only with --stacks full: the ORC walker
- * and its table (~4 MiB of maps) are set up for that mode. */
-static void choose_unwinder(struct capture *c, const struct capture_opts *o, const struct btf *btf)
-{
-	char why[160];
-
-	c->orc_usable = false;
-	if (!o->stacks_full)
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (sampled stacks)");
-	else if (c->raw_tp)
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (raw_tp attach)");
-	else if (getenv("WAKEFLOW_UNWINDER") && !strcmp(getenv("WAKEFLOW_UNWINDER"), "kernel"))
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (WAKEFLOW_UNWINDER=kernel)");
-	else if (c->orc_load_error)
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (loading with the unwind table failed: %s)",
-			 strerror(c->orc_load_error));
-	else if (!(c->orc_usable = unwinder_prepare(c->skel, btf, "/proc/kallsyms", &c->orc, why, sizeof(why))))
-		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
-}
-
-static int open_and_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
-{
-	uint32_t long_ms = o->long_block_ms ? o->long_block_ms : DEFAULT_LONG_BLOCK_MS;
-	uint32_t period_ms = o->sample_period_ms ? o->sample_period_ms : DEFAULT_SAMPLE_PERIOD_MS;
-	uint32_t threads = o->max_threads ? o->max_threads : DEFAULT_MAX_THREADS;
-	int rc;
-
-	c->skel = wakeflow_bpf__open();
-	if (!c->skel) {
-		snprintf(err, errlen, "failed to open the BPF object: %s", strerror(errno));
-		return -1;
-	}
-	c->skel->rodata->stacks_full = o->stacks_full;
-	c->skel->rodata->exec_events_all = o->ncomm > 0;
-	c->skel->rodata->long_block_ns = (uint64_t)long_ms * 1000000ULL;
-	c->skel->rodata->sample_period_ns = (uint64_t)period_ms * 1000000ULL;
-	set_ksyms(c->skel);
-	set_fd_syscalls(c->skel);
-	bpf_map__set_max_entries(c->skel->maps.edges, c->max_edges);
-	bpf_map__set_max_entries(c->skel->maps.stacks, c->max_stacks);
-	bpf_map__set_max_entries(c->skel->maps.ustack_memo, c->max_stacks);
-	bpf_map__set_max_entries(c->skel->maps.threads, threads);
-	bpf_map__set_max_entries(c->skel->maps.totals, threads);
-	c->skel->rodata->debug_softirq_origin = getenv("WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN") != NULL;
-	{
-		struct btf *btf = btf__load_vmlinux_btf();
-
-		choose_unwinder(c, o, btf);
-		choose_programs(c, btf);
-		c->skel->rodata->switch_has_prev_state = switch_has_prev_state(btf);
-		btf__free(btf);
-	}
-	rc = wakeflow_bpf__load(c->skel);
-	if (rc) {
-		rc = -errno;
-		if (rc == -EPERM || rc == -EACCES)
-			snprintf(err, errlen,
-				 "permission denied loading BPF programs: run as root (needs CAP_BPF and CAP_PERFMON)");
-		else
-			snprintf(err, errlen, "failed to load the BPF programs (%s mode): %s%s",
-				 c->raw_tp ? "raw_tp" : "tp_btf", strerror(-rc), verbose ? "" : "; rerun with -v for details");
-		wakeflow_bpf__destroy(c->skel);
-		c->skel = NULL;
-		return rc;
-	}
-	return 0;
-}
-
+/* Open, load and attach (capture_attach.c), then the targets already
+ * running and the process event ring. Every failure ends in capture_close,
+ * which also tears down a half-built capture. */
 struct capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen)
 {
 	struct capture *c;
-	int rc;
 
-	verbose = opts->verbose;
-	libbpf_set_print(libbpf_print);
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errlen,
 			 "kernel BTF is missing (/sys/kernel/btf/vmlinux): boot a kernel built with CONFIG_DEBUG_INFO_BTF=y");
@@ -938,6 +404,7 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	capture_read_env(&c->env);
 	c->stacks_full = opts->stacks_full;
 	c->max_edges = opts->max_edges ? opts->max_edges : DEFAULT_MAX_EDGES;
 	c->max_stacks = opts->max_stacks ? opts->max_stacks : DEFAULT_MAX_STACKS;
@@ -951,49 +418,14 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-
-	{
-		struct btf *btf = btf__load_vmlinux_btf();
-
-		c->raw_tp = !kernel_has_tp(btf, "sched_switch") || !kernel_has_tp(btf, "sched_waking");
-		btf__free(btf);
-	}
-	/* WAKEFLOW_ATTACH=raw_tp takes the fallback where tp_btf works too, so
-	 * the raw_tp twins are tested on kernels that never need them. */
-	if (getenv("WAKEFLOW_ATTACH") && !strcmp(getenv("WAKEFLOW_ATTACH"), "raw_tp"))
-		c->raw_tp = true;
-	rc = open_and_load(c, opts, err, errlen);
-	if (rc && c->orc_usable && rc != -EPERM && rc != -EACCES) {
-		/* The unwind table's 4.5 MiB of maps may not fit (a memory-limited
-		 * cgroup): the kernel's walker needs none of it. */
-		c->orc_load_error = -rc;
-		rc = open_and_load(c, opts, err, errlen);
-	}
-	if (rc && !c->raw_tp && rc != -EPERM && rc != -EACCES) {
-		/* BTF-typed tracepoints refused: the raw twins take the same path. */
-		c->raw_tp = true;
-		rc = open_and_load(c, opts, err, errlen);
-	}
-	if (rc)
+	if (capture_load(c, opts, err, errlen))
 		goto fail;
-	if (c->orc_usable) {
-		char why[160];
-
-		if (unwinder_start(c->skel, &c->orc, why, sizeof(why)))
-			snprintf(c->unwinder, sizeof(c->unwinder), "orc");
-		else
-			snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
-	}
 	if (targets_scan(c->targets, target_add, c) < 0) {
 		snprintf(err, errlen, "failed to set up the traced processes: %s", strerror(errno));
 		goto fail;
 	}
-	if (wakeflow_bpf__attach(c->skel) || sched_attach_update(c)) {
-		rc = -errno;
-		snprintf(err, errlen, "failed to attach the BPF programs to the scheduler tracepoints: %s%s",
-			 strerror(-rc), rc == -EPERM ? " (run as root)" : "");
+	if (capture_attach(c, err, errlen))
 		goto fail;
-	}
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.proc_events), on_proc_event, c, NULL);
 	if (!c->rb) {
 		snprintf(err, errlen, "failed to open the process event ring buffer: %s", strerror(errno));
@@ -1009,25 +441,8 @@ void capture_close(struct capture *c)
 {
 	if (!c)
 		return;
-	if (c->skel && getenv("WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN")) {
-		int ncpu = libbpf_num_possible_cpus();
-		uint64_t v[256];
-
-		for (uint32_t i = 0; i < 64 && ncpu <= 256; i++) {
-			uint64_t sum = 0;
-
-			if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.origin_hist), &i, v))
-				continue;
-			for (int k = 0; k < ncpu; k++)
-				sum += v[k];
-			if (sum && i % 32 >= 30)
-				fprintf(stderr, "origin %s judged %s: %llu\n", i < 32 ? "irq_exit" : "bh_enable",
-					i % 32 == 30 ? "irq_exit" : "task", (unsigned long long)sum);
-			else if (sum)
-				fprintf(stderr, "origin %s delta<2^%u ns: %llu\n", i < 32 ? "irq_exit" : "bh_enable", i % 32,
-					(unsigned long long)sum);
-		}
-	}
+	if (c->skel && c->env.softirq_origin)
+		capture_print_softirq_origin(c);
 	ring_buffer__free(c->rb);
 	sched_detach(c);
 	wakeflow_bpf__destroy(c->skel);

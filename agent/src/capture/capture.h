@@ -14,9 +14,7 @@
 #include <stdint.h>
 
 #include "edge.h"
-
-#define CAPTURE_MAX_PIDS 64
-#define CAPTURE_MAX_COMMS 8
+#include "targets.h" /* CAPTURE_MAX_PIDS, CAPTURE_MAX_COMMS */
 
 struct capture_opts {
 	int32_t pids[CAPTURE_MAX_PIDS];

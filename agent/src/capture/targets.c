@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "capture.h"
-
 struct targets {
 	char proc_root[256];
 	int32_t pids[CAPTURE_MAX_PIDS];

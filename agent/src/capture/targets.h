@@ -14,7 +14,11 @@
 
 struct targets;
 
-/* Flags as in wakeflow.h's struct wf_target. */
+/* At most this many --pid and --comm (struct capture_opts holds as many). */
+#define CAPTURE_MAX_PIDS 64
+#define CAPTURE_MAX_COMMS 8
+
+/* Flags as in wakeflow.h's struct wf_target (capture.c asserts they agree). */
 #define TARGET_BY_PID 0x1
 #define TARGET_BY_COMM 0x2
 

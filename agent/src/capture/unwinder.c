@@ -121,8 +121,6 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const ch
 	plan->cfg.trampoline[1] = syms[SYM_RETHOOK_TRAMPOLINE];
 	plan->cfg.fork_ret = syms[SYM_RET_FROM_FORK] ? syms[SYM_RET_FROM_FORK] : syms[SYM_RET_FROM_FORK_OLD];
 	skel->rodata->orc_walker = true;
-	/* Tests compare every walk with the kernel's, not only some. */
-	skel->rodata->orc_check_all = getenv("WAKEFLOW_ORC_CHECK") && !strcmp(getenv("WAKEFLOW_ORC_CHECK"), "all");
 	bpf_map__set_max_entries(skel->maps.orc_blocks, orc_layout_blocks(l) + 1);
 	bpf_map__set_max_entries(skel->maps.orc_entries, orc_layout_entries(l));
 	return true;

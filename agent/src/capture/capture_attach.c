@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The live capture's BPF object, from open to attach (capture_int.h): its
+ * settings (rodata, map sizes), which program of each tp_btf/raw_tp pair
+ * and which kernel stack walker this kernel gets, the load with its
+ * fallbacks, and the scheduler programs attached only while something is
+ * traced. Every decision about the kernel reads one parse of its BTF.
+ */
+#include "capture_int.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kallsyms.h"
+#include "syscalls.h"
+#include "wakeflow.skel.h"
+
+#define DEFAULT_LONG_BLOCK_MS 10
+#define DEFAULT_SAMPLE_PERIOD_MS 1000
+
+static bool verbose;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (!verbose)
+		return 0; /* our own one-line errors say what failed */
+	return vfprintf(stderr, fmt, args);
+}
+
+/* The one place the capture reads its environment switches. */
+void capture_read_env(struct capture_env *env)
+{
+	const char *attach = getenv("WAKEFLOW_ATTACH"), *unwinder = getenv("WAKEFLOW_UNWINDER");
+	const char *check = getenv("WAKEFLOW_ORC_CHECK");
+
+	env->force_raw_tp = attach && !strcmp(attach, "raw_tp");
+	env->kernel_unwinder = unwinder && !strcmp(unwinder, "kernel");
+	env->orc_check_all = check && !strcmp(check, "all");
+	env->softirq_origin = getenv("WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN") != NULL;
+}
+
+static void set_ksyms(struct wakeflow_bpf *skel)
+{
+	static const char *const names[WF_KSYM__COUNT] = {
+		[WF_KSYM_COND_RESCHED] = "__cond_resched",
+		[WF_KSYM_PREEMPT_SCHEDULE_IRQ] = "preempt_schedule_irq",
+		[WF_KSYM_PREEMPT_SCHEDULE] = "preempt_schedule",
+		[WF_KSYM_PREEMPT_SCHEDULE_NOTRACE] = "preempt_schedule_notrace",
+		[WF_KSYM_EVENTFD_POLL] = "eventfd_poll",
+		[WF_KSYM_PIPE_POLL] = "pipe_poll",
+		[WF_KSYM_SOCK_POLL] = "sock_poll",
+		[WF_KSYM_TIMERFD_POLL] = "timerfd_poll",
+		[WF_KSYM_SIGNALFD_POLL] = "signalfd_poll",
+		[WF_KSYM_IRQ_EXIT_RCU] = "__irq_exit_rcu",
+		[WF_KSYM_LOCAL_BH_ENABLE_IP] = "__local_bh_enable_ip",
+	};
+	uint64_t start[WF_KSYM__COUNT] = { 0 }, end[WF_KSYM__COUNT] = { 0 };
+	char line[512], name[256], type;
+	unsigned long long addr;
+	FILE *f;
+
+	if (ksyms_lookup_names("/proc/kallsyms", names, start, WF_KSYM__COUNT) < 0)
+		return;
+	/* Each function ends where the next symbol above it starts. */
+	f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		for (int i = 0; i < WF_KSYM__COUNT; i++) {
+			if (start[i] && addr > start[i] && (!end[i] || addr < end[i]))
+				end[i] = addr;
+		}
+	}
+	fclose(f);
+	for (int i = 0; i < WF_KSYM__COUNT; i++) {
+		skel->rodata->ksym_start[i] = start[i];
+		skel->rodata->ksym_end[i] = end[i] ? end[i] : start[i] + (start[i] ? 1 : 0);
+	}
+}
+
+static void set_fd_syscalls(struct wakeflow_bpf *skel)
+{
+	/* Syscalls whose first argument is the file they act on. */
+	static const char *const names[] = {
+		"read",	    "write",	 "readv",     "writev",	   "pread64",	"pwrite64", "preadv",
+		"pwritev",  "preadv2",	 "pwritev2",  "sendto",	   "recvfrom",	"sendmsg",  "recvmsg",
+		"sendmmsg", "recvmmsg",	 "close",     "shutdown",  "connect",	"accept",   "accept4",
+		"ioctl",    "fcntl",	 "fsync",     "fdatasync", "ftruncate", "splice",   "tee",
+		"vmsplice", "sendfile",	 "getsockopt", "setsockopt", "bind",	"listen",   "flock",
+	};
+	int yield = syscall_number("sched_yield");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int nr = syscall_number(names[i]);
+
+		if (nr >= 0 && nr < 512)
+			skel->rodata->fd_syscalls[nr / 64] |= 1ULL << (nr % 64);
+	}
+	if (yield >= 0)
+		skel->rodata->nr_sched_yield = yield;
+}
+
+/* tp_btf needs the tracepoint's BTF type; libbpf resolves "btf_trace_<tp>". */
+static bool kernel_has_tp(const struct btf *btf, const char *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf && btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* sched_switch gained its prev_state argument in 5.18 (fa2c3254d7cf). */
+static bool switch_has_prev_state(const struct btf *btf)
+{
+	int id = btf ? btf__find_by_name_kind(btf, "btf_trace_sched_switch", BTF_KIND_TYPEDEF) : -1;
+	const struct btf_type *t;
+
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(btf, id);
+	while (t && (btf_is_typedef(t) || btf_is_ptr(t)))
+		t = btf__type_by_id(btf, t->type);
+	/* (void *data, bool preempt, prev, next, unsigned int prev_state) */
+	return t && btf_is_func_proto(t) && btf_vlen(t) >= 5;
+}
+
+/*
+ * The scheduler tracepoints fire on every context switch and wakeup of every
+ * task on the node. Even a program that returns at once costs each of them
+ * the kernel's dispatch (about 100 ns here, with retpolines and SRSO return
+ * thunks), so their programs are attached only while at least one process
+ * is traced, and detached when the last one is gone: a node without a
+ * matching process pays nothing. Process exec/fork/exit and interrupt
+ * programs stay attached (rare events; exec is how a match is found).
+ */
+static const char *const sched_tps[] = { "sched_switch", "sched_waking", "sched_wakeup" };
+
+static int sched_program(const char *tp)
+{
+	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++)
+		if (!strcmp(tp, sched_tps[i]))
+			return i;
+	return -1;
+}
+
+void sched_detach(struct capture *c)
+{
+	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++) {
+		bpf_link__destroy(c->sched_links[i]);
+		c->sched_links[i] = NULL;
+	}
+}
+
+bool sched_attached(const struct capture *c)
+{
+	return c->sched_links[0] != NULL;
+}
+
+/* Attaches or detaches the scheduler programs to match the targets map.
+ * Returns 0, or -1 with errno set if attaching failed (nothing attached). */
+int sched_attach_update(struct capture *c)
+{
+	uint32_t key;
+	bool wanted = bpf_map_get_next_key(bpf_map__fd(c->skel->maps.targets), NULL, &key) == 0;
+	struct bpf_program *prog;
+
+	if (wanted == sched_attached(c))
+		return 0;
+	if (!wanted) {
+		sched_detach(c);
+		return 0;
+	}
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
+		const char *name = bpf_program__name(prog);
+		int i = sched_program(name + (strncmp(name, "raw_", 4) ? 3 : 4));
+
+		if (i < 0 || !bpf_program__autoload(prog))
+			continue;
+		c->sched_links[i] = bpf_program__attach(prog);
+		if (!c->sched_links[i]) {
+			int err = errno;
+
+			c->sched_links[i] = NULL;
+			sched_detach(c);
+			errno = err;
+			return -1;
+		}
+	}
+	c->sched_attaches++;
+	return 0;
+}
+
+/*
+ * One program of each tp_btf/raw_tp pair is loaded. Tracepoints the kernel
+ * lacks (irq_work_* exists on x86 only) are left out in both modes: the
+ * state they keep then only misses that kind of interrupt.
+ */
+static void choose_programs(struct capture *c, const struct btf *btf)
+{
+	struct bpf_program *prog;
+
+	c->nprogs = 0;
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
+		const char *name = bpf_program__name(prog);
+		bool raw = !strncmp(name, "raw_", 4);
+		const char *tp = name + (raw ? 4 : 3);
+		bool load = raw == c->raw_tp && (!btf || kernel_has_tp(btf, tp));
+
+		if (!strncmp(name, "util_", 5)) {
+			/* Run by user space (BPF_PROG_TEST_RUN), never attached. */
+			bpf_program__set_autoload(prog, c->orc_usable);
+			bpf_program__set_autoattach(prog, false);
+			continue;
+		}
+		bpf_program__set_autoload(prog, load);
+		if (sched_program(tp) >= 0)
+			bpf_program__set_autoattach(prog, false); /* see sched_attach_update */
+		if (load && c->nprogs < (int)(sizeof(c->progs) / sizeof(c->progs[0])))
+			c->progs[c->nprogs++] = name;
+	}
+}
+
+/* Kernel stacks are walked often only with --stacks full: the ORC walker
+ * and its table (~4 MiB of maps) are set up for that mode. */
+static void choose_unwinder(struct capture *c, const struct capture_opts *o, const struct btf *btf)
+{
+	char why[160];
+
+	c->orc_usable = false;
+	if (!o->stacks_full)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (sampled stacks)");
+	else if (c->raw_tp)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (raw_tp attach)");
+	else if (c->env.kernel_unwinder)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (WAKEFLOW_UNWINDER=kernel)");
+	else if (c->orc_load_error)
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (loading with the unwind table failed: %s)",
+			 strerror(c->orc_load_error));
+	else if (!(c->orc_usable = unwinder_prepare(c->skel, btf, "/proc/kallsyms", &c->orc, why, sizeof(why))))
+		snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
+	/* Tests compare every walk with the kernel's, not only some. */
+	c->skel->rodata->orc_check_all = c->orc_usable && c->env.orc_check_all;
+}
+
+static int open_and_load(struct capture *c, const struct capture_opts *o, const struct btf *btf, char *err,
+			 size_t errlen)
+{
+	uint32_t long_ms = o->long_block_ms ? o->long_block_ms : DEFAULT_LONG_BLOCK_MS;
+	uint32_t period_ms = o->sample_period_ms ? o->sample_period_ms : DEFAULT_SAMPLE_PERIOD_MS;
+	uint32_t threads = o->max_threads ? o->max_threads : DEFAULT_MAX_THREADS;
+	int rc;
+
+	c->skel = wakeflow_bpf__open();
+	if (!c->skel) {
+		snprintf(err, errlen, "failed to open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	c->skel->rodata->stacks_full = o->stacks_full;
+	c->skel->rodata->exec_events_all = o->ncomm > 0;
+	c->skel->rodata->long_block_ns = (uint64_t)long_ms * 1000000ULL;
+	c->skel->rodata->sample_period_ns = (uint64_t)period_ms * 1000000ULL;
+	set_ksyms(c->skel);
+	set_fd_syscalls(c->skel);
+	bpf_map__set_max_entries(c->skel->maps.edges, c->max_edges);
+	bpf_map__set_max_entries(c->skel->maps.stacks, c->max_stacks);
+	bpf_map__set_max_entries(c->skel->maps.ustack_memo, c->max_stacks);
+	bpf_map__set_max_entries(c->skel->maps.threads, threads);
+	bpf_map__set_max_entries(c->skel->maps.totals, threads);
+	c->skel->rodata->debug_softirq_origin = c->env.softirq_origin;
+	choose_unwinder(c, o, btf);
+	choose_programs(c, btf);
+	c->skel->rodata->switch_has_prev_state = switch_has_prev_state(btf);
+	rc = wakeflow_bpf__load(c->skel);
+	if (rc) {
+		rc = -errno;
+		if (rc == -EPERM || rc == -EACCES)
+			snprintf(err, errlen,
+				 "permission denied loading BPF programs: run as root (needs CAP_BPF and CAP_PERFMON)");
+		else
+			snprintf(err, errlen, "failed to load the BPF programs (%s mode): %s%s",
+				 c->raw_tp ? "raw_tp" : "tp_btf", strerror(-rc), verbose ? "" : "; rerun with -v for details");
+		wakeflow_bpf__destroy(c->skel);
+		c->skel = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+int capture_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
+{
+	struct btf *btf; /* the running kernel's, parsed once for every attempt */
+	int rc;
+
+	verbose = o->verbose;
+	libbpf_set_print(libbpf_print);
+	btf = btf__load_vmlinux_btf();
+	/* WAKEFLOW_ATTACH=raw_tp takes the fallback where tp_btf works too, so
+	 * the raw_tp twins are tested on kernels that never need them. */
+	c->raw_tp = !kernel_has_tp(btf, "sched_switch") || !kernel_has_tp(btf, "sched_waking") || c->env.force_raw_tp;
+	rc = open_and_load(c, o, btf, err, errlen);
+	if (rc && c->orc_usable && rc != -EPERM && rc != -EACCES) {
+		/* The unwind table's 4.5 MiB of maps may not fit (a memory-limited
+		 * cgroup): the kernel's walker needs none of it. */
+		c->orc_load_error = -rc;
+		rc = open_and_load(c, o, btf, err, errlen);
+	}
+	if (rc && !c->raw_tp && rc != -EPERM && rc != -EACCES) {
+		/* BTF-typed tracepoints refused: the raw twins take the same path. */
+		c->raw_tp = true;
+		rc = open_and_load(c, o, btf, err, errlen);
+	}
+	btf__free(btf);
+	if (rc)
+		return rc;
+	if (c->orc_usable) {
+		char why[160];
+
+		if (unwinder_start(c->skel, &c->orc, why, sizeof(why)))
+			snprintf(c->unwinder, sizeof(c->unwinder), "orc");
+		else
+			snprintf(c->unwinder, sizeof(c->unwinder), "kernel (%s)", why);
+	}
+	return 0;
+}
+
+int capture_attach(struct capture *c, char *err, size_t errlen)
+{
+	int rc;
+
+	if (wakeflow_bpf__attach(c->skel) || sched_attach_update(c)) {
+		rc = -errno;
+		snprintf(err, errlen, "failed to attach the BPF programs to the scheduler tracepoints: %s%s",
+			 strerror(-rc), rc == -EPERM ? " (run as root)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Slots [0..29] and [32..61]: log2 of (softirq start - last hard irq exit)
+ * for softirqs whose frames show irq exit, resp. local_bh_enable; 30/31 and
+ * 62/63: how each was judged (softirq_origin.bpf.h). */
+void capture_print_softirq_origin(const struct capture *c)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[256];
+
+	for (uint32_t i = 0; i < 64 && ncpu <= 256; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.origin_hist), &i, v))
+			continue;
+		for (int k = 0; k < ncpu; k++)
+			sum += v[k];
+		if (sum && i % 32 >= 30)
+			fprintf(stderr, "origin %s judged %s: %llu\n", i < 32 ? "irq_exit" : "bh_enable",
+				i % 32 == 30 ? "irq_exit" : "task", (unsigned long long)sum);
+		else if (sum)
+			fprintf(stderr, "origin %s delta<2^%u ns: %llu\n", i < 32 ? "irq_exit" : "bh_enable", i % 32,
+				(unsigned long long)sum);
+	}
+}

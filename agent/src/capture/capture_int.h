@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the live capture's halves share; no other module includes this:
+ *   capture.c         targets and process events, draining edges and
+ *                     totals, the stack cache, open and close;
+ *   capture_edge.c    a drained kernel edge as a symbolized wake edge;
+ *   capture_attach.c  the BPF object's settings, which programs load, the
+ *                     load and its fallbacks, and attaching the scheduler
+ *                     programs only while something is traced.
+ */
+#ifndef WAKEFLOW_CAPTURE_INT_H
+#define WAKEFLOW_CAPTURE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "capture.h"
+#include "unwinder.h"
+#include "wakeflow.h"
+
+/* Default kernel map sizes (entries); all preallocated, see capture.h. */
+#define DEFAULT_MAX_EDGES 16384
+#define DEFAULT_MAX_STACKS 8192
+#define DEFAULT_MAX_THREADS 4096
+
+/*
+ * The environment switches of the capture, read once at open. They exist
+ * for tests and benchmarks, never for production settings (those are
+ * flags: struct capture_opts).
+ */
+struct capture_env {
+	bool force_raw_tp;    /* WAKEFLOW_ATTACH=raw_tp: the raw_tp twins where tp_btf works too */
+	bool kernel_unwinder; /* WAKEFLOW_UNWINDER=kernel: --stacks full without the ORC walker */
+	bool orc_check_all;   /* WAKEFLOW_ORC_CHECK=all: every ORC walk compared with the kernel's */
+	bool softirq_origin;  /* WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN set: the experiment's histogram */
+};
+
+struct raw_stack {
+	uint64_t id; /* 0: empty slot */
+	uint32_t nr;
+	uint32_t gen;
+	uint64_t *ip;
+};
+
+struct stack_cache {
+	struct raw_stack *slots;
+	size_t nslots; /* power of two */
+	size_t nused;
+};
+
+struct watched {
+	int32_t pid;
+	double next_ms; /* CLOCK_MONOTONIC */
+	double step_ms;
+};
+
+#define TOT_FIELDS 7
+
+struct tsnap {
+	uint64_t pstart; /* 0: empty slot */
+	uint32_t tid;
+	uint64_t v[TOT_FIELDS];
+};
+
+struct tsnap_table {
+	struct tsnap *slots;
+	size_t nslots; /* power of two */
+};
+
+struct capture {
+	struct capture_env env;
+	struct wakeflow_bpf *skel;
+	struct ring_buffer *rb;
+	struct targets *targets;
+	struct symbolizer *sym;
+	bool stacks_full;
+	bool raw_tp;
+	uint32_t max_edges, max_stacks;
+
+	struct wf_edge_list pending; /* drained early (a process exited or exec'ed) */
+	struct stack_cache cache;
+	struct tsnap_table tsnap; /* per-thread totals at the last drain */
+	uint32_t gen;
+	bool batch_unsupported;
+
+	struct wf_edge_key *keys; /* batch buffers, max_edges each */
+	struct wf_edge_val *vals;
+
+	/* Traced processes whose mappings are re-read while they start up
+	 * (the dynamic loader maps libraries after the exec we hear about). */
+	struct watched *watched;
+	size_t nwatched, capwatched;
+
+	uint64_t symbolize_failures;
+	double last_drain_ms;
+	struct unwinder_plan orc;
+	bool orc_usable;
+	int orc_load_error; /* loading with the unwind table maps failed: errno */
+	char unwinder[200]; /* which walker walks kernel stacks, and why */
+	/* The scheduler programs run only while something is traced. */
+	struct bpf_link *sched_links[3];
+	uint64_t sched_attaches;
+	int nprogs;
+	const char *progs[32];
+};
+
+/* A kernel comm (WF_TASK_COMM_LEN bytes, maybe unterminated) as a string. */
+_Static_assert(WF_COMM_LEN == WF_TASK_COMM_LEN, "comm length: edge.h and wakeflow.h differ");
+static inline void copy_comm(char *dst, const char *src)
+{
+	memcpy(dst, src, WF_COMM_LEN);
+	dst[WF_COMM_LEN - 1] = '\0';
+}
+
+/* capture_attach.c */
+void capture_read_env(struct capture_env *env);
+/* Opens and loads the BPF object into c->skel: the settings from o, the
+ * programs of this kernel, and the fallbacks (without the ORC table's
+ * maps, then raw_tp) when a load fails; starts the ORC walker where it is
+ * usable. Returns 0, or a negative errno with one sentence in err. */
+int capture_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen);
+/* Attaches every program but the scheduler ones, which follow the targets
+ * map (sched_attach_update). Returns 0, or -1 with one sentence in err. */
+int capture_attach(struct capture *c, char *err, size_t errlen);
+int sched_attach_update(struct capture *c);
+void sched_detach(struct capture *c);
+bool sched_attached(const struct capture *c);
+/* The softirq-origin experiment's histogram on stderr (env.softirq_origin). */
+void capture_print_softirq_origin(const struct capture *c);
+
+/* capture_edge.c: one drained kernel edge as a symbolized wake edge (its
+ * times on the wall clock: boot_to_real is added to boot-clock stamps). */
+void capture_build_edge(struct capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
+			int64_t boot_to_real, struct wf_edge *e);
+
+/* capture.c: a stack by id, from the cache or the kernel's stack map (NULL
+ * if neither has it); cached for this drain's generation. */
+const struct raw_stack *capture_stack_get(struct capture *c, uint64_t id);
+
+#endif
