@@ -37,6 +37,16 @@ struct capture_env {
 	bool softirq_origin;  /* WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN set: the experiment's histogram */
 };
 
+/* What the running kernel's BTF says, for every load attempt (read once:
+ * read_kernel_facts in capture_attach.c). */
+struct kernel_facts {
+	bool have_btf;		    /* vmlinux BTF could be read */
+	bool sched_tp_btf;	    /* sched_switch and sched_waking have BTF-typed tracepoints */
+	bool switch_has_prev_state; /* sched_switch passes prev_state (5.18+) */
+	int orc_format;		    /* enum orc_format of the kernel's struct orc_entry, or -1 */
+	uint64_t prog_tp;	    /* bit i: the tracepoint of the object's program i exists */
+};
+
 struct raw_stack {
 	uint64_t id; /* 0: empty slot */
 	uint32_t nr;
@@ -71,6 +81,7 @@ struct tsnap_table {
 
 struct capture {
 	struct capture_env env;
+	struct kernel_facts kernel;
 	struct wakeflow_bpf *skel;
 	struct ring_buffer *rb;
 	struct targets *targets;

@@ -85,12 +85,11 @@ int unwinder_orc_format(const struct btf *btf)
 	return -1;
 }
 
-bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const char *kallsyms_path,
+bool unwinder_prepare(struct wakeflow_bpf *skel, int orc_format, const char *kallsyms_path,
 		      struct unwinder_plan *plan, char *why, size_t whylen)
 {
 	struct orc_layout *l = &plan->table;
 	uint64_t syms[SYM__COUNT];
-	int format;
 
 	memset(plan, 0, sizeof(*plan));
 	if (ksyms_lookup_names(kallsyms_path, sym_names, syms, SYM__COUNT) < 0) {
@@ -106,12 +105,11 @@ bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const ch
 		snprintf(why, whylen, "the kernel's ORC unwind table is not listed in %s", kallsyms_path);
 		return false;
 	}
-	format = unwinder_orc_format(btf);
-	if (format < 0) {
+	if (orc_format < 0) {
 		snprintf(why, whylen, "this kernel's ORC entry layout (struct orc_entry in its BTF) is not one the walker reads");
 		return false;
 	}
-	l->format = (enum orc_format)format;
+	l->format = (enum orc_format)orc_format;
 	plan->cfg.sched_start = syms[SYM_SCHED_START];
 	plan->cfg.sched_end = syms[SYM_SCHED_END];
 	plan->cfg.lock_start = syms[SYM_LOCK_START];

@@ -24,9 +24,9 @@ struct unwinder_plan {
 };
 
 /* Before load: sizes the table maps. false (maps left minimal) with why
- * filled in when this kernel's table cannot be used (btf: the kernel's,
- * may be NULL). */
-bool unwinder_prepare(struct wakeflow_bpf *skel, const struct btf *btf, const char *kallsyms_path,
+ * filled in when this kernel's table cannot be used (orc_format: what
+ * unwinder_orc_format says of the kernel's BTF). */
+bool unwinder_prepare(struct wakeflow_bpf *skel, int orc_format, const char *kallsyms_path,
 		      struct unwinder_plan *plan, char *why, size_t whylen);
 
 /* enum orc_format of this kernel's struct orc_entry (its BTF), or -1. */
