@@ -262,6 +262,37 @@ static void choose_unwinder(struct capture *c, const struct capture_opts *o)
 	c->skel->rodata->orc_check_all = c->orc_usable && c->env.orc_check_all;
 }
 
+/*
+ * Everything the loads ask of the kernel's BTF, read in one parse by the
+ * first attempt (skel: its just-opened object, for its programs'
+ * tracepoints). The parsed BTF (5.5 MB here) is freed before any load:
+ * libbpf parses its own copy to relocate the programs, and holding ours
+ * beside it raised the agent's peak RSS from 18.6 to 24.0 MB (bench-agent).
+ */
+static void read_kernel_facts(struct kernel_facts *k, struct wakeflow_bpf *skel)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	struct bpf_program *prog;
+	int i = 0;
+
+	k->have_btf = btf != NULL;
+	k->sched_tp_btf = kernel_has_tp(btf, "sched_switch") && kernel_has_tp(btf, "sched_waking");
+	k->switch_has_prev_state = switch_has_prev_state(btf);
+	k->orc_format = unwinder_orc_format(btf);
+	k->prog_tp = 0;
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		const char *name = bpf_program__name(prog);
+		const char *tp = name + (strncmp(name, "raw_", 4) ? 3 : 4);
+
+		if (i < 64 && kernel_has_tp(btf, tp))
+			k->prog_tp |= 1ULL << i;
+		i++;
+	}
+	k->read = true;
+	btf__free(btf);
+}
+
 static int open_and_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
 {
 	uint32_t long_ms = o->long_block_ms ? o->long_block_ms : DEFAULT_LONG_BLOCK_MS;
@@ -273,6 +304,14 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 	if (!c->skel) {
 		snprintf(err, errlen, "failed to open the BPF object: %s", strerror(errno));
 		return -1;
+	}
+	/* The first attempt settles the kernel's facts and the attach mode;
+	 * a retry changes the mode only by its own decision (capture_load). */
+	if (!c->kernel.read) {
+		read_kernel_facts(&c->kernel, c->skel);
+		/* WAKEFLOW_ATTACH=raw_tp takes the fallback where tp_btf works too,
+		 * so the raw_tp twins are tested on kernels that never need them. */
+		c->raw_tp = !c->kernel.sched_tp_btf || c->env.force_raw_tp;
 	}
 	c->skel->rodata->stacks_full = o->stacks_full;
 	c->skel->rodata->exec_events_all = o->ncomm > 0;
@@ -305,50 +344,12 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 	return 0;
 }
 
-/*
- * Everything the load asks of the kernel's BTF, read in one parse. The
- * parsed BTF (5.5 MB here) is freed before any load: libbpf parses its own
- * copy to relocate the programs, and holding ours beside it raised the
- * agent's peak RSS from 18.6 to 24.0 MB (bench-agent). The object is
- * opened once more only to list its programs' tracepoints.
- */
-static void read_kernel_facts(struct kernel_facts *k)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	struct wakeflow_bpf *skel = wakeflow_bpf__open();
-	struct bpf_program *prog;
-	int i = 0;
-
-	k->have_btf = btf != NULL;
-	k->sched_tp_btf = kernel_has_tp(btf, "sched_switch") && kernel_has_tp(btf, "sched_waking");
-	k->switch_has_prev_state = switch_has_prev_state(btf);
-	k->orc_format = unwinder_orc_format(btf);
-	k->prog_tp = skel ? 0 : ~0ULL; /* (the load's own open will say what failed) */
-	if (skel) {
-		bpf_object__for_each_program(prog, skel->obj)
-		{
-			const char *name = bpf_program__name(prog);
-			const char *tp = name + (strncmp(name, "raw_", 4) ? 3 : 4);
-
-			if (i < 64 && kernel_has_tp(btf, tp))
-				k->prog_tp |= 1ULL << i;
-			i++;
-		}
-		wakeflow_bpf__destroy(skel);
-	}
-	btf__free(btf);
-}
-
 int capture_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
 {
 	int rc;
 
 	verbose = o->verbose;
 	libbpf_set_print(libbpf_print);
-	read_kernel_facts(&c->kernel);
-	/* WAKEFLOW_ATTACH=raw_tp takes the fallback where tp_btf works too, so
-	 * the raw_tp twins are tested on kernels that never need them. */
-	c->raw_tp = !c->kernel.sched_tp_btf || c->env.force_raw_tp;
 	rc = open_and_load(c, o, err, errlen);
 	if (rc && c->orc_usable && rc != -EPERM && rc != -EACCES) {
 		/* The unwind table's 4.5 MiB of maps may not fit (a memory-limited

@@ -37,9 +37,10 @@ struct capture_env {
 	bool softirq_origin;  /* WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN set: the experiment's histogram */
 };
 
-/* What the running kernel's BTF says, for every load attempt (read once:
- * read_kernel_facts in capture_attach.c). */
+/* What the running kernel's BTF says, for every load attempt (read once,
+ * by the first: read_kernel_facts in capture_attach.c). */
 struct kernel_facts {
+	bool read;		    /* filled in (by the first load attempt) */
 	bool have_btf;		    /* vmlinux BTF could be read */
 	bool sched_tp_btf;	    /* sched_switch and sched_waking have BTF-typed tracepoints */
 	bool switch_has_prev_state; /* sched_switch passes prev_state (5.18+) */
