@@ -224,7 +224,8 @@ static void choose_programs(struct capture *c)
 		const char *name = bpf_program__name(prog);
 		bool raw = !strncmp(name, "raw_", 4);
 		const char *tp = name + (raw ? 4 : 3);
-		bool load = raw == c->raw_tp && kernel_has_prog_tp(&c->kernel, i++);
+		bool present = kernel_has_prog_tp(&c->kernel, i++); /* (every program: i is its index) */
+		bool load = raw == c->raw_tp && present;
 
 		if (!strncmp(name, "util_", 5)) {
 			/* Run by user space (BPF_PROG_TEST_RUN), never attached. */
