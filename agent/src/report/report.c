@@ -15,6 +15,7 @@
 
 #include "classify.h" /* classify_explain: why an edge got its category */
 #include "json.h"
+#include "report_int.h"
 
 int report_parse_format(const char *s, enum wf_format *out)
 {
@@ -31,7 +32,7 @@ int report_parse_format(const char *s, enum wf_format *out)
 	return 0;
 }
 
-static const char *category_id(int category)
+const char *report_category_id(int category)
 {
 	const struct wf_taxon *t = wf_category(category);
 
@@ -213,7 +214,7 @@ static void write_breakdown(FILE *out, const struct wf_edge_list *edges)
 	size_t unknown_time = 0;
 
 	for (int c = 0; c < WF_CAT__COUNT; c++)
-		snprintf(cats[c].label, sizeof(cats[c].label), "%s", category_id(c));
+		snprintf(cats[c].label, sizeof(cats[c].label), "%s", report_category_id(c));
 	for (size_t i = 0; i < edges->len; i++) {
 		const struct wf_edge *e = &edges->items[i];
 		int c = wf_category(e->category) ? e->category : WF_CAT_OTHER;
@@ -312,7 +313,7 @@ static void write_text_edge(FILE *out, const struct wf_edge *e, const struct wf_
 	for (int i = 0; i < ts->nframes; i++)
 		write_frame(out, ts, i, true, rules ? &x : NULL);
 	write_task_line(out, "target:", &e->target);
-	fprintf(out, "    %-16s %s\n", "category:", category_id(e->category));
+	fprintf(out, "    %-16s %s\n", "category:", report_category_id(e->category));
 	if (rules)
 		write_reason_line(out, "  decided by:", &x.category);
 	fprintf(out, "    %-16s %s\n", "activity:", e->activity ? e->activity : "-");
@@ -368,6 +369,8 @@ static int write_text(FILE *out, const struct wf_edge_list *edges, const struct 
 		fprintf(out, "\nEdges by off-CPU time:\n\n");
 	for (size_t i = 0; i < n; i++)
 		write_text_edge(out, &edges->items[order[i]], meta ? meta->rules : NULL);
+	if (meta && meta->chains)
+		return report_chains_text(out, meta->chains, meta->top);
 	return 0;
 }
 
@@ -390,7 +393,7 @@ static void write_folded_edge(FILE *out, const struct wf_edge *e)
 
 	/* The category as an annotation root frame: flame graphs then split by
 	 * category first; `import` skips it when reading this output back. */
-	fprintf(out, "[%s];", category_id(e->category));
+	fprintf(out, "[%s];", report_category_id(e->category));
 	put_folded_name(out, e->target.comm);
 	for (int i = ts->nframes - 1; i >= 0; i--) {
 		fputc(';', out);
@@ -419,7 +422,7 @@ static void json_id(struct json *j, const char *key, int32_t id)
 
 /* Opens the task's object and writes its identity; the caller adds fields
  * and closes it. */
-static void json_task(struct json *j, const struct wf_task *t)
+void report_json_task(struct json *j, const struct wf_task *t)
 {
 	json_obj_begin(j);
 	json_key(j, "comm");
@@ -432,7 +435,7 @@ static void json_task(struct json *j, const struct wf_task *t)
 	json_id(j, "tid", t->tid);
 }
 
-static void json_us(struct json *j, const char *key, bool known, uint64_t ns)
+void report_json_us(struct json *j, const char *key, bool known, uint64_t ns)
 {
 	json_key(j, key);
 	if (known)
@@ -441,7 +444,7 @@ static void json_us(struct json *j, const char *key, bool known, uint64_t ns)
 		json_null(j);
 }
 
-static void json_stack(struct json *j, const char *key, const struct wf_stack *s)
+void report_json_stack(struct json *j, const char *key, const struct wf_stack *s)
 {
 	json_key(j, key);
 	json_arr_begin(j);
@@ -517,12 +520,12 @@ static void json_explanation(struct json *j, const struct wf_edge *e, const stru
 void report_json_edge_members(struct json *j, const struct wf_edge *e, const struct wf_rules *rules)
 {
 	json_key(j, "waker");
-	json_task(j, &e->waker);
+	report_json_task(j, &e->waker);
 	json_key(j, "context");
 	json_str(j, wf_context_name(e->context));
 	json_obj_end(j);
 	json_key(j, "target");
-	json_task(j, &e->target);
+	report_json_task(j, &e->target);
 	json_key(j, "role");
 	json_str(j, wf_role_id(e->role));
 	json_obj_end(j);
@@ -530,13 +533,13 @@ void report_json_edge_members(struct json *j, const struct wf_edge *e, const str
 	json_str(j, e->kind == WF_SWITCH_PREEMPTED ? "preempted" : "blocked");
 	json_key(j, "preemptor");
 	if (e->kind == WF_SWITCH_PREEMPTED && (e->preemptor.tid >= 0 || e->preemptor.comm[0])) {
-		json_task(j, &e->preemptor);
+		report_json_task(j, &e->preemptor);
 		json_obj_end(j);
 	} else {
 		json_null(j);
 	}
 	json_key(j, "category");
-	json_str(j, category_id(e->category));
+	json_str(j, report_category_id(e->category));
 	json_key(j, "activity");
 	json_str(j, e->activity);
 	json_key(j, "count");
@@ -544,19 +547,19 @@ void report_json_edge_members(struct json *j, const struct wf_edge *e, const str
 		json_u64(j, e->count);
 	else
 		json_null(j);
-	json_us(j, "offcpu_us", !e->offcpu_unknown, e->offcpu_ns);
+	report_json_us(j, "offcpu_us", !e->offcpu_unknown, e->offcpu_ns);
 	/* The longest interval is only measured where intervals are counted. */
-	json_us(j, "offcpu_max_us", e->count_known && !e->offcpu_unknown, e->offcpu_max_ns);
-	json_us(j, "runq_us", e->runq_known, e->runq_ns);
+	report_json_us(j, "offcpu_max_us", e->count_known && !e->offcpu_unknown, e->offcpu_max_ns);
+	report_json_us(j, "runq_us", e->runq_known, e->runq_ns);
 	json_key(j, "stacks_sampled");
 	json_bool(j, e->stacks_sampled);
-	json_stack(j, "waker_stack", &e->waker_stack);
+	report_json_stack(j, "waker_stack", &e->waker_stack);
 	json_key(j, "waker_stack_kernel_frames");
 	if (e->waker_stack.nkernel >= 0)
 		json_i64(j, e->waker_stack.nkernel);
 	else
 		json_null(j);
-	json_stack(j, "target_stack", &e->target_stack);
+	report_json_stack(j, "target_stack", &e->target_stack);
 	json_key(j, "target_stack_kernel_frames");
 	if (e->target_stack.nkernel >= 0)
 		json_i64(j, e->target_stack.nkernel);
@@ -588,6 +591,8 @@ static int write_json(FILE *out, const struct wf_edge_list *edges, const struct 
 		json_obj_end(&j);
 	}
 	json_arr_end(&j);
+	if (meta && meta->chains)
+		report_chains_json(&j, meta->chains);
 	json_key(&j, "lost");
 	json_obj_begin(&j);
 	if (meta)

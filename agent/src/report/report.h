@@ -5,8 +5,11 @@
  *          breakdown first, then each edge: waker stack, "--", target stack,
  *          category, activity, count, times);
  *   folded one line per edge for FlameGraph tools;
- *   json   {"edges": [...], "lost": {...}, "capture": {...}} (schema in
- *          docs/agent.md; "capture" for live captures only).
+ *   json   {"edges": [...], "chains": [...], "lost": {...}, "capture": {...}}
+ *          (schema in docs/agent.md; "chains" when the capture followed
+ *          chains, "capture" for live captures only).
+ * Chains (chain.h, docs/chains.md) print after the edges: in text one line
+ * per chain, X -[category]-> W -[category]-> T, with the target's numbers.
  */
 #ifndef WAKEFLOW_REPORT_H
 #define WAKEFLOW_REPORT_H
@@ -14,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chain.h"
 #include "edge.h"
 #include "json.h"
 #include "taxonomy.h"
@@ -36,6 +40,10 @@ struct wf_report_meta {
 	/* The rules that classified the edges: each edge's explanation (which
 	 * rule, frames and facts decided); NULL writes none. */
 	const struct wf_rules *rules;
+	/* Multi-hop chains (links classified, e.g. by chain_classify): json
+	 * writes "chains", text a chain section (meta->top bounds it as it
+	 * bounds edges); folded writes none. NULL: no chains (chains off). */
+	const struct wf_chain_list *chains;
 };
 
 /* Returns 0, or -1 if writing failed (errno set). */
@@ -45,5 +53,23 @@ int report_write(FILE *out, enum wf_format fmt, const struct wf_edge_list *edges
 /* Writes the edge's members (the schema of `record --format json`) into the
  * JSON object the caller has open, so that it can add its own. */
 void report_json_edge_members(struct json *j, const struct wf_edge *e, const struct wf_rules *rules);
+
+/* Writes the chain's members (hops, links, count, offcpu_us, runq_us,
+ * ended_by: the chain object of `record --format json`, and of
+ * /api/v1/chains before the API adds id, labels and times) into the JSON
+ * object the caller has open. */
+void report_json_chain_members(struct json *j, const struct wf_chain *c);
+
+/* Writes "chains": [...] into the JSON object the caller has open, longest
+ * off-CPU time first (ties: larger count first, then input order). */
+void report_chains_json(struct json *j, const struct wf_chain_list *chains);
+
+/* The chain section of the text report: one line per chain, longest
+ * off-CPU time first, at most top chains (0 = all). Returns 0 or -1 (errno). */
+int report_chains_text(FILE *out, const struct wf_chain_list *chains, int top);
+
+/* "comm(tid)", or "proc/comm(tid)" where the process is named otherwise:
+ * one hop as the text report prints it. Always NUL-terminates buf. */
+void report_hop_label(const struct wf_task *t, char *buf, size_t len);
 
 #endif
