@@ -14,11 +14,10 @@
  *    the opened file's (device, inode, size, mtime). An object is
  *    referenced by the snapshots that map it; unreferenced ones are kept
  *    for a while (short-lived processes map the same libc again) and then
- *    freed, so memory follows the live snapshots.
+ *    freed, so memory follows the live snapshots (elf_cache.c).
  */
 #include "symbolize.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,97 +25,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "elf_syms.h"
 #include "intern.h"
 #include "kallsyms.h"
-#include "proc_maps.h"
+#include "symbolize_int.h"
 
 /* libstdc++'s demangler (the agent links -lstdc++); declared here for C. */
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
-
-#define UNKNOWN "[unknown]"
-/* Unreferenced ELF tables kept for reuse before the oldest is freed. */
-#define MAX_UNREFERENCED_OBJS 32
-/* Process snapshots kept at most (callers should call sym_process_gone). */
-#define MAX_PROCS 16384
-/* A miss re-reads a live process's maps (dlopen, JIT) at most this often. */
-#define MAPS_REFRESH_NS (1000ull * 1000 * 1000)
-/* A kernel miss re-reads kallsyms (module or BPF program loaded) at most this often. */
-#define KALLSYMS_RELOAD_NS (60ull * 1000 * 1000 * 1000)
-/* Mappings kept per process, current plus carried over from earlier reads. */
-#define MAX_MAPS_PER_PROC 65536
-/* /proc/PID/maps of a huge process (JVM, many threads) stays far below this. */
-#define MAPS_MAX_BYTES (64u << 20)
-
-enum map_kind {
-	MAP_FILE,   /* backed by a file: named through its ELF symbols */
-	MAP_ANON,   /* anonymous memory (JIT code, or a bogus frame) */
-	MAP_PSEUDO, /* [stack], [heap], [vsyscall], anon_inode:..., ... */
-	MAP_VDSO,
-};
-
-struct elf_obj {
-	struct elf_syms *es;
-	/* identity when the object has no build-id */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	/*
-	 * The (device, inode) /proc/PID/maps showed for the file the image was
-	 * read from. The image stays mapped, which pins that inode, so a later
-	 * mapping showing the same pair is this very file: no need to open it.
-	 */
-	uint32_t map_major, map_minor;
-	uint64_t map_ino; /* 0: none (vDSO) */
-	unsigned refs;	     /* snapshot mappings using this object */
-	bool idle;	     /* refs dropped to 0: a candidate for freeing */
-	uint64_t idle_since; /* tick at which it became idle */
-	struct elf_obj *next;
-};
-
-struct smap {
-	uint64_t start, end, pgoff;
-	const char *module; /* interned basename, or "[anon]", "[stack]", ... */
-	struct elf_obj *obj; /* NULL: no symbols (not ELF, unreadable, not exec) */
-	enum map_kind kind;
-};
-
-struct proc_snap {
-	int32_t pid;
-	bool failed;	  /* maps unreadable (gone, never existed, no permission) */
-	struct smap *maps; /* sorted by start */
-	size_t n;
-	uint64_t read_ns; /* last (attempted) read of maps */
-	uint64_t used;	  /* tick of last lookup, for eviction */
-	struct proc_snap *next;
-};
-
-struct symbolizer {
-	char proc_root[PATH_MAX];
-
-	struct ksyms *ks;
-	uint64_t ks_read_ns; /* last load attempt; 0 never */
-
-	struct proc_snap **buckets;
-	size_t nbuckets, nprocs;
-	struct proc_snap *last; /* stacks arrive per process: skip the hash */
-
-	struct elf_obj *objs;
-	size_t nobjs, nidle;
-
-	struct elf_obj vdso; /* our own vDSO: the same image in every 64-bit process */
-	uint64_t vdso_len;   /* its mapping length, to recognise a compatible [vdso] */
-	bool vdso_tried;
-
-	uint64_t tick;
-	struct sym_stats stats;
-};
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -214,187 +132,6 @@ const char *sym_kernel(struct symbolizer *s, uint64_t addr)
 	return UNKNOWN;
 }
 
-/* ---- ELF object cache ---------------------------------------------------- */
-
-static void obj_release(struct symbolizer *s, struct elf_obj *o)
-{
-	if (!o || o == &s->vdso || --o->refs)
-		return;
-	o->idle = true;
-	o->idle_since = s->tick;
-	s->nidle++;
-	/* Free the longest-idle objects beyond the reuse allowance. */
-	while (s->nidle > MAX_UNREFERENCED_OBJS) {
-		struct elf_obj **pp, **oldest = NULL;
-
-		for (pp = &s->objs; *pp; pp = &(*pp)->next)
-			if ((*pp)->idle && (!oldest || (*pp)->idle_since < (*oldest)->idle_since))
-				oldest = pp;
-		if (!oldest)
-			break;
-		struct elf_obj *victim = *oldest;
-
-		*oldest = victim->next;
-		elf_syms_free(victim->es);
-		free(victim);
-		s->nobjs--;
-		s->nidle--;
-	}
-}
-
-static void obj_acquire(struct symbolizer *s, struct elf_obj *o)
-{
-	if (o == &s->vdso)
-		return;
-	if (o->refs++ == 0 && o->idle) {
-		o->idle = false;
-		s->nidle--;
-	}
-}
-
-static bool same_identity(const struct elf_obj *o, const struct elf_syms *es, const struct stat *st)
-{
-	/* A stripped and a full copy of one build differ in what they can name. */
-	if (es->has_symtab != o->es->has_symtab)
-		return false;
-	if (es->build_id_len || o->es->build_id_len)
-		return es->build_id_len == o->es->build_id_len &&
-		       memcmp(es->build_id, o->es->build_id, es->build_id_len) == 0;
-	return o->dev == st->st_dev && o->ino == st->st_ino && o->size == st->st_size &&
-	       o->mtime.tv_sec == st->st_mtim.tv_sec && o->mtime.tv_nsec == st->st_mtim.tv_nsec;
-}
-
-/* A stripped object may have its symbols in a separate debug file. */
-static void add_debug_file(const struct symbolizer *s, struct elf_syms *es, int32_t pid)
-{
-	/* Sized so no path is ever truncated (proc_root < PATH_MAX). */
-	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
-	char root[PATH_MAX + 32];
-
-	if (es->has_symtab || es->build_id_len < 2)
-		return;
-	for (size_t i = 0; i < es->build_id_len; i++)
-		snprintf(hex + 2 * i, 3, "%02x", es->build_id[i]);
-	/* The process's own filesystem first (its image may ship them), then the host's. */
-	for (int pass = 0; pass < 2; pass++) {
-		int fd;
-
-		if (pass == 0)
-			snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
-		else
-			root[0] = '\0';
-		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root, hex,
-			 hex + 2);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		int ok = elf_syms_add_debug_fd(es, fd);
-
-		close(fd);
-		if (!ok)
-			return;
-	}
-}
-
-/* The cached object for the open file behind mapping m, loading its symbols on a miss. */
-static struct elf_obj *obj_get(struct symbolizer *s, int fd, int32_t pid, const struct proc_map *m)
-{
-	struct elf_syms *es;
-	struct elf_obj *o;
-	struct stat st;
-
-	if (fstat(fd, &st))
-		return NULL;
-	es = elf_syms_open_fd(fd);
-	if (!es)
-		return NULL;
-	for (o = s->objs; o; o = o->next) {
-		if (same_identity(o, es, &st)) {
-			elf_syms_free(es); /* already indexed: the headers were all we needed */
-			obj_acquire(s, o);
-			return o;
-		}
-	}
-	add_debug_file(s, es, pid);
-	o = calloc(1, sizeof(*o));
-	if (!o || elf_syms_load(es)) {
-		free(o);
-		elf_syms_free(es);
-		return NULL;
-	}
-	o->es = es;
-	o->dev = st.st_dev;
-	o->ino = st.st_ino;
-	o->size = st.st_size;
-	o->mtime = st.st_mtim;
-	o->map_major = m->dev_major;
-	o->map_minor = m->dev_minor;
-	o->map_ino = m->inode;
-	o->refs = 1;
-	o->next = s->objs;
-	s->objs = o;
-	s->nobjs++;
-	return o;
-}
-
-/*
- * Open the file behind a mapping. Through /proc/PID/root so a container's
- * binaries resolve; the inode must match what the process mapped (a binary
- * replaced since, e.g. by an upgrade, must not lend its symbols). When the
- * path is gone or replaced, /proc/PID/map_files holds the mapped file itself.
- */
-static int open_mapping(const struct symbolizer *s, int32_t pid, const struct proc_map *m)
-{
-	char path[2 * PATH_MAX];
-	struct stat st;
-	int fd;
-
-	if (!m->deleted) {
-		snprintf(path, sizeof(path), "%s/%d/root%s", s->proc_root, pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (!fstat(fd, &st) && st.st_ino == m->inode)
-				return fd;
-			close(fd);
-		}
-	}
-	snprintf(path, sizeof(path), "%s/%d/map_files/%llx-%llx", s->proc_root, pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-/* ---- vDSO ---------------------------------------------------------------- */
-
-/*
- * The vDSO has no file; every 64-bit process maps the same kernel-provided
- * image, so our own copy names everyone's [vdso] frames.
- */
-static void vdso_load(struct symbolizer *s)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)getauxval(AT_SYSINFO_EHDR);
-	const Elf64_Phdr *ph;
-	uint64_t size;
-	long page = sysconf(_SC_PAGESIZE);
-
-	s->vdso_tried = true;
-	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
-		return;
-	/* The image's extent: section headers are last, segments before. */
-	size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
-	ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
-	for (int i = 0; i < eh->e_phnum; i++)
-		if (ph[i].p_offset + ph[i].p_filesz > size)
-			size = ph[i].p_offset + ph[i].p_filesz;
-	s->vdso.es = elf_syms_from_memory(eh, size);
-	if (!s->vdso.es || elf_syms_load(s->vdso.es)) {
-		elf_syms_free(s->vdso.es);
-		s->vdso.es = NULL;
-		s->stats.errors++;
-		return;
-	}
-	s->vdso_len = (size + (uint64_t)page - 1) / (uint64_t)page * (uint64_t)page;
-}
-
 /* ---- process snapshots ---------------------------------------------------- */
 
 static const char *module_of(const char *path)
@@ -407,7 +144,7 @@ static const char *module_of(const char *path)
 static void snap_clear(struct symbolizer *s, struct proc_snap *p)
 {
 	for (size_t i = 0; i < p->n; i++)
-		obj_release(s, p->maps[i].obj);
+		elf_cache_release(s, p->maps[i].obj);
 	free(p->maps);
 	p->maps = NULL;
 	p->n = 0;
@@ -431,16 +168,16 @@ static void resolve_mapping(struct symbolizer *s, int32_t pid, const struct proc
 		if (o->map_ino == m->inode && o->map_major == m->dev_major &&
 		    o->map_minor == m->dev_minor) {
 			out->obj = o;
-			obj_acquire(s, o);
+			elf_cache_acquire(s, o);
 			return;
 		}
 	}
-	fd = open_mapping(s, pid, m);
+	fd = mapping_open(s, pid, m);
 	if (fd < 0) {
 		s->stats.errors++;
 		return;
 	}
-	out->obj = obj_get(s, fd, pid, m);
+	out->obj = elf_cache_get(s, fd, pid, m);
 	close(fd);
 	if (!out->obj && errno != ENOEXEC)
 		s->stats.errors++; /* not an ELF file is normal (e.g. a mapped font); the rest is not */
@@ -555,7 +292,7 @@ static void carry_old_mappings(struct symbolizer *s, struct proc_snap *p, struct
 
 		if (old->obj && !range_taken(merged, *n, old->start, old->end)) {
 			merged[total++] = *old;
-			obj_acquire(s, old->obj); /* snap_clear releases the old copy */
+			elf_cache_acquire(s, old->obj); /* snap_clear releases the old copy */
 		}
 	}
 	qsort(merged, total, sizeof(*merged), cmp_smap);
@@ -575,7 +312,7 @@ static int snap_refresh(struct symbolizer *s, struct proc_snap *p)
 
 	p->read_ns = now_ns();
 	if (!s->vdso_tried)
-		vdso_load(s);
+		elf_cache_load_vdso(s);
 	if (snap_read(s, p->pid, &maps, &n)) {
 		int err = errno;
 

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * ELF objects for the symbolizer (symbolize_int.h): one symbol table per
+ * file however many mappings and processes show it, found by build-id or by
+ * the opened file's identity, kept while referenced and a little after;
+ * separate debug files for stripped objects; and the vDSO.
+ */
+#include <elf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "symbolize_int.h"
+
+/* ---- ELF object cache ---------------------------------------------------- */
+
+void elf_cache_release(struct symbolizer *s, struct elf_obj *o)
+{
+	if (!o || o == &s->vdso || --o->refs)
+		return;
+	o->idle = true;
+	o->idle_since = s->tick;
+	s->nidle++;
+	/* Free the longest-idle objects beyond the reuse allowance. */
+	while (s->nidle > MAX_UNREFERENCED_OBJS) {
+		struct elf_obj **pp, **oldest = NULL;
+
+		for (pp = &s->objs; *pp; pp = &(*pp)->next)
+			if ((*pp)->idle && (!oldest || (*pp)->idle_since < (*oldest)->idle_since))
+				oldest = pp;
+		if (!oldest)
+			break;
+		struct elf_obj *victim = *oldest;
+
+		*oldest = victim->next;
+		elf_syms_free(victim->es);
+		free(victim);
+		s->nobjs--;
+		s->nidle--;
+	}
+}
+
+void elf_cache_acquire(struct symbolizer *s, struct elf_obj *o)
+{
+	if (o == &s->vdso)
+		return;
+	if (o->refs++ == 0 && o->idle) {
+		o->idle = false;
+		s->nidle--;
+	}
+}
+
+static bool same_identity(const struct elf_obj *o, const struct elf_syms *es, const struct stat *st)
+{
+	/* A stripped and a full copy of one build differ in what they can name. */
+	if (es->has_symtab != o->es->has_symtab)
+		return false;
+	if (es->build_id_len || o->es->build_id_len)
+		return es->build_id_len == o->es->build_id_len &&
+		       memcmp(es->build_id, o->es->build_id, es->build_id_len) == 0;
+	return o->dev == st->st_dev && o->ino == st->st_ino && o->size == st->st_size &&
+	       o->mtime.tv_sec == st->st_mtim.tv_sec && o->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/* A stripped object may have its symbols in a separate debug file. */
+static void add_debug_file(const struct symbolizer *s, struct elf_syms *es, int32_t pid)
+{
+	/* Sized so no path is ever truncated (proc_root < PATH_MAX). */
+	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
+	char root[PATH_MAX + 32];
+
+	if (es->has_symtab || es->build_id_len < 2)
+		return;
+	for (size_t i = 0; i < es->build_id_len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", es->build_id[i]);
+	/* The process's own filesystem first (its image may ship them), then the host's. */
+	for (int pass = 0; pass < 2; pass++) {
+		int fd;
+
+		if (pass == 0)
+			snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
+		else
+			root[0] = '\0';
+		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root, hex,
+			 hex + 2);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		int ok = elf_syms_add_debug_fd(es, fd);
+
+		close(fd);
+		if (!ok)
+			return;
+	}
+}
+
+/* Looks the object up by identity, else indexes it (see symbolize_int.h). */
+struct elf_obj *elf_cache_get(struct symbolizer *s, int fd, int32_t pid, const struct proc_map *m)
+{
+	struct elf_syms *es;
+	struct elf_obj *o;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	es = elf_syms_open_fd(fd);
+	if (!es)
+		return NULL;
+	for (o = s->objs; o; o = o->next) {
+		if (same_identity(o, es, &st)) {
+			elf_syms_free(es); /* already indexed: the headers were all we needed */
+			elf_cache_acquire(s, o);
+			return o;
+		}
+	}
+	add_debug_file(s, es, pid);
+	o = calloc(1, sizeof(*o));
+	if (!o || elf_syms_load(es)) {
+		free(o);
+		elf_syms_free(es);
+		return NULL;
+	}
+	o->es = es;
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	o->size = st.st_size;
+	o->mtime = st.st_mtim;
+	o->map_major = m->dev_major;
+	o->map_minor = m->dev_minor;
+	o->map_ino = m->inode;
+	o->refs = 1;
+	o->next = s->objs;
+	s->objs = o;
+	s->nobjs++;
+	return o;
+}
+
+/*
+ * Open the file behind a mapping. Through /proc/PID/root so a container's
+ * binaries resolve; the inode must match what the process mapped (a binary
+ * replaced since, e.g. by an upgrade, must not lend its symbols). When the
+ * path is gone or replaced, /proc/PID/map_files holds the mapped file itself.
+ */
+int mapping_open(const struct symbolizer *s, int32_t pid, const struct proc_map *m)
+{
+	char path[2 * PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!m->deleted) {
+		snprintf(path, sizeof(path), "%s/%d/root%s", s->proc_root, pid, m->path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (!fstat(fd, &st) && st.st_ino == m->inode)
+				return fd;
+			close(fd);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%d/map_files/%llx-%llx", s->proc_root, pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* ---- vDSO ---------------------------------------------------------------- */
+
+/*
+ * The vDSO has no file; every 64-bit process maps the same kernel-provided
+ * image, so our own copy names everyone's [vdso] frames.
+ */
+void elf_cache_load_vdso(struct symbolizer *s)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)getauxval(AT_SYSINFO_EHDR);
+	const Elf64_Phdr *ph;
+	uint64_t size;
+	long page = sysconf(_SC_PAGESIZE);
+
+	s->vdso_tried = true;
+	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return;
+	/* The image's extent: section headers are last, segments before. */
+	size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_offset + ph[i].p_filesz > size)
+			size = ph[i].p_offset + ph[i].p_filesz;
+	s->vdso.es = elf_syms_from_memory(eh, size);
+	if (!s->vdso.es || elf_syms_load(s->vdso.es)) {
+		elf_syms_free(s->vdso.es);
+		s->vdso.es = NULL;
+		s->stats.errors++;
+		return;
+	}
+	s->vdso_len = (size + (uint64_t)page - 1) / (uint64_t)page * (uint64_t)page;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The symbolizer's state, shared by its two halves and nothing else:
+ * symbolize.c (naming policy, process snapshots, lifecycle) and elf_cache.c
+ * (ELF objects shared by every mapping of one file, the vDSO). The public
+ * face is symbolize.h.
+ */
+#ifndef WAKEFLOW_SYMBOLIZE_INT_H
+#define WAKEFLOW_SYMBOLIZE_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "elf_syms.h"
+#include "proc_maps.h"
+#include "symbolize.h"
+
+#define UNKNOWN "[unknown]"
+/* Unreferenced ELF tables kept for reuse before the oldest is freed. */
+#define MAX_UNREFERENCED_OBJS 32
+/* Process snapshots kept at most (callers should call sym_process_gone). */
+#define MAX_PROCS 16384
+/* A miss re-reads a live process's maps (dlopen, JIT) at most this often. */
+#define MAPS_REFRESH_NS (1000ull * 1000 * 1000)
+/* A kernel miss re-reads kallsyms (module or BPF program loaded) at most this often. */
+#define KALLSYMS_RELOAD_NS (60ull * 1000 * 1000 * 1000)
+/* Mappings kept per process, current plus carried over from earlier reads. */
+#define MAX_MAPS_PER_PROC 65536
+/* /proc/PID/maps of a huge process (JVM, many threads) stays far below this. */
+#define MAPS_MAX_BYTES (64u << 20)
+
+enum map_kind {
+	MAP_FILE,   /* backed by a file: named through its ELF symbols */
+	MAP_ANON,   /* anonymous memory (JIT code, or a bogus frame) */
+	MAP_PSEUDO, /* [stack], [heap], [vsyscall], anon_inode:..., ... */
+	MAP_VDSO,
+};
+
+struct elf_obj {
+	struct elf_syms *es;
+	/* identity when the object has no build-id */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	/*
+	 * The (device, inode) /proc/PID/maps showed for the file the image was
+	 * read from. The image stays mapped, which pins that inode, so a later
+	 * mapping showing the same pair is this very file: no need to open it.
+	 */
+	uint32_t map_major, map_minor;
+	uint64_t map_ino; /* 0: none (vDSO) */
+	unsigned refs;	     /* snapshot mappings using this object */
+	bool idle;	     /* refs dropped to 0: a candidate for freeing */
+	uint64_t idle_since; /* tick at which it became idle */
+	struct elf_obj *next;
+};
+
+struct smap {
+	uint64_t start, end, pgoff;
+	const char *module; /* interned basename, or "[anon]", "[stack]", ... */
+	struct elf_obj *obj; /* NULL: no symbols (not ELF, unreadable, not exec) */
+	enum map_kind kind;
+};
+
+struct proc_snap {
+	int32_t pid;
+	bool failed;	  /* maps unreadable (gone, never existed, no permission) */
+	struct smap *maps; /* sorted by start */
+	size_t n;
+	uint64_t read_ns; /* last (attempted) read of maps */
+	uint64_t used;	  /* tick of last lookup, for eviction */
+	struct proc_snap *next;
+};
+
+struct symbolizer {
+	char proc_root[PATH_MAX];
+
+	struct ksyms *ks;
+	uint64_t ks_read_ns; /* last load attempt; 0 never */
+
+	struct proc_snap **buckets;
+	size_t nbuckets, nprocs;
+	struct proc_snap *last; /* stacks arrive per process: skip the hash */
+
+	struct elf_obj *objs;
+	size_t nobjs, nidle;
+
+	struct elf_obj vdso; /* our own vDSO: the same image in every 64-bit process */
+	uint64_t vdso_len;   /* its mapping length, to recognise a compatible [vdso] */
+	bool vdso_tried;
+
+	uint64_t tick;
+	struct sym_stats stats;
+};
+
+/* ---- ELF object cache (elf_cache.c) --------------------------------------- */
+
+/* Drops a snapshot mapping's reference; idle objects beyond the allowance are freed. */
+void elf_cache_release(struct symbolizer *s, struct elf_obj *o);
+void elf_cache_acquire(struct symbolizer *s, struct elf_obj *o);
+/* The cached object for the open file behind mapping m, loading its symbols on a miss. */
+struct elf_obj *elf_cache_get(struct symbolizer *s, int fd, int32_t pid, const struct proc_map *m);
+/* Opens the file behind a mapping (fd, or -1). */
+int mapping_open(const struct symbolizer *s, int32_t pid, const struct proc_map *m);
+/* Loads our own vDSO's symbols into s->vdso (once). */
+void elf_cache_load_vdso(struct symbolizer *s);
+
+#endif
