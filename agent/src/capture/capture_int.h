@@ -86,7 +86,7 @@ struct capture {
 	struct wakeflow_bpf *skel;
 	struct ring_buffer *rb;
 	struct targets *targets;
-	struct symbolizer *sym;
+	struct wf_symbolizer *sym;
 	bool stacks_full;
 	bool raw_tp;
 	uint32_t max_edges, max_stacks;

@@ -18,7 +18,7 @@
 
 /* ---- ELF object cache ---------------------------------------------------- */
 
-void elf_cache_release(struct symbolizer *s, struct elf_obj *o)
+void elf_cache_release(struct wf_symbolizer *s, struct elf_obj *o)
 {
 	if (!o || o == &s->vdso || --o->refs)
 		return;
@@ -44,7 +44,7 @@ void elf_cache_release(struct symbolizer *s, struct elf_obj *o)
 	}
 }
 
-void elf_cache_acquire(struct symbolizer *s, struct elf_obj *o)
+void elf_cache_acquire(struct wf_symbolizer *s, struct elf_obj *o)
 {
 	if (o == &s->vdso)
 		return;
@@ -67,7 +67,7 @@ static bool same_identity(const struct elf_obj *o, const struct elf_syms *es, co
 }
 
 /* A stripped object may have its symbols in a separate debug file. */
-static void add_debug_file(const struct symbolizer *s, struct elf_syms *es, int32_t pid)
+static void add_debug_file(const struct wf_symbolizer *s, struct elf_syms *es, int32_t pid)
 {
 	/* Sized so no path is ever truncated (proc_root < PATH_MAX). */
 	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
@@ -99,7 +99,7 @@ static void add_debug_file(const struct symbolizer *s, struct elf_syms *es, int3
 }
 
 /* Looks the object up by identity, else indexes it (see symbolize_int.h). */
-struct elf_obj *elf_cache_get(struct symbolizer *s, int fd, int32_t pid, const struct proc_map *m)
+struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, const struct proc_map *m)
 {
 	struct elf_syms *es;
 	struct elf_obj *o;
@@ -145,7 +145,7 @@ struct elf_obj *elf_cache_get(struct symbolizer *s, int fd, int32_t pid, const s
  * replaced since, e.g. by an upgrade, must not lend its symbols). When the
  * path is gone or replaced, /proc/PID/map_files holds the mapped file itself.
  */
-int mapping_open(const struct symbolizer *s, int32_t pid, const struct proc_map *m)
+int mapping_open(const struct wf_symbolizer *s, int32_t pid, const struct proc_map *m)
 {
 	char path[2 * PATH_MAX];
 	struct stat st;
@@ -171,7 +171,7 @@ int mapping_open(const struct symbolizer *s, int32_t pid, const struct proc_map 
  * The vDSO has no file; every 64-bit process maps the same kernel-provided
  * image, so our own copy names everyone's [vdso] frames.
  */
-void elf_cache_load_vdso(struct symbolizer *s)
+void elf_cache_load_vdso(struct wf_symbolizer *s)
 {
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)getauxval(AT_SYSINFO_EHDR);
 	const Elf64_Phdr *ph;

@@ -71,7 +71,7 @@ static const char *display_name(const char *raw)
 
 /* ---- kernel ------------------------------------------------------------- */
 
-static void kernel_load(struct symbolizer *s)
+static void kernel_load(struct wf_symbolizer *s)
 {
 	char path[PATH_MAX + 16], mods[PATH_MAX + 16];
 	struct ksyms *ks;
@@ -90,7 +90,7 @@ static void kernel_load(struct symbolizer *s)
 	s->ks = ks;
 }
 
-const char *sym_kernel(struct symbolizer *s, uint64_t addr)
+const char *sym_kernel(struct wf_symbolizer *s, uint64_t addr)
 {
 	struct sym_entry *e = NULL;
 	const struct ksym_module *mod;
@@ -141,7 +141,7 @@ static const char *module_of(const char *path)
 	return intern(slash ? slash + 1 : path);
 }
 
-static void snap_clear(struct symbolizer *s, struct proc_snap *p)
+static void snap_clear(struct wf_symbolizer *s, struct proc_snap *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		elf_cache_release(s, p->maps[i].obj);
@@ -158,7 +158,7 @@ static int cmp_smap(const void *a, const void *b)
 }
 
 /* Attach an ELF object to an executable file mapping. */
-static void resolve_mapping(struct symbolizer *s, int32_t pid, const struct proc_map *m,
+static void resolve_mapping(struct wf_symbolizer *s, int32_t pid, const struct proc_map *m,
 			    struct smap *out)
 {
 	int fd;
@@ -184,7 +184,7 @@ static void resolve_mapping(struct symbolizer *s, int32_t pid, const struct proc
 }
 
 /* Read /proc/PID/maps into a fresh mapping array. -1 + errno on failure. */
-static int snap_read(struct symbolizer *s, int32_t pid, struct smap **out, size_t *nout)
+static int snap_read(struct wf_symbolizer *s, int32_t pid, struct smap **out, size_t *nout)
 {
 	char path[PATH_MAX + 32];
 	struct proc_map *raw = NULL;
@@ -272,7 +272,7 @@ static bool range_taken(const struct smap *maps, size_t n, uint64_t start, uint6
  * munmap still name their frames (the drain may see them after the change).
  * Bounded so a churning process cannot grow its snapshot without limit.
  */
-static void carry_old_mappings(struct symbolizer *s, struct proc_snap *p, struct smap **maps,
+static void carry_old_mappings(struct wf_symbolizer *s, struct proc_snap *p, struct smap **maps,
 			       size_t *n)
 {
 	size_t keep = 0, total;
@@ -305,7 +305,7 @@ static void carry_old_mappings(struct symbolizer *s, struct proc_snap *p, struct
  * snapshot is kept: the process may have exited, and what it mapped is
  * exactly what its recorded stacks need.
  */
-static int snap_refresh(struct symbolizer *s, struct proc_snap *p)
+static int snap_refresh(struct wf_symbolizer *s, struct proc_snap *p)
 {
 	struct smap *maps;
 	size_t n;
@@ -331,12 +331,12 @@ static int snap_refresh(struct symbolizer *s, struct proc_snap *p)
 	return 0;
 }
 
-static size_t bucket_of(const struct symbolizer *s, int32_t pid)
+static size_t bucket_of(const struct wf_symbolizer *s, int32_t pid)
 {
 	return ((uint32_t)pid * 2654435761u) & (s->nbuckets - 1);
 }
 
-static struct proc_snap *snap_find(const struct symbolizer *s, int32_t pid)
+static struct proc_snap *snap_find(const struct wf_symbolizer *s, int32_t pid)
 {
 	struct proc_snap *p;
 
@@ -348,7 +348,7 @@ static struct proc_snap *snap_find(const struct symbolizer *s, int32_t pid)
 	return NULL;
 }
 
-static void snap_unlink(struct symbolizer *s, struct proc_snap *victim)
+static void snap_unlink(struct wf_symbolizer *s, struct proc_snap *victim)
 {
 	for (struct proc_snap **pp = &s->buckets[bucket_of(s, victim->pid)]; *pp; pp = &(*pp)->next) {
 		if (*pp == victim) {
@@ -363,7 +363,7 @@ static void snap_unlink(struct symbolizer *s, struct proc_snap *victim)
 	s->nprocs--;
 }
 
-static void snap_evict_lru(struct symbolizer *s)
+static void snap_evict_lru(struct wf_symbolizer *s)
 {
 	struct proc_snap *oldest = NULL;
 
@@ -375,7 +375,7 @@ static void snap_evict_lru(struct symbolizer *s)
 		snap_unlink(s, oldest);
 }
 
-static int grow_buckets(struct symbolizer *s)
+static int grow_buckets(struct wf_symbolizer *s)
 {
 	size_t n = s->nbuckets * 2;
 	struct proc_snap **fresh = calloc(n, sizeof(*fresh));
@@ -400,7 +400,7 @@ static int grow_buckets(struct symbolizer *s)
 }
 
 /* The snapshot of pid, created (and read) if new. NULL on allocation failure. */
-static struct proc_snap *snap_get(struct symbolizer *s, int32_t pid, bool *created)
+static struct proc_snap *snap_get(struct wf_symbolizer *s, int32_t pid, bool *created)
 {
 	struct proc_snap *p = snap_find(s, pid);
 
@@ -423,7 +423,7 @@ static struct proc_snap *snap_get(struct symbolizer *s, int32_t pid, bool *creat
 	return p;
 }
 
-int sym_process_seen(struct symbolizer *s, int32_t pid)
+int sym_process_seen(struct wf_symbolizer *s, int32_t pid)
 {
 	bool created;
 	struct proc_snap *p;
@@ -443,7 +443,7 @@ int sym_process_seen(struct symbolizer *s, int32_t pid)
 	return snap_refresh(s, p);
 }
 
-void sym_process_gone(struct symbolizer *s, int32_t pid)
+void sym_process_gone(struct wf_symbolizer *s, int32_t pid)
 {
 	struct proc_snap *p = snap_find(s, pid);
 
@@ -469,7 +469,7 @@ static const struct smap *map_find(const struct proc_snap *p, uint64_t addr)
 }
 
 /* Name an address inside one mapping. Never NULL (bar out of memory). */
-static const char *name_in_map(struct symbolizer *s, const struct smap *m, uint64_t addr)
+static const char *name_in_map(struct wf_symbolizer *s, const struct smap *m, uint64_t addr)
 {
 	uint64_t off = addr - m->start + m->pgoff, vaddr;
 	struct sym_entry *e;
@@ -498,7 +498,7 @@ static const char *name_in_map(struct symbolizer *s, const struct smap *m, uint6
 	return internf("%s+0x%llx", m->module, off);
 }
 
-const char *sym_user(struct symbolizer *s, int32_t pid, uint64_t addr)
+const char *sym_user(struct wf_symbolizer *s, int32_t pid, uint64_t addr)
 {
 	struct proc_snap *p;
 	const struct smap *m;
@@ -534,9 +534,9 @@ const char *sym_user(struct symbolizer *s, int32_t pid, uint64_t addr)
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
-struct symbolizer *symbolizer_new_root(const char *proc_root)
+struct wf_symbolizer *symbolizer_new_root(const char *proc_root)
 {
-	struct symbolizer *s = calloc(1, sizeof(*s));
+	struct wf_symbolizer *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
@@ -555,12 +555,12 @@ struct symbolizer *symbolizer_new_root(const char *proc_root)
 	return s;
 }
 
-struct symbolizer *symbolizer_new(void)
+struct wf_symbolizer *symbolizer_new(void)
 {
 	return symbolizer_new_root("/proc");
 }
 
-void symbolizer_free(struct symbolizer *s)
+void symbolizer_free(struct wf_symbolizer *s)
 {
 	if (!s)
 		return;
@@ -582,7 +582,7 @@ void symbolizer_free(struct symbolizer *s)
 	free(s);
 }
 
-void sym_get_stats(const struct symbolizer *s, struct sym_stats *out)
+void sym_get_stats(const struct wf_symbolizer *s, struct sym_stats *out)
 {
 	*out = s->stats;
 	out->processes = s->nprocs;

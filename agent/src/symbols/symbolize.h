@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-struct symbolizer;
+struct wf_symbolizer;
 
 struct sym_stats {
 	uint64_t kernel_lookups, kernel_misses;
@@ -25,14 +25,14 @@ struct sym_stats {
 };
 
 /* Reads /proc. NULL on allocation failure. */
-struct symbolizer *symbolizer_new(void);
+struct wf_symbolizer *symbolizer_new(void);
 /*
  * Same, reading the host's procfs mounted elsewhere (a DaemonSet's
  * "/host/proc"); kallsyms, PID/maps, PID/root and PID/map_files come from
  * there.
  */
-struct symbolizer *symbolizer_new_root(const char *proc_root);
-void symbolizer_free(struct symbolizer *s);
+struct wf_symbolizer *symbolizer_new_root(const char *proc_root);
+void symbolizer_free(struct wf_symbolizer *s);
 
 /*
  * Name of a kernel address: "func", "func [module]" for module symbols;
@@ -40,7 +40,7 @@ void symbolizer_free(struct symbolizer *s);
  * "[kernel]+0xOFF" (offset from _text); "[unknown]" for 0 or a user-half
  * address. Never NULL unless interning runs out of memory.
  */
-const char *sym_kernel(struct symbolizer *s, uint64_t addr);
+const char *sym_kernel(struct wf_symbolizer *s, uint64_t addr);
 /*
  * Name of a user address in process pid (a tgid): the demangled function
  * name; unnamed (stripped, outside any symbol's size): "module+0xOFF" with
@@ -49,7 +49,7 @@ const char *sym_kernel(struct symbolizer *s, uint64_t addr);
  * "[anon]+0xOFF", "[stack]+0xOFF", "[vdso]+0xOFF"... (offset into the
  * mapping) for non-file mappings; "[unknown]" when no mapping covers addr.
  */
-const char *sym_user(struct symbolizer *s, int32_t pid, uint64_t addr);
+const char *sym_user(struct wf_symbolizer *s, int32_t pid, uint64_t addr);
 
 /*
  * Process lifecycle. Call sym_process_seen when a pid is first traced (it
@@ -64,9 +64,9 @@ const char *sym_user(struct symbolizer *s, int32_t pid, uint64_t addr);
  * Returns 0, or -1 with errno set if /proc/PID/maps could not be read (an
  * earlier snapshot of the pid, if any, is kept).
  */
-int sym_process_seen(struct symbolizer *s, int32_t pid);
-void sym_process_gone(struct symbolizer *s, int32_t pid);
+int sym_process_seen(struct wf_symbolizer *s, int32_t pid);
+void sym_process_gone(struct wf_symbolizer *s, int32_t pid);
 
-void sym_get_stats(const struct symbolizer *s, struct sym_stats *out);
+void sym_get_stats(const struct wf_symbolizer *s, struct sym_stats *out);
 
 #endif

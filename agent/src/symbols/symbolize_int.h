@@ -76,7 +76,7 @@ struct proc_snap {
 	struct proc_snap *next;
 };
 
-struct symbolizer {
+struct wf_symbolizer {
 	char proc_root[PATH_MAX];
 
 	struct ksyms *ks;
@@ -100,13 +100,13 @@ struct symbolizer {
 /* ---- ELF object cache (elf_cache.c) --------------------------------------- */
 
 /* Drops a snapshot mapping's reference; idle objects beyond the allowance are freed. */
-void elf_cache_release(struct symbolizer *s, struct elf_obj *o);
-void elf_cache_acquire(struct symbolizer *s, struct elf_obj *o);
+void elf_cache_release(struct wf_symbolizer *s, struct elf_obj *o);
+void elf_cache_acquire(struct wf_symbolizer *s, struct elf_obj *o);
 /* The cached object for the open file behind mapping m, loading its symbols on a miss. */
-struct elf_obj *elf_cache_get(struct symbolizer *s, int fd, int32_t pid, const struct proc_map *m);
+struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, const struct proc_map *m);
 /* Opens the file behind a mapping (fd, or -1). */
-int mapping_open(const struct symbolizer *s, int32_t pid, const struct proc_map *m);
+int mapping_open(const struct wf_symbolizer *s, int32_t pid, const struct proc_map *m);
 /* Loads our own vDSO's symbols into s->vdso (once). */
-void elf_cache_load_vdso(struct symbolizer *s);
+void elf_cache_load_vdso(struct wf_symbolizer *s);
 
 #endif

@@ -175,7 +175,7 @@ static const struct {
 	{"lib_c", "wfsym_lib_plain", false},
 };
 
-static void assert_sym(struct symbolizer *s, pid_t pid, uint64_t addr, const char *want)
+static void assert_sym(struct wf_symbolizer *s, pid_t pid, uint64_t addr, const char *want)
 {
 	const char *got = sym_user(s, pid, addr);
 
@@ -191,7 +191,7 @@ static void assert_sym(struct symbolizer *s, pid_t pid, uint64_t addr, const cha
  * stripped_module: the executable was stripped, so its functions must come
  * back as "module+0x<ELF address>", never as some other symbol's name.
  */
-static void check_names(struct symbolizer *s, const struct child *c, const char *stripped_module)
+static void check_names(struct wf_symbolizer *s, const struct child *c, const char *stripped_module)
 {
 	char want[256];
 
@@ -212,7 +212,7 @@ static void check_names(struct symbolizer *s, const struct child *c, const char 
 }
 
 /* wfsym_sized is one byte followed by padding: the padding is past its size. */
-static void check_past_size(struct symbolizer *s, const struct child *c, const char *module)
+static void check_past_size(struct wf_symbolizer *s, const struct child *c, const char *module)
 {
 	char want[128];
 	uint64_t a = addr_of(c, "exe_sized") + 8;
@@ -361,7 +361,7 @@ static int kallsyms_count_at(uint64_t addr)
 
 static void test_kernel_known_functions(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	const char *names[] = {"schedule", "do_syscall_64", "finish_task_switch"};
 	struct sym_stats st;
 
@@ -440,7 +440,7 @@ static int cmp_ksym_line(const void *a, const void *b)
  */
 static void test_kernel_every_symbol(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	FILE *f = fopen("/proc/kallsyms", "r");
 	struct ksym_line *all = NULL;
 	size_t n = 0, cap = 0, checked = 0, named = 0;
@@ -493,7 +493,7 @@ static void test_kernel_every_symbol(void **state)
 
 static void test_kernel_fallbacks(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	uint64_t text = kallsyms_addr("_text", NULL, 0), etext = kallsyms_addr("_etext", NULL, 0);
 	char want[512], mod[128];
 	uint64_t ma;
@@ -535,7 +535,7 @@ static __attribute__((noinline)) int wf_test_marker(int x)
 
 static void test_user_in_process(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char lib[PATH_MAX];
 	struct wfsym_fn fns[8];
 	int (*table)(struct wfsym_fn *, int);
@@ -567,7 +567,7 @@ static void test_user_in_process(void **state)
 
 static void test_user_special_mappings(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	void *anon = mmap(NULL, page, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	int local = 0;
@@ -606,7 +606,7 @@ static void test_user_special_mappings(void **state)
 
 static void test_garbage_input(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	struct sym_stats st;
 
 	(void)state;
@@ -631,7 +631,7 @@ static void test_garbage_input(void **state)
 
 static void test_pie_seen_exit_gone(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	struct child c;
 	char path[PATH_MAX];
 	struct sym_stats st;
@@ -660,7 +660,7 @@ static void test_pie_seen_exit_gone(void **state)
 
 static void test_non_pie(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	struct child c;
 	char path[PATH_MAX];
 
@@ -677,7 +677,7 @@ static void test_non_pie(void **state)
 
 static void test_stripped(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	struct child c;
 	char path[PATH_MAX];
 
@@ -707,7 +707,7 @@ static void spawn_copy(struct child *c, char *dir, size_t dirlen, char *bin, siz
 
 static void test_deleted_binary(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char dir[64], bin[PATH_MAX];
 	struct child c;
 
@@ -723,7 +723,7 @@ static void test_deleted_binary(void **state)
 
 static void test_replaced_binary(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char dir[64], bin[PATH_MAX], from[PATH_MAX], tmp[PATH_MAX + 8];
 	struct child c;
 
@@ -748,7 +748,7 @@ static void test_replaced_binary(void **state)
  */
 static void test_overmounted_binary(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char dir[64], bin[PATH_MAX], other[PATH_MAX + 16], from[PATH_MAX];
 	struct child c;
 
@@ -771,7 +771,7 @@ static void test_overmounted_binary(void **state)
 
 static void test_chroot_container(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char dir[64], bindir[128], bin[160], from[PATH_MAX];
 	struct child c;
 
@@ -794,7 +794,7 @@ static void test_chroot_container(void **state)
 /* A process that execs: names recorded before the exec survive the re-read. */
 static void test_exec(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char pie[PATH_MAX], nopie[PATH_MAX];
 	struct child before, after;
 
@@ -841,7 +841,7 @@ static void build_id_of(const char *path, char *hex, size_t len)
  */
 static void test_debug_file_in_container(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char dir[64], path[PATH_MAX], from[PATH_MAX], hex[128];
 	struct child c;
 
@@ -880,7 +880,7 @@ static void test_debug_file_in_container(void **state)
 
 static void test_build_id_cache(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	char dir[64], bin[PATH_MAX], path[PATH_MAX];
 	struct child a, b;
 	struct sym_stats st1, st2;
@@ -915,7 +915,7 @@ static double elapsed_s(const struct timespec *a, const struct timespec *b)
 
 static void test_benchmark(void **state)
 {
-	struct symbolizer *s = symbolizer_new();
+	struct wf_symbolizer *s = symbolizer_new();
 	uint64_t kaddr = kallsyms_addr("schedule", NULL, 0);
 	/* Named frames: this binary, libc; unnamed: the stack (module+offset path). */
 	int local = 0;
