@@ -9,7 +9,8 @@
  * arrays (agent-edges.ts says why).
  */
 import { Agent } from './discovery';
-import { ClientOptions, Params, agentGet, jsonReader } from './agent-client';
+import { AgentError, ClientOptions, Params, agentGet, jsonReader } from './agent-client';
+import { ChainsAnswer, readChainsAnswer } from './agent-chains';
 import { EdgesAnswer, finiteOr, isObj, labelsOf, readEdgesAnswer, readLabels } from './agent-edges';
 import { JsonCursor, readAnswer } from './json-cursor';
 
@@ -225,4 +226,29 @@ export type { EdgesAnswer };
 /** `limit` edges at most are expected (the columns are sized for them). */
 export function getEdges(agent: Agent, params: Params, opts: ClientOptions, limit: number): Promise<EdgesAnswer> {
   return agentGet(agent, '/api/v1/edges', params, opts, (body) => readEdgesAnswer(body, limit));
+}
+
+/* --- /api/v1/chains ---------------------------------------------------- */
+
+export type { ChainsAnswer };
+
+/**
+ * Multi-hop chains. An agent from before chains (issue 12) answers this path
+ * 404 ("no such endpoint"): that is said as what to do, upgrade the agent,
+ * rather than as a failed request.
+ */
+export async function getChains(agent: Agent, params: Params, opts: ClientOptions): Promise<ChainsAnswer> {
+  try {
+    return await agentGet(agent, '/api/v1/chains', params, opts, readChainsAnswer);
+  } catch (e) {
+    if (e instanceof AgentError && e.status === 404) {
+      throw new AgentError(
+        agent.name,
+        'rejected',
+        `agent ${agent.name} has no /api/v1/chains (HTTP 404): it predates multi-hop chains; upgrade the agent, or use depth 1`,
+        404
+      );
+    }
+    throw e;
+  }
 }

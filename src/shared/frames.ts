@@ -85,6 +85,55 @@ export const CHAIN_FIELDS = {
 } as const;
 
 /**
+ * Chains of more than one hop (`depth` > 1, /api/v1/chains): the table keeps
+ * every CHAIN_FIELDS column, filled from the chain's last link (the target's
+ * own wakeup: `waker_*` is the hop that woke the target, `category` that
+ * link's), with `id` `<node>/chain/<chain id>` and empty `explanation`,
+ * `facts`, `preemptor`, `offcpu_max` (the agent keeps them per edge only).
+ * After them come the chain's own columns, for a query of depth D:
+ *
+ * - `hops` (Int64, 2..D+1), `chain` (`wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c`), `ended_by`
+ *   (`interrupt`, `depth`, `untracked`, `none`: why there is no earlier hop);
+ * - for k = 1..D, hop k counted back from the target (hop 1 woke the target, hop 2 woke hop 1, ...):
+ *   `hop<k>_comm`, `hop<k>_proc`, `hop<k>_pid`, `hop<k>_tid`, `hop<k>_context`; empty (null numbers) when
+ *   the chain is shorter;
+ * - for k = 2..D, link k is the wakeup of hop k-1 by hop k (link 1 is the table's own category, activity
+ *   and stacks): `link<k>_category`, `link<k>_activity`, `link<k>_stacks_sampled`, `link<k>_waker_stack`,
+ *   `link<k>_waker_stack_kernel_frames`, `link<k>_target_stack`, `link<k>_target_stack_kernel_frames`.
+ *
+ * The same number of columns for every row and refresh of one query (D fixes them), so tables,
+ * transformations and the panel read them by name.
+ */
+export const CHAIN_PATH_FIELDS = {
+  hops: 'hops',
+  chain: 'chain',
+  endedBy: 'ended_by',
+} as const;
+
+export const CHAIN_HOP_FIELDS = {
+  comm: (k: number) => `hop${k}_comm`,
+  proc: (k: number) => `hop${k}_proc`,
+  pid: (k: number) => `hop${k}_pid`,
+  tid: (k: number) => `hop${k}_tid`,
+  context: (k: number) => `hop${k}_context`,
+} as const;
+
+export const CHAIN_LINK_FIELDS = {
+  category: (k: number) => `link${k}_category`,
+  activity: (k: number) => `link${k}_activity`,
+  stacksSampled: (k: number) => `link${k}_stacks_sampled`,
+  wakerStack: (k: number) => `link${k}_waker_stack`,
+  wakerStackKernelFrames: (k: number) => `link${k}_waker_stack_kernel_frames`,
+  targetStack: (k: number) => `link${k}_target_stack`,
+  targetStackKernelFrames: (k: number) => `link${k}_target_stack_kernel_frames`,
+} as const;
+
+/** How the `chain` column and the panel write a chain: `X -[category]-> W -[category]-> T`. */
+export function chainText(hops: readonly string[], categories: readonly string[]): string {
+  return hops.map((h, i) => (i === 0 ? h : ` -[${categories[i - 1] ?? '?'}]-> ${h}`)).join('');
+}
+
+/**
  * Node Graph frames (Grafana's field names; `meta.preferredVisualisationType`
  * `nodeGraph`). Nodes: `id`, `title` (thread), `subtitle` (process or
  * context), `mainstat` (off-CPU seconds), `secondarystat` (count), one

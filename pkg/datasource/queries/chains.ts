@@ -1,18 +1,34 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * `chains`: the top waker -> target edges as a table frame (every field of
- * CHAIN_FIELDS, one row per edge), then the Node Graph pair: `nodes` (one per
- * thread or interrupt context, with an `arc__<category>` ring on targets) and
- * `edges` (one per waker -> target edge, coloured by category).
+ * `chains`: the top chains as a table frame (every field of CHAIN_FIELDS,
+ * one row per chain), then the Node Graph pair: `nodes` (one per thread or
+ * interrupt context, with an `arc__<category>` ring on woken threads) and
+ * `edges` (one per wakeup, coloured by category).
+ *
+ * Depth 1 is one waker -> target edge per row, from /api/v1/edges, as
+ * before chains existed. Deeper, the rows are /api/v1/chains' chains: the
+ * same columns from each chain's last link, then its hops and earlier links
+ * (CHAIN_HOP_FIELDS, CHAIN_LINK_FIELDS); the Node Graph joins every link of
+ * every chain. Both kinds of row go through one table and one graph builder.
  */
-import { CHAIN_FIELDS as C, CHAIN_FRAMES, NODE_GRAPH as G } from '../../../src/shared/frames';
+import {
+  CHAIN_FIELDS as C,
+  CHAIN_FRAMES,
+  CHAIN_HOP_FIELDS as H,
+  CHAIN_LINK_FIELDS as L,
+  CHAIN_PATH_FIELDS as P,
+  NODE_GRAPH as G,
+  chainText,
+} from '../../../src/shared/frames';
 import { ChainsQueryModel } from '../../../src/shared/query';
 import { CATEGORIES, categoryColor } from '../../../src/shared/taxonomy';
 import { Utf8Builder, Utf8Column } from '../../protocol/columns';
 import { Field, Frame, field } from '../../protocol/frame';
+import { AgentChain, ChainHop, ChainLink } from '../agent-chains';
 import { EdgeBatch } from '../agent-edges';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv } from './context';
+import { ChainRef, topChains } from './chain-rows';
 import { EdgeRow, topEdges } from './edges';
 
 const secondsConfig = { unit: 's' };
@@ -68,9 +84,89 @@ function stackColumn(rows: readonly EdgeRow[], side: 'waker' | 'target'): Utf8Co
   return b.finish();
 }
 
+/**
+ * The columns every chains table has, whatever its rows came from (an edge,
+ * or a chain's last link). Numbers are NaN where null; durations in seconds.
+ */
+interface TableColumns {
+  id: string[];
+  node: string[];
+  wakerComm: string[];
+  wakerPid: Float64Array;
+  wakerTid: Float64Array;
+  wakerContext: string[];
+  targetProc: string[];
+  targetComm: string[];
+  targetPid: Float64Array;
+  targetTid: Float64Array;
+  targetRole: string[];
+  kind: string[];
+  category: string[];
+  activity: string[];
+  count: Float64Array;
+  offcpu: Float64Array;
+  offcpuMax: Float64Array;
+  runq: Float64Array;
+  preemptor: string[];
+  wakerStack: Utf8Column;
+  wakerKernelFrames: Float64Array;
+  targetStack: Utf8Column;
+  targetKernelFrames: Float64Array;
+  sampled: Uint8Array;
+  explanation: string[];
+  facts: string[];
+  labels: Array<Record<string, string>>;
+  firstSeenMs: Float64Array;
+  lastSeenMs: Float64Array;
+}
+
+/** CHAIN_FIELDS in their order. */
+function tableFields(c: TableColumns): Field[] {
+  const { labels } = c;
+  return [
+    field.string(C.id, texts(c.id, 24)),
+    field.string(C.node, texts(c.node, 24)),
+    field.string(C.wakerComm, texts(c.wakerComm)),
+    field.int64(C.wakerPid, c.wakerPid, { nullable: true }),
+    field.int64(C.wakerTid, c.wakerTid, { nullable: true }),
+    field.string(C.wakerContext, texts(c.wakerContext)),
+    field.string(C.targetProc, texts(c.targetProc)),
+    field.string(C.targetComm, texts(c.targetComm)),
+    field.int64(C.targetPid, c.targetPid, { nullable: true }),
+    field.int64(C.targetTid, c.targetTid, { nullable: true }),
+    field.string(C.targetRole, texts(c.targetRole)),
+    field.string(C.kind, texts(c.kind)),
+    field.string(C.category, texts(c.category), { config: { custom: { colors: 'taxonomy' } } }),
+    field.string(C.activity, texts(c.activity)),
+    field.int64(C.count, c.count),
+    field.float64(C.offcpu, c.offcpu, { config: secondsConfig }),
+    field.float64(C.offcpuMax, c.offcpuMax, { nullable: true, config: secondsConfig }),
+    field.float64(C.runq, c.runq, { config: secondsConfig }),
+    field.string(C.preemptor, texts(c.preemptor)),
+    field.string(C.wakerStack, c.wakerStack),
+    field.int64(C.wakerStackKernelFrames, c.wakerKernelFrames, { nullable: true }),
+    field.string(C.targetStack, c.targetStack),
+    field.int64(C.targetStackKernelFrames, c.targetKernelFrames, { nullable: true }),
+    field.bool(C.stacksSampled, c.sampled),
+    field.string(C.explanation, texts(c.explanation, 256)),
+    field.string(C.facts, texts(c.facts)),
+    field.string(C.namespace, texts(labels.map((l) => l.namespace ?? ''))),
+    field.string(C.workload, texts(labels.map((l) => l.workload ?? ''))),
+    field.string(C.pod, texts(labels.map((l) => l.pod ?? ''))),
+    field.string(
+      C.labels,
+      texts(
+        labels.map((l) => JSON.stringify(l)),
+        96
+      )
+    ),
+    field.timeMs(C.firstSeen, c.firstSeenMs),
+    field.timeMs(C.lastSeen, c.lastSeenMs),
+  ];
+}
+
 export function chainsTable(rows: EdgeRow[], matched: number, t: RowTexts = rowTexts(rows)): Frame {
   const n = rows.length;
-  const labels = rows.map((r) => r.batch.labels(r.row));
   const sampled = new Uint8Array(n);
   const preemptor = new Array<string>(n);
   const explanation = new Array<string>(n);
@@ -84,54 +180,168 @@ export function chainsTable(rows: EdgeRow[], matched: number, t: RowTexts = rowT
     facts[k] = b.facts(r.row).join('\n');
     kind[k] = b.string('kind', r.row);
   });
-  const fields: Field[] = [
-    field.string(C.id, texts(t.id, 24)),
-    field.string(
-      C.node,
-      texts(
-        rows.map((r) => r.node),
-        24
-      )
-    ),
-    field.string(C.wakerComm, texts(t.wakerComm)),
-    field.int64(C.wakerPid, numbers(rows, 'wakerPid'), { nullable: true }),
-    field.int64(C.wakerTid, numbers(rows, 'wakerTid'), { nullable: true }),
-    field.string(C.wakerContext, texts(t.wakerContext)),
-    field.string(C.targetProc, texts(t.targetProc)),
-    field.string(C.targetComm, texts(t.targetComm)),
-    field.int64(C.targetPid, numbers(rows, 'targetPid'), { nullable: true }),
-    field.int64(C.targetTid, numbers(rows, 'targetTid'), { nullable: true }),
-    field.string(C.targetRole, texts(t.targetRole)),
-    field.string(C.kind, texts(kind)),
-    field.string(C.category, texts(t.category), { config: { custom: { colors: 'taxonomy' } } }),
-    field.string(C.activity, texts(t.activity)),
-    field.int64(C.count, numbers(rows, 'count')),
-    field.float64(C.offcpu, numbers(rows, 'offcpuUs', 1e6), { config: secondsConfig }),
-    field.float64(C.offcpuMax, numbers(rows, 'offcpuMaxUs', 1e6), { nullable: true, config: secondsConfig }),
-    field.float64(C.runq, numbers(rows, 'runqUs', 1e6), { config: secondsConfig }),
-    field.string(C.preemptor, texts(preemptor)),
-    field.string(C.wakerStack, stackColumn(rows, 'waker')),
-    field.int64(C.wakerStackKernelFrames, numbers(rows, 'wakerKernelFrames'), { nullable: true }),
-    field.string(C.targetStack, stackColumn(rows, 'target')),
-    field.int64(C.targetStackKernelFrames, numbers(rows, 'targetKernelFrames'), { nullable: true }),
-    field.bool(C.stacksSampled, sampled),
-    field.string(C.explanation, texts(explanation, 256)),
-    field.string(C.facts, texts(facts)),
-    field.string(C.namespace, texts(labels.map((l) => l.namespace ?? ''))),
-    field.string(C.workload, texts(labels.map((l) => l.workload ?? ''))),
-    field.string(C.pod, texts(labels.map((l) => l.pod ?? ''))),
-    field.string(
-      C.labels,
-      texts(
-        labels.map((l) => JSON.stringify(l)),
-        96
-      )
-    ),
-    field.timeMs(C.firstSeen, numbers(rows, 'firstSeenMs')),
-    field.timeMs(C.lastSeen, numbers(rows, 'lastSeenMs')),
-  ];
+  const fields = tableFields({
+    id: t.id,
+    node: rows.map((r) => r.node),
+    wakerComm: t.wakerComm,
+    wakerPid: numbers(rows, 'wakerPid'),
+    wakerTid: numbers(rows, 'wakerTid'),
+    wakerContext: t.wakerContext,
+    targetProc: t.targetProc,
+    targetComm: t.targetComm,
+    targetPid: numbers(rows, 'targetPid'),
+    targetTid: numbers(rows, 'targetTid'),
+    targetRole: t.targetRole,
+    kind,
+    category: t.category,
+    activity: t.activity,
+    count: numbers(rows, 'count'),
+    offcpu: numbers(rows, 'offcpuUs', 1e6),
+    offcpuMax: numbers(rows, 'offcpuMaxUs', 1e6),
+    runq: numbers(rows, 'runqUs', 1e6),
+    preemptor,
+    wakerStack: stackColumn(rows, 'waker'),
+    wakerKernelFrames: numbers(rows, 'wakerKernelFrames'),
+    targetStack: stackColumn(rows, 'target'),
+    targetKernelFrames: numbers(rows, 'targetKernelFrames'),
+    sampled,
+    explanation,
+    facts,
+    labels: rows.map((r) => r.batch.labels(r.row)),
+    firstSeenMs: numbers(rows, 'firstSeenMs'),
+    lastSeenMs: numbers(rows, 'lastSeenMs'),
+  });
   return { name: CHAIN_FRAMES.table, meta: { preferredVisualisationType: 'table', custom: { matched } }, fields };
 }
+
+/* --- chains of several hops ---------------------------------------------- */
+
+const chainId = (r: ChainRef) => `${r.node}/chain/${r.chain.id}`;
+const lastLink = (c: AgentChain) => c.links[c.links.length - 1];
+/** Hop k counted back from the target (1: the target's waker), or undefined past the chain's first cause. */
+const hopBack = (c: AgentChain, k: number): ChainHop | undefined => c.hops[c.hops.length - 1 - k];
+/** Link k counted back (1: the target's own wakeup): the wakeup of hop k-1 by hop k. */
+const linkBack = (c: AgentChain, k: number): ChainLink | undefined => c.links[c.links.length - k];
+const joined = (values: Array<string[] | undefined>) =>
+  Utf8Column.from(
+    values.map((v) => (v ? v.join('\n') : '')),
+    512
+  );
+
+/** `context none` is a preemption (the agent's edges say `kind: preempted` there); a chain has no other kind. */
+const kindOf = (link: ChainLink) => (link.context === 'none' ? 'preempted' : 'blocked');
+
+/** The chains table of a depth > 1 query: CHAIN_FIELDS from each chain's last link, then its hops and earlier links. */
+export function chainPathsTable(rows: ChainRef[], matched: number, depth: number): Frame {
+  const n = rows.length;
+  const chains = rows.map((r) => r.chain);
+  const num = (f: (c: AgentChain) => number) => Float64Array.from(chains, f);
+  const str = (f: (c: AgentChain) => string) => chains.map(f);
+  const empty = new Array<string>(n).fill('');
+  const fields = tableFields({
+    id: rows.map(chainId),
+    node: rows.map((r) => r.node),
+    wakerComm: str((c) => hopBack(c, 1)!.comm),
+    wakerPid: num((c) => hopBack(c, 1)!.pid),
+    wakerTid: num((c) => hopBack(c, 1)!.tid),
+    wakerContext: str((c) => lastLink(c).context),
+    targetProc: str((c) => hopBack(c, 0)!.proc),
+    targetComm: str((c) => hopBack(c, 0)!.comm),
+    targetPid: num((c) => hopBack(c, 0)!.pid),
+    targetTid: num((c) => hopBack(c, 0)!.tid),
+    // The chain's hops carry no role; the label the agent gives the target does, where it has one.
+    targetRole: str((c) => c.labels.role ?? ''),
+    kind: str((c) => kindOf(lastLink(c))),
+    category: str((c) => lastLink(c).category),
+    activity: str((c) => lastLink(c).activity),
+    count: num((c) => c.count),
+    offcpu: num((c) => c.offcpuUs / 1e6),
+    offcpuMax: new Float64Array(n).fill(NaN),
+    runq: num((c) => c.runqUs / 1e6),
+    preemptor: empty,
+    wakerStack: joined(chains.map((c) => lastLink(c).wakerStack)),
+    wakerKernelFrames: num((c) => lastLink(c).wakerKernelFrames),
+    targetStack: joined(chains.map((c) => lastLink(c).targetStack)),
+    targetKernelFrames: num((c) => lastLink(c).targetKernelFrames),
+    sampled: Uint8Array.from(chains, (c) => (lastLink(c).stacksSampled ? 1 : 0)),
+    explanation: empty,
+    facts: empty,
+    labels: chains.map((c) => c.labels),
+    firstSeenMs: num((c) => c.firstSeenMs),
+    lastSeenMs: num((c) => c.lastSeenMs),
+  });
+  fields.push(
+    field.int64(
+      P.hops,
+      num((c) => c.hops.length)
+    ),
+    field.string(
+      P.chain,
+      texts(
+        str((c) =>
+          chainText(
+            c.hops.map(hopName),
+            c.links.map((l) => l.category)
+          )
+        ),
+        64
+      )
+    ),
+    field.string(P.endedBy, texts(str((c) => c.endedBy)))
+  );
+  for (let k = 1; k <= depth; k++) {
+    const hop = (c: AgentChain) => hopBack(c, k);
+    fields.push(
+      field.string(H.comm(k), texts(str((c) => hop(c)?.comm ?? ''))),
+      field.string(H.proc(k), texts(str((c) => hop(c)?.proc ?? ''))),
+      field.int64(
+        H.pid(k),
+        num((c) => hop(c)?.pid ?? NaN),
+        { nullable: true }
+      ),
+      field.int64(
+        H.tid(k),
+        num((c) => hop(c)?.tid ?? NaN),
+        { nullable: true }
+      ),
+      // Hop k's context is that of the link in which it woke hop k-1.
+      field.string(H.context(k), texts(str((c) => (hop(c) ? linkBack(c, k)!.context : ''))))
+    );
+  }
+  for (let k = 2; k <= depth; k++) {
+    const link = (c: AgentChain) => linkBack(c, k);
+    fields.push(
+      field.string(L.category(k), texts(str((c) => link(c)?.category ?? ''))),
+      field.string(L.activity(k), texts(str((c) => link(c)?.activity ?? ''))),
+      field.bool(
+        L.stacksSampled(k),
+        Uint8Array.from(chains, (c) => (link(c)?.stacksSampled ? 1 : 0))
+      ),
+      field.string(L.wakerStack(k), joined(chains.map((c) => link(c)?.wakerStack))),
+      field.int64(
+        L.wakerStackKernelFrames(k),
+        num((c) => link(c)?.wakerKernelFrames ?? NaN),
+        { nullable: true }
+      ),
+      field.string(L.targetStack(k), joined(chains.map((c) => link(c)?.targetStack))),
+      field.int64(
+        L.targetStackKernelFrames(k),
+        num((c) => link(c)?.targetKernelFrames ?? NaN),
+        { nullable: true }
+      )
+    );
+  }
+  return {
+    name: CHAIN_FRAMES.table,
+    meta: { preferredVisualisationType: 'table', custom: { matched, depth } },
+    fields,
+  };
+}
+
+/** A hop as the `chain` column writes it: its thread name, or the interrupt's. */
+const hopName = (h: ChainHop) => h.comm || '[unknown]';
+
+/* --- the Node Graph pair -------------------------------------------------- */
 
 interface GraphNode {
   id: string;
@@ -146,69 +356,142 @@ interface GraphNode {
   byCategory: Map<string, number>;
 }
 
+/** One end of a wakeup as the Node Graph shows it. */
+type GraphEnd = Omit<GraphNode, 'offcpu' | 'count' | 'byCategory'>;
+
+/** One wakeup: an edge of the Node Graph; wakeups with the same `id` are drawn as one edge, their numbers summed. */
+interface GraphWakeup {
+  id: string;
+  source: GraphEnd;
+  target: GraphEnd;
+  offcpu: number;
+  count: number;
+  category: string;
+  activity: string;
+}
+
 /** How a pid or tid reads in a node id (null ones as the agent's JSON would print them). */
 const idPart = (v: number) => (Number.isNaN(v) ? 'null' : String(v));
 const pidText = (v: number) => (Number.isNaN(v) ? '' : String(v));
 
-export function nodeGraphFrames(rows: EdgeRow[], t: RowTexts = rowTexts(rows)): [Frame, Frame] {
-  const nodes = new Map<string, GraphNode>();
-  const n = rows.length;
-  const sources = new Array<string>(n);
-  const targets = new Array<string>(n);
+/** A waking thread, or for an interrupt or a preemption one node per context and agent. */
+function wakerEnd(node: string, context: string, comm: string, proc: string, pid: number, tid: number): GraphEnd {
+  const task = context === 'task';
+  return {
+    id: task && !Number.isNaN(tid) ? `${node}/${idPart(pid)}/${tid}` : `${node}/${context}`,
+    title: task ? comm : context,
+    subtitle: task ? proc || node : node,
+    node,
+    role: '',
+    pid: task ? pidText(pid) : '',
+  };
+}
+
+function threadEnd(node: string, comm: string, proc: string, pid: number, tid: number, role: string): GraphEnd {
+  return {
+    id: `${node}/${idPart(pid)}/${idPart(tid)}`,
+    title: comm,
+    subtitle: proc || node,
+    node,
+    role,
+    pid: pidText(pid),
+  };
+}
+
+/** Depth 1: one Node Graph edge per waker -> target edge. */
+function edgeWakeups(rows: EdgeRow[], t: RowTexts): GraphWakeup[] {
   const offcpu = numbers(rows, 'offcpuUs', 1e6);
   const count = numbers(rows, 'count');
-  rows.forEach((r, k) => {
+  return rows.map((r, k) => {
     const num = r.batch.num;
-    // A task is one node per thread; an interrupt or preemption waker is one node per context and agent.
-    const context = t.wakerContext[k];
-    const wTid = num.wakerTid[r.row];
-    const wPid = num.wakerPid[r.row];
-    const wakerId =
-      context === 'task' && !Number.isNaN(wTid) ? `${r.node}/${idPart(wPid)}/${wTid}` : `${r.node}/${context}`;
-    if (!nodes.has(wakerId)) {
-      const task = context === 'task';
-      nodes.set(wakerId, {
-        id: wakerId,
-        title: task ? t.wakerComm[k] : context,
-        subtitle: task ? t.wakerProc[k] || r.node : r.node,
-        node: r.node,
-        role: '',
-        pid: task ? pidText(wPid) : '',
-        offcpu: 0,
-        count: 0,
-        byCategory: new Map(),
-      });
-    }
-    const tPid = num.targetPid[r.row];
-    const targetId = `${r.node}/${idPart(tPid)}/${idPart(num.targetTid[r.row])}`;
-    let tn = nodes.get(targetId);
-    if (!tn) {
-      tn = {
-        id: targetId,
-        title: t.targetComm[k],
-        subtitle: t.targetProc[k] || r.node,
-        node: r.node,
-        role: t.targetRole[k],
-        pid: pidText(tPid),
-        offcpu: 0,
-        count: 0,
-        byCategory: new Map(),
-      };
-      nodes.set(targetId, tn);
-    }
-    // A thread first seen as a waker gets its role once it is seen as a target.
-    tn.role = t.targetRole[k];
-    tn.offcpu += offcpu[k];
-    tn.count += count[k];
-    const cat = t.category[k];
-    tn.byCategory.set(cat, (tn.byCategory.get(cat) ?? 0) + offcpu[k]);
-    sources[k] = wakerId;
-    targets[k] = targetId;
+    return {
+      id: t.id[k],
+      source: wakerEnd(
+        r.node,
+        t.wakerContext[k],
+        t.wakerComm[k],
+        t.wakerProc[k],
+        num.wakerPid[r.row],
+        num.wakerTid[r.row]
+      ),
+      target: threadEnd(
+        r.node,
+        t.targetComm[k],
+        t.targetProc[k],
+        num.targetPid[r.row],
+        num.targetTid[r.row],
+        t.targetRole[k]
+      ),
+      offcpu: offcpu[k],
+      count: count[k],
+      category: t.category[k],
+      activity: t.activity[k],
+    };
   });
+}
+
+/**
+ * Deeper: every link of every chain. A link shared by several chains (X woke
+ * W, which then woke T1 in one chain and T2 in another) is one edge carrying
+ * the sum of those chains' numbers: the off-CPU time of the targets it led to.
+ */
+function chainWakeups(rows: ChainRef[]): GraphWakeup[] {
+  const out: GraphWakeup[] = [];
+  for (const { node, chain } of rows) {
+    const ends = chain.hops.map((h, i) =>
+      i < chain.links.length
+        ? wakerEnd(node, chain.links[i].context, h.comm, h.proc, h.pid, h.tid)
+        : threadEnd(node, h.comm, h.proc, h.pid, h.tid, chain.labels.role ?? '')
+    );
+    chain.links.forEach((link, i) => {
+      out.push({
+        id: `${ends[i].id}>${ends[i + 1].id}|${link.category}|${link.activity}`,
+        source: ends[i],
+        target: ends[i + 1],
+        offcpu: chain.offcpuUs / 1e6,
+        count: chain.count,
+        category: link.category,
+        activity: link.activity,
+      });
+    });
+  }
+  return out;
+}
+
+function graphFrames(wakeups: GraphWakeup[]): [Frame, Frame] {
+  const nodes = new Map<string, GraphNode>();
+  const edges = new Map<string, GraphWakeup>();
+  const nodeOf = (end: GraphEnd): GraphNode => {
+    let n = nodes.get(end.id);
+    if (!n) {
+      n = { ...end, offcpu: 0, count: 0, byCategory: new Map() };
+      nodes.set(end.id, n);
+    }
+    return n;
+  };
+  for (const w of wakeups) {
+    nodeOf(w.source);
+    const tn = nodeOf(w.target);
+    // A thread first seen as a waker gets its role once it is seen as a target.
+    if (w.target.role) {
+      tn.role = w.target.role;
+    }
+    tn.offcpu += w.offcpu;
+    tn.count += w.count;
+    tn.byCategory.set(w.category, (tn.byCategory.get(w.category) ?? 0) + w.offcpu);
+    const e = edges.get(w.id);
+    if (e) {
+      e.offcpu += w.offcpu;
+      e.count += w.count;
+    } else {
+      edges.set(w.id, { ...w });
+    }
+  }
 
   const list = [...nodes.values()];
+  const edgeList = [...edges.values()];
   // Categories present, in the taxonomy's order (unknown ones last): one arc field each.
-  const present = new Set(t.category);
+  const present = new Set(edgeList.map((e) => e.category));
   const order = [
     ...CATEGORIES.map((c) => c.id).filter((id) => present.has(id)),
     ...[...present].filter((id) => !CATEGORIES.some((c) => c.id === id)).sort(),
@@ -252,30 +535,67 @@ export function nodeGraphFrames(rows: EdgeRow[], t: RowTexts = rowTexts(rows)): 
     name: CHAIN_FRAMES.edges,
     meta: { preferredVisualisationType: 'nodeGraph' },
     fields: [
-      field.string(G.id, texts(t.id, 24)),
-      field.string(G.source, texts(sources, 32)),
-      field.string(G.target, texts(targets, 32)),
-      field.float64(G.mainstat, offcpu, { config: { unit: 's', displayName: 'off-CPU' } }),
-      field.float64(G.secondarystat, count, { config: { displayName: 'wakeups', unit: 'short' } }),
-      field.string(`${G.detailPrefix}category`, texts(t.category), { config: { displayName: 'category' } }),
-      field.string(`${G.detailPrefix}activity`, texts(t.activity), { config: { displayName: 'activity' } }),
-      field.string(G.color, texts(t.category.map(categoryColor))),
+      field.string(
+        G.id,
+        texts(
+          edgeList.map((e) => e.id),
+          24
+        )
+      ),
+      field.string(
+        G.source,
+        texts(
+          edgeList.map((e) => e.source.id),
+          32
+        )
+      ),
+      field.string(
+        G.target,
+        texts(
+          edgeList.map((e) => e.target.id),
+          32
+        )
+      ),
+      field.float64(
+        G.mainstat,
+        Float64Array.from(edgeList, (e) => e.offcpu),
+        { config: { unit: 's', displayName: 'off-CPU' } }
+      ),
+      field.float64(
+        G.secondarystat,
+        Float64Array.from(edgeList, (e) => e.count),
+        { config: { displayName: 'wakeups', unit: 'short' } }
+      ),
+      field.string(`${G.detailPrefix}category`, texts(edgeList.map((e) => e.category)), {
+        config: { displayName: 'category' },
+      }),
+      field.string(`${G.detailPrefix}activity`, texts(edgeList.map((e) => e.activity)), {
+        config: { displayName: 'activity' },
+      }),
+      field.string(G.color, texts(edgeList.map((e) => categoryColor(e.category)))),
     ],
   };
   return [nodesFrame, edgesFrame];
 }
 
+export function nodeGraphFrames(rows: EdgeRow[], t: RowTexts = rowTexts(rows)): [Frame, Frame] {
+  return graphFrames(edgeWakeups(rows, t));
+}
+
+export function chainNodeGraphFrames(rows: ChainRef[]): [Frame, Frame] {
+  return graphFrames(chainWakeups(rows));
+}
+
 export async function chainsQuery(q: DecodedQuery, m: ChainsQueryModel, env: QueryEnv): Promise<QueryAnswer> {
+  if (m.depth > 1) {
+    const top = await topChains(q, m, m.sort, m.limit, m.depth, env);
+    const table = chainPathsTable(top.chains, top.matched, m.depth);
+    table.meta = { ...table.meta, executedQueryString: top.executed };
+    return { frames: [table, ...chainNodeGraphFrames(top.chains)], notices: top.notices, failedAgents: top.failed };
+  }
   const top = await topEdges(q, m, m.sort, m.limit, env);
   const texts = rowTexts(top.edges);
   const table = chainsTable(top.edges, top.matched, texts);
   table.meta = { ...table.meta, executedQueryString: top.executed };
-  const notices = [...top.notices];
-  if (m.depth > 1) {
-    notices.push({
-      severity: 'info',
-      text: `depth ${m.depth}: multi-hop chains are not recorded yet, so each row is one waker -> target hop`,
-    });
-  }
-  return { frames: [table, ...nodeGraphFrames(top.edges, texts)], notices, failedAgents: top.failed };
+  return { frames: [table, ...nodeGraphFrames(top.edges, texts)], notices: top.notices, failedAgents: top.failed };
 }
