@@ -41,6 +41,8 @@ export const TEST_IDS = {
     preemptedShare: 'data-testid wakeflow chains preempted share',
     details: 'data-testid wakeflow chains details',
     stacks: 'data-testid wakeflow chains stacks',
+    /** The hops of a multi-hop chain, each with its stacks. */
+    hops: 'data-testid wakeflow chains hops',
     notices: 'data-testid wakeflow chains notices',
     empty: 'data-testid wakeflow chains empty',
     error: 'data-testid wakeflow chains error',

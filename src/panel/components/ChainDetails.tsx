@@ -7,7 +7,8 @@ import { css, cx } from '@emotion/css';
 import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
-import type { ChainRow } from '../model/chains';
+import { linkRow, type ChainRow } from '../model/chains';
+import { chainText } from '../../shared/frames';
 import { describeDecision } from '../model/explanation';
 import type { GraphLink, GraphNode } from '../model/graph';
 import { decisionNote, foldedLine, frameAt, offwaketimeLines, offwaketimeText } from '../model/stacks';
@@ -48,6 +49,67 @@ function StackText({ row }: { row: ChainRow }) {
         )
       )}
     </pre>
+  );
+}
+
+/** Who a hop is, for a heading: thread, tid, and its process where it is not the thread's own name. */
+function hopLabel(row: ChainRow, i: number): string {
+  const h = row.hops[i];
+  const tid = h.tid !== null ? ` ${h.tid}` : '';
+  return `${h.comm || '[unknown]'}${tid}${h.proc && h.proc !== h.comm ? ` (${h.proc})` : ''}`;
+}
+
+/**
+ * A chain of several hops: the path, then each link's stacks from the first
+ * cause to the target, or a sentence where the agent did not sample them.
+ */
+function HopsView({ row }: { row: ChainRow }) {
+  const styles = useStyles2(getStyles);
+  const theme = useTheme2();
+  return (
+    <div data-testid={TEST_IDS.panel.hops}>
+      <p className={styles.category}>
+        <strong>Chain</strong>{' '}
+        <code>
+          {chainText(
+            row.hops.map((h) => h.comm || '[unknown]'),
+            row.links.map((l) => l.category)
+          )}
+        </code>
+        {row.endedBy && row.endedBy !== 'none' && <span className={styles.muted}> · ended by {row.endedBy}</span>}
+      </p>
+      {row.links.map((link, i) => {
+        const hopRow = linkRow(row, i);
+        return (
+          <section
+            key={i}
+            className={styles.hop}
+            aria-label={`Hop ${i + 1}: ${hopLabel(row, i)} woke ${hopLabel(row, i + 1)}`}
+          >
+            <h4 className={styles.hopTitle}>
+              <span
+                className={styles.swatch}
+                style={{ background: categoryCssColor(theme, link.category) }}
+                aria-hidden="true"
+              />
+              Hop {i + 1}: {hopLabel(row, i)} woke {hopLabel(row, i + 1)} · {categoryName(link.category)}{' '}
+              <code>{link.category}</code>
+              {link.activity && (
+                <>
+                  {' · '}
+                  <code>{link.activity}</code>
+                </>
+              )}
+            </h4>
+            {hopRow.wakerStack.length + hopRow.targetStack.length > 0 ? (
+              <StackText row={hopRow} />
+            ) : (
+              <p className={styles.muted}>No stacks sampled for this hop.</p>
+            )}
+          </section>
+        );
+      })}
+    </div>
   );
 }
 
@@ -125,8 +187,9 @@ function ChainView({ row }: { row: ChainRow }) {
             </ClipboardButton>
           </Stack>
         </div>
-        <StackText row={row} />
+        {row.hops.length <= 2 && <StackText row={row} />}
       </div>
+      {row.hops.length > 2 && <HopsView row={row} />}
     </>
   );
 }
@@ -194,6 +257,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
     dd: { margin: 0, wordBreak: 'break-word' },
   }),
   label: css({ marginRight: theme.spacing(0.5) }),
+  hop: css({ marginTop: theme.spacing(1) }),
+  hopTitle: css({ fontSize: theme.typography.bodySmall.fontSize, margin: theme.spacing(0, 0, 0.5) }),
   stacks: css({
     flex: '2 1 420px',
     minWidth: 0,

@@ -17,7 +17,7 @@ import { css, cx } from '@emotion/css';
 import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
-import type { Graph, GraphLink, GraphNode, Weight } from '../model/graph';
+import { chainLinkIds, type Graph, type GraphLink, type GraphNode, type Weight } from '../model/graph';
 import { layoutGraph, type NodeBox } from '../model/layout';
 import { LABEL_FONT, labelPlace, linksMarkup, MIN_LABEL_HEIGHT, nodesMarkup } from './diagramMarkup';
 
@@ -44,6 +44,9 @@ export function nodeLabel(node: GraphNode): string {
   return `${node.title} (${node.subtitle}): ${formatSeconds(node.offcpu)} off CPU, ${formatCount(node.count)} wakeups`;
 }
 
+/** The links of the chain under the pointer or keyboard focus. */
+const HOVER_MARK = 'wf-chain';
+
 /** One layer of markup (diagramMarkup.ts): React sets it when the markup changes, never on a selection or a hover. */
 const MarkupLayer = memo(
   forwardRef<SVGGElement, { className: string; markup: string }>(function MarkupLayer({ className, markup }, ref) {
@@ -67,22 +70,26 @@ function useMarks(
     if (index.byId.size === 0) {
       g.querySelectorAll(`[${attribute}]`).forEach((el) => index.byId.set(el.getAttribute(attribute)!, el));
     }
-    const marked: Element[] = [];
+    const marked: Array<[Element, string]> = [];
     for (const [id, mark] of marks) {
       const el = index.byId.get(id);
       if (el) {
         // A node's class sits on its <g>, with its label; a link's on the path itself.
         const target = attribute === 'data-node' ? el.parentElement! : el;
         target.classList.add(mark);
-        el.setAttribute('aria-pressed', String(mark === 'wf-selected'));
-        marked.push(el);
+        if (mark !== HOVER_MARK) {
+          el.setAttribute('aria-pressed', String(mark === 'wf-selected'));
+        }
+        marked.push([el, mark]);
       }
     }
     return () => {
-      for (const el of marked) {
+      for (const [el, mark] of marked) {
         const target = attribute === 'data-node' ? el.parentElement! : el;
-        target.classList.remove('wf-selected', 'wf-related');
-        el.setAttribute('aria-pressed', 'false');
+        target.classList.remove(mark);
+        if (mark !== HOVER_MARK) {
+          el.setAttribute('aria-pressed', 'false');
+        }
       }
     };
   }, [layer, attribute, index, marks]);
@@ -105,6 +112,7 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
   const theme = useTheme2();
   const styles = useStyles2(getStyles);
   const [hover, setHover] = useState<Hover>();
+  const [hoverLink, setHoverLink] = useState<string>();
   const layout = useMemo(() => layoutGraph(graph, width, Math.max(1, height - 8)), [graph, width, height]);
   const nodeById = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph]);
   const linkById = useMemo(() => new Map(layout.links.map((l) => [l.link.id, l])), [layout]);
@@ -141,6 +149,9 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
   const linkMarks = useMemo(() => {
     const m = new Map<string, string>();
     if (linkId) {
+      for (const id of chainLinkIds(graph, linkId)) {
+        m.set(id, 'wf-related');
+      }
       m.set(linkId, 'wf-selected');
     }
     if (nodeId) {
@@ -152,6 +163,10 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     }
     return m;
   }, [graph, linkId, nodeId]);
+  const hoverMarks = useMemo(
+    () => new Map(hoverLink ? chainLinkIds(graph, hoverLink).map((id) => [id, HOVER_MARK] as const) : []),
+    [graph, hoverLink]
+  );
   const nodeMarks = useMemo(() => new Map(nodeId ? [[nodeId, 'wf-selected']] : []), [nodeId]);
   // The ends of the selection are named even when too short for a label (the details pane shrinks the diagram).
   const selectedEnds = useMemo(() => {
@@ -165,6 +180,7 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
   const linksLayer = useRef<SVGGElement>(null);
   const nodesLayer = useRef<SVGGElement>(null);
   useMarks(linksLayer, 'data-link', links, linkMarks);
+  useMarks(linksLayer, 'data-link', links, hoverMarks);
   useMarks(nodesLayer, 'data-node', nodes, nodeMarks);
 
   // A new layout (the details pane opening shrinks the diagram) replaces the elements: keep keyboard focus
@@ -217,6 +233,7 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     const t = targetOf(el);
     const id = t.link ?? t.node;
     setHover(id ? { text: labels.get(id) ?? '', x, y } : undefined);
+    setHoverLink(t.link);
   };
 
   const onPointerMove = (event: PointerEvent<SVGSVGElement>) => {
@@ -245,10 +262,14 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
         onClick={(event) => select(targetOf(event.target))}
         onKeyDown={onKeyDown}
         onPointerMove={onPointerMove}
-        onPointerLeave={() => setHover(undefined)}
+        onPointerLeave={() => {
+          setHover(undefined);
+          setHoverLink(undefined);
+        }}
         onFocus={onFocus}
         onBlur={(event) => {
           setHover(undefined);
+          setHoverLink(undefined);
           // Focus leaving the diagram for good (not an element replaced by a new layout, which blurs to nowhere).
           if (event.relatedTarget && !event.currentTarget.contains(event.relatedTarget as Node)) {
             focused.current = {};
@@ -286,10 +307,11 @@ const getStyles = (theme: GrafanaTheme2) => ({
   svg: css({
     display: 'block',
     '.wf-link': { strokeOpacity: 0.55, cursor: 'pointer', outline: 'none' },
-    '.wf-link:hover, .wf-link:focus-visible': { strokeOpacity: 0.85 },
+    '.wf-link:hover, .wf-link:focus-visible, .wf-link.wf-chain': { strokeOpacity: 0.85 },
     '.wf-link:focus-visible': { stroke: theme.colors.primary.main },
     '&.wf-has-selection .wf-link': { strokeOpacity: 0.15 },
-    '&.wf-has-selection .wf-link.wf-selected, &.wf-has-selection .wf-link.wf-related': { strokeOpacity: 0.9 },
+    '&.wf-has-selection .wf-link.wf-selected, &.wf-has-selection .wf-link.wf-related, &.wf-has-selection .wf-link.wf-chain':
+      { strokeOpacity: 0.9 },
     '.wf-node rect': {
       fill: theme.colors.text.secondary,
       cursor: 'pointer',

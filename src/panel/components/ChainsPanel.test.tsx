@@ -103,6 +103,51 @@ describe('ChainsPanel', () => {
     expect(within(details).getByRole('button', { name: /copy folded/i })).toBeInTheDocument();
   });
 
+  it('multi-hop: one column per hop; a link selects its whole chain; the details show each hop with its stacks', async () => {
+    const chain: ChainSpec = {
+      id: 'a:1/chain/17',
+      wakerComm: 'wf-b',
+      wakerProc: 'wf-pipeline',
+      wakerTid: 12,
+      targetComm: 'wf-c',
+      targetProc: 'wf-pipeline',
+      targetTid: 13,
+      category: 'ipc.pipe',
+      offcpu: 2.5,
+      wakerStack: ['pipe_write', 'stage_b'],
+      targetStack: ['pipe_read', 'stage_c'],
+      earlier: [
+        {
+          comm: 'wf-a',
+          proc: 'wf-pipeline',
+          tid: 11,
+          category: 'ipc.eventfd',
+          wakerStack: ['eventfd_write', 'stage_a'],
+        },
+      ],
+    };
+    const { user } = renderPanel([chainsFrame([chain, tcpData], {}, 3) as unknown as DataFrame]);
+    const link = (name: RegExp) => within(screen.getByTestId(TEST_IDS.panel.diagram)).getByRole('button', { name });
+    await user.click(link(/^wf-a woke wf-b: Eventfd/i));
+    // The details pane shrinks the diagram: its links are drawn anew.
+    const first = link(/^wf-a woke wf-b: Eventfd/i);
+    const second = link(/^wf-b woke wf-c: Pipe/i);
+    const other = link(/^kubelet woke wrk:worker_0/);
+    expect(first).toHaveAttribute('aria-pressed', 'true');
+    expect(first).toHaveClass('wf-selected');
+    expect(second).toHaveClass('wf-related');
+    expect(other).not.toHaveClass('wf-related');
+    const hops = within(screen.getByTestId(TEST_IDS.panel.details)).getByTestId(TEST_IDS.panel.hops);
+    expect(hops).toHaveTextContent('wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c');
+    const sections = within(hops).getAllByRole('region', { name: /^Hop \d/ });
+    expect(sections.map((x) => x.getAttribute('aria-label'))).toEqual([
+      'Hop 1: wf-a 11 (wf-pipeline) woke wf-b 12 (wf-pipeline)',
+      'Hop 2: wf-b 12 (wf-pipeline) woke wf-c 13 (wf-pipeline)',
+    ]);
+    expect(within(sections[0]).getByTestId(TEST_IDS.panel.stacks)).toHaveTextContent('eventfd_write');
+    expect(within(sections[1]).getByTestId(TEST_IDS.panel.stacks)).toHaveTextContent('pipe_write');
+  });
+
   it('names both ends of a selected link even where the diagram is too short for their labels', async () => {
     const { user } = renderPanel(frames(syntheticChains(300)));
     const diagram = screen.getByTestId(TEST_IDS.panel.diagram);

@@ -7,8 +7,35 @@
  */
 import type { DataFrame, Field, QueryResultMetaNotice } from '@grafana/data';
 
-import { CHAIN_FIELDS, CHAIN_FRAMES } from '../../shared/frames';
+import {
+  CHAIN_FIELDS,
+  CHAIN_FRAMES,
+  CHAIN_HOP_FIELDS,
+  CHAIN_LINK_FIELDS,
+  CHAIN_PATH_FIELDS,
+} from '../../shared/frames';
 import { parseExplanation, type Explanation } from './explanation';
+
+/** A thread (or an interrupt) on a chain. */
+export interface ChainHop {
+  comm: string;
+  proc: string;
+  pid: number | null;
+  tid: number | null;
+  /** The context in which it woke the next hop; `task` for the target. */
+  context: string;
+}
+
+/** The wakeup of one hop by the one before it, with its stacks where the agent sampled them. */
+export interface ChainLink {
+  category: string;
+  activity: string;
+  stacksSampled: boolean;
+  wakerStack: string[];
+  wakerKernelFrames: number;
+  targetStack: string[];
+  targetKernelFrames: number;
+}
 
 export interface ChainRow {
   /** Position in the frame: the stable key of the row within one data update. */
@@ -46,6 +73,15 @@ export interface ChainRow {
   workload: string;
   pod: string;
   labels: Record<string, string>;
+  /**
+   * From the first cause to the target: two hops for a waker → target edge
+   * (depth 1), up to five for a multi-hop chain (the `hop<k>_*` columns).
+   */
+  hops: ChainHop[];
+  /** One fewer than `hops`; the last is the row's own category, activity and stacks. */
+  links: ChainLink[];
+  /** Why the chain has no earlier hop (`interrupt`, `depth`, `untracked`, `none`); empty for an edge. */
+  endedBy: string;
 }
 
 export interface ChainsData {
@@ -163,6 +199,7 @@ export function readChainsFrame(frame: DataFrame): ChainRow[] {
     pod: r.str(F.pod),
     labels: r.str(F.labels),
   };
+  const path = chainPathReader(r);
   const rows: ChainRow[] = [];
   for (let i = 0; i < frame.length; i++) {
     const wakerStack = lines(get.wakerStack(i));
@@ -198,10 +235,99 @@ export function readChainsFrame(frame: DataFrame): ChainRow[] {
       workload: get.workload(i),
       pod: get.pod(i),
       labels: parseLabels(get.labels(i)),
+      hops: [],
+      links: [],
+      endedBy: '',
     };
+    path(row, i);
     rows.push(withLazyExplanation(row, get.explanation(i)));
   }
   return rows;
+}
+
+type Reader = ReturnType<typeof fieldReader>;
+type RowBase = Omit<ChainRow, 'explanation'>;
+
+/**
+ * Fills a row's hops and links: from the `hops`, `hop<k>_*` and `link<k>_*`
+ * columns of a multi-hop table, or, for a table of edges, its waker and target.
+ */
+function chainPathReader(r: Reader): (row: RowBase, i: number) => void {
+  const H = CHAIN_HOP_FIELDS;
+  const L = CHAIN_LINK_FIELDS;
+  const hopsOf = r.optNum(CHAIN_PATH_FIELDS.hops);
+  const endedBy = r.str(CHAIN_PATH_FIELDS.endedBy);
+  // Columns exist up to the query's depth: hop k for k = 1..D, link k for k = 2..D.
+  let depth = 0;
+  while (r.has(H.comm(depth + 1))) {
+    depth++;
+  }
+  const hop = Array.from({ length: depth + 1 }, (_, k) => ({
+    comm: r.str(H.comm(k)),
+    proc: r.str(H.proc(k)),
+    pid: r.optNum(H.pid(k)),
+    tid: r.optNum(H.tid(k)),
+    context: r.str(H.context(k)),
+  }));
+  const link = Array.from({ length: depth + 1 }, (_, k) => ({
+    category: r.str(L.category(k)),
+    activity: r.str(L.activity(k)),
+    sampled: r.bool(L.stacksSampled(k)),
+    wakerStack: r.str(L.wakerStack(k)),
+    wakerKernelFrames: r.num(L.wakerStackKernelFrames(k)),
+    targetStack: r.str(L.targetStack(k)),
+    targetKernelFrames: r.num(L.targetStackKernelFrames(k)),
+  }));
+  return (row, i) => {
+    const ownLink: ChainLink = {
+      category: row.category,
+      activity: row.activity,
+      stacksSampled: row.stacksSampled,
+      wakerStack: row.wakerStack,
+      wakerKernelFrames: row.wakerKernelFrames,
+      targetStack: row.targetStack,
+      targetKernelFrames: row.targetKernelFrames,
+    };
+    const target: ChainHop = {
+      comm: row.targetComm,
+      proc: row.targetProc,
+      pid: row.targetPid,
+      tid: row.targetTid,
+      context: 'task',
+    };
+    const waker: ChainHop = {
+      comm: row.wakerComm,
+      proc: depth >= 1 ? hop[1].proc(i) : '',
+      pid: row.wakerPid,
+      tid: row.wakerTid,
+      context: row.wakerContext,
+    };
+    // Hops counted back from the target: 1 is the waker; more only where the table says the chain has them.
+    const back = Math.min(depth, Math.max(1, (hopsOf(i) ?? 2) - 1));
+    const earlier: ChainHop[] = [];
+    const earlierLinks: ChainLink[] = [];
+    for (let k = back; k >= 2; k--) {
+      earlier.push({
+        comm: hop[k].comm(i),
+        proc: hop[k].proc(i),
+        pid: hop[k].pid(i),
+        tid: hop[k].tid(i),
+        context: hop[k].context(i) || 'unknown',
+      });
+      earlierLinks.push({
+        category: link[k].category(i) || 'other',
+        activity: link[k].activity(i),
+        stacksSampled: link[k].sampled(i),
+        wakerStack: lines(link[k].wakerStack(i)),
+        wakerKernelFrames: link[k].wakerKernelFrames(i),
+        targetStack: lines(link[k].targetStack(i)),
+        targetKernelFrames: link[k].targetKernelFrames(i),
+      });
+    }
+    row.hops = [...earlier, waker, target];
+    row.links = [...earlierLinks, ownLink];
+    row.endedBy = endedBy(i);
+  };
 }
 
 /** The chains of a panel's data: every chains frame (one per chains query), and every notice of the response. */
@@ -225,4 +351,41 @@ export function readChains(series: DataFrame[]): ChainsData {
   const rows = tables.flatMap(readChainsFrame);
   rows.forEach((row, i) => (row.index = i));
   return { rows, notices };
+}
+
+/**
+ * Link `i` of a chain (0: the first cause's wakeup) as a row of its own, for
+ * its stacks: waker and target are the hops it joins. The last link is the
+ * row itself (its explanation included); the agent keeps no explanation for
+ * the earlier ones.
+ */
+export function linkRow(row: ChainRow, i: number): ChainRow {
+  if (i === row.links.length - 1) {
+    return row;
+  }
+  const link = row.links[i];
+  const waker = row.hops[i];
+  const target = row.hops[i + 1];
+  return {
+    ...row,
+    wakerComm: waker.comm,
+    wakerPid: waker.pid,
+    wakerTid: waker.tid,
+    wakerContext: waker.context,
+    targetComm: target.comm,
+    targetProc: target.proc,
+    targetPid: target.pid,
+    targetTid: target.tid,
+    kind: 'blocked',
+    category: link.category,
+    activity: link.activity,
+    preemptor: '',
+    wakerStack: link.wakerStack,
+    wakerKernelFrames: link.wakerKernelFrames,
+    targetStack: link.targetStack,
+    targetKernelFrames: link.targetKernelFrames,
+    stacksSampled: link.stacksSampled,
+    explanation: { decisions: [] },
+    facts: [],
+  };
 }

@@ -8,7 +8,7 @@
  * "other" node per column, one link per category, so 2,000 edges stay
  * readable and fast.
  */
-import type { ChainRow } from './chains';
+import type { ChainHop, ChainRow } from './chains';
 
 export type Weight = 'offcpu' | 'count';
 export type WakerIdentity = 'name' | 'thread';
@@ -63,6 +63,8 @@ interface PathNode {
   id: string;
   title: string;
   subtitle: string;
+  /** For a node standing for every thread of one name: this thread (`<agent>/<tid>`), to count them. */
+  thread?: string;
 }
 
 /** Who woke the target: a thread, an interrupt, or nobody (the scheduler preempted it). */
@@ -71,21 +73,43 @@ export function wakerNode(row: ChainRow, identity: WakerIdentity): PathNode {
     const by = row.preemptor || 'the scheduler';
     return { id: `preempt:${by}`, title: `preempted by ${by}`, subtitle: 'took the CPU' };
   }
-  if (row.wakerContext === 'softirq' || row.wakerContext === 'hardirq') {
+  const waker = row.hops[row.hops.length - 2];
+  return hopNode(
+    { comm: row.wakerComm, proc: waker?.proc ?? '', pid: row.wakerPid, tid: row.wakerTid, context: row.wakerContext },
+    row.node,
+    identity
+  );
+}
+
+const ENVOY = 'envoy';
+
+/**
+ * A hop before the target, which woke the next one: a thread (one node per
+ * name, or per thread), or an interrupt. A hop that is not Envoy's shows its
+ * process, so an application container's thread reads as such.
+ */
+export function hopNode(hop: ChainHop, node: string, identity: WakerIdentity): PathNode {
+  if (hop.context === 'softirq' || hop.context === 'hardirq') {
     // The agent names the interrupt itself ([timer], [net-rx], ...), never the task it landed on.
-    const name = row.wakerComm || `[${row.wakerContext}]`;
-    return { id: `irq:${row.wakerContext}:${name}`, title: name, subtitle: `${row.wakerContext}, any CPU` };
+    const name = hop.comm || `[${hop.context}]`;
+    return { id: `irq:${hop.context}:${name}`, title: name, subtitle: `${hop.context}, any CPU` };
   }
-  const comm = row.wakerComm || '[unknown]';
-  if (identity === 'thread' && row.wakerTid !== null) {
+  const comm = hop.comm || '[unknown]';
+  const proc = hop.proc && hop.proc !== ENVOY ? hop.proc : '';
+  if (identity === 'thread' && hop.tid !== null) {
     return {
-      id: `task:${row.node}:${row.wakerTid}:${comm}`,
+      id: `task:${node}:${hop.tid}:${comm}`,
       title: comm,
-      subtitle: `tid ${row.wakerTid} · ${row.node}`,
+      subtitle: [proc, `tid ${hop.tid}`, node].filter(Boolean).join(' · '),
     };
   }
-  // One node for every thread of that name; its subtitle says how many (set once the graph is built).
-  return { id: `comm:${comm}`, title: comm, subtitle: '' };
+  // One node for every thread of that name (and process); its subtitle says how many (set once the graph is built).
+  return {
+    id: proc ? `comm:${comm}@${proc}` : `comm:${comm}`,
+    title: comm,
+    subtitle: proc,
+    thread: `${node}/${hop.tid ?? '?'}`,
+  };
 }
 
 export function targetNode(row: ChainRow): PathNode {
@@ -97,9 +121,19 @@ export function targetNode(row: ChainRow): PathNode {
   };
 }
 
-/** A chain's nodes from the first waker to the target. One hop today; issue 12 adds the wakers' wakers. */
+/** A chain's nodes from the first cause to the target: two for an edge, one per hop for a multi-hop chain. */
 export function chainPath(row: ChainRow, options: GraphOptions): PathNode[] {
-  return [wakerNode(row, options.wakerIdentity), targetNode(row)];
+  if (row.hops.length <= 2) {
+    return [wakerNode(row, options.wakerIdentity), targetNode(row)];
+  }
+  const last = row.hops.length - 1;
+  return row.hops.map((hop, i) =>
+    i === last
+      ? targetNode(row)
+      : i === last - 1
+        ? wakerNode(row, options.wakerIdentity)
+        : hopNode(hop, row.node, options.wakerIdentity)
+  );
 }
 
 export function weightOf(row: ChainRow, weight: Weight): number {
@@ -116,7 +150,11 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
 
   const nodes = new Map<string, GraphNode>();
   const links = new Map<string, GraphLink>();
-  let columns = 0;
+  /** The threads behind each node that stands for a thread name. */
+  const threads = new Map<string, Set<string>>();
+  // Columns are aligned at the target (the last): a shorter chain starts further right, so each column
+  // left of the targets is one hop further back (their wakers, the wakers' wakers, ...).
+  const columns = rows.reduce((m, r) => Math.max(m, Math.max(2, r.hops.length)), 0);
 
   const addNode = (p: PathNode, column: number, row: ChainRow, other: boolean): GraphNode => {
     const key = `${column}|${p.id}`;
@@ -124,6 +162,9 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
     if (!node) {
       node = { id: key, column, title: p.title, subtitle: p.subtitle, value: 0, offcpu: 0, count: 0, other };
       nodes.set(key, node);
+    }
+    if (p.thread && !other) {
+      (threads.get(key) ?? threads.set(key, new Set()).get(key)!).add(p.thread);
     }
     node.value += weightOf(row, options.weight);
     node.offcpu += row.offcpu;
@@ -139,19 +180,22 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
           subtitle: 'folded: raise "Links shown" to draw them',
         }))
       : chainPath(row, options);
-    columns = Math.max(columns, path.length);
-    const pathNodes = path.map((p, column) => addNode(p, column, row, other));
-    for (let c = 0; c + 1 < pathNodes.length; c++) {
-      const key = other ? `${OTHER}|${c}|${row.category}` : `${row.id}|${c}`;
+    const offset = columns - path.length;
+    const pathNodes = path.map((p, i) => addNode(p, offset + i, row, other));
+    for (let i = 0; i + 1 < pathNodes.length; i++) {
+      const c = offset + i;
+      // Link i is how hop i woke hop i + 1; an edge (two hops) has one, its own.
+      const hop = row.links[i] ?? row;
+      const key = other ? `${OTHER}|${c}|${hop.category}` : `${row.id}|${c}`;
       let link = links.get(key);
       if (!link) {
         link = {
           id: key,
-          source: pathNodes[c].id,
-          target: pathNodes[c + 1].id,
+          source: pathNodes[i].id,
+          target: pathNodes[i + 1].id,
           column: c,
-          category: row.category,
-          activity: other ? '' : row.activity,
+          category: hop.category,
+          activity: other ? '' : hop.activity,
           value: 0,
           offcpu: 0,
           count: 0,
@@ -169,24 +213,22 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
 
   shown.forEach((row) => addChain(row, false));
   tail.forEach((row) => addChain(row, true));
-  nameThreadNodes(nodes, links);
+  for (const [id, set] of threads) {
+    const node = nodes.get(id)!;
+    const many = set.size === 1 ? `thread ${[...set][0].split('/')[1]}` : `${set.size} threads`;
+    node.subtitle = [node.subtitle, many].filter(Boolean).join(' · ');
+  }
   return { columns, nodes: [...nodes.values()], links: [...links.values()], folded: tail.length, total: rows.length };
 }
 
-/** Waker nodes that stand for every thread of one name: "3 threads" (or "thread 4242" for one). */
-function nameThreadNodes(nodes: Map<string, GraphNode>, links: Map<string, GraphLink>) {
-  const threads = new Map<string, Set<string>>();
-  for (const link of links.values()) {
-    if (link.column === 0 && !link.other && link.source.startsWith('0|comm:')) {
-      const set = threads.get(link.source) ?? new Set<string>();
-      link.rows.forEach((r) => set.add(`${r.node}/${r.wakerTid ?? '?'}`));
-      threads.set(link.source, set);
-    }
+/** Every link drawn for the chains a link belongs to: a multi-hop chain is highlighted as a whole. */
+export function chainLinkIds(graph: Graph, linkId: string): string[] {
+  const link = graph.links.find((l) => l.id === linkId);
+  if (!link || link.other) {
+    return link ? [link.id] : [];
   }
-  for (const [id, set] of threads) {
-    const node = nodes.get(id)!;
-    node.subtitle = set.size === 1 ? `thread ${[...set][0].split('/')[1]}` : `${set.size} threads`;
-  }
+  const rows = new Set(link.rows);
+  return graph.links.filter((l) => !l.other && l.rows.some((r) => rows.has(r))).map((l) => l.id);
 }
 
 /** The chains a panel-level filter (breakdown clicks) leaves. */

@@ -5,7 +5,7 @@ import { chainsFrame, syntheticChains, type ChainSpec } from '../testing/synthet
 import { computeBreakdown } from './breakdown';
 import { NotChainsError, readChains } from './chains';
 import { describeDecision } from './explanation';
-import { buildGraph, filterRows, OTHER } from './graph';
+import { buildGraph, chainLinkIds, filterRows, OTHER } from './graph';
 import { layoutGraph, NODE_WIDTH } from './layout';
 import { foldedLine, frameAt, offwaketimeText } from './stacks';
 
@@ -312,5 +312,98 @@ describe('breakdown', () => {
   it('is all zeros, not NaN, for chains without time', () => {
     const { rows } = readChains([frame([{ ...tcpClose, offcpu: 0, count: 0 }])]);
     expect(computeBreakdown(rows).categories[0]).toMatchObject({ offcpuShare: 0, countShare: 0 });
+  });
+});
+
+describe('multi-hop chains (issue 12)', () => {
+  /** wf-a posts to wf-b through an eventfd, wf-b writes a pipe to the Envoy worker; wf-b is not Envoy. */
+  const pipeline: ChainSpec = {
+    id: 'a:1/chain/17',
+    wakerComm: 'wf-b',
+    wakerProc: 'wf-pipeline',
+    wakerTid: 12,
+    targetComm: 'worker_0',
+    targetTid: 41,
+    category: 'ipc.pipe',
+    offcpu: 2.5,
+    wakerStack: ['pipe_write', 'stage_b'],
+    targetStack: ['pipe_read', 'stage_c'],
+    earlier: [
+      {
+        comm: 'wf-a',
+        proc: 'wf-pipeline',
+        tid: 11,
+        category: 'ipc.eventfd',
+        wakerStack: ['eventfd_write', 'stage_a'],
+        targetStack: ['eventfd_read', 'stage_b'],
+      },
+    ],
+  };
+  const interrupted: ChainSpec = {
+    id: 'a:1/chain/19',
+    wakerComm: '[net-rx]',
+    wakerContext: 'softirq',
+    wakerTid: null,
+    targetComm: 'worker_1',
+    targetTid: 42,
+    category: 'net.tcp.data',
+    offcpu: 0.5,
+    endedBy: 'interrupt',
+  };
+  const read = (specs: ChainSpec[], depth = 3) =>
+    readChains([chainsFrame(specs, {}, depth) as unknown as DataFrame]).rows;
+
+  it('reads hops from the first cause to the target and one link fewer, each with its stacks', () => {
+    const [p, irq] = read([pipeline, interrupted]);
+    expect(p.hops.map((h) => [h.comm, h.proc, h.tid])).toEqual([
+      ['wf-a', 'wf-pipeline', 11],
+      ['wf-b', 'wf-pipeline', 12],
+      ['worker_0', 'envoy', 41],
+    ]);
+    expect(p.links.map((l) => l.category)).toEqual(['ipc.eventfd', 'ipc.pipe']);
+    expect(p.links[0].wakerStack).toEqual(['eventfd_write', 'stage_a']);
+    expect(p.links[1].wakerStack).toEqual(['pipe_write', 'stage_b']);
+    expect(irq.hops).toHaveLength(2);
+    expect(irq.endedBy).toBe('interrupt');
+    // A table of edges (depth 1) reads as two hops and its own link.
+    const [edge] = read([tcpClose], 1);
+    expect(edge.hops.map((h) => h.comm)).toEqual(['kubelet', 'wrk:worker_1']);
+    expect(edge.links).toHaveLength(1);
+    expect(edge.links[0].category).toBe('net.tcp.close');
+  });
+
+  it('draws one column per hop, aligned at the targets; each link its own category; a non-Envoy hop shows its process', () => {
+    const rows = read([pipeline, interrupted]);
+    const graph = buildGraph(rows, options);
+    expect(graph.columns).toBe(3);
+    const byTitle = new Map(graph.nodes.map((n) => [n.title, n]));
+    expect(byTitle.get('wf-a')!.column).toBe(0);
+    expect(byTitle.get('wf-b')!.column).toBe(1);
+    expect(byTitle.get('[net-rx]')!.column).toBe(1);
+    expect(byTitle.get('worker_0')!.column).toBe(2);
+    expect(byTitle.get('wf-b')!.subtitle).toBe('wf-pipeline · thread 12');
+    expect(byTitle.get('wf-a')!.subtitle).toBe('wf-pipeline · thread 11');
+    const chain = graph.links.filter((l) => l.rows[0] === rows[0]);
+    expect(chain.map((l) => [l.column, l.category])).toEqual([
+      [0, 'ipc.eventfd'],
+      [1, 'ipc.pipe'],
+    ]);
+    const layout = layoutGraph(graph, 900, 400);
+    const xs = [...new Set(layout.nodes.map((b) => b.x))];
+    expect(xs).toHaveLength(3);
+  });
+
+  it('the links of one chain are found together (the panel highlights the whole chain)', () => {
+    const rows = read([pipeline, interrupted]);
+    const graph = buildGraph(rows, options);
+    const first = graph.links.find((l) => l.category === 'ipc.eventfd')!;
+    const ids = chainLinkIds(graph, first.id);
+    expect(ids.sort()).toEqual(
+      graph.links
+        .filter((l) => l.rows[0] === rows[0])
+        .map((l) => l.id)
+        .sort()
+    );
+    expect(ids).toHaveLength(2);
   });
 });

@@ -7,7 +7,14 @@
  * 2,000 edges a live workload does not produce on demand. Deterministic: the
  * same seed gives the same frame.
  */
-import { CHAIN_FIELDS, CHAIN_FRAMES } from '../../shared/frames';
+import {
+  CHAIN_FIELDS,
+  CHAIN_FRAMES,
+  CHAIN_HOP_FIELDS,
+  CHAIN_LINK_FIELDS,
+  CHAIN_PATH_FIELDS,
+  chainText,
+} from '../../shared/frames';
 import { CATEGORIES } from '../../shared/taxonomy';
 
 export interface ChainSpec {
@@ -38,6 +45,22 @@ export interface ChainSpec {
   namespace?: string;
   workload?: string;
   labels?: Record<string, string>;
+  /** The waker's process (a multi-hop table's `hop1_proc`). */
+  wakerProc?: string;
+  /** Hops before the waker, the first cause first, each with the link by which it woke the next hop. */
+  earlier?: EarlierHop[];
+  endedBy?: string;
+}
+
+export interface EarlierHop {
+  comm: string;
+  proc?: string;
+  tid?: number | null;
+  context?: string;
+  category: string;
+  activity?: string;
+  wakerStack?: string[];
+  targetStack?: string[];
 }
 
 /** A plain frame object as Grafana hands panels their data (fields of arrays), without importing @grafana/data. */
@@ -53,7 +76,8 @@ const STRING = 'string';
 const NUMBER = 'number';
 const BOOLEAN = 'boolean';
 
-export function chainsFrame(specs: ChainSpec[], meta?: Record<string, unknown>): PlainFrame {
+/** `depth` > 1: the multi-hop table of that depth (the backend's columns for /api/v1/chains). */
+export function chainsFrame(specs: ChainSpec[], meta?: Record<string, unknown>, depth = 1): PlainFrame {
   const F = CHAIN_FIELDS;
   const col = (name: string, type: string, get: (s: ChainSpec, i: number) => unknown, unit?: string) => ({
     name,
@@ -97,8 +121,56 @@ export function chainsFrame(specs: ChainSpec[], meta?: Record<string, unknown>):
       col(F.workload, STRING, (s) => s.workload ?? 'productpage-v1'),
       col(F.pod, STRING, (s) => s.pod ?? 'productpage-v1-7d9f8c6b5-x2k4q'),
       col(F.labels, STRING, (s) => JSON.stringify(s.labels ?? { namespace: s.namespace ?? 'bookinfo' })),
+      ...(depth > 1 ? chainColumns(specs, depth, col) : []),
     ],
   };
+}
+
+type Column = (name: string, type: string, get: (s: ChainSpec, i: number) => unknown) => PlainFrame['fields'][number];
+
+/** The hop and link columns of a multi-hop table; hop k and link k are counted back from the target. */
+function chainColumns(specs: ChainSpec[], depth: number, col: Column): Array<PlainFrame['fields'][number]> {
+  const H = CHAIN_HOP_FIELDS;
+  const L = CHAIN_LINK_FIELDS;
+  const earlier = (s: ChainSpec) => s.earlier ?? [];
+  /** Hop k back (k >= 2) of a spec, or undefined. */
+  const back = (s: ChainSpec, k: number) => earlier(s)[earlier(s).length - (k - 1)];
+  const out = [
+    col(CHAIN_PATH_FIELDS.hops, NUMBER, (s) => earlier(s).length + 2),
+    col(CHAIN_PATH_FIELDS.chain, STRING, (s) =>
+      chainText(
+        [...earlier(s).map((h) => h.comm), s.wakerComm ?? 'kubelet', s.targetComm ?? 'wrk:worker_0'],
+        [...earlier(s).map((h) => h.category), s.category ?? 'net.tcp.data']
+      )
+    ),
+    col(CHAIN_PATH_FIELDS.endedBy, STRING, (s) => s.endedBy ?? 'none'),
+    col(H.comm(1), STRING, (s) => s.wakerComm ?? 'kubelet'),
+    col(H.proc(1), STRING, (s) => s.wakerProc ?? ''),
+    col(H.pid(1), NUMBER, () => 600),
+    col(H.tid(1), NUMBER, (s, i) => (s.wakerTid === undefined ? 606 + i : s.wakerTid)),
+    col(H.context(1), STRING, (s) => s.wakerContext ?? 'task'),
+  ];
+  for (let k = 2; k <= depth; k++) {
+    out.push(
+      col(H.comm(k), STRING, (s) => back(s, k)?.comm ?? ''),
+      col(H.proc(k), STRING, (s) => back(s, k)?.proc ?? ''),
+      col(H.pid(k), NUMBER, (s) => (back(s, k) ? 700 : null)),
+      col(H.tid(k), NUMBER, (s) => (back(s, k) ? (back(s, k)!.tid ?? 700 + k) : null)),
+      col(H.context(k), STRING, (s) => (back(s, k) ? (back(s, k)!.context ?? 'task') : ''))
+    );
+  }
+  for (let k = 2; k <= depth; k++) {
+    out.push(
+      col(L.category(k), STRING, (s) => back(s, k)?.category ?? ''),
+      col(L.activity(k), STRING, (s) => back(s, k)?.activity ?? ''),
+      col(L.stacksSampled(k), BOOLEAN, (s) => Boolean(back(s, k)?.wakerStack ?? back(s, k)?.targetStack)),
+      col(L.wakerStack(k), STRING, (s) => (back(s, k)?.wakerStack ?? []).join('\n')),
+      col(L.wakerStackKernelFrames(k), NUMBER, (s) => (back(s, k)?.wakerStack ? 1 : null)),
+      col(L.targetStack(k), STRING, (s) => (back(s, k)?.targetStack ?? []).join('\n')),
+      col(L.targetStackKernelFrames(k), NUMBER, (s) => (back(s, k)?.targetStack ? 1 : null))
+    );
+  }
+  return out;
 }
 
 /** A small xorshift generator: the same seed, the same frame. */
