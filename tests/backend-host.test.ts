@@ -410,6 +410,79 @@ describe('faults (fake agents)', () => {
     assert.equal(h.details.agents.filter((x: { ok: boolean }) => !x.ok).length, 1);
   });
 
+  test('chains of depth 3: the chains of an agent that has them, a notice to upgrade one that does not; depth 1 unchanged', async () => {
+    const current = await fake({ chains: true, scale: 2 });
+    const older = await fake({});
+    const s = ds({ agentUrls: [current.url, older.url] });
+    const r = (
+      await query(p, queryRequest(s, [{ refId: 'D', model: { queryType: 'chains', depth: 3, limit: 3 }, ...range() }]))
+    ).D;
+    assert.equal(r.status, 200, r.error);
+    assert.deepEqual(
+      r.frames.map((f) => f.name),
+      ['chains', 'nodes', 'edges']
+    );
+    const t = r.frames[0];
+    assert.deepEqual(
+      t.field('id').values,
+      [3, 2, 1].map((i) => `${current.name}/chain/${i}`)
+    );
+    assert.deepEqual(
+      t.field('chain').values,
+      [1, 0, 1].map((w) => `wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wrk:worker_${w}`)
+    );
+    assert.deepEqual(t.field('hops').values, [3n, 3n, 3n]);
+    assert.equal(t.field('hops').typeId, Type.Int);
+    assert.deepEqual(t.field('hop1_proc').values, Array(3).fill('wf-pipeline'));
+    assert.deepEqual(t.field('hop2_comm').values, Array(3).fill('wf-a'));
+    assert.deepEqual(t.field('hop3_comm').values, ['', '', '']);
+    assert.equal(t.field('link2_waker_stack').values[0], 'eventfd_write\nksys_write\nstage_a');
+    assert.deepEqual(t.field('category').values, Array(3).fill('ipc.pipe'));
+    assert.deepEqual(t.field('offcpu').values, [0.006, 0.004, 0.002]);
+    assert.equal(t.meta?.custom?.matched, 4);
+    assert.match(t.meta?.executedQueryString, /^GET \/api\/v1\/chains\?.*&depth=3/);
+    const notices = t.meta?.notices as Array<{ severity: string; text: string }>;
+    assert.deepEqual(notices, [
+      {
+        severity: 'warning',
+        text: `agent ${older.name} has no /api/v1/chains (HTTP 404): it predates multi-hop chains; upgrade the agent, or use depth 1`,
+      },
+    ]);
+    const edges = r.frames[2];
+    // Three chains, no link shared (each has its own wf-a and wf-b threads): six Node Graph edges.
+    assert.deepEqual(edges.field('detail__category').values.slice().sort(), [
+      ...Array(3).fill('ipc.eventfd'),
+      ...Array(3).fill('ipc.pipe'),
+    ]);
+    // Depth 2: each chain cut to its last two links by the agent.
+    const d2 = (
+      await query(p, queryRequest(s, [{ refId: 'E', model: { queryType: 'chains', depth: 2, limit: 1 }, ...range() }]))
+    ).E;
+    assert.deepEqual(d2.frames[0].fields.filter((f) => /^hop\d/.test(f.name)).length, 10);
+    // Depth 1 asks /api/v1/edges of both, as before chains: no notice.
+    const one = (
+      await query(p, queryRequest(s, [{ refId: 'F', model: { queryType: 'chains', depth: 1 }, ...range() }]))
+    ).F;
+    assert.equal(one.status, 200, one.error);
+    assert.equal(one.frames[0].meta?.notices, undefined);
+    assert.equal(new Set(one.frames[0].field('node').values).size, 2);
+    assert.equal(
+      one.frames[0].fields.find((f) => f.name === 'hops'),
+      undefined
+    );
+    // Only older agents: the query fails, saying what to do.
+    const old = (
+      await query(
+        p,
+        queryRequest(ds({ agentUrls: [older.url] }), [
+          { refId: 'G', model: { queryType: 'chains', depth: 3 }, ...range() },
+        ])
+      )
+    ).G;
+    assert.notEqual(old.status, 200);
+    assert.match(old.error, /upgrade the agent, or use depth 1/);
+  });
+
   test('agent down, slow past the timeout, garbage JSON, HTML, too large, connection closed: one sentence each', async () => {
     const down = await fake({});
     const downUrl = down.url;

@@ -55,6 +55,14 @@ export const QUERY_EXAMPLES: readonly QueryExample[] = [
     visualization: 'Wake chains',
   },
   {
+    id: 'wake-chains',
+    question: 'The worker was woken by the upstream reply: but who woke the waker?',
+    query: { queryType: 'chains', role: ['worker'], workload: ['$workload'], sort: 'offcpu', limit: 50, depth: 3 },
+    answer:
+      "Chains of up to three wakeups ending at a worker, one panel column per hop; click a link to read every hop's stacks (needs agents with /api/v1/chains).",
+    visualization: 'Wake chains',
+  },
+  {
     id: 'main-thread',
     question: "What keeps Envoy's main thread busy (xDS, DNS, stats flushes)?",
     query: { queryType: 'chains', role: ['main'], sort: 'count' },

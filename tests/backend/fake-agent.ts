@@ -31,6 +31,12 @@ export interface FakeAgentOptions {
   scale?: number;
   /** Name of the pod its one target runs in. */
   pod?: string;
+  /**
+   * Answer /api/v1/chains (docs/api.md's shape) as an agent with multi-hop
+   * chains does; without it the path is a 404, as on an agent from before
+   * chains (issue 12).
+   */
+  chains?: boolean;
 }
 
 const STEP = 10_000;
@@ -103,6 +109,42 @@ function edge(id: number, scale: number, pod: string) {
     },
     first_seen: '2025-11-23T15:00:00.000Z',
     last_seen: '2025-11-23T16:00:00.000Z',
+    id,
+    labels: { namespace: 'shop', workload: 'cart', pod },
+    first_seen_ms: 1763910000000,
+    last_seen_ms: 1763913600000,
+  };
+}
+
+/** The chain of docs/api.md's example: wf-a posts to wf-b (eventfd), wf-b writes a pipe to Envoy's worker. */
+function chain(id: number, scale: number, pod: string, depth: number) {
+  const hops = [
+    { comm: 'wf-a', proc: 'wf-pipeline', pid: 4300, tid: 4300 + id },
+    { comm: 'wf-b', proc: 'wf-pipeline', pid: 4300, tid: 4310 + id },
+    { comm: `wrk:worker_${id % 2}`, proc: 'envoy', pid: 4242, tid: 4250 + (id % 2) },
+  ];
+  const links = [
+    {
+      category: 'ipc.eventfd',
+      activity: null,
+      context: 'task',
+      stacks_sampled: true,
+      waker_stack: ['eventfd_write', 'ksys_write', 'stage_a'],
+      waker_stack_kernel_frames: 2,
+      target_stack: ['schedule', 'eventfd_read', 'stage_b'],
+      target_stack_kernel_frames: 2,
+    },
+    { category: 'ipc.pipe', activity: null, context: 'task', stacks_sampled: false },
+  ];
+  // Cut to the depth asked for, as the agent does (the links nearest the target).
+  const keep = Math.min(links.length, depth);
+  return {
+    hops: hops.slice(hops.length - keep - 1),
+    links: links.slice(links.length - keep),
+    count: 100 * id * scale,
+    offcpu_us: 1000 * id * scale,
+    runq_us: 10 * id * scale,
+    ended_by: keep < links.length ? 'depth' : 'none',
     id,
     labels: { namespace: 'shop', workload: 'cart', pod },
     first_seen_ms: 1763910000000,
@@ -205,6 +247,14 @@ export async function startFakeAgent(opts: FakeAgentOptions = {}): Promise<FakeA
         const edges = Array.from({ length: Math.min(limit, 6) }, (_, i) => edge(i + 1, scale, pod));
         return send(200, { from_ms: 0, to_ms: 0, matched: 6, edges });
       }
+      case '/api/v1/chains':
+        if (opts.chains) {
+          const limit = Math.min(1000, Number(u.searchParams.get('limit') ?? 100));
+          const depth = Number(u.searchParams.get('depth') ?? 3);
+          const chains = Array.from({ length: Math.min(limit, 4) }, (_, i) => chain(i + 1, scale, pod, depth));
+          return send(200, { from_ms: 0, to_ms: 0, depth, matched: 4, truncated: limit < 4, chains });
+        }
+        return send(404, { error: `no such endpoint: ${u.pathname}` });
       default:
         return send(404, { error: `unknown path ${u.pathname}` });
     }

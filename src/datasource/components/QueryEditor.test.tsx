@@ -93,6 +93,19 @@ describe('QueryEditor', () => {
     expect(screen.queryByRole('combobox', { name: 'Category' })).not.toBeInTheDocument();
   });
 
+  it('bounds the chain depth to 1..4: 5 is not committed (the field goes back to 1), 3 is', async () => {
+    const { user, onChange } = renderEditor({ refId: 'A', queryType: 'chains', sort: 'offcpu', limit: 50, depth: 1 });
+    const depth = screen.getByRole('spinbutton', { name: 'Depth' });
+    await user.clear(depth);
+    await user.type(depth, '5{Enter}');
+    expect(onChange).not.toHaveBeenCalledWith(expect.objectContaining({ depth: 5 }));
+    await user.tab();
+    expect(depth).toHaveValue(1);
+    await user.clear(depth);
+    await user.type(depth, '3{Enter}');
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'chains', sort: 'offcpu', limit: 50, depth: 3 });
+  });
+
   it('changes options of a categories query, running each change', async () => {
     const { user, onChange, onRunQuery } = renderEditor({
       refId: 'A',

@@ -34,7 +34,7 @@ export function ChainsEditor({ query, onChange }: TypeEditorProps<'chains'>) {
         />
         <NumberField
           label="Depth"
-          tooltip="Hops per chain: 1 is one waker → target edge; more follow who woke the waker"
+          tooltip="Wakeups per chain: 1 is one waker → target edge (every agent answers it); 2 to 4 follow who woke the waker (agents with /api/v1/chains)"
           min={limits.minDepth}
           max={limits.maxDepth}
           value={query.depth}
