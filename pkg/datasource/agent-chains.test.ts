@@ -211,14 +211,14 @@ test('the Node Graph at depth 3: every link of every chain, shared links summed,
   const second = { ...pipeline, id: 20, hops: [...pipeline.hops.slice(0, 2), hop('wf-d', 'wf-pipeline', 10, 14)] };
   const rows = refs('a:1', [pipeline, second, interrupted]);
   const [nodes, edges] = chainNodeGraphFrames(rows);
-  const ids = values(nodes, 'id');
+  const ids = values(nodes, 'id') as string[];
   assert.deepEqual(ids, ['a:1/10/11', 'a:1/10/12', 'a:1/10/13', 'a:1/10/14', 'a:1/softirq', 'a:1/40/41']);
   assert.deepEqual(values(nodes, 'subtitle').slice(0, 2), ['wf-pipeline', 'wf-pipeline']);
   assert.deepEqual(values(nodes, 'title')[4], 'softirq');
-  const source = values(edges, 'source');
-  const target = values(edges, 'target');
+  const source = values(edges, 'source') as string[];
+  const target = values(edges, 'target') as string[];
   for (const end of [...source, ...target]) {
-    assert.ok(ids.includes(end), `edge end ${String(end)} is a node`);
+    assert.ok(ids.includes(end), `edge end ${end} is a node`);
   }
   // wf-a -> wf-b is in both pipeline chains: one edge, their numbers summed.
   const ab = source.findIndex((s, i) => s === 'a:1/10/11' && target[i] === 'a:1/10/12');
