@@ -192,7 +192,10 @@ test('the chains table at depth 3: CHAIN_FIELDS from the last link, hops counted
   assert.deepEqual(values(t, 'hop2_comm'), ['wf-a', '', 'wf-client']);
   assert.deepEqual(values(t, 'hop2_context'), ['task', '', 'task']);
   assert.deepEqual(values(t, 'hop3_comm'), ['', '', ''], 'no chain here has four hops');
-  assert.ok(values(t, 'hop3_tid').every((v) => Number.isNaN(v)), 'missing hops are null');
+  assert.ok(
+    values(t, 'hop3_tid').every((v) => Number.isNaN(v)),
+    'missing hops are null'
+  );
   assert.deepEqual(values(t, 'link2_category'), ['ipc.eventfd', '', 'net.udp']);
   assert.deepEqual(values(t, 'link2_waker_stack'), ['eventfd_write\nksys_write\nstage_a', '', '']);
   assert.deepEqual(values(t, 'link2_stacks_sampled'), [1, 0, 0]);
@@ -233,6 +236,6 @@ test('the Node Graph at depth 3: every link of every chain, shared links summed,
   assert.equal(values(nodes, 'mainstat')[b], 2 * 2.5731);
 });
 
-test('chainText writes a chain as the agent\'s text output does', () => {
+test("chainText writes a chain as the agent's text output does", () => {
   assert.equal(chainText(['X', 'W', 'T'], ['net.udp', 'ipc.unix']), 'X -[net.udp]-> W -[ipc.unix]-> T');
 });
