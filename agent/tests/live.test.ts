@@ -231,10 +231,15 @@ function checkMechanism(report: Report, m: Mechanism, stacks: 'sampled' | 'full'
  * handshake and five pauses: under emulation far fewer fit in a run (6.1
  * under TCG at load 10: about 18 connections in 1.5 s, 7 of their connects
  * woke the server from the client's task), so the TCP run is as much longer
- * as the deadlines are (lib/pace.ts). The other mechanisms wake once a
- * millisecond and are counted >= 20, which a short run gives everywhere.
+ * as the deadlines are (lib/pace.ts). The preemption run is 4 s: the two
+ * spinners preempt each other once a slice, but on a busy CPU most slices
+ * go to other tasks (5 and 11 preemptions by wf-spin-b in 1.5 s were seen
+ * at load 10), so the >= 20 needs a longer run there. The other mechanisms
+ * wake once a millisecond and are counted >= 20, which a short run gives
+ * everywhere.
  */
-const runSeconds = (mode: string, seconds: number) => String(mode === 'tcp' ? scaled(seconds) : seconds);
+const runSeconds = (mode: string, seconds: number) =>
+  String(mode === 'tcp' ? scaled(seconds) : mode === 'preempt' ? Math.max(seconds, 4) : seconds);
 
 /* TCP wakes the server three ways; each must be told apart. */
 function checkTcpPhases(report: Report) {
