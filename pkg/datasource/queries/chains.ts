@@ -356,14 +356,14 @@ interface GraphNode {
   byCategory: Map<string, number>;
 }
 
-/** One end of a wakeup as the Node Graph shows it. */
+/** What a node is made of, the first time it is met. */
 type GraphEnd = Omit<GraphNode, 'offcpu' | 'count' | 'byCategory'>;
 
-/** One wakeup: an edge of the Node Graph; wakeups with the same `id` are drawn as one edge, their numbers summed. */
-interface GraphWakeup {
+/** One Node Graph edge: the wakeups with its id, their numbers summed. */
+interface GraphEdge {
   id: string;
-  source: GraphEnd;
-  target: GraphEnd;
+  source: string;
+  target: string;
   offcpu: number;
   count: number;
   category: string;
@@ -374,11 +374,15 @@ interface GraphWakeup {
 const idPart = (v: number) => (Number.isNaN(v) ? 'null' : String(v));
 const pidText = (v: number) => (Number.isNaN(v) ? '' : String(v));
 
-/** A waking thread, or for an interrupt or a preemption one node per context and agent. */
-function wakerEnd(node: string, context: string, comm: string, proc: string, pid: number, tid: number): GraphEnd {
+/** A waking thread's node id, or for an interrupt or a preemption one node per context and agent. */
+const wakerId = (node: string, context: string, pid: number, tid: number) =>
+  context === 'task' && !Number.isNaN(tid) ? `${node}/${idPart(pid)}/${tid}` : `${node}/${context}`;
+const threadId = (node: string, pid: number, tid: number) => `${node}/${idPart(pid)}/${idPart(tid)}`;
+
+function wakerEnd(id: string, node: string, context: string, comm: string, proc: string, pid: number): GraphEnd {
   const task = context === 'task';
   return {
-    id: task && !Number.isNaN(tid) ? `${node}/${idPart(pid)}/${tid}` : `${node}/${context}`,
+    id,
     title: task ? comm : context,
     subtitle: task ? proc || node : node,
     node,
@@ -387,47 +391,84 @@ function wakerEnd(node: string, context: string, comm: string, proc: string, pid
   };
 }
 
-function threadEnd(node: string, comm: string, proc: string, pid: number, tid: number, role: string): GraphEnd {
-  return {
-    id: `${node}/${idPart(pid)}/${idPart(tid)}`,
-    title: comm,
-    subtitle: proc || node,
-    node,
-    role,
-    pid: pidText(pid),
-  };
+function threadEnd(id: string, node: string, comm: string, proc: string, pid: number, role: string): GraphEnd {
+  return { id, title: comm, subtitle: proc || node, node, role, pid: pidText(pid) };
+}
+
+/**
+ * Nodes and edges as wakeups are added. A node's parts are made only the
+ * first time its id is met (a 1,000-edge answer has a few hundred nodes).
+ */
+class NodeGraph {
+  readonly nodes = new Map<string, GraphNode>();
+  readonly edges: GraphEdge[] = [];
+  /** Edges by id, when wakeups can share one (chains); an edge answer's ids are unique already. */
+  private readonly byId: Map<string, GraphEdge> | undefined;
+
+  constructor(merge: boolean) {
+    this.byId = merge ? new Map() : undefined;
+  }
+
+  has(id: string): boolean {
+    return this.nodes.has(id);
+  }
+
+  addNode(end: GraphEnd): void {
+    const { id, title, subtitle, node, role, pid } = end;
+    this.nodes.set(id, { id, title, subtitle, node, role, pid, offcpu: 0, count: 0, byCategory: new Map() });
+  }
+
+  /** A wakeup of `target` by `source` (both added before); `role` is the target's, when known. */
+  wakeup(
+    id: string,
+    source: string,
+    target: string,
+    offcpu: number,
+    count: number,
+    category: string,
+    activity: string,
+    role: string
+  ): void {
+    const tn = this.nodes.get(target)!;
+    // A thread first seen as a waker gets its role once it is seen as a target.
+    if (role) {
+      tn.role = role;
+    }
+    tn.offcpu += offcpu;
+    tn.count += count;
+    tn.byCategory.set(category, (tn.byCategory.get(category) ?? 0) + offcpu);
+    const e = this.byId?.get(id);
+    if (e) {
+      e.offcpu += offcpu;
+      e.count += count;
+    } else {
+      const edge = { id, source, target, offcpu, count, category, activity };
+      this.edges.push(edge);
+      this.byId?.set(id, edge);
+    }
+  }
 }
 
 /** Depth 1: one Node Graph edge per waker -> target edge. */
-function edgeWakeups(rows: EdgeRow[], t: RowTexts): GraphWakeup[] {
+function edgeGraph(rows: EdgeRow[], t: RowTexts): NodeGraph {
+  const g = new NodeGraph(false);
   const offcpu = numbers(rows, 'offcpuUs', 1e6);
   const count = numbers(rows, 'count');
-  return rows.map((r, k) => {
+  rows.forEach((r, k) => {
     const num = r.batch.num;
-    return {
-      id: t.id[k],
-      source: wakerEnd(
-        r.node,
-        t.wakerContext[k],
-        t.wakerComm[k],
-        t.wakerProc[k],
-        num.wakerPid[r.row],
-        num.wakerTid[r.row]
-      ),
-      target: threadEnd(
-        r.node,
-        t.targetComm[k],
-        t.targetProc[k],
-        num.targetPid[r.row],
-        num.targetTid[r.row],
-        t.targetRole[k]
-      ),
-      offcpu: offcpu[k],
-      count: count[k],
-      category: t.category[k],
-      activity: t.activity[k],
-    };
+    const wPid = num.wakerPid[r.row];
+    const tPid = num.targetPid[r.row];
+    const source = wakerId(r.node, t.wakerContext[k], wPid, num.wakerTid[r.row]);
+    if (!g.has(source)) {
+      g.addNode(wakerEnd(source, r.node, t.wakerContext[k], t.wakerComm[k], t.wakerProc[k], wPid));
+    }
+    const target = threadId(r.node, tPid, num.targetTid[r.row]);
+    if (!g.has(target)) {
+      g.addNode(threadEnd(target, r.node, t.targetComm[k], t.targetProc[k], tPid, t.targetRole[k]));
+    }
+    g.wakeup(t.id[k], source, target, offcpu[k], count[k], t.category[k], t.activity[k], t.targetRole[k]);
   });
+  return g;
 }
 
 /**
@@ -435,61 +476,41 @@ function edgeWakeups(rows: EdgeRow[], t: RowTexts): GraphWakeup[] {
  * W, which then woke T1 in one chain and T2 in another) is one edge carrying
  * the sum of those chains' numbers: the off-CPU time of the targets it led to.
  */
-function chainWakeups(rows: ChainRef[]): GraphWakeup[] {
-  const out: GraphWakeup[] = [];
+function chainGraph(rows: ChainRef[]): NodeGraph {
+  const g = new NodeGraph(true);
   for (const { node, chain } of rows) {
-    const ends = chain.hops.map((h, i) =>
-      i < chain.links.length
-        ? wakerEnd(node, chain.links[i].context, h.comm, h.proc, h.pid, h.tid)
-        : threadEnd(node, h.comm, h.proc, h.pid, h.tid, chain.labels.role ?? '')
-    );
+    const role = chain.labels.role ?? '';
+    const last = chain.hops.length - 1;
+    const ids = chain.hops.map((h, i) => {
+      const id = i < last ? wakerId(node, chain.links[i].context, h.pid, h.tid) : threadId(node, h.pid, h.tid);
+      if (!g.has(id)) {
+        g.addNode(
+          i < last
+            ? wakerEnd(id, node, chain.links[i].context, h.comm, h.proc, h.pid)
+            : threadEnd(id, node, h.comm, h.proc, h.pid, role)
+        );
+      }
+      return id;
+    });
     chain.links.forEach((link, i) => {
-      out.push({
-        id: `${ends[i].id}>${ends[i + 1].id}|${link.category}|${link.activity}`,
-        source: ends[i],
-        target: ends[i + 1],
-        offcpu: chain.offcpuUs / 1e6,
-        count: chain.count,
-        category: link.category,
-        activity: link.activity,
-      });
+      g.wakeup(
+        `${ids[i]}>${ids[i + 1]}|${link.category}|${link.activity}`,
+        ids[i],
+        ids[i + 1],
+        chain.offcpuUs / 1e6,
+        chain.count,
+        link.category,
+        link.activity,
+        i + 1 === last ? role : ''
+      );
     });
   }
-  return out;
+  return g;
 }
 
-function graphFrames(wakeups: GraphWakeup[]): [Frame, Frame] {
-  const nodes = new Map<string, GraphNode>();
-  const edges = new Map<string, GraphWakeup>();
-  const nodeOf = (end: GraphEnd): GraphNode => {
-    let n = nodes.get(end.id);
-    if (!n) {
-      n = { ...end, offcpu: 0, count: 0, byCategory: new Map() };
-      nodes.set(end.id, n);
-    }
-    return n;
-  };
-  for (const w of wakeups) {
-    nodeOf(w.source);
-    const tn = nodeOf(w.target);
-    // A thread first seen as a waker gets its role once it is seen as a target.
-    if (w.target.role) {
-      tn.role = w.target.role;
-    }
-    tn.offcpu += w.offcpu;
-    tn.count += w.count;
-    tn.byCategory.set(w.category, (tn.byCategory.get(w.category) ?? 0) + w.offcpu);
-    const e = edges.get(w.id);
-    if (e) {
-      e.offcpu += w.offcpu;
-      e.count += w.count;
-    } else {
-      edges.set(w.id, { ...w });
-    }
-  }
-
+function graphFrames({ nodes, edges }: NodeGraph): [Frame, Frame] {
   const list = [...nodes.values()];
-  const edgeList = [...edges.values()];
+  const edgeList = edges;
   // Categories present, in the taxonomy's order (unknown ones last): one arc field each.
   const present = new Set(edgeList.map((e) => e.category));
   const order = [
@@ -545,14 +566,14 @@ function graphFrames(wakeups: GraphWakeup[]): [Frame, Frame] {
       field.string(
         G.source,
         texts(
-          edgeList.map((e) => e.source.id),
+          edgeList.map((e) => e.source),
           32
         )
       ),
       field.string(
         G.target,
         texts(
-          edgeList.map((e) => e.target.id),
+          edgeList.map((e) => e.target),
           32
         )
       ),
@@ -579,11 +600,11 @@ function graphFrames(wakeups: GraphWakeup[]): [Frame, Frame] {
 }
 
 export function nodeGraphFrames(rows: EdgeRow[], t: RowTexts = rowTexts(rows)): [Frame, Frame] {
-  return graphFrames(edgeWakeups(rows, t));
+  return graphFrames(edgeGraph(rows, t));
 }
 
 export function chainNodeGraphFrames(rows: ChainRef[]): [Frame, Frame] {
-  return graphFrames(chainWakeups(rows));
+  return graphFrames(chainGraph(rows));
 }
 
 export async function chainsQuery(q: DecodedQuery, m: ChainsQueryModel, env: QueryEnv): Promise<QueryAnswer> {
