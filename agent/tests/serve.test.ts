@@ -1130,7 +1130,7 @@ describe('serve: cgroups (--cgroup filter, CPU throttling)', () => {
         const r = await get<{ targets: Target[] }>(`${url}/api/v1/targets`);
         return r.body.targets.some((t) => t.pid === pid && t.alive);
       });
-      // The first window only reads cpu.stat; deltas come from the second on.
+      // Throttling is counted from when a target appears, its first window included.
       await sleep(3500);
       const r = await get<SeriesAnswer>(`${url}/api/v1/series?${since(30000)}&step=1000&metric=throttled&by=target`);
       assert.equal(r.status, 200, r.text);

@@ -318,6 +318,17 @@ static void target_bit(struct capture *c, int32_t pid, bool on)
 	bpf_map_update_elem(fd, &idx, &word, BPF_ANY);
 }
 
+/* pid is traced from now on (start-up, a traced process's child, a --comm
+ * match at exec): the kernel's pre-filter, its mappings watched while it
+ * starts, and the caller told (capture_opts.on_target). */
+static void trace_started(struct capture *c, int32_t pid)
+{
+	target_bit(c, pid, true);
+	watch_process(c, pid);
+	if (c->on_target)
+		c->on_target(c->on_target_ctx, pid);
+}
+
 static int target_add(void *ctx, int32_t pid, uint32_t flags)
 {
 	struct capture *c = ctx;
@@ -326,8 +337,7 @@ static int target_add(void *ctx, int32_t pid, uint32_t flags)
 
 	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.targets), &key, &t, BPF_ANY))
 		return -1;
-	target_bit(c, pid, true);
-	watch_process(c, pid);
+	trace_started(c, pid);
 	return 0;
 }
 
@@ -346,8 +356,7 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 	copy_comm(comm, e->comm);
 	switch (e->type) {
 	case WF_PEV_FORK:
-		target_bit(c, (int32_t)e->pid, true);
-		watch_process(c, (int32_t)e->pid);
+		trace_started(c, (int32_t)e->pid);
 		break;
 	case WF_PEV_EXIT:
 		/* Name what it left behind while its mappings are still known. */
@@ -372,8 +381,7 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 			t.pstart = e->pstart;
 			t.pad = 0;
 			bpf_map_update_elem(tfd, &key, &t, BPF_ANY);
-			target_bit(c, (int32_t)e->pid, true);
-			watch_process(c, (int32_t)e->pid);
+			trace_started(c, (int32_t)e->pid);
 		} else if (old) {
 			bpf_map_delete_elem(tfd, &key);
 			target_bit(c, (int32_t)e->pid, false);
@@ -406,6 +414,8 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	}
 	capture_read_env(&c->env);
 	c->stacks_full = opts->stacks_full;
+	c->on_target = opts->on_target;
+	c->on_target_ctx = opts->on_target_ctx;
 	c->max_edges = opts->max_edges ? opts->max_edges : DEFAULT_MAX_EDGES;
 	c->max_stacks = opts->max_stacks ? opts->max_stacks : DEFAULT_MAX_STACKS;
 	c->targets = targets_new(opts->proc_root, opts->pids, opts->npids, opts->comm_regex, opts->ncomm, err, errlen);

@@ -33,6 +33,11 @@ struct capture_opts {
 	 * 8192 stacks: about 20 MiB of kernel memory); full maps are counted
 	 * in stats. */
 	uint32_t max_edges, max_threads, max_stacks;
+	/* Told (main loop: inside capture_open and capture_poll) each time a
+	 * process starts being traced: at start-up, on a --comm match at exec,
+	 * a traced process's forked child. serve reads who it is right then. */
+	void (*on_target)(void *ctx, int32_t pid);
+	void *on_target_ctx;
 };
 
 /* Per-thread totals since the previous drain, for the daemon's series. */

@@ -90,6 +90,8 @@ struct capture {
 	bool stacks_full;
 	bool raw_tp;
 	uint32_t max_edges, max_stacks;
+	void (*on_target)(void *ctx, int32_t pid); /* capture_opts.on_target */
+	void *on_target_ctx;
 
 	struct wf_edge_list pending; /* drained early (a process exited or exec'ed) */
 	struct stack_cache cache;

@@ -206,6 +206,15 @@ static uint32_t resolve_target(void *ctx, int32_t pid, const char *comm)
 	return tracker_resolve(s->tracker, pid, comm, s->now_ms);
 }
 
+/* A process is traced from now: who it is is read while it runs, and its
+ * throttling is counted from now on (tracker.h). */
+static void target_appeared(void *ctx, int32_t pid)
+{
+	struct serve *s = ctx;
+
+	tracker_appeared(s->tracker, pid, wall_ms());
+}
+
 static void target_live(void *ctx, uint32_t target_id, const struct wf_throttle *d)
 {
 	struct serve *s = ctx;
@@ -593,6 +602,7 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 	struct wf_tracker_opts topts = { .proc_root = f->proc_root, .cgroup_root = f->cgroup_root,
 					 .cgroup_regex = f->cgroup };
 	const char *names[STATUS_MAX_PROGRAMS];
+	struct capture_opts copts;
 	char err[512];
 
 	s->window_ms = f->window_s * 1000;
@@ -609,7 +619,11 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 	if (!s->metrics || !s->hist)
 		return print_error(1, "out of memory");
 
-	s->cap = capture_open(&f->copts, err, sizeof(err));
+	/* Told when a process starts being traced (tracker_appeared). */
+	copts = f->copts;
+	copts.on_target = target_appeared;
+	copts.on_target_ctx = s;
+	s->cap = capture_open(&copts, err, sizeof(err));
 	if (!s->cap)
 		return print_error(1, err);
 	s->nprograms = capture_programs(s->cap, names, STATUS_MAX_PROGRAMS);

@@ -194,6 +194,9 @@ static struct tracked *discover(struct wf_tracker *t, struct tracked *e, int32_t
 		return e;
 	}
 	e->target_id = catalog_target_put(t->cat, &target);
+	/* The throttling baseline is taken when the target appears, so the
+	 * window it appears in counts its throttling from then on. */
+	e->have_throttle = e->alive && t->have_fs && discovery_cpu_throttling(&t->fs, &e->cgroup, &e->prev) == 0;
 	if (e->alive)
 		wf_log(WF_LOG_INFO, "targets: following pid %d (%s)%s%s%s%s", pid, target.comm,
 		       target.labels.value[WF_LABEL_POD][0] ? " pod " : "", target.labels.value[WF_LABEL_NAMESPACE],
@@ -225,6 +228,58 @@ uint32_t tracker_resolve(struct wf_tracker *t, int32_t pid, const char *comm, in
 	}
 	e = discover(t, append(t), pid, st, comm, now_ms);
 	return e ? e->target_id : 0;
+}
+
+/*
+ * A process can change cgroups while it runs: a runtime places a container's
+ * first process into the container's cgroup after it started, or a
+ * process is moved by hand or by systemd. Labels and throttling follow the
+ * cgroup it is in now: the cgroup file is read again every window (one
+ * small read per live target), and on a change the target is discovered
+ * again, its catalog labels replaced and its throttling baseline reset
+ * (counters of two cgroups cannot be subtracted).
+ */
+static void relabel_if_moved(struct wf_tracker *t, struct tracked *e)
+{
+	struct wf_cgroup now;
+	struct wf_target_info info;
+	struct wf_target tg;
+
+	if (discovery_cgroup_of(e->pid, t->proc_root, &now) ||
+	    (!strcmp(now.unified, e->cgroup.unified) && !strcmp(now.cpu, e->cgroup.cpu)))
+		return;
+	if (discovery_target(e->pid, t->proc_root, &info) || catalog_target_get(t->cat, e->target_id, &tg))
+		return;
+	e->cgroup = info.cgroup;
+	tg.labels = info.labels;
+	catalog_target_put(t->cat, &tg);
+	e->have_throttle = t->have_fs && discovery_cpu_throttling(&t->fs, &e->cgroup, &e->prev) == 0;
+	wf_log(WF_LOG_INFO, "targets: pid %d moved to cgroup %s%s%s", e->pid,
+	       e->cgroup.cpu[0] && t->fs.cpu_dir[0] ? e->cgroup.cpu : e->cgroup.unified,
+	       info.labels.value[WF_LABEL_CONTAINER_ID][0] ? ", container " : "",
+	       info.labels.value[WF_LABEL_CONTAINER_ID]);
+}
+
+uint32_t tracker_appeared(struct wf_tracker *t, int32_t pid, int64_t now_ms)
+{
+	struct tracked *e = find(t, pid);
+	uint64_t st = pid > 0 ? start_time(t->proc_root, pid) : 0;
+
+	if (e && st && st == e->start_time && e->alive) {
+		/* The same process exec'ed: its name, executable and environment
+		 * are the new image's; its cgroup and throttling count go on. */
+		struct wf_cgroup cg = e->cgroup;
+		struct wf_throttle prev = e->prev;
+		bool had = e->have_throttle;
+
+		discover(t, e, pid, st, NULL, now_ms);
+		if (had && !strcmp(cg.unified, e->cgroup.unified) && !strcmp(cg.cpu, e->cgroup.cpu)) {
+			e->prev = prev;
+			e->have_throttle = true;
+		}
+		return e->target_id;
+	}
+	return tracker_resolve(t, pid, NULL, now_ms);
 }
 
 void tracker_end_window(struct wf_tracker *t, int64_t now_ms,
@@ -263,6 +318,7 @@ void tracker_end_window(struct wf_tracker *t, int64_t now_ms,
 		e = &t->t[n - 1];
 		if (!e->target_id)
 			continue;
+		relabel_if_moved(t, e);
 		memset(&delta, 0, sizeof(delta));
 		if (t->have_fs && discovery_cpu_throttling(&t->fs, &e->cgroup, &cur) == 0) {
 			if (e->have_throttle)

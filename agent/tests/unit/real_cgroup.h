@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Real cgroups for the unit tests that need them (test_discovery.c,
- * test_tracker.c): created on whichever hierarchy holds the cpu controller
+ * test_tracker_cgroups.c): created on whichever hierarchy holds the cpu controller
  * here (v1 cpu, or v2 with cpu enabled at the root), with real processes
  * moved into them. Run as root.
  */
