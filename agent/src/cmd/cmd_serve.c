@@ -32,6 +32,7 @@
 #include "commands.h"
 #include "history.h"
 #include "http_api.h"
+#include "intern.h"
 #include "logging.h"
 #include "metrics.h"
 #include "store.h"
@@ -98,6 +99,9 @@ struct serve {
 
 	pthread_mutex_t stats_lock; /* stats and programs are read by HTTP threads */
 	struct capture_stats stats, prev_stats;
+	/* What the main loop holds in memory, copied each window under
+	 * stats_lock (the intern table is main-loop only), for /api/v1/status. */
+	size_t intern_strings, intern_bytes;
 	char programs[STATUS_MAX_PROGRAMS][64];
 	size_t nprograms;
 
@@ -253,6 +257,8 @@ static void update_health(struct serve *s, double drain_ms, double write_ms)
 	prev = s->prev_stats;
 	s->stats = st;
 	s->prev_stats = st;
+	s->intern_strings = intern_count();
+	s->intern_bytes = intern_bytes();
 	pthread_mutex_unlock(&s->stats_lock);
 
 	{
@@ -359,6 +365,13 @@ static void status_json(void *ctx, struct json *j)
 	json_i64(j, s->window_ms / 1000);
 	json_key(j, "retention_s");
 	json_i64(j, s->retention_ms / 1000);
+	json_key(j, "intern");
+	json_obj_begin(j);
+	json_key(j, "strings");
+	json_i64(j, (int64_t)s->intern_strings);
+	json_key(j, "bytes");
+	json_i64(j, (int64_t)s->intern_bytes);
+	json_obj_end(j);
 	json_key(j, "rules");
 	json_str(j, s->rules ? rules_origin(s->rules) : NULL);
 	json_key(j, "programs");
