@@ -325,7 +325,7 @@ static void finish_window(struct serve *s, int64_t start, int64_t end)
 		t0 = mono_ms();
 		/* Windows the store did not take come first: a minute is rolled
 		 * up from all of its windows. */
-		persisted = history_write_pending(s->hist) == 0 && store_write_window(s->store, &enc.window, end) == 0;
+		persisted = history_write_pending(s->hist, end) == 0 && store_write_window(s->store, &enc.window, end) == 0;
 		write_ms = mono_ms() - t0;
 		store_status(s->store, &after);
 		if (after.errors > before.errors)

@@ -333,7 +333,7 @@ void history_edge_details(struct wf_history *h, const uint32_t *ids, size_t n, s
 	store_reader_close(r);
 }
 
-int history_write_pending(struct wf_history *h)
+int history_write_pending(struct wf_history *h, int64_t now_ms)
 {
 	struct ring_window **todo;
 	size_t n = 0, done = 0;
@@ -358,7 +358,10 @@ int history_write_pending(struct wf_history *h)
 					      .targets = todo[done]->targets,
 					      .ntargets = todo[done]->ntargets };
 
-		if (store_write_window(h->store, &sw, todo[done]->end_ms))
+		/* The time now, not the window's end: a closed store is
+		 * reopened only once 30 s have passed since the last try,
+		 * which a window's own (older) end never shows. */
+		if (store_write_window(h->store, &sw, now_ms))
 			break;
 		pthread_mutex_lock(&h->lock);
 		todo[done]->persisted = true;

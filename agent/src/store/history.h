@@ -34,9 +34,10 @@ void history_free(struct wf_history *h);
 int history_add(struct wf_history *h, const struct wf_store_window *w, bool persisted);
 /* Writes the windows of the ring the store did not take (it failed, and
  * may work again), oldest first, stopping at the first failure: once space
- * returns, a restart loses none of them. Returns 0 when none is left
- * unwritten, -1 otherwise. */
-int history_write_pending(struct wf_history *h);
+ * returns, a restart loses none of them. now_ms is the wall time now (a
+ * closed store is reopened at most every 30 s of it). Returns 0 when none
+ * is left unwritten, -1 otherwise. */
+int history_write_pending(struct wf_history *h, int64_t now_ms);
 
 /* Windows in the ring, and the oldest start (-1 if empty). */
 size_t history_ring_len(struct wf_history *h, int64_t *oldest_ms);

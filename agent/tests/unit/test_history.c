@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -89,9 +90,11 @@ static struct wf_store *blocked_store(struct fx *f)
 /*
  * Window k: [T0 + k W, T0 + (k + 1) W), (k + 1) s off CPU in net.tcp.data
  * and k + 1 intervals of the one edge. Written to the store if store is
- * given, then added to the ring (persisted as the store said).
+ * given, then added to the ring (persisted as the store said). as_serve:
+ * written as serve does at the window's end, the windows the store did not
+ * take first (cmd_serve.c).
  */
-static void add_window(struct fx *f, struct wf_history *h, struct wf_store *store, int k)
+static void write_window(struct fx *f, struct wf_history *h, struct wf_store *store, int k, bool as_serve)
 {
 	struct wf_wtarget t;
 	struct wf_buf tb = { 0 }, eb = { 0 };
@@ -108,12 +111,19 @@ static void add_window(struct fx *f, struct wf_history *h, struct wf_store *stor
 	assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
 	st = (struct wf_store_target){ f->target, tb.data, tb.len, eb.data, eb.len };
 	w = (struct wf_store_window){ T0 + k * W, T0 + (k + 1) * W, &st, 1 };
-	if (store)
+	if (as_serve)
+		persisted = history_write_pending(h, w.end_ms) == 0 && store_write_window(store, &w, w.end_ms) == 0;
+	else if (store)
 		persisted = store_write_window(store, &w, w.end_ms) == 0;
 	assert_int_equal(history_add(h, &w, persisted), 0);
 	wtarget_free(&t);
 	wf_buf_free(&tb);
 	wf_buf_free(&eb);
+}
+
+static void add_window(struct fx *f, struct wf_history *h, struct wf_store *store, int k)
+{
+	write_window(f, h, store, k, false);
 }
 
 /* The off-CPU series by category, one point per window: seconds per second. */
@@ -267,18 +277,65 @@ static void test_pending_written(void **state)
 	add_window(f, h, NULL, 2);
 	store_status(s, &st);
 	assert_int_equal(st.windows_written, 1);
-	assert_int_equal(history_write_pending(h), 0);
+	assert_int_equal(history_write_pending(h, NOW), 0);
 	store_status(s, &st);
 	assert_int_equal(st.windows_written, 3);
 	assert_int_equal(st.oldest_ms, T0);
 	assert_int_equal(st.newest_ms, T0 + 3 * W);
-	assert_int_equal(history_write_pending(h), 0); /* nothing left: nothing written again */
+	assert_int_equal(history_write_pending(h, NOW), 0); /* nothing left: nothing written again */
 	store_status(s, &st);
 	assert_int_equal(st.windows_written, 3);
 	assert_int_equal(offcpu_points(h, v, t, 8, &mem), 3);
 	assert_false(mem);
 	assert_points(t, v, 3, (const int[]){ 0, 1, 2 });
 	assert_int_equal(edge_count(h, f->edge, &mem), 1 + 2 + 3);
+	history_free(h);
+	store_close(s);
+}
+
+/*
+ * A store that could not be opened at start-up and becomes writable while
+ * serve runs: it is reopened at most every 30 s of wall time, counted from
+ * the last try, and then every window kept in memory is written, oldest
+ * first, with the current one; nothing is lost. (The retry once passed
+ * each pending window's own end as the time: always within 30 s of the
+ * last try, so the store was never reopened and every window after was
+ * kept in memory only.)
+ */
+static void test_store_reopened(void **state)
+{
+	struct fx *f = *state;
+	struct wf_store *s = blocked_store(f); /* tried at T0 */
+	struct wf_history *h = history_new(s, f->cat, W, f->opts.fine_retention_ms, 16);
+	struct wf_store_status st;
+	char dir[128];
+	double v[8];
+	int64_t t[8];
+	bool mem;
+
+	assert_false(store_readable(s));
+	write_window(f, h, s, 0, true); /* at T0 + 10 s and 20 s: too soon to try again */
+	write_window(f, h, s, 1, true);
+	store_status(s, &st);
+	assert_int_equal(st.windows_written, 0);
+	/* The directory appears (a volume mounted late, space freed). */
+	assert_int_equal(unlink(f->blocker), 0);
+	snprintf(dir, sizeof(dir), "%s/later", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_window(f, h, s, 2, true); /* at T0 + 30 s: tried, and it opens */
+	store_status(s, &st);
+	assert_int_equal(st.windows_written, 3);
+	write_window(f, h, s, 3, true);
+	write_window(f, h, s, 4, true);
+	store_status(s, &st);
+	assert_int_equal(st.windows_written, 5);
+	assert_int_equal(st.oldest_ms, T0);
+	assert_int_equal(st.newest_ms, T0 + 5 * W);
+	assert_true(store_readable(s));
+	assert_int_equal(offcpu_points(h, v, t, 8, &mem), 5);
+	assert_false(mem);
+	assert_points(t, v, 5, (const int[]){ 0, 1, 2, 3, 4 });
+	assert_int_equal(edge_count(h, f->edge, &mem), 1 + 2 + 3 + 4 + 5);
 	history_free(h);
 	store_close(s);
 }
@@ -290,6 +347,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ring_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring_keeps_newest, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_reopened, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
