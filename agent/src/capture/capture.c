@@ -638,6 +638,13 @@ int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_
 	return rc ? -1 : 0;
 }
 
+void capture_mark_interned(const struct capture *c)
+{
+	sym_mark_interned(c->sym);
+	for (size_t i = 0; i < c->pending.len; i++)
+		edge_mark_interned(&c->pending.items[i]);
+}
+
 void capture_get_stats(const struct capture *c, struct capture_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -97,6 +97,9 @@ int capture_poll(struct capture *c, int timeout_ms);
  * (either may be NULL). Edges are symbolized but not classified. */
 int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_totals *totals);
 void capture_get_stats(const struct capture *c, struct capture_stats *out);
+/* Marks the interned strings the capture holds between drains (the
+ * symbolizer's caches, edges drained early), for intern_sweep (intern.h). */
+void capture_mark_interned(const struct capture *c);
 
 /*
  * What the capture could not record, as named counters: one definition for

@@ -86,6 +86,10 @@ static void on_signal(int sig)
 struct serve {
 	int64_t window_ms;
 	int64_t retention_ms;
+	/* Memory never holds more than the retention: the ring's span (and
+	 * full edge records) is WF_RING_SPAN_MS or the retention if shorter,
+	 * pruned every WF_CATALOG_PRUNE_INTERVAL_MS or half the span. */
+	int64_t ring_span_ms, prune_every_ms;
 	struct capture *cap;
 	struct wf_rules *rules;
 	struct wf_catalog *cat;
@@ -202,6 +206,27 @@ static char *read_token(const char *path, char *err, size_t errlen)
 }
 
 /* ---- the window ---- */
+
+/*
+ * What memory holds is bounded by what may still be asked for: edges and
+ * gone targets past the retention are forgotten, full edge records the
+ * ring no longer covers are left to the store, and then every interned
+ * string that no record in memory, no symbolizer cache and no pending edge
+ * holds is evicted (intern.h). Runs between windows, when the window's own
+ * edges are freed.
+ */
+static void prune_memory(struct serve *s, int64_t now_ms)
+{
+	size_t evicted;
+
+	catalog_prune(s->cat, now_ms - s->retention_ms, now_ms - s->ring_span_ms);
+	intern_sweep_begin();
+	catalog_mark_interned(s->cat);
+	capture_mark_interned(s->cap);
+	evicted = intern_sweep_end();
+	wf_log(WF_LOG_DEBUG, "serve: pruned memory: %zu interned strings evicted, %zu kept (%zu bytes)", evicted,
+	       intern_count(), intern_bytes());
+}
 
 static uint32_t resolve_target(void *ctx, int32_t pid, const char *comm)
 {
@@ -340,14 +365,14 @@ static void finish_window(struct serve *s, int64_t start, int64_t end)
 	wf_log(WF_LOG_DEBUG, "serve: window %lld+%lldms: %zu edges, %zu threads, %zu targets, drain %.1fms, write %.1fms",
 	       (long long)start, (long long)(end - start), edges.len, totals.len, col.n, drain_ms, write_ms);
 
-	if (end - s->last_prune_ms >= WF_CATALOG_PRUNE_INTERVAL_MS) {
-		catalog_prune(s->cat, end - s->retention_ms, end - WF_RING_SPAN_MS);
-		s->last_prune_ms = end;
-	}
 	s->col = NULL;
 	collected_free(&col);
 	edge_list_free(&edges);
 	capture_totals_free(&totals);
+	if (end - s->last_prune_ms >= s->prune_every_ms) {
+		prune_memory(s, end);
+		s->last_prune_ms = end;
+	}
 }
 
 /* ---- /api/v1/status: the capture's part ---- */
@@ -620,6 +645,9 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 
 	s->window_ms = f->window_s * 1000;
 	s->retention_ms = f->retention_ms;
+	s->ring_span_ms = WF_RING_SPAN_MS < s->retention_ms ? WF_RING_SPAN_MS : s->retention_ms;
+	s->prune_every_ms = WF_CATALOG_PRUNE_INTERVAL_MS < s->ring_span_ms / 2 ? WF_CATALOG_PRUNE_INTERVAL_MS
+									       : s->ring_span_ms / 2;
 	s->cat = catalog_new();
 	s->tracker = s->cat ? tracker_new(&topts, s->cat, err, sizeof(err)) : NULL;
 	if (!s->tracker)
@@ -627,7 +655,7 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 	s->metrics = metrics_new();
 	s->store = store_open(&f->sopts, s->cat, wall_ms());
 	s->hist = s->store ? history_new(s->store, s->cat, s->window_ms, f->sopts.fine_retention_ms,
-					 (size_t)(WF_RING_SPAN_MS / s->window_ms))
+					 (size_t)(s->ring_span_ms / s->window_ms))
 			   : NULL;
 	if (!s->metrics || !s->hist)
 		return print_error(1, "out of memory");

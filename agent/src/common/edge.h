@@ -111,6 +111,9 @@ int edge_list_push(struct wf_edge_list *list, const struct wf_edge *e);
 void edge_list_free(struct wf_edge_list *list);
 /* Adds a fact (interned); silently ignores facts beyond WF_MAX_FACTS. */
 void edge_add_fact(struct wf_edge *e, const char *fact);
+/* Marks e's interned strings (frames, facts, activity) during an
+ * intern sweep (intern.h). */
+void edge_mark_interned(const struct wf_edge *e);
 /* Returns the value of fact "key=..." or NULL. */
 const char *edge_fact(const struct wf_edge *e, const char *key);
 

@@ -779,6 +779,18 @@ void catalog_mark_clean(struct wf_catalog *c, const struct wf_catalog_dirty *d)
 	pthread_rwlock_unlock(&c->lock);
 }
 
+void catalog_mark_interned(struct wf_catalog *c)
+{
+	pthread_rwlock_rdlock(&c->lock);
+	for (size_t i = 0; i < c->nedges; i++) {
+		const struct wf_edge *e = c->edges[i].detail;
+
+		if (e)
+			edge_mark_interned(e);
+	}
+	pthread_rwlock_unlock(&c->lock);
+}
+
 void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms)
 {
 	size_t n = 0, t = 0;

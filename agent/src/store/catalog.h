@@ -109,6 +109,11 @@ void catalog_dirty_free(struct wf_catalog_dirty *d);
  * full records of persisted edges last seen before detail_cutoff_ms. */
 void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms);
 
+/* Marks the interned strings (frames, facts, activity) of the edge records
+ * held in memory, for intern_sweep (intern.h); edges whose record was
+ * dropped are named by the store alone. */
+void catalog_mark_interned(struct wf_catalog *c);
+
 /* Deep copies an edge's stacks (edge_list_free frees them). */
 int catalog_copy_edge(struct wf_edge *dst, const struct wf_edge *src);
 void catalog_free_edge(struct wf_edge *e);

@@ -582,6 +582,27 @@ void symbolizer_free(struct wf_symbolizer *s)
 	free(s);
 }
 
+static void mark_index(const struct sym_index *ix)
+{
+	for (size_t i = 0; i < ix->n; i++)
+		intern_mark(ix->e[i].shown);
+}
+
+void sym_mark_interned(const struct wf_symbolizer *s)
+{
+	if (s->ks)
+		mark_index(&s->ks->ix);
+	if (s->vdso.es)
+		mark_index(&s->vdso.es->ix);
+	for (const struct elf_obj *o = s->objs; o; o = o->next)
+		if (o->es)
+			mark_index(&o->es->ix);
+	for (size_t b = 0; b < s->nbuckets; b++)
+		for (const struct proc_snap *p = s->buckets[b]; p; p = p->next)
+			for (size_t i = 0; i < p->n; i++)
+				intern_mark(p->maps[i].module);
+}
+
 void sym_get_stats(const struct wf_symbolizer *s, struct sym_stats *out)
 {
 	*out = s->stats;

@@ -69,4 +69,9 @@ void sym_process_gone(struct wf_symbolizer *s, int32_t pid);
 
 void sym_get_stats(const struct wf_symbolizer *s, struct sym_stats *out);
 
+/* Marks the interned names the symbolizer caches (symbol display names,
+ * mapping modules), for intern_sweep (intern.h). Names it formats on each
+ * lookup ("module+0xOFF") are not cached and not marked. */
+void sym_mark_interned(const struct wf_symbolizer *s);
+
 #endif
