@@ -397,6 +397,8 @@ static void status_json(void *ctx, struct json *j)
 	json_key(j, "bytes");
 	json_i64(j, (int64_t)s->intern_bytes);
 	json_obj_end(j);
+	json_key(j, "names");
+	json_i64(j, (int64_t)catalog_name_count(s->cat));
 	json_key(j, "rules");
 	json_str(j, s->rules ? rules_origin(s->rules) : NULL);
 	json_key(j, "programs");

@@ -666,6 +666,16 @@ uint32_t catalog_edge_id_limit(struct wf_catalog *c)
 	return id;
 }
 
+size_t catalog_name_count(struct wf_catalog *c)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&c->lock);
+	n = c->nnames - 1;
+	pthread_rwlock_unlock(&c->lock);
+	return n;
+}
+
 size_t catalog_edge_count(struct wf_catalog *c)
 {
 	size_t n;

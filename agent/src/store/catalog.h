@@ -56,6 +56,8 @@ uint32_t catalog_name_id(struct wf_catalog *c, const char *s);
 uint32_t catalog_name_find(struct wf_catalog *c, const char *s);
 /* Copies name id into buf ("" for 0 or unknown); returns buf. */
 const char *catalog_name(struct wf_catalog *c, uint32_t id, char *buf, size_t len);
+/* Names held (ids handed out, "none" not counted). */
+size_t catalog_name_count(struct wf_catalog *c);
 /* Loading from the store keeps the stored id. */
 int catalog_load_name(struct wf_catalog *c, uint32_t id, const char *s);
 
