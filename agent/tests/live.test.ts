@@ -545,6 +545,7 @@ describe('record: bad arguments and missing privileges', () => {
     [['--pid', '1', '--bogus'], /unknown option '--bogus'/],
     [['--pid'], /needs a value/],
     [['--pid', '1', '--rules', '/nonexistent/rules'], /nonexistent/],
+    [['--pid', '1', '--symbols', '/nonexistent/symbols'], /--symbols '\/nonexistent\/symbols' is not a directory/],
   ];
   for (const [args, message] of bad) {
     test(`record ${args.join(' ') || '(no arguments)'}: one-line error, exit 2`, () => {

@@ -136,6 +136,8 @@ describe('serve: command line', () => {
     [['--rules', '/nonexistent/rules'], /nonexistent/],
     [['--token-file', '/nonexistent/token'], /cannot read token file/],
     [['--cgroup', '('], /cgroup/],
+    [['--symbols', '/nonexistent/symbols'], /--symbols '\/nonexistent\/symbols' is not a directory this user can read/],
+    [['--symbols', '/etc/hostname'], /--symbols '\/etc\/hostname' is not a directory/],
   ];
   for (const [args, re] of cases) {
     test(`rejects ${args.join(' ')}`, () => {

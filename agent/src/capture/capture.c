@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -393,6 +394,26 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+_Static_assert(CAPTURE_MAX_SYMBOL_DIRS == SYM_MAX_DIRS, "capture.h and symbolize.h differ");
+
+int capture_opts_add_symbols(struct capture_opts *o, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (o->nsymbol_dirs == CAPTURE_MAX_SYMBOL_DIRS) {
+		snprintf(err, errlen, "too many --symbols (at most %d)", CAPTURE_MAX_SYMBOL_DIRS);
+		return -1;
+	}
+	errno = 0;
+	if (!dir[0] || stat(dir, &st) || !S_ISDIR(st.st_mode) || access(dir, R_OK | X_OK)) {
+		snprintf(err, errlen, "--symbols '%s' is not a directory this user can read%s%s", dir,
+			 errno ? ": " : "", errno ? strerror(errno) : "");
+		return -1;
+	}
+	o->symbol_dirs[o->nsymbol_dirs++] = dir;
+	return 0;
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 /* Open, load and attach (capture_attach.c), then the targets already
@@ -427,6 +448,12 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	if (!c->keys || !c->vals || !c->sym) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
+	}
+	for (int i = 0; i < opts->nsymbol_dirs; i++) {
+		if (symbolizer_add_dir(c->sym, opts->symbol_dirs[i])) {
+			snprintf(err, errlen, "--symbols %s: %s", opts->symbol_dirs[i], strerror(errno));
+			goto fail;
+		}
 	}
 	if (capture_load(c, opts, err, errlen))
 		goto fail;

@@ -16,6 +16,8 @@
 #include "edge.h"
 #include "targets.h" /* CAPTURE_MAX_PIDS, CAPTURE_MAX_COMMS */
 
+#define CAPTURE_MAX_SYMBOL_DIRS 8 /* SYM_MAX_DIRS */
+
 struct capture_opts {
 	int32_t pids[CAPTURE_MAX_PIDS];
 	int npids;
@@ -38,7 +40,15 @@ struct capture_opts {
 	 * a traced process's forked child. serve reads who it is right then. */
 	void (*on_target)(void *ctx, int32_t pid);
 	void *on_target_ctx;
+	/* --symbols: directories of separate symbol files, by build-id
+	 * (symbolize.h); filled by capture_opts_add_symbols. */
+	const char *symbol_dirs[CAPTURE_MAX_SYMBOL_DIRS];
+	int nsymbol_dirs;
 };
+
+/* --symbols DIR, for record and serve: dir must be a directory we can
+ * read. 0, or -1 with the error (naming dir) in err. */
+int capture_opts_add_symbols(struct capture_opts *o, const char *dir, char *err, size_t errlen);
 
 /* Per-thread totals since the previous drain, for the daemon's series. */
 struct capture_thread_totals {

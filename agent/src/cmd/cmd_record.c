@@ -41,6 +41,9 @@ static const char usage[] =
 	"                          this often (default 1000)\n"
 	"  -f, --format FORMAT     text (default), folded or json\n"
 	"      --rules FILE        classification rules instead of the built-in ones\n"
+	"      --symbols DIR       separate symbol files by build-id for stripped\n"
+	"                          binaries (DIR/.build-id/NN/REST.debug or a file\n"
+	"                          named by the build-id; repeatable)\n"
 	"      --top N             text: print stacks of the N largest edges (default 20, 0 = all)\n"
 	"  -v, --verbose           libbpf debug output\n"
 	"  -h, --help              this help\n";
@@ -105,6 +108,7 @@ static const struct option record_longopts[] = {
 	{ "sample-ms", required_argument, NULL, 'P' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "rules", required_argument, NULL, 'r' },
+	{ "symbols", required_argument, NULL, 's' },
 	{ "top", required_argument, NULL, 't' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -172,6 +176,13 @@ static int record_flag(struct record_flags *f, int opt, const char *arg)
 	case 'r':
 		f->rules_path = arg;
 		break;
+	case 's': {
+		char err[PATH_MAX + 128];
+
+		if (capture_opts_add_symbols(o, arg, err, sizeof(err)))
+			return bad_usage("%s", err);
+		break;
+	}
 	case 't':
 		if (!parse_u32(arg, 1000000, &u))
 			return bad_usage("--top needs a number, got '%s'", arg);

@@ -11,6 +11,7 @@
  * benchfill.c and none of the daemon runs.
  */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -72,6 +73,9 @@ static const char usage[] =
 	"  --proc-root DIR      the host's procfs (default /proc; a pod without\n"
 	"                       hostPID mounts it elsewhere, e.g. /host/proc)\n"
 	"  --cgroup-root DIR    the host's cgroup tree (default /sys/fs/cgroup)\n"
+	"  --symbols DIR        separate symbol files by build-id for stripped\n"
+	"                       binaries (DIR/.build-id/NN/REST.debug or a file\n"
+	"                       named by the build-id; repeatable)\n"
 	"  -v, --verbose        debug log (and libbpf's)\n"
 	"  -h, --help           this help\n";
 
@@ -446,7 +450,7 @@ static void status_json(void *ctx, struct json *j)
 /* ---- the command line ---- */
 
 enum { OPT_LISTEN = 256, OPT_DB, OPT_COMM, OPT_PID, OPT_CGROUP, OPT_TOKEN, OPT_RETENTION, OPT_WINDOW,
-       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL, OPT_INSECURE };
+       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL, OPT_INSECURE, OPT_SYMBOLS };
 
 static const struct option serve_longopts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -460,6 +464,7 @@ static const struct option serve_longopts[] = {
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "proc-root", required_argument, NULL, OPT_PROC_ROOT },
 	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
+	{ "symbols", required_argument, NULL, OPT_SYMBOLS },
 	{ "insecure-no-token", no_argument, NULL, OPT_INSECURE },
 	/* Not in --help: fills a store with synthetic windows for
 	 * agent/bench/bench-store (benchfill.c); cmd_serve hands it over
@@ -521,6 +526,13 @@ static int serve_flag(struct serve_flags *f, int opt, const char *arg)
 	case OPT_INSECURE:
 		f->insecure = true;
 		break;
+	case OPT_SYMBOLS: {
+		char err[PATH_MAX + 128];
+
+		if (capture_opts_add_symbols(c, arg, err, sizeof(err)))
+			return usage_error("%s", err);
+		break;
+	}
 	case OPT_COMM:
 		if (c->ncomm >= CAPTURE_MAX_COMMS)
 			return usage_error("at most %s --comm options", "8");

@@ -66,10 +66,28 @@ static bool same_identity(const struct elf_obj *o, const struct elf_syms *es, co
 	       o->mtime.tv_sec == st->st_mtim.tv_sec && o->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* A stripped object may have its symbols in a separate debug file. */
+/* Opens path as es's debug file: true if it exists and carries es's
+ * build-id (elf_syms_add_debug_fd refuses any other). */
+static bool try_debug_file(struct elf_syms *es, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return false;
+	rc = elf_syms_add_debug_fd(es, fd);
+	close(fd);
+	return rc == 0;
+}
+
+/*
+ * A stripped object may have its symbols in a separate debug file, found by
+ * its build-id: in the --symbols directories (both layouts), then the
+ * process's own /usr/lib/debug (its image may ship them), then the host's.
+ */
 static void add_debug_file(const struct wf_symbolizer *s, struct elf_syms *es, int32_t pid)
 {
-	/* Sized so no path is ever truncated (proc_root < PATH_MAX). */
+	/* Sized so no path is ever truncated (proc_root and dirs < PATH_MAX). */
 	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
 	char root[PATH_MAX + 32];
 
@@ -77,23 +95,22 @@ static void add_debug_file(const struct wf_symbolizer *s, struct elf_syms *es, i
 		return;
 	for (size_t i = 0; i < es->build_id_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", es->build_id[i]);
-	/* The process's own filesystem first (its image may ship them), then the host's. */
-	for (int pass = 0; pass < 2; pass++) {
-		int fd;
+	for (size_t d = 0; d < s->ndirs; d++) {
+		static const char *const layouts[] = { "%s/.build-id/%.2s/%s.debug", "%s/%.2s%s.debug", "%s/%.2s%s" };
 
+		for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
+			snprintf(path, sizeof(path), layouts[l], s->dirs[d], hex, hex + 2);
+			if (try_debug_file(es, path))
+				return;
+		}
+	}
+	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 0)
 			snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
 		else
 			root[0] = '\0';
-		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root, hex,
-			 hex + 2);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		int ok = elf_syms_add_debug_fd(es, fd);
-
-		close(fd);
-		if (!ok)
+		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root, hex, hex + 2);
+		if (try_debug_file(es, path))
 			return;
 	}
 }

@@ -560,6 +560,23 @@ struct wf_symbolizer *symbolizer_new(void)
 	return symbolizer_new_root("/proc");
 }
 
+int symbolizer_add_dir(struct wf_symbolizer *s, const char *dir)
+{
+	if (s->ndirs >= SYM_MAX_DIRS) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (strlen(dir) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	s->dirs[s->ndirs] = strdup(dir);
+	if (!s->dirs[s->ndirs])
+		return -1;
+	s->ndirs++;
+	return 0;
+}
+
 void symbolizer_free(struct wf_symbolizer *s)
 {
 	if (!s)
@@ -579,6 +596,8 @@ void symbolizer_free(struct wf_symbolizer *s)
 	}
 	elf_syms_free(s->vdso.es);
 	ksyms_free(s->ks);
+	for (size_t i = 0; i < s->ndirs; i++)
+		free(s->dirs[i]);
 	free(s);
 }
 

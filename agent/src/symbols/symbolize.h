@@ -35,6 +35,19 @@ struct wf_symbolizer *symbolizer_new_root(const char *proc_root);
 void symbolizer_free(struct wf_symbolizer *s);
 
 /*
+ * --symbols DIR: also look for a stripped object's separate symbol file in
+ * dir, by the object's GNU build-id, in the layout gdb and debuginfod use
+ * (DIR/.build-id/NN/REST.debug) and as a plain file named by the build-id
+ * (DIR/NNREST.debug, DIR/NNREST). Directories given are tried in order,
+ * before /usr/lib/debug of the process and of the host. A file whose own
+ * build-id differs is never used (a wrong name is worse than none).
+ * Call before the first lookup. 0, or -1 with errno (ENOMEM, E2BIG past
+ * SYM_MAX_DIRS, ENAMETOOLONG).
+ */
+#define SYM_MAX_DIRS 8
+int symbolizer_add_dir(struct wf_symbolizer *s, const char *dir);
+
+/*
  * Name of a kernel address: "func", "func [module]" for module symbols;
  * outside every symbol "[module]+0xOFF" (offset from the module base) or
  * "[kernel]+0xOFF" (offset from _text); "[unknown]" for 0 or a user-half

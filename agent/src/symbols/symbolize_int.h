@@ -78,6 +78,8 @@ struct proc_snap {
 
 struct wf_symbolizer {
 	char proc_root[PATH_MAX];
+	char *dirs[SYM_MAX_DIRS]; /* --symbols, in order */
+	size_t ndirs;
 
 	struct ksyms *ks;
 	uint64_t ks_read_ns; /* last load attempt; 0 never */

@@ -878,6 +878,93 @@ static void test_debug_file_in_container(void **state)
 	symbolizer_free(s);
 }
 
+/* Every function of the static test program as module+offset: unnamed. */
+static void check_unnamed(struct wf_symbolizer *s, const struct child *c, const char *module)
+{
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		char want[128];
+		uint64_t a = addr_of(c, expected[i].label);
+
+		snprintf(want, sizeof(want), "%s+0x%" PRIx64, module, a - c->bias);
+		assert_sym(s, c->pid, a, want);
+	}
+}
+
+/* dir/rel, with its directories, holding a copy of the file from. */
+static void place_file(const char *dir, const char *rel, const char *from)
+{
+	char path[2 * PATH_MAX], cmd[2 * PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\"", path);
+	assert_int_equal(system(cmd), 0);
+	copy_file(from, path);
+}
+
+/*
+ * --symbols DIR: a stripped C++ program (the static build, split with
+ * objcopy --only-keep-debug and stripped) named from its separate symbol
+ * file, found by build-id in each layout: DIR/.build-id/NN/REST.debug,
+ * DIR/<build-id>.debug and DIR/<build-id>; directories tried in order.
+ * The debug file of another build (-O2) under this build's id names
+ * nothing: every frame stays module+offset.
+ */
+static void test_symbols_dir(void **state)
+{
+	char dir[64], from[PATH_MAX], other[PATH_MAX], hex[128], rel[256], sub[PATH_MAX];
+	const char *const layouts[] = { "%s/.build-id/%.2s/%s.debug", "%s/%.2s%s.debug", "%s/%.2s%s" };
+	struct wf_symbolizer *s;
+	struct child c;
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	input_path(other, sizeof(other), "wfsym-static-other.debug");
+	build_id_of(from, hex, sizeof(hex));
+	{
+		char hex_other[128];
+
+		build_id_of(other, hex_other, sizeof(hex_other));
+		assert_string_not_equal(hex, hex_other);
+	}
+	input_path(sub, sizeof(sub), "wfsym-static-stripped");
+	spawn(&c, sub, NULL);
+
+	for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
+		char layout_dir[PATH_MAX];
+
+		snprintf(layout_dir, sizeof(layout_dir), "%s/layout%zu", dir, l);
+		snprintf(rel, sizeof(rel), layouts[l], "", hex, hex + 2);
+		place_file(layout_dir, rel + 1, from);
+		s = symbolizer_new();
+		/* An empty directory first: the next one is still looked in. */
+		assert_int_equal(symbolizer_add_dir(s, dir), 0);
+		assert_int_equal(symbolizer_add_dir(s, layout_dir), 0);
+		assert_int_equal(sym_process_seen(s, c.pid), 0);
+		check_names(s, &c, NULL);
+		symbolizer_free(s);
+	}
+
+	/* Another build's symbols under this build's id, in every layout. */
+	snprintf(sub, sizeof(sub), "%s/wrong", dir);
+	for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
+		snprintf(rel, sizeof(rel), layouts[l], "", hex, hex + 2);
+		place_file(sub, rel + 1, other);
+	}
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_add_dir(s, sub), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_unnamed(s, &c, "wfsym-static-stripped");
+	symbolizer_free(s);
+
+	/* Without the directory, nothing names it either. */
+	s = symbolizer_new();
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_unnamed(s, &c, "wfsym-static-stripped");
+	symbolizer_free(s);
+	finish(&c);
+}
+
 static void test_build_id_cache(void **state)
 {
 	struct wf_symbolizer *s = symbolizer_new();
@@ -972,6 +1059,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_overmounted_binary, cleanup_scratch),
 		cmocka_unit_test_teardown(test_chroot_container, cleanup_scratch),
 		cmocka_unit_test_teardown(test_debug_file_in_container, cleanup_scratch),
+		cmocka_unit_test_teardown(test_symbols_dir, cleanup_scratch),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
 		cmocka_unit_test(test_benchmark),
