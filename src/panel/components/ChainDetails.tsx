@@ -11,7 +11,7 @@ import { linkRow, type ChainRow } from '../model/chains';
 import { chainText } from '../../shared/frames';
 import { describeDecision } from '../model/explanation';
 import type { GraphLink, GraphNode } from '../model/graph';
-import { decisionNote, foldedLine, frameAt, offwaketimeLines, offwaketimeText } from '../model/stacks';
+import { chainFoldedLines, chainStacksText, decisionNote, frameAt, offwaketimeLines } from '../model/stacks';
 
 function Stat({ label, children }: { label: string; children: React.ReactNode }) {
   const styles = useStyles2(getStyles);
@@ -63,21 +63,27 @@ function hopLabel(row: ChainRow, i: number): string {
  * A chain of several hops: the path, then each link's stacks from the first
  * cause to the target, or a sentence where the agent did not sample them.
  */
+function ChainLine({ row }: { row: ChainRow }) {
+  const styles = useStyles2(getStyles);
+  return (
+    <p className={styles.category}>
+      <strong>Chain</strong>{' '}
+      <code>
+        {chainText(
+          row.hops.map((h) => h.comm || '[unknown]'),
+          row.links.map((l) => l.category)
+        )}
+      </code>
+      {row.endedBy && row.endedBy !== 'none' && <span className={styles.muted}> · ended by {row.endedBy}</span>}
+    </p>
+  );
+}
+
 function HopsView({ row }: { row: ChainRow }) {
   const styles = useStyles2(getStyles);
   const theme = useTheme2();
   return (
     <div data-testid={TEST_IDS.panel.hops}>
-      <p className={styles.category}>
-        <strong>Chain</strong>{' '}
-        <code>
-          {chainText(
-            row.hops.map((h) => h.comm || '[unknown]'),
-            row.links.map((l) => l.category)
-          )}
-        </code>
-        {row.endedBy && row.endedBy !== 'none' && <span className={styles.muted}> · ended by {row.endedBy}</span>}
-      </p>
       {row.links.map((link, i) => {
         const hopRow = linkRow(row, i);
         return (
@@ -120,36 +126,44 @@ function ChainView({ row }: { row: ChainRow }) {
     describeDecision(d, d.output === 'category' ? row.category : row.activity, (ref) => frameAt(row, ref))
   );
   const labels = Object.entries(row.labels);
+  // A chain of several hops: the path and each hop's stacks; the numbers are the target's intervals with it.
+  const multiHop = row.hops.length > 2;
   return (
     <>
-      <p className={styles.category}>
-        <span
-          className={styles.swatch}
-          style={{ background: categoryCssColor(theme, row.category) }}
-          aria-hidden="true"
-        />
-        <strong>{categoryName(row.category)}</strong> <code>{row.category}</code>
-        {row.activity && (
-          <>
-            {' · '}activity <code>{row.activity}</code>
-          </>
-        )}
-      </p>
-      {reasons.length > 0 ? (
-        <ul className={styles.reasons} aria-label="Why">
-          {reasons.map((r) => (
-            <li key={r}>{r}</li>
-          ))}
-        </ul>
+      {multiHop ? (
+        <ChainLine row={row} />
       ) : (
-        <p className={styles.muted}>The backend sent no explanation for this chain.</p>
+        <>
+          <p className={styles.category}>
+            <span
+              className={styles.swatch}
+              style={{ background: categoryCssColor(theme, row.category) }}
+              aria-hidden="true"
+            />
+            <strong>{categoryName(row.category)}</strong> <code>{row.category}</code>
+            {row.activity && (
+              <>
+                {' · '}activity <code>{row.activity}</code>
+              </>
+            )}
+          </p>
+          {reasons.length > 0 ? (
+            <ul className={styles.reasons} aria-label="Why">
+              {reasons.map((r) => (
+                <li key={r}>{r}</li>
+              ))}
+            </ul>
+          ) : (
+            <p className={styles.muted}>The backend sent no explanation for this chain.</p>
+          )}
+        </>
       )}
       <div className={styles.columns}>
         <div className={styles.facts}>
           <dl className={styles.stats}>
             <Stat label="Wakeups">{formatCount(row.count)}</Stat>
             <Stat label="Off CPU">{formatSeconds(row.offcpu)}</Stat>
-            <Stat label="Longest">{formatSeconds(row.offcpuMax)}</Stat>
+            {!multiHop && <Stat label="Longest">{formatSeconds(row.offcpuMax)}</Stat>}
             <Stat label="Mean">{row.count > 0 ? formatSeconds(row.offcpu / row.count) : '–'}</Stat>
             <Stat label="Run-queue delay">{formatSeconds(row.runq)}</Stat>
             {row.preemptor && <Stat label="Preemptor">{row.preemptor}</Stat>}
@@ -179,10 +193,10 @@ function ChainView({ row }: { row: ChainRow }) {
             </p>
           )}
           <Stack direction="row" gap={1}>
-            <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => offwaketimeText(row)}>
+            <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => chainStacksText(row)}>
               Copy stacks
             </ClipboardButton>
-            <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => foldedLine(row)}>
+            <ClipboardButton size="sm" variant="secondary" icon="copy" getText={() => chainFoldedLines(row)}>
               Copy folded
             </ClipboardButton>
           </Stack>

@@ -137,8 +137,10 @@ describe('ChainsPanel', () => {
     expect(first).toHaveClass('wf-selected');
     expect(second).toHaveClass('wf-related');
     expect(other).not.toHaveClass('wf-related');
-    const hops = within(screen.getByTestId(TEST_IDS.panel.details)).getByTestId(TEST_IDS.panel.hops);
-    expect(hops).toHaveTextContent('wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c');
+    const details = screen.getByTestId(TEST_IDS.panel.details);
+    expect(details).toHaveTextContent('Chain wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c');
+    expect(details).not.toHaveTextContent('The backend sent no explanation');
+    const hops = within(details).getByTestId(TEST_IDS.panel.hops);
     const sections = within(hops).getAllByRole('region', { name: /^Hop \d/ });
     expect(sections.map((x) => x.getAttribute('aria-label'))).toEqual([
       'Hop 1: wf-a 11 (wf-pipeline) woke wf-b 12 (wf-pipeline)',

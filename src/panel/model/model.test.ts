@@ -7,7 +7,7 @@ import { NotChainsError, readChains } from './chains';
 import { describeDecision } from './explanation';
 import { buildGraph, chainLinkIds, filterRows, OTHER } from './graph';
 import { layoutGraph, NODE_WIDTH } from './layout';
-import { foldedLine, frameAt, offwaketimeText } from './stacks';
+import { chainFoldedLines, chainStacksText, foldedLine, frameAt, offwaketimeText } from './stacks';
 
 const frame = (specs: ChainSpec[], meta?: Record<string, unknown>) => chainsFrame(specs, meta) as unknown as DataFrame;
 const options = { weight: 'offcpu' as const, maxLinks: 100, wakerIdentity: 'name' as const };
@@ -398,6 +398,14 @@ describe('multi-hop chains (issue 12)', () => {
     const graph = buildGraph(rows, options);
     const first = graph.links.find((l) => l.category === 'ipc.eventfd')!;
     const ids = chainLinkIds(graph, first.id);
+    // Copy stacks / Copy folded give every hop, first cause first.
+    const text = chainStacksText(rows[0]);
+    expect(text.split('\n\n')).toHaveLength(2);
+    expect(text).toMatch(/waker: {11}wf-a 11[\s\S]*eventfd_write[\s\S]*target: {10}wf-b 12/);
+    expect(chainFoldedLines(rows[0]).split('\n')).toEqual([
+      'wf-b;stage_b;eventfd_read;--;eventfd_write;stage_a;wf-a 2500000',
+      'worker_0;stage_c;pipe_read;--;pipe_write;stage_b;wf-b 2500000',
+    ]);
     expect(ids.sort()).toEqual(
       graph.links
         .filter((l) => l.rows[0] === rows[0])

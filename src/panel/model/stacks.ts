@@ -14,7 +14,7 @@
  * that decided the category or activity marked `<<<<` with the reason. Also
  * the folded form (offwaketime -f, FlameGraph's input).
  */
-import type { ChainRow } from './chains';
+import { linkRow, type ChainRow } from './chains';
 import type { Decision, FrameRef, StackName } from './explanation';
 
 export interface StackLine {
@@ -98,4 +98,14 @@ export function foldedLine(row: ChainRow): string {
 /** The frame a reference names, for the one-line reason. */
 export function frameAt(row: ChainRow, ref: FrameRef): string | undefined {
   return (ref.stack === 'waker' ? row.wakerStack : row.targetStack)[ref.index];
+}
+
+/** Every hop's block of a chain (one block for an edge), first cause first, a blank line between: "Copy stacks". */
+export function chainStacksText(row: ChainRow): string {
+  return row.links.map((_, i) => offwaketimeText(linkRow(row, i))).join('\n\n');
+}
+
+/** One folded line per hop of a chain (one for an edge): "Copy folded". */
+export function chainFoldedLines(row: ChainRow): string {
+  return row.links.map((_, i) => foldedLine(linkRow(row, i))).join('\n');
 }
