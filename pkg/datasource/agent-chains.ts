@@ -64,10 +64,7 @@ export interface ChainsAnswer {
 
 export const ENDED_BY = ['interrupt', 'depth', 'untracked', 'none'] as const;
 
-function str(c: JsonCursor, dflt = ''): string {
-  const v = c.stringOr(dflt);
-  return v;
-}
+const str = (c: JsonCursor, dflt = ''): string => c.stringOr(dflt);
 
 function readHop(c: JsonCursor): ChainHop {
   const hop: ChainHop = { comm: '', proc: '', pid: NaN, tid: NaN };

@@ -76,7 +76,11 @@ export interface ChainsQueryModel extends Filters {
   sort: ChainSort;
   /** Top N edges over all agents, by `sort`. */
   limit: number;
-  /** Hops per chain: 1 is a single waker → target edge (multi-hop chains: issue 12). */
+  /**
+   * Wakeups (links) per chain: 1 is a single waker → target edge (/api/v1/edges, every agent); 2 to 4 are
+   * multi-hop chains (/api/v1/chains; an agent without it is a per-agent notice). Missing: 1, so saved
+   * queries keep their answer.
+   */
   depth: number;
 }
 

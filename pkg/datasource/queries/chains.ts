@@ -249,7 +249,7 @@ export function chainPathsTable(rows: ChainRef[], matched: number, depth: number
     targetComm: str((c) => hopBack(c, 0)!.comm),
     targetPid: num((c) => hopBack(c, 0)!.pid),
     targetTid: num((c) => hopBack(c, 0)!.tid),
-    // The chain's hops carry no role; the label the agent gives the target does, where it has one.
+    // The agent's chains carry no thread role (empty here), unless their labels come to name one.
     targetRole: str((c) => c.labels.role ?? ''),
     kind: str((c) => kindOf(lastLink(c))),
     category: str((c) => lastLink(c).category),
