@@ -128,6 +128,7 @@ static __always_inline bool in_range(__u64 ip, int sym)
 #include "stacks.bpf.h"
 #include "softirq_origin.bpf.h"
 #include "irq_state.bpf.h"
+#include "chains.bpf.h"
 
 /* Why a runnable task left the CPU, from the sched_switch arguments and,
  * for preempt=1, the frames just above __schedule. */
@@ -371,7 +372,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 	struct wf_thread *th;
 	struct wf_edge_key *k;
 	__u64 offcpu, runq = 0, ts_out, now;
-	bool runq_known = false;
+	bool runq_known = false, woken = false;
 
 	th = target_thread(next, tgid, tid, btf, true);
 	if (!th)
@@ -397,6 +398,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 		offcpu = th->ts_wake - ts_out;
 		runq = now - th->ts_wake;
 		runq_known = true;
+		woken = true;
 	} else {
 		/* Switched in without a wakeup we saw (tracing began mid-block). */
 		offcpu = now - ts_out;
@@ -423,6 +425,8 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 		k->tkstack = walk_sleeping_kstack(ctx, next);
 
 	add_interval(th, k, offcpu, runq, runq_known, now);
+	if (chains_on(btf) && woken)
+		chain_interval(th, next, k, offcpu, runq, runq_known, now);
 	stat_inc(WF_STAT_EVENTS);
 
 	if (k->kind == WF_BPF_KIND_PREEMPTED) {
@@ -494,12 +498,15 @@ static __always_inline struct pt_regs *note_waker(struct wf_edge_key *k, struct 
 	return regs;
 }
 
-/* current wakes p (sched_waking runs in the waker's context). */
-static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
+/*
+ * current (cur: thread wtid of process wtgid) wakes target p: the waker
+ * part of p's edge. Returns the key it filled (NULL if p is no target
+ * waiting for a wakeup), and in *regsp the waker's user registers.
+ */
+static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct task_struct *p, __u32 tgid, __u32 tid,
+						       struct task_struct *cur, __u32 wtgid, __u32 wtid, bool btf,
+						       struct pt_regs **regsp)
 {
-	__u32 tgid = task_tgid(p, btf), tid = task_tid(p, btf);
-	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 wtgid = cur->tgid, wtid = cur->pid;
 	struct pt_regs *regs;
 	struct wf_thread *th;
 	struct wf_edge_key *k;
@@ -508,7 +515,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 
 	th = target_thread(p, tgid, tid, btf, false);
 	if (!th || th->woken)
-		return 0;
+		return NULL;
 	if (!th->ts_out) {
 		/* Still on the CPU by our account, yet already in a sleeping
 		 * state (or no wakeup would be traced): either it is between
@@ -520,13 +527,14 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 		 * (measured: 0.5% of haproxy's intervals lost their waker). */
 		early = true;
 	} else if (th->key.kind != WF_BPF_KIND_BLOCKED) {
-		return 0;
+		return NULL;
 	}
 	now = bpf_ktime_get_boot_ns();
 	/* An early wakeup is kept apart: the switch-out rewrites the key, and
 	 * may run concurrently on the target's CPU. */
 	k = early ? &th->early : &th->key;
 	regs = note_waker(k, cur, wtgid, wtid);
+	*regsp = regs;
 
 	__sync_fetch_and_add(&th->tot.wakeups, 1); /* wakers run on any CPU */
 
@@ -539,20 +547,20 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 		 * key is only known at the switch-out. */
 		barrier_var(k);
 		th->early_ts = now;
-		return 0;
+		return k;
 	}
 	th->early_ts = 0;
 	th->woken = 1;
 	th->ts_wake = now;
 	if (stacks_full)
-		return 0;
+		return k;
 	sample = now - th->ts_out >= long_block_ns;
 	if (sample)
 		k->flags |= WF_EF_LONG;
 	else
 		sample = sample_due(th, k, now);
 	if (!sample)
-		return 0;
+		return k;
 	th->s_wk = btf ? walk_waker_kstack(ctx, cur) : walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
 	th->s_wu = current_user_stack(ctx, regs, wtgid, wtid, NULL);
 	if (btf)
@@ -565,6 +573,39 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 		k->tkstack = th->s_tk;
 		k->tustack = th->s_tu;
 	}
+	return k;
+}
+
+/* Room for the waker part of a wakeup no edge records (chain_waking). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wf_edge_key);
+} chain_waker SEC(".maps");
+
+/* current wakes p (sched_waking runs in the waker's context): p's edge if p
+ * is a target, p's cause if it is in the chain scope. */
+static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
+{
+	__u32 tgid = task_tgid(p, btf), tid = task_tid(p, btf);
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 wtgid = cur->tgid, wtid = cur->pid, zero = 0;
+	struct pt_regs *regs = NULL;
+	struct wf_edge_key *k;
+
+	k = edge_waking(ctx, p, tgid, tid, cur, wtgid, wtid, btf, &regs);
+	if (!chains_on(btf))
+		return 0;
+	if (!k) {
+		if (!in_chain_scope(tgid))
+			return 0;
+		k = bpf_map_lookup_elem(&chain_waker, &zero);
+		if (!k)
+			return 0;
+		regs = note_waker(k, cur, wtgid, wtid);
+	}
+	chain_waking(ctx, p, tgid, cur, wtgid, k, regs);
 	return 0;
 }
 
@@ -581,6 +622,8 @@ static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
 	__u32 tid;
 	struct wf_thread *th;
 
+	if (chains_on(btf))
+		chain_wakeup(p, task_tgid(p, btf));
 	if (!maybe_target(task_tgid(p, btf)))
 		return 0;
 	tid = task_tid(p, btf);
@@ -664,12 +707,14 @@ int BPF_PROG(raw_sched_process_exec, struct task_struct *p)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	chain_fork(parent, child);
 	return handle_fork(parent, child);
 }
 
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(raw_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
+	chain_fork(parent, child);
 	return handle_fork(parent, child);
 }
 

@@ -105,6 +105,75 @@ struct wf_edge_val {
 	__u64 wkstack, wustack, tkstack, tustack;
 };
 
+/*
+ * Wake chains (docs/chains.md). Every task in the chain scope (targets,
+ * the tasks of their pods, --chain-comm processes) carries its cause in
+ * task-local storage: the links of wakeups that made it runnable, first
+ * cause first, its own wakeup last. A link is the waker part of an edge key
+ * (same bytes, same meaning: identity, context, facts; the stack ids are
+ * the first hop's, when sampled) plus the hash that names it in a chain.
+ */
+#define WF_CHAIN_LINKS 4 /* = WF_CHAIN_MAX_LINKS of chain.h */
+/* ended_by: same numbering as enum wf_chain_end in chain.h */
+#define WF_CEND_NONE 0
+#define WF_CEND_INTERRUPT 1
+#define WF_CEND_DEPTH 2
+#define WF_CEND_UNTRACKED 3
+/* wf_cause.gen until sched_wakeup stamps it (the task's nvcsw then). */
+#define WF_CAUSE_PENDING (~0ULL)
+
+struct wf_chain_link {
+	/* The waker part of struct wf_edge_key, byte for byte. */
+	__u32 wpid, wtid;
+	__u64 wpstart;
+	char wcomm[WF_TASK_COMM_LEN];
+	char wpcomm[WF_TASK_COMM_LEN];
+	__u64 timer_fn;
+	__u64 wkstack, wustack;
+	__s16 wsyscall;
+	__u8 ctx, wfd, irq, softirq;
+	__u8 wpad[2];
+	__u64 hash; /* of everything above but the stack ids */
+};
+_Static_assert(__builtin_offsetof(struct wf_chain_link, hash) ==
+		       sizeof(struct wf_edge_key) - __builtin_offsetof(struct wf_edge_key, wpid),
+	       "struct wf_chain_link must start with the waker part of struct wf_edge_key");
+
+struct wf_cause {
+	/* The task's voluntary switch count (nvcsw) when this cause began: the
+	 * cause is current only while it is unchanged (a blocking switch-out
+	 * increments it, a preemption does not). */
+	__u64 gen;
+	__u64 last_walk_ns; /* first-hop stacks walked for this task (rate limit) */
+	__u8 n;		    /* links; 0: none */
+	__u8 end;	    /* WF_CEND_*: why there is no earlier link */
+	__u8 pad[6];
+	struct wf_chain_link links[WF_CHAIN_LINKS];
+};
+
+/* A chain aggregate: the target thread and a hash of its links. */
+struct wf_chain_key {
+	__u32 tpid, ttid;
+	__u64 tpstart;
+	__u64 hash;
+};
+
+struct wf_chain_val {
+	__u64 count;
+	__u64 offcpu_ns;
+	__u64 runq_ns;
+	__u64 runq_count;
+	__u64 first_ns, last_ns; /* bpf_ktime_get_boot_ns */
+	char tcomm[WF_TASK_COMM_LEN];
+	char tpcomm[WF_TASK_COMM_LEN];
+	__u64 tkstack, tustack; /* the target's stacks, sampled with its edge */
+	__s16 tsyscall;		/* the syscall the target slept in, or -1 */
+	__u8 tstate;
+	__u8 n, end;
+	__u8 pad[3];
+	struct wf_chain_link links[WF_CHAIN_LINKS];
+};
+
 /* A walked stack, keyed by a hash of its frames. */
 struct wf_stack_val {
 	__u32 nr;
@@ -181,6 +250,8 @@ enum wf_stat {
 	WF_STAT_ORC_WALKS,	/* kernel stacks walked by our ORC unwinder */
 	WF_STAT_ORC_CHECKS,	/* ... of which also walked by the kernel, to compare */
 	WF_STAT_ORC_MISMATCHES, /* ... and found different: the unwinder turns itself off */
+	WF_STAT_CHAINS_DROPPED, /* chain map full: the interval's chain is lost (its edge is not) */
+	WF_STAT_CAUSES_DROPPED, /* task storage refused: a task's cause was not recorded */
 	WF_STAT__COUNT,
 };
 

@@ -174,7 +174,7 @@ static void stacks_housekeeping(struct capture *c)
 
 /* ---- edges ------------------------------------------------------------ */
 
-static int64_t boot_to_realtime_ns(void)
+int64_t capture_boot_to_real(void)
 {
 	struct timespec rt, bt;
 
@@ -235,7 +235,7 @@ static int take_edges(struct capture *c, uint32_t *taken)
 /* Moves the kernel's edges, symbolized, onto c->pending. */
 static int drain_edges(struct capture *c)
 {
-	int64_t off = boot_to_realtime_ns();
+	int64_t off = capture_boot_to_real();
 	uint32_t n;
 	int err = take_edges(c, &n);
 
@@ -362,6 +362,7 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 	case WF_PEV_EXIT:
 		/* Name what it left behind while its mappings are still known. */
 		drain_edges(c);
+		capture_chains_drain_pending(c);
 		sym_process_gone(c->sym, (int32_t)e->pid);
 		unwatch_process(c, (int32_t)e->pid);
 		target_bit(c, (int32_t)e->pid, false);
@@ -374,6 +375,7 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 		if (old) {
 			/* Stacks recorded before the exec belong to the old image. */
 			drain_edges(c);
+			capture_chains_drain_pending(c);
 			sym_process_gone(c->sym, (int32_t)e->pid);
 		}
 		flags = targets_after_exec(c->targets, old, comm);
@@ -388,6 +390,9 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 			target_bit(c, (int32_t)e->pid, false);
 			unwatch_process(c, (int32_t)e->pid);
 		}
+		if (capture_chain_comm_matches(c, comm))
+			capture_chain_scope_add(c, (int32_t)e->pid);
+		capture_chain_scope_poll(c, flags != old);
 		break;
 	}
 	}
@@ -440,7 +445,7 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	c->max_edges = opts->max_edges ? opts->max_edges : DEFAULT_MAX_EDGES;
 	c->max_stacks = opts->max_stacks ? opts->max_stacks : DEFAULT_MAX_STACKS;
 	c->targets = targets_new(opts->proc_root, opts->pids, opts->npids, opts->comm_regex, opts->ncomm, err, errlen);
-	if (!c->targets)
+	if (!c->targets || capture_chains_open(c, opts, err, errlen))
 		goto fail;
 	c->keys = calloc(c->max_edges, sizeof(*c->keys));
 	c->vals = calloc(c->max_edges, sizeof(*c->vals));
@@ -457,10 +462,12 @@ struct capture *capture_open(const struct capture_opts *opts, char *err, size_t 
 	}
 	if (capture_load(c, opts, err, errlen))
 		goto fail;
+	capture_chains_loaded(c);
 	if (targets_scan(c->targets, target_add, c) < 0) {
 		snprintf(err, errlen, "failed to set up the traced processes: %s", strerror(errno));
 		goto fail;
 	}
+	capture_chain_scope_poll(c, true);
 	if (capture_attach(c, err, errlen))
 		goto fail;
 	c->rb = ring_buffer__new(bpf_map__fd(c->skel->maps.proc_events), on_proc_event, c, NULL);
@@ -487,6 +494,7 @@ void capture_close(struct capture *c)
 	if (c->sym)
 		symbolizer_free(c->sym);
 	edge_list_free(&c->pending);
+	capture_chains_close(c);
 	cache_free(&c->cache);
 	free(c->tsnap.slots);
 	free(c->watched);
@@ -500,6 +508,7 @@ int capture_poll(struct capture *c, int timeout_ms)
 	int rc = ring_buffer__poll(c->rb, timeout_ms);
 
 	refresh_watched(c);
+	capture_chain_scope_poll(c, false);
 	if (rc < 0 && rc != -EINTR) {
 		errno = -rc;
 		return -1;
@@ -712,6 +721,11 @@ void capture_get_stats(const struct capture *c, struct capture_stats *out)
 	out->symbolize_failures = c->symbolize_failures;
 	out->last_drain_ms = c->last_drain_ms;
 	out->attach_mode = c->raw_tp ? "raw_tp" : "tp_btf";
+	out->chain_links = c->chain_links;
+	out->chains_in_map = c->chains_in_map;
+	out->chains_dropped = sums[WF_STAT_CHAINS_DROPPED];
+	out->causes_dropped = sums[WF_STAT_CAUSES_DROPPED];
+	out->chain_scope = c->scope.count;
 }
 
 void capture_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_COUNTERS])

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chain.h"
 #include "edge.h"
 #include "targets.h" /* CAPTURE_MAX_PIDS, CAPTURE_MAX_COMMS */
 
@@ -44,11 +45,24 @@ struct capture_opts {
 	 * (symbolize.h); filled by capture_opts_add_symbols. */
 	const char *symbol_dirs[CAPTURE_MAX_SYMBOL_DIRS];
 	int nsymbol_dirs;
+	/* Wake chains (docs/chains.md): links per chain, 1 = off, at most
+	 * WF_CHAIN_MAX_LINKS (0: WF_CHAIN_DEFAULT_LINKS, 3); see
+	 * capture_parse_chains. Besides the targets, the tasks of their pods
+	 * and of processes whose name matches a chain_comm regex carry their
+	 * cause, so chains go through them. */
+	uint32_t chains;
+	const char *chain_comm[CAPTURE_MAX_COMMS];
+	int nchain_comm;
+	uint32_t max_chains; /* kernel chain map entries (0: 4096) */
 };
 
 /* --symbols DIR, for record and serve: dir must be a directory we can
  * read. 0, or -1 with the error (naming dir) in err. */
 int capture_opts_add_symbols(struct capture_opts *o, const char *dir, char *err, size_t errlen);
+/* `--chains N`: 1..WF_CHAIN_MAX_LINKS into *out, else -1 with one sentence in err. */
+int capture_parse_chains(const char *arg, uint32_t *out, char *err, size_t errlen);
+/* `--chain-comm REGEX`: 0 if it compiles (POSIX extended), else -1 with one sentence in err. */
+int capture_check_chain_comm(const char *regex, char *err, size_t errlen);
 
 /* Per-thread totals since the previous drain, for the daemon's series. */
 struct capture_thread_totals {
@@ -91,6 +105,11 @@ struct capture_stats {
 	uint64_t sched_attaches;
 	double last_drain_ms;
 	const char *attach_mode; /* "tp_btf" or "raw_tp" */
+	uint32_t chain_links;	 /* links per chain in effect (1: chains off) */
+	uint64_t chains_in_map;	 /* entries of the kernel chain map at the last drain */
+	uint64_t chains_dropped; /* cumulative: chain map full */
+	uint64_t causes_dropped; /* cumulative: a task's cause could not be stored */
+	uint64_t chain_scope;	 /* processes besides the targets whose tasks carry causes */
 };
 
 struct capture;
@@ -106,6 +125,13 @@ int capture_poll(struct capture *c, int timeout_ms);
 /* Moves everything aggregated since the last drain into edges and totals
  * (either may be NULL). Edges are symbolized but not classified. */
 int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_totals *totals);
+/* Moves the chains aggregated since the last call into chains (appended;
+ * NULL discards them): call it right after capture_drain, for the same
+ * window. Links are symbolized edges, not yet classified (classify them
+ * like edges); a link's stacks are there where they were sampled: the
+ * target's own link with its edge's sampled stacks, the first hop's at
+ * most once per sample period per wakee. Nothing with chains off. */
+int capture_drain_chains(struct capture *c, struct wf_chain_list *chains);
 void capture_get_stats(const struct capture *c, struct capture_stats *out);
 /* Marks the interned strings the capture holds between drains (the
  * symbolizer's caches, edges drained early), for intern_sweep (intern.h). */

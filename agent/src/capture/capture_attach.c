@@ -315,7 +315,17 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 		c->raw_tp = !c->kernel.sched_tp_btf || c->env.force_raw_tp;
 	}
 	c->skel->rodata->stacks_full = o->stacks_full;
-	c->skel->rodata->exec_events_all = o->ncomm > 0;
+	/* --chain-comm matches on exec, like --comm. */
+	c->skel->rodata->exec_events_all = o->ncomm > 0 || (c->chain_links > 1 && o->nchain_comm > 0);
+	{
+		/* Chains need tp_btf (task storage on BTF task pointers); off,
+		 * their maps shrink to one entry each. */
+		bool chains = c->chain_links > 1 && !c->raw_tp;
+
+		c->skel->rodata->chain_links = chains ? c->chain_links : 1;
+		bpf_map__set_max_entries(c->skel->maps.chains, chains ? c->max_chains : 1);
+		bpf_map__set_max_entries(c->skel->maps.chain_bits, chains ? WF_TARGET_BITS_WORDS : 1);
+	}
 	c->skel->rodata->long_block_ns = (uint64_t)long_ms * 1000000ULL;
 	c->skel->rodata->sample_period_ns = (uint64_t)period_ms * 1000000ULL;
 	set_ksyms(c->skel);

@@ -4,6 +4,8 @@
  *   capture.c         targets and process events, draining edges and
  *                     totals, the stack cache, open and close;
  *   capture_edge.c    a drained kernel edge as a symbolized wake edge;
+ *   capture_chains.c  the chain scope (pods, --chain-comm) and the drain
+ *                     of the kernel chain map into chains of such edges;
  *   capture_attach.c  the BPF object's settings, which programs load, the
  *                     load and its fallbacks, and attaching the scheduler
  *                     programs only while something is traced.
@@ -11,6 +13,7 @@
 #ifndef WAKEFLOW_CAPTURE_INT_H
 #define WAKEFLOW_CAPTURE_INT_H
 
+#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,6 +83,19 @@ struct tsnap_table {
 	size_t nslots; /* power of two */
 };
 
+#define WF_CGROUP_PATH 1024
+
+/* Which processes besides the targets carry causes (capture_chains.c). */
+struct chain_scope {
+	const char *proc_root;
+	regex_t comm_re[CAPTURE_MAX_COMMS]; /* --chain-comm */
+	int ncomm;
+	uint64_t *bits, *want; /* the kernel's chain_bits as last written; the rescan's */
+	uint64_t count;	       /* processes in it at the last rescan */
+	int npods;
+	double next_ms;
+};
+
 struct capture {
 	struct capture_env env;
 	struct kernel_facts kernel;
@@ -118,6 +134,14 @@ struct capture {
 	uint64_t sched_attaches;
 	int nprogs;
 	const char *progs[32];
+
+	/* Wake chains (capture_chains.c); chain_links 1: off. */
+	uint32_t chain_links, max_chains;
+	struct wf_chain_key *ckeys; /* batch buffers, max_chains each */
+	struct wf_chain_val *cvals;
+	struct wf_chain_list pending_chains;
+	uint64_t chains_in_map;
+	struct chain_scope scope;
 };
 
 /* A kernel comm (WF_TASK_COMM_LEN bytes, maybe unterminated) as a string. */
@@ -148,6 +172,22 @@ void capture_print_softirq_origin(const struct capture *c);
  * times on the wall clock: boot_to_real is added to boot-clock stamps). */
 void capture_build_edge(struct capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
 			int64_t boot_to_real, struct wf_edge *e);
+
+/* capture_chains.c */
+uint32_t capture_chain_links(const struct capture_opts *o); /* asked for (0: the default) */
+/* Before the load: the depth, map size and regexes; -1 with err on a bad regex. */
+int capture_chains_open(struct capture *c, const struct capture_opts *o, char *err, size_t errlen);
+/* After the load: chains off in raw_tp mode; buffers. */
+void capture_chains_loaded(struct capture *c);
+void capture_chains_close(struct capture *c);
+/* Rebuilds the chain scope if due (now: at once, e.g. targets changed). */
+void capture_chain_scope_poll(struct capture *c, bool now);
+void capture_chain_scope_add(struct capture *c, int32_t pid);
+bool capture_chain_comm_matches(const struct capture *c, const char *comm);
+void capture_chains_drain_pending(struct capture *c);
+
+/* capture.c: CLOCK_REALTIME minus CLOCK_BOOTTIME, in ns. */
+int64_t capture_boot_to_real(void);
 
 /* capture.c: a stack by id, from the cache or the kernel's stack map (NULL
  * if neither has it); cached for this drain's generation. */

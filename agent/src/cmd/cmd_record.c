@@ -39,6 +39,10 @@ static const char usage[] =
 	"                          stacks and an edge of their own (default 10)\n"
 	"      --sample-ms MS      sampled mode: re-walk an edge's stacks at most\n"
 	"                          this often (default 1000)\n"
+	"      --chains N          links per wake chain: who woke the waker, N-1\n"
+	"                          hops back (default 3, 1 = chains off, at most 4)\n"
+	"      --chain-comm REGEX  chains also go through processes whose name\n"
+	"                          matches (repeatable; the targets' pods always)\n"
 	"  -f, --format FORMAT     text (default), folded or json\n"
 	"      --rules FILE        classification rules instead of the built-in ones\n"
 	"      --symbols DIR       separate symbol files by build-id for stripped\n"
@@ -106,6 +110,8 @@ static const struct option record_longopts[] = {
 	{ "stacks", required_argument, NULL, 'S' },
 	{ "long-block-ms", required_argument, NULL, 'L' },
 	{ "sample-ms", required_argument, NULL, 'P' },
+	{ "chains", required_argument, NULL, 'C' },
+	{ "chain-comm", required_argument, NULL, 'X' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "rules", required_argument, NULL, 'r' },
 	{ "symbols", required_argument, NULL, 's' },
@@ -127,7 +133,7 @@ struct record_flags {
 static int record_flag(struct record_flags *f, int opt, const char *arg)
 {
 	struct capture_opts *o = &f->opts;
-	char *end;
+	char *end, err[256];
 	uint32_t u;
 
 	switch (opt) {
@@ -168,6 +174,17 @@ static int record_flag(struct record_flags *f, int opt, const char *arg)
 		if (!parse_u32(arg, 3600000, &u) || !u)
 			return bad_usage("--sample-ms needs a positive number of milliseconds, got '%s'", arg);
 		o->sample_period_ms = u;
+		break;
+	case 'C':
+		if (capture_parse_chains(arg, &o->chains, err, sizeof(err)))
+			return bad_usage("%s", err);
+		break;
+	case 'X':
+		if (capture_check_chain_comm(arg, err, sizeof(err)))
+			return bad_usage("%s", err);
+		if (o->nchain_comm == CAPTURE_MAX_COMMS)
+			return bad_usage("too many --chain-comm (at most %s)", "8");
+		o->chain_comm[o->nchain_comm++] = arg;
 		break;
 	case 'f':
 		if (report_parse_format(arg, &f->format))
@@ -230,6 +247,7 @@ struct record {
 	struct wf_rules *rules;
 	struct capture *cap;
 	struct wf_edge_list edges;
+	struct wf_chain_list chains;
 	char what[512]; /* the selection, for messages: "processes named ^envoy$" */
 };
 
@@ -295,6 +313,33 @@ static void record_loop(const struct record_flags *f, struct record *r)
 	}
 }
 
+/* TEMPORARY (branch chains-capture only, until the report's chain writers
+ * land): WAKEFLOW_DEBUG_CHAINS=1 prints each chain on stderr, tab-separated:
+ * "chain", ended_by, count, then hop, link, hop, ... with a hop as
+ * comm|proc|pid|tid and a link as category|context. */
+static void debug_chains(struct record *r)
+{
+	if (!getenv("WAKEFLOW_DEBUG_CHAINS"))
+		return;
+	for (size_t i = 0; i < r->chains.len; i++) {
+		struct wf_chain *c = &r->chains.items[i];
+
+		fprintf(stderr, "chain\t%s\t%llu", wf_chain_end_name(c->ended_by), (unsigned long long)c->count);
+		for (int l = 0; l < c->nlinks; l++) {
+			struct wf_edge *e = &c->links[l];
+			const struct wf_taxon *t;
+
+			classify_edge(r->rules, e);
+			t = wf_category(e->category);
+			if (l == 0)
+				fprintf(stderr, "\t%s|%s|%d|%d", e->waker.comm, e->waker.proc_comm, e->waker.pid, e->waker.tid);
+			fprintf(stderr, "\t%s|%s\t%s|%s|%d|%d", t ? t->id : "?", wf_context_name(e->context), e->target.comm,
+				e->target.proc_comm, e->target.pid, e->target.tid);
+		}
+		fputc('\n', stderr);
+	}
+}
+
 /* Drains, classifies and writes the one report; 0 or 1 (the report could not be written). */
 static int record_report(const struct record_flags *f, struct record *r)
 {
@@ -310,8 +355,9 @@ static int record_report(const struct record_flags *f, struct record *r)
 				       .ncapture = CAPTURE_COUNTERS,
 				       .rules = r->rules };
 
-	if (capture_drain(r->cap, edges, NULL))
+	if (capture_drain(r->cap, edges, NULL) || capture_drain_chains(r->cap, &r->chains))
 		fprintf(stderr, "wakeflow-agent: warning: part of the recording could not be read\n");
+	debug_chains(r);
 	for (size_t i = 0; i < edges->len; i++)
 		classify_edge(r->rules, &edges->items[i]);
 	qsort(edges->items, edges->len, sizeof(edges->items[0]), by_offcpu_desc);
@@ -361,6 +407,7 @@ int cmd_record(int argc, char **argv)
 		status = record_report(&f, &r);
 	}
 	edge_list_free(&r.edges);
+	chain_list_free(&r.chains);
 	capture_close(r.cap);
 	rules_free(r.rules);
 	return status;

@@ -76,6 +76,10 @@ static const char usage[] =
 	"  --symbols DIR        separate symbol files by build-id for stripped\n"
 	"                       binaries (DIR/.build-id/NN/REST.debug or a file\n"
 	"                       named by the build-id; repeatable)\n"
+	"  --chains N           links per wake chain: who woke the waker, N-1 hops\n"
+	"                       back (default 3, 1 = chains off, at most 4)\n"
+	"  --chain-comm REGEX   chains also go through processes whose name\n"
+	"                       matches (repeatable; the targets' pods always)\n"
 	"  -v, --verbose        debug log (and libbpf's)\n"
 	"  -h, --help           this help\n";
 
@@ -450,7 +454,8 @@ static void status_json(void *ctx, struct json *j)
 /* ---- the command line ---- */
 
 enum { OPT_LISTEN = 256, OPT_DB, OPT_COMM, OPT_PID, OPT_CGROUP, OPT_TOKEN, OPT_RETENTION, OPT_WINDOW,
-       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL, OPT_INSECURE, OPT_SYMBOLS };
+       OPT_RULES, OPT_PROC_ROOT, OPT_CGROUP_ROOT, OPT_BENCH_FILL, OPT_INSECURE, OPT_SYMBOLS, OPT_CHAINS,
+       OPT_CHAIN_COMM };
 
 static const struct option serve_longopts[] = {
 	{ "listen", required_argument, NULL, OPT_LISTEN },
@@ -466,6 +471,8 @@ static const struct option serve_longopts[] = {
 	{ "cgroup-root", required_argument, NULL, OPT_CGROUP_ROOT },
 	{ "symbols", required_argument, NULL, OPT_SYMBOLS },
 	{ "insecure-no-token", no_argument, NULL, OPT_INSECURE },
+	{ "chains", required_argument, NULL, OPT_CHAINS },
+	{ "chain-comm", required_argument, NULL, OPT_CHAIN_COMM },
 	/* Not in --help: fills a store with synthetic windows for
 	 * agent/bench/bench-store (benchfill.c); cmd_serve hands it over
 	 * before the daemon sets anything up. */
@@ -498,7 +505,7 @@ static int usage_error(const char *fmt, const char *arg)
 static int serve_flag(struct serve_flags *f, int opt, const char *arg)
 {
 	struct capture_opts *c = &f->copts;
-	char *end;
+	char *end, err[256];
 	long v;
 
 	switch (opt) {
@@ -533,6 +540,17 @@ static int serve_flag(struct serve_flags *f, int opt, const char *arg)
 			return usage_error("%s", err);
 		break;
 	}
+	case OPT_CHAINS:
+		if (capture_parse_chains(arg, &c->chains, err, sizeof(err)))
+			return usage_error("%s", err);
+		break;
+	case OPT_CHAIN_COMM:
+		if (capture_check_chain_comm(arg, err, sizeof(err)))
+			return usage_error("%s", err);
+		if (c->nchain_comm >= CAPTURE_MAX_COMMS)
+			return usage_error("at most %s --chain-comm options", "8");
+		c->chain_comm[c->nchain_comm++] = arg;
+		break;
 	case OPT_COMM:
 		if (c->ncomm >= CAPTURE_MAX_COMMS)
 			return usage_error("at most %s --comm options", "8");
