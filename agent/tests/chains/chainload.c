@@ -79,7 +79,8 @@ static void *stage_a(void *arg)
 			die("eventfd write");
 	}
 	done = 1;
-	write(efd, &one, sizeof(one));
+	if (write(efd, &one, sizeof(one)) != sizeof(one))
+		die("eventfd write");
 	return NULL;
 }
 
@@ -117,6 +118,12 @@ static void stage_c(const char *name)
 		;
 }
 
+static void *stage_c_thread(void *name)
+{
+	stage_c(name);
+	return NULL;
+}
+
 static int run_pipeline(const char *a, const char *b, const char *cname, long b_delay_us, bool c_is_main)
 {
 	pthread_t ta, tb, tc;
@@ -128,7 +135,7 @@ static int run_pipeline(const char *a, const char *b, const char *cname, long b_
 	if (pthread_create(&tb, NULL, stage_b, &barg))
 		die("thread");
 	if (!c_is_main) {
-		if (pthread_create(&tc, NULL, (void *(*)(void *))stage_c, (void *)cname))
+		if (pthread_create(&tc, NULL, stage_c_thread, (void *)cname))
 			die("thread");
 	}
 	usleep(20000);
