@@ -146,7 +146,7 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 	__builtin_memcpy(l, (const char *)wk + __builtin_offsetof(struct wf_edge_key, wpid),
 			 sizeof(struct wf_edge_key) - __builtin_offsetof(struct wf_edge_key, wpid));
 	l->hash = link_hash(l);
-	if (keep == 0 && wk->ctx == WF_BPF_CTX_TASK && !stacks_full) {
+	if (keep == 0 && wk->ctx == WF_BPF_CTX_TASK && !l->wkstack) {
 		/* The first hop's stacks: walked at most once per sample period
 		 * per wakee, so a busy chain costs one walk a second. */
 		__u64 now = bpf_ktime_get_boot_ns();
