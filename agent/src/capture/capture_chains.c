@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chain_scope.h"
 #include "wakeflow.skel.h"
 
 _Static_assert(WF_CHAIN_LINKS == WF_CHAIN_MAX_LINKS, "chain links: wakeflow.h and chain.h differ");
@@ -41,7 +42,7 @@ int capture_parse_chains(const char *arg, uint32_t *out, char *err, size_t errle
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < 1 || v > WF_CHAIN_MAX_LINKS) {
+	if (errno || !isdigit((unsigned char)arg[0]) || *end || v < 1 || v > WF_CHAIN_MAX_LINKS) {
 		snprintf(err, errlen, "--chains needs a number of links from 1 (chains off) to %d, got '%s'",
 			 WF_CHAIN_MAX_LINKS, arg);
 		return -1;
@@ -139,67 +140,6 @@ void capture_chains_close(struct capture *c)
 
 /* ---- the chain scope --------------------------------------------------- */
 
-/* The cgroup of pid that places it (cgroup v2's, else v1's cpu
- * controller's), as /proc/PID/cgroup shows it; "" if none or the root. */
-static void proc_cgroup(const char *proc_root, int32_t pid, char *out, size_t len)
-{
-	char path[512], line[1024];
-	FILE *f;
-
-	out[0] = '\0';
-	snprintf(path, sizeof(path), "%s/%d/cgroup", proc_root, pid);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *ctl = strchr(line, ':'), *p;
-
-		if (!ctl || !(p = strchr(ctl + 1, ':')))
-			continue;
-		*p++ = '\0';
-		p[strcspn(p, "\n")] = '\0';
-		if (!strcmp(p, "/"))
-			continue;
-		ctl++;
-		/* "0::/path" (v2), or a v1 line whose controllers include cpu. */
-		if (!*ctl || !strcmp(ctl, "cpu") || !strncmp(ctl, "cpu,", 4) || strstr(ctl, ",cpu,") ||
-		    (strlen(ctl) > 4 && !strcmp(ctl + strlen(ctl) - 4, ",cpu"))) {
-			snprintf(out, len, "%s%s", *ctl ? "1:" : "0:", p);
-			if (!*ctl)
-				break; /* v2 wins */
-		}
-	}
-	fclose(f);
-}
-
-/*
- * The pod of a cgroup: its parent (a pod's containers are siblings under
- * the pod's cgroup, so the application beside the Envoy sidecar is in),
- * unless the parent is the root or a systemd slice, which group unrelated
- * services: then the cgroup itself.
- */
-static void pod_of(const char *cg, char *out, size_t len)
-{
-	const char *slash = strrchr(cg, '/');
-	size_t plen = slash ? (size_t)(slash - cg) : 0;
-	const char *pslash;
-
-	snprintf(out, len, "%s", cg);
-	if (!slash || plen <= 3) /* "0:" or "1:" then "/x": the parent is the root */
-		return;
-	pslash = memrchr(cg, '/', plen);
-	if (pslash && plen - (size_t)(pslash - cg) > 6 && !strncmp(cg + plen - 6, ".slice", 6))
-		return;
-	snprintf(out, len, "%.*s", (int)plen, cg);
-}
-
-static bool under(const char *cg, const char *pod)
-{
-	size_t n = strlen(pod);
-
-	return cg[0] && !strncmp(cg, pod, n) && (cg[n] == '\0' || cg[n] == '/');
-}
-
 static bool comm_in_scope(const struct chain_scope *s, const char *comm)
 {
 	for (int i = 0; i < s->ncomm; i++)
@@ -272,10 +212,10 @@ static void scope_rescan(struct capture *c)
 
 		key = next;
 		prev = &key;
-		proc_cgroup(s->proc_root, (int32_t)key, cg, sizeof(cg));
+		chain_scope_cgroup(s->proc_root, (int32_t)key, cg, sizeof(cg));
 		if (!cg[0] || npods == MAX_PODS)
 			continue;
-		pod_of(cg, pods[npods], sizeof(pods[npods]));
+		chain_scope_pod(cg, pods[npods], sizeof(pods[npods]));
 		for (int i = 0; i < npods; i++)
 			if (!strcmp(pods[i], pods[npods])) {
 				npods--;
@@ -298,9 +238,9 @@ static void scope_rescan(struct capture *c)
 				in = comm_in_scope(s, comm);
 			}
 			if (!in && npods) {
-				proc_cgroup(s->proc_root, pid, cg, sizeof(cg));
+				chain_scope_cgroup(s->proc_root, pid, cg, sizeof(cg));
 				for (int i = 0; i < npods && !in; i++)
-					in = under(cg, pods[i]);
+					in = chain_scope_in_pod(cg, pods[i]);
 			}
 			if (in) {
 				want_bit(s->want, pid);
