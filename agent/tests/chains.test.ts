@@ -24,7 +24,7 @@ import { scaled } from './lib/pace';
 
 interface Hop {
   comm: string;
-  proc: string;
+  proc?: string; /* absent for an interrupt */
   pid: number | null;
   tid: number | null;
 }
@@ -32,6 +32,9 @@ interface Hop {
 interface Link {
   category: string;
   context: string;
+  stacks_sampled: boolean;
+  waker_stack?: string[];
+  target_stack?: string[];
 }
 
 interface Chain {
@@ -71,32 +74,10 @@ after(() => {
   }
 });
 
-/*
- * The chains of a recording. TEMPORARY until record's JSON "chains" lands
- * (chains-store's report writers): the branch's debug lines
- * (WAKEFLOW_DEBUG_CHAINS, cmd_record.c), read into the JSON's shape.
- */
-const debugEnv = { WAKEFLOW_DEBUG_CHAINS: '1' };
-function chainsOf(stderr: string): Chain[] {
-  const id = (s: string) => (Number(s) < 0 ? null : Number(s));
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('chain\t'))
-    .map((l) => {
-      const f = l.split('\t');
-      const hop = (s: string): Hop => {
-        const [comm, proc, pid, tid] = s.split('|');
-        return { comm, proc, pid: id(pid), tid: id(tid) };
-      };
-      const hops = [hop(f[3])];
-      const links: Link[] = [];
-      for (let i = 4; i + 1 < f.length; i += 2) {
-        const [category, context] = f[i].split('|');
-        links.push({ category, context });
-        hops.push(hop(f[i + 1]));
-      }
-      return { hops, links, count: Number(f[2]), ended_by: f[1] };
-    });
+/* The chains of a record --format json report (docs/agent.md). */
+function chainsOf(report: any): Chain[] {
+  assert.ok(Array.isArray(report.chains), `no "chains" in the report: ${Object.keys(report).join(', ')}`);
+  return report.chains as Chain[];
 }
 
 const show = (c: Chain) =>
@@ -169,10 +150,10 @@ async function finish(p: Proc) {
 
 /* Records pid (plus flags) for ms while the workload runs; the chains. */
 async function recordChains(args: string[], ms: number): Promise<{ chains: Chain[]; report: any }> {
-  const rec = await startRecord(args, debugEnv);
+  const rec = await startRecord(args);
   await sleep(ms);
   const report = await stopRecord(rec);
-  return { chains: chainsOf(rec.stderr()), report };
+  return { chains: report.chains === undefined ? [] : chainsOf(report), report };
 }
 
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
@@ -203,6 +184,13 @@ describe('record: wake chains of real workloads', () => {
       assert.equal(h.proc, 'wf-chainload');
     }
     assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
+    // Stacks where sampled: the first hop's (the timer interrupt's kernel
+    // stack), and the target's own link with its edge's stacks.
+    assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
+    assert.ok(c.links[0].waker_stack!.includes('hrtimer_wakeup'), `timer stack: ${c.links[0].waker_stack}`);
+    assert.ok(c.links[2].stacks_sampled, `target link's stacks of ${show(c)}`);
+    assert.ok(c.links[2].waker_stack!.some((f) => /pipe_write$/.test(f)), `waker stack: ${c.links[2].waker_stack}`);
+    assert.ok(c.links[2].target_stack!.some((f) => /pipe_read$/.test(f)), `target stack: ${c.links[2].target_stack}`);
     // The last link is the target's own edge: its waker is the one edges name.
     const edge = report.edges.find((e: any) => e.target.comm === 'wf-c' && e.waker.comm === 'wf-b');
     assert.ok(edge, 'the edge wf-b -> wf-c');
@@ -229,6 +217,7 @@ describe('record: wake chains of real workloads', () => {
     const { chains, report } = await recordChains(['--pid', String(w.proc.pid), '--chains', '1'], scaled(1000));
     w.proc.kill('SIGKILL');
     await w.exited;
+    assert.equal(report.chains, undefined, 'no "chains" with chains off');
     assert.equal(chains.length, 0);
     assert.ok(report.edges.some((e: any) => e.target.comm === 'wf-c' && e.category === 'ipc.pipe'));
   });
@@ -260,10 +249,7 @@ describe('record: wake chains of real workloads', () => {
         const env = { CHAINLOAD_MS: String(scaled(3000)) };
         const srv = run(chainload, ['udp-server', String(port)], env);
         await srv.ready;
-        const rec = await startRecord(
-          ['--pid', String(srv.proc.pid), ...(viaComm ? ['--chain-comm', '^wfc-client$'] : [])],
-          debugEnv
-        );
+        const rec = await startRecord(['--pid', String(srv.proc.pid), ...(viaComm ? ['--chain-comm', '^wfc-client$'] : [])]);
         // Started after the recording began: --chain-comm catches it at its exec.
         const cli = run(client, ['udp-client', String(port)], env);
         await cli.ready;
@@ -271,7 +257,7 @@ describe('record: wake chains of real workloads', () => {
         const report = await stopRecord(rec);
         await finish(cli);
         await finish(srv);
-        const chains = chainsOf(rec.stderr());
+        const chains = chainsOf(report);
         const c = viaComm
           ? expectChain(
               chains,
@@ -281,6 +267,11 @@ describe('record: wake chains of real workloads', () => {
               'interrupt'
             )
           : expectChain(chains, 'wf-tgt', ['wfc-client', 'wf-srv', 'wf-tgt'], ['net.udp', 'net.unix'], 'untracked');
+        if (!viaComm) {
+          // The first hop is the client: its stacks, walked at its wakeup of wf-srv.
+          assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
+          assert.ok(c.links[0].waker_stack!.includes('udp_sendmsg'), `client stack: ${c.links[0].waker_stack}`);
+        }
         const h = c.hops.find((x) => x.comm === 'wfc-client')!;
         assert.equal(h.pid, cli.proc.pid);
         assert.equal(h.proc, 'wfc-client');
@@ -308,14 +299,14 @@ describe('record: wake chains of real workloads', () => {
       const into = (c: string) => `echo $$ > ${path.join(pod, c, 'cgroup.procs')}`;
       const srv = run(chainload, ['udp-server', String(port)], env, into('proxy'));
       await srv.ready;
-      const rec = await startRecord(['--pid', String(srv.proc.pid)], debugEnv);
+      const rec = await startRecord(['--pid', String(srv.proc.pid)]);
       const cli = run(client, ['udp-client', String(port)], env, into('app'));
       await cli.ready;
       await sleep(scaled(3000)); /* the scope is rescanned every 2 s */
-      await stopRecord(rec);
+      const report = await stopRecord(rec);
       await finish(cli);
       await finish(srv);
-      const chains = chainsOf(rec.stderr());
+      const chains = chainsOf(report);
       const through = chainsTo(chains, 'wf-tgt').filter((c) => c.hops[0].comm === '[timer]' && c.hops[1].comm === 'wfc-client');
       assert.ok(
         through.reduce((s, c) => s + c.count, 0) >= 20,
@@ -342,12 +333,10 @@ describe('record: wake chains of real workloads', () => {
       const p = 15000 + Math.floor(Math.random() * 15000);
       pid = used.has(p) ? 0 : p;
     }
-    const rec = await startRecord(['--comm', '^wf-chainload$'], debugEnv);
+    const rec = await startRecord(['--comm', '^wf-chainload$']);
     const w = run(chainload, ['reuse', String(pid)], { CHAINLOAD_MS: String(scaled(1200)) });
     await finish(w);
-    const report = await stopRecord(rec);
-    void report;
-    const chains = chainsOf(rec.stderr());
+    const chains = chainsOf(await stopRecord(rec));
     const gen = (n: number) => chainsTo(chains, `wf-gen${n}`).filter((c) => c.hops[c.hops.length - 1].tid === pid);
     for (const n of [1, 2]) {
       assert.ok(gen(n).length > 0, `no chain of generation ${n} (pid ${pid}): ${chains.map(show).join('; ')}`);

@@ -146,15 +146,17 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 	__builtin_memcpy(l, (const char *)wk + __builtin_offsetof(struct wf_edge_key, wpid),
 			 sizeof(struct wf_edge_key) - __builtin_offsetof(struct wf_edge_key, wpid));
 	l->hash = link_hash(l);
-	if (keep == 0 && wk->ctx == WF_BPF_CTX_TASK && !l->wkstack) {
-		/* The first hop's stacks: walked at most once per sample period
-		 * per wakee, so a busy chain costs one walk a second. */
+	if (keep == 0 && !l->wkstack) {
+		/* The first hop's stacks (an interrupt's: its kernel stack only):
+		 * walked at most once per sample period per wakee, so a busy
+		 * chain costs one walk a second. */
 		__u64 now = bpf_ktime_get_boot_ns();
 
 		if (now - nc->last_walk_ns >= sample_period_ns) {
 			nc->last_walk_ns = now;
 			l->wkstack = walk_waker_kstack(ctx, cur);
-			l->wustack = current_user_stack(ctx, regs, wtgid, cur->pid, NULL);
+			if (regs)
+				l->wustack = current_user_stack(ctx, regs, wtgid, cur->pid, NULL);
 		}
 	}
 	nc->n = keep + 1;

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "capture.h"
+#include "chains.h"
 #include "classify.h"
 #include "commands.h"
 #include "report.h"
@@ -313,40 +314,13 @@ static void record_loop(const struct record_flags *f, struct record *r)
 	}
 }
 
-/* TEMPORARY (branch chains-capture only, until the report's chain writers
- * land): WAKEFLOW_DEBUG_CHAINS=1 prints each chain on stderr, tab-separated:
- * "chain", ended_by, count, then hop, link, hop, ... with a hop as
- * comm|proc|pid|tid and a link as category|context. */
-static void debug_chains(struct record *r)
-{
-	if (!getenv("WAKEFLOW_DEBUG_CHAINS"))
-		return;
-	for (size_t i = 0; i < r->chains.len; i++) {
-		struct wf_chain *c = &r->chains.items[i];
-
-		fprintf(stderr, "chain\t%s\t%llu", wf_chain_end_name(c->ended_by), (unsigned long long)c->count);
-		for (int l = 0; l < c->nlinks; l++) {
-			struct wf_edge *e = &c->links[l];
-			const struct wf_taxon *t;
-
-			classify_edge(r->rules, e);
-			t = wf_category(e->category);
-			if (l == 0)
-				fprintf(stderr, "\t%s|%s|%d|%d", e->waker.comm, e->waker.proc_comm, e->waker.pid, e->waker.tid);
-			fprintf(stderr, "\t%s|%s\t%s|%s|%d|%d", t ? t->id : "?", wf_context_name(e->context), e->target.comm,
-				e->target.proc_comm, e->target.pid, e->target.tid);
-		}
-		fputc('\n', stderr);
-	}
-}
-
 /* Drains, classifies and writes the one report; 0 or 1 (the report could not be written). */
 static int record_report(const struct record_flags *f, struct record *r)
 {
 	struct wf_edge_list *edges = &r->edges;
 	/* The capture's own loss counters, then two things a reader of one
 	 * recording wants beside them. */
-	struct wf_counter lost[CAPTURE_LOST_COUNTERS + 2], counts[CAPTURE_COUNTERS];
+	struct wf_counter lost[CAPTURE_LOST_COUNTERS + 3], counts[CAPTURE_COUNTERS];
 	struct capture_stats st;
 	struct wf_report_meta meta = { .lost = lost,
 				       .nlost = CAPTURE_LOST_COUNTERS + 2,
@@ -357,9 +331,9 @@ static int record_report(const struct record_flags *f, struct record *r)
 
 	if (capture_drain(r->cap, edges, NULL) || capture_drain_chains(r->cap, &r->chains))
 		fprintf(stderr, "wakeflow-agent: warning: part of the recording could not be read\n");
-	debug_chains(r);
 	for (size_t i = 0; i < edges->len; i++)
 		classify_edge(r->rules, &edges->items[i]);
+	chains_classify(r->rules, &r->chains);
 	qsort(edges->items, edges->len, sizeof(edges->items[0]), by_offcpu_desc);
 	capture_get_stats(r->cap, &st);
 	meta.kernel_stack_walker = st.unwinder;
@@ -367,6 +341,11 @@ static int record_report(const struct record_flags *f, struct record *r)
 	capture_counters(&st, counts);
 	lost[CAPTURE_LOST_COUNTERS] = (struct wf_counter){ "wakeups_unseen", st.wakeups_unseen };
 	lost[CAPTURE_LOST_COUNTERS + 1] = (struct wf_counter){ "symbolize_failures", st.symbolize_failures };
+	if (st.chain_links > 1) {
+		/* Chains on (docs/chains.md): "chains" is written, even empty. */
+		lost[meta.nlost++] = (struct wf_counter){ "chains_dropped", st.chains_dropped };
+		meta.chains = &r->chains;
+	}
 
 	/* An empty report alone leaves the user guessing. */
 	if (!edges->len && !st.sched_attaches)
