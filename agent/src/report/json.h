@@ -32,6 +32,9 @@ struct wf_counter;
 void json_counters(struct json *j, const struct wf_counter *c, int n);
 void json_i64(struct json *j, int64_t v);
 void json_f64(struct json *j, double v); /* non-finite writes null */
+/* Writes what snprintf(out, 32, "%.15g", v) writes, mostly without printf;
+ * returns its length. */
+size_t json_format_g15(double v, char *out);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 

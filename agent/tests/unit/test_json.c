@@ -132,6 +132,104 @@ static void test_key_escaped_and_growth(void **state)
 	assert_null(j.buf);
 }
 
+/* ---- json_format_g15 against printf: the same text, not close text ---- */
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+/* xorshift64*: a fixed seed, so a failure names a value that repeats. */
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static double bits_double(uint64_t b)
+{
+	double d;
+
+	memcpy(&d, &b, sizeof(d));
+	return d;
+}
+
+/* Fails naming the first value whose text differs from printf's. */
+static void expect_as_printf(double v)
+{
+	char want[64], got[64];
+	size_t n;
+
+	snprintf(want, sizeof(want), "%.15g", v);
+	memset(got, 'x', sizeof(got));
+	n = json_format_g15(v, got);
+	if (n != strlen(want) || strcmp(got, want)) {
+		print_error("json_format_g15(%a): \"%s\", printf \"%s\"\n", v, got, want);
+		fail();
+	}
+}
+
+static void test_g15_edge_values(void **state)
+{
+	static const double fixed[] = {
+		0.0,	-0.0,	  1.0,	    -1.0,     0.1,	0.5,	  1.5,	      2.5,	   0.125, 1e-10, 1e-5,
+		1e-4,	1e-3,	  0.00999999999999995, 0.0001, 0.00009999999999999995, 123456789012345.0,
+		999999999999999.0,	999999999999999.4, 999999999999999.5, 999999999999999.6, 1e15, 1e15 + 1,
+		99999999999999.95,	9.999999999999995, 9.9999999999999995, 0.3, 1.0 / 3, 2.0 / 3, 1e14, 1e14 + 0.5,
+		5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1e300, 1e-300, 123.456, 0.000123456,
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		expect_as_printf(fixed[i]);
+		expect_as_printf(-fixed[i]);
+		expect_as_printf(nextafter(fixed[i], INFINITY));
+		expect_as_printf(nextafter(fixed[i], -INFINITY));
+	}
+	/* Every power of ten in range and its neighbours, and the halves
+	 * between 15-digit neighbours at every exponent (the rounding edge). */
+	for (int e = -12; e <= 16; e++) {
+		double p = pow(10, e);
+
+		for (int k = -3; k <= 3; k++) {
+			double v = p;
+
+			for (int s = 0; s < (k < 0 ? -k : k); s++)
+				v = nextafter(v, k < 0 ? 0 : INFINITY);
+			expect_as_printf(v);
+		}
+		for (int i = 0; i < 2000; i++) {
+			uint64_t m = 100000000000000ULL + rnd() % 900000000000000ULL;
+			double half = ((double)m + 0.5) * pow(10, e - 14);
+
+			expect_as_printf(half);
+			expect_as_printf(nextafter(half, 0));
+			expect_as_printf(nextafter(half, INFINITY));
+		}
+	}
+}
+
+static void test_g15_random_values(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 300000; i++) {
+		uint64_t b = rnd();
+		double v;
+
+		expect_as_printf(bits_double(b)); /* any bit pattern, NaN and infinities too */
+		/* Rates and sums as the API computes them: integers of
+		 * microseconds over a step, in every decade of interest. */
+		v = (double)(rnd() % 100000000000ULL) / (double)(1 + rnd() % 86400000ULL);
+		expect_as_printf(v);
+		expect_as_printf(v / 1e6);
+		/* Uniform over the exponents the fast path covers and beyond. */
+		v = ldexp((double)(rnd() >> 11) / 9007199254740992.0 + 0.5, (int)(rnd() % 120) - 70);
+		expect_as_printf((b & 1) ? -v : v);
+		/* Short decimals (few digits, many trailing zeros). */
+		v = (double)(rnd() % 100000) * pow(10, (int)(rnd() % 24) - 14);
+		expect_as_printf(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +238,8 @@ int main(void)
 		cmocka_unit_test(test_utf8_kept_and_invalid_replaced),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_key_escaped_and_growth),
+		cmocka_unit_test(test_g15_edge_values),
+		cmocka_unit_test(test_g15_random_values),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
