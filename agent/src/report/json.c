@@ -117,6 +117,35 @@ static size_t utf8_seq(const unsigned char *s, size_t avail)
 	return n;
 }
 
+/* Bytes 0x80 and up set each byte's top bit, bytes below 0x20 too (after
+ * the subtraction), '"' and '\\' make a zero byte of the XOR: a word of 8
+ * bytes that copies as it is gives 0. */
+static inline uint64_t word_needs_escape(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return ((w - ones * 0x20) | w | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* The end of the run from s[i] that needs no escaping, 8 bytes at a time
+ * (the ~2 MB of an edges answer are mostly frame names with nothing to
+ * escape), then byte by byte. */
+static inline size_t plain_run(const unsigned char *s, size_t i, size_t len)
+{
+	uint64_t w;
+
+	while (i + 8 <= len) {
+		memcpy(&w, s + i, 8);
+		if (word_needs_escape(w))
+			break;
+		i += 8;
+	}
+	while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
 static void put_string(struct json *j, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -125,11 +154,9 @@ static void put_string(struct json *j, const char *str)
 	putc1(j, '"');
 	while (i < len && !j->failed) {
 		unsigned char c = s[i];
-		size_t run = i, n;
+		size_t run = plain_run(s, i, len), n;
 
 		/* Copy the longest run that needs no escaping in one go. */
-		while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-			run++;
 		if (run > i) {
 			put(j, str + i, run - i);
 			i = run;
@@ -417,4 +444,48 @@ void json_counters(struct json *j, const struct wf_counter *c, int n)
 		json_key(j, c[i].name);
 		json_u64(j, c[i].value);
 	}
+}
+
+/* Two digits of v (0..99) at o. */
+static inline char *two_digits(char *o, unsigned v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return o + 2;
+}
+
+/*
+ * The civil date of a count of days since 1970-01-01 (proleptic Gregorian),
+ * by whole 400-year eras as in Howard Hinnant's days_from_civil inverse:
+ * what gmtime_r computes, without its call and the printf after it.
+ */
+size_t json_format_rfc3339_ms(uint64_t ns, char *out)
+{
+	uint64_t sec = ns / 1000000000ULL, days = sec / 86400, z = days + 719468;
+	unsigned sod = (unsigned)(sec % 86400), ms = (unsigned)(ns / 1000000ULL % 1000);
+	uint64_t era = z / 146097, doe = z - era * 146097;
+	uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+	unsigned day = (unsigned)(doy - (153 * mp + 2) / 5 + 1), month = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	unsigned year = (unsigned)(yoe + era * 400 + (month <= 2)); /* 1970..2554 for a u64 of ns */
+	char *o = out;
+
+	o = two_digits(o, year / 100);
+	o = two_digits(o, year % 100);
+	*o++ = '-';
+	o = two_digits(o, month);
+	*o++ = '-';
+	o = two_digits(o, day);
+	*o++ = 'T';
+	o = two_digits(o, sod / 3600);
+	*o++ = ':';
+	o = two_digits(o, sod / 60 % 60);
+	*o++ = ':';
+	o = two_digits(o, sod % 60);
+	*o++ = '.';
+	*o++ = (char)('0' + ms / 100);
+	o = two_digits(o, ms % 100);
+	*o++ = 'Z';
+	*o = '\0';
+	return (size_t)(o - out);
 }

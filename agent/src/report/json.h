@@ -35,6 +35,10 @@ void json_f64(struct json *j, double v); /* non-finite writes null */
 /* Writes what snprintf(out, 32, "%.15g", v) writes, mostly without printf;
  * returns its length. */
 size_t json_format_g15(double v, char *out);
+/* ns since the epoch as RFC 3339 in UTC with milliseconds
+ * ("2026-12-01T17:49:21.123Z", 24 bytes and a NUL), as gmtime_r and
+ * "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ" write it; returns its length. */
+size_t json_format_rfc3339_ms(uint64_t ns, char *out);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 

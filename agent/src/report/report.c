@@ -455,18 +455,15 @@ void report_json_stack(struct json *j, const char *key, const struct wf_stack *s
 
 static void json_time(struct json *j, const char *key, uint64_t ns)
 {
-	char buf[96]; /* ample for any int year: keeps -Wformat-truncation quiet */
-	struct tm tm;
-	time_t sec = (time_t)(ns / 1000000000ULL);
+	char buf[32];
 
 	json_key(j, key);
-	if (!ns || !gmtime_r(&sec, &tm)) {
+	if (!ns) {
 		json_null(j);
 		return;
 	}
 	/* RFC 3339 in UTC with milliseconds, which Date.parse reads. */
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns / 1000000ULL % 1000));
+	json_format_rfc3339_ms(ns, buf);
 	json_str(j, buf);
 }
 

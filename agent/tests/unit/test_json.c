@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 
@@ -230,6 +231,63 @@ static void test_g15_random_values(void **state)
 	}
 }
 
+/* json_format_rfc3339_ms against gmtime_r and printf, over the whole range
+ * of a u64 of nanoseconds (1970..2554) and around every leap day. */
+static void expect_as_gmtime(uint64_t ns)
+{
+	char want[96], got[64];
+	time_t sec = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+
+	assert_non_null(gmtime_r(&sec, &tm));
+	snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ns / 1000000ULL % 1000));
+	if (json_format_rfc3339_ms(ns, got) != strlen(want) || strcmp(got, want)) {
+		print_error("json_format_rfc3339_ms(%llu): \"%s\", gmtime \"%s\"\n", (unsigned long long)ns, got, want);
+		fail();
+	}
+}
+
+static void test_rfc3339_as_gmtime(void **state)
+{
+	(void)state;
+	expect_as_gmtime(1);
+	expect_as_gmtime(UINT64_MAX);
+	for (uint64_t day = 0; day < 213503; day += 1) /* every day to 2554, at a few times of day */
+		for (uint64_t t = 0; t < 86400000000000ULL; t += 86399999999999ULL / 3)
+			expect_as_gmtime(day * 86400000000000ULL + t);
+	for (int i = 0; i < 200000; i++)
+		expect_as_gmtime(rnd());
+}
+
+/* A character that needs escaping at every place in strings of every
+ * length to 40, amid text that does not (the 8-byte scan's edges). */
+static void test_escape_at_every_offset(void **state)
+{
+	static const char *const special[] = { "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xff" };
+	static const char *const escaped[] = { "\\\"", "\\\\", "\\n", "\\u0001", "\x7f", "\xc3\xa9", "\xef\xbf\xbd" };
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++)
+		for (size_t len = 0; len <= 40; len++)
+			for (size_t at = 0; at <= len; at++) {
+				char in[64], want[96];
+				struct json j;
+
+				for (size_t i = 0; i < len; i++)
+					in[i] = (char)('a' + i % 26);
+				in[len] = '\0';
+				/* the expected text, with the special's escape in place */
+				snprintf(want, sizeof(want), "\"%.*s%s%s\"", (int)at, in, escaped[k], in + at);
+				memmove(in + at + strlen(special[k]), in + at, len - at + 1);
+				memcpy(in + at, special[k], strlen(special[k]));
+				json_init(&j);
+				json_str(&j, in);
+				assert_string_equal(j.buf, want);
+				json_free(&j);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +298,8 @@ int main(void)
 		cmocka_unit_test(test_key_escaped_and_growth),
 		cmocka_unit_test(test_g15_edge_values),
 		cmocka_unit_test(test_g15_random_values),
+		cmocka_unit_test(test_rfc3339_as_gmtime),
+		cmocka_unit_test(test_escape_at_every_offset),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
