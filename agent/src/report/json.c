@@ -141,6 +141,12 @@ static inline size_t plain_run(const unsigned char *s, size_t i, size_t len)
 			break;
 		i += 8;
 	}
+	/* The last 1-7 bytes (the loop ran out) as the word ending at len. */
+	if (i < len && i + 8 > len && len >= 8) {
+		memcpy(&w, s + len - 8, 8);
+		if (!word_needs_escape(w))
+			return len;
+	}
 	while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
 		i++;
 	return i;
