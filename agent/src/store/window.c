@@ -410,7 +410,20 @@ int wtarget_decode_totals(struct wf_wtarget *t, const uint8_t *p, size_t len)
 	n = get_count(&r, (void **)&t->threads, &t->cthreads, sizeof(*t->threads), 9);
 	for (size_t i = 0; i < n && !r.bad; i++) {
 		struct wf_wthread *th = &t->threads[i];
+		const uint8_t *start = r.p;
+		uint64_t d, role;
 
+		/* 9 varints: with 45 bytes left, unchecked reads as in the edges below. */
+		if (r.end - r.p >= 45 && get_varint5(&r, &d) && d <= UINT32_MAX && get_varint5(&r, &role) && role <= UINT8_MAX &&
+		    get_varint5(&r, &th->oncpu_us) && get_varint5(&r, &th->preempted_us) &&
+		    get_varint5(&r, &th->blocked_us) && get_varint5(&r, &th->runq_us) && get_varint5(&r, &th->switches) &&
+		    get_varint5(&r, &th->involuntary) && get_varint5(&r, &th->wakeups)) {
+			th->name = prev + (uint32_t)d;
+			th->role = (uint8_t)role;
+			prev = th->name;
+			continue;
+		}
+		r.p = start;
 		th->name = prev + get_u32(&r);
 		prev = th->name;
 		th->role = get_u8(&r);
@@ -427,7 +440,22 @@ int wtarget_decode_totals(struct wf_wtarget *t, const uint8_t *p, size_t len)
 	n = get_count(&r, (void **)&t->cats, &t->ccats, sizeof(*t->cats), 7);
 	for (size_t i = 0; i < n && !r.bad; i++) {
 		struct wf_wcat *c = &t->cats[i];
+		const uint8_t *start = r.p;
+		uint64_t d, role, category, activity;
 
+		/* 7 varints: with 35 bytes left, unchecked reads as in the edges below. */
+		if (r.end - r.p >= 35 && get_varint5(&r, &d) && d <= UINT32_MAX && get_varint5(&r, &role) && role <= UINT8_MAX &&
+		    get_varint5(&r, &category) && category <= UINT8_MAX && get_varint5(&r, &activity) &&
+		    activity <= UINT32_MAX && get_varint5(&r, &c->count) && get_varint5(&r, &c->offcpu_us) &&
+		    get_varint5(&r, &c->runq_us)) {
+			c->thread = prev + (uint32_t)d;
+			c->role = (uint8_t)role;
+			c->category = (uint8_t)category;
+			c->activity = (uint32_t)activity;
+			prev = c->thread;
+			continue;
+		}
+		r.p = start;
 		c->thread = prev + get_u32(&r);
 		prev = c->thread;
 		c->role = get_u8(&r);
@@ -458,7 +486,19 @@ int wtarget_decode_edges(struct wf_wtarget *t, const uint8_t *p, size_t len)
 	n = get_count(&r, (void **)&t->edges, &t->cedges, sizeof(*t->edges), 5);
 	for (size_t i = 0; i < n && !r.bad; i++) {
 		struct wf_wedge *e = &t->edges[i];
+		const uint8_t *start = r.p;
+		uint64_t d;
 
+		/* An edge is 5 varints: with 25 bytes left, each of up to 5 bytes
+		 * is read with no bounds check of its own (an hour's answer reads
+		 * ~950,000 of them); anything longer takes the checked path. */
+		if (r.end - r.p >= 25 && get_varint5(&r, &d) && d <= UINT32_MAX && get_varint5(&r, &e->count) &&
+		    get_varint5(&r, &e->offcpu_us) && get_varint5(&r, &e->runq_us) && get_varint5(&r, &e->max_us)) {
+			e->id = prev + (uint32_t)d;
+			prev = e->id;
+			continue;
+		}
+		r.p = start;
 		e->id = prev + get_u32(&r);
 		prev = e->id;
 		e->count = get_varint(&r);

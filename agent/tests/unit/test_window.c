@@ -161,12 +161,96 @@ static void test_corrupt(void **state)
 	wf_buf_free(&eb);
 }
 
+/* A number of random width (0-64 bits): blobs mixing 1-byte varints and
+ * ones longer than the decoders' 5-byte fast path. */
+static uint64_t rnd_state = 88172645463325252ULL;
+static uint64_t rnd_wide(void)
+{
+	unsigned bits;
+
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	bits = (unsigned)(rnd_state >> 58); /* 0..63 */
+	return bits ? (rnd_state * 0x2545f4914f6cdd1dULL) >> (64 - bits) : 0;
+}
+
+static void test_roundtrip_every_width(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 50; round++) {
+		struct wf_wtarget t, d;
+		struct wf_buf tb = { 0 }, eb = { 0 };
+
+		wtarget_init(&t, 7);
+		for (uint32_t i = 0; i < 40; i++)
+			assert_int_equal(wtarget_add_thread(&t, &(struct wf_wthread){
+						.name = (uint32_t)rnd_wide(), .role = (uint8_t)rnd_wide(),
+						.oncpu_us = rnd_wide(), .preempted_us = rnd_wide(), .blocked_us = rnd_wide(),
+						.runq_us = rnd_wide(), .switches = rnd_wide(), .involuntary = rnd_wide(),
+						.wakeups = rnd_wide() }),
+					 0);
+		for (uint32_t i = 0; i < 60; i++)
+			assert_int_equal(wtarget_add_cat(&t, &(struct wf_wcat){
+						.thread = (uint32_t)rnd_wide(), .role = (uint8_t)rnd_wide(),
+						.category = (uint8_t)rnd_wide(), .activity = (uint32_t)rnd_wide(),
+						.count = rnd_wide(), .offcpu_us = rnd_wide(), .runq_us = rnd_wide() }),
+					 0);
+		for (uint32_t i = 0; i < 500; i++)
+			assert_int_equal(wtarget_add_edge(&t, &(struct wf_wedge){
+						.id = (uint32_t)rnd_wide(), .count = rnd_wide(), .offcpu_us = rnd_wide(),
+						.runq_us = rnd_wide(), .max_us = rnd_wide() }),
+					 0);
+		wtarget_normalize(&t);
+		assert_int_equal(wtarget_encode_totals(&t, &tb), 0);
+		assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
+		wtarget_init(&d, 7);
+		assert_int_equal(wtarget_decode_totals(&d, tb.data, tb.len), 0);
+		assert_int_equal(wtarget_decode_edges(&d, eb.data, eb.len), 0);
+		/* Field by field: the structs' padding is not part of the round trip. */
+		assert_int_equal(d.nthreads, t.nthreads);
+		for (size_t i = 0; i < t.nthreads; i++) {
+			const struct wf_wthread *x = &d.threads[i], *y = &t.threads[i];
+
+			assert_true(x->name == y->name && x->role == y->role && x->oncpu_us == y->oncpu_us &&
+				    x->preempted_us == y->preempted_us && x->blocked_us == y->blocked_us &&
+				    x->runq_us == y->runq_us && x->switches == y->switches &&
+				    x->involuntary == y->involuntary && x->wakeups == y->wakeups);
+		}
+		assert_int_equal(d.ncats, t.ncats);
+		for (size_t i = 0; i < t.ncats; i++) {
+			const struct wf_wcat *x = &d.cats[i], *y = &t.cats[i];
+
+			assert_true(x->thread == y->thread && x->role == y->role && x->category == y->category &&
+				    x->activity == y->activity && x->count == y->count && x->offcpu_us == y->offcpu_us &&
+				    x->runq_us == y->runq_us);
+		}
+		assert_int_equal(d.nedges, t.nedges);
+		for (size_t i = 0; i < t.nedges; i++) {
+			const struct wf_wedge *x = &d.edges[i], *y = &t.edges[i];
+
+			assert_true(x->id == y->id && x->count == y->count && x->offcpu_us == y->offcpu_us &&
+				    x->runq_us == y->runq_us && x->max_us == y->max_us);
+		}
+		/* Every truncation still fails, wherever the fast path stops. */
+		for (size_t n = 0; n < eb.len; n += 11)
+			assert_int_equal(wtarget_decode_edges(&d, eb.data, n), -1);
+		for (size_t n = 0; n < tb.len; n += 11)
+			assert_int_equal(wtarget_decode_totals(&d, tb.data, n), -1);
+		wtarget_free(&d);
+		wtarget_free(&t);
+		wf_buf_free(&tb);
+		wf_buf_free(&eb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_normalize),
 		cmocka_unit_test(test_roundtrip_and_merge),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_roundtrip_every_width),
 	};
 
 	return cmocka_run_group_tests_name("window", tests, NULL, NULL);
