@@ -439,6 +439,8 @@ static void status_json(void *ctx, struct json *j)
 	json_u64(j, st.symbolize_failures);
 	json_key(j, "last_drain_ms");
 	json_f64(j, st.last_drain_ms);
+	json_key(j, "chains_in_map");
+	json_u64(j, st.chains_in_map);
 	json_obj_end(j);
 	json_key(j, "lost");
 	json_obj_begin(j);
@@ -448,6 +450,10 @@ static void status_json(void *ctx, struct json *j)
 		capture_lost_counters(&st, lost);
 		json_counters(j, lost, CAPTURE_LOST_COUNTERS);
 	}
+	/* Here rather than among the lost counters, which /metrics also
+	 * exports: metrics gain nothing for chains (issue 12). */
+	json_key(j, "chains_dropped");
+	json_u64(j, st.chains_dropped);
 	json_obj_end(j);
 }
 

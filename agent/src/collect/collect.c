@@ -127,7 +127,7 @@ int collect_window(const struct wf_collect_ctx *ctx, struct wf_edge_list *edges,
 
 void encoded_free(struct wf_encoded *e)
 {
-	for (size_t i = 0; e->bufs && i < 2 * e->n; i++)
+	for (size_t i = 0; e->bufs && i < 3 * e->n; i++)
 		wf_buf_free(&e->bufs[i]);
 	free(e->bufs);
 	free(e->targets);
@@ -138,16 +138,18 @@ int collected_encode(const struct wf_collected *c, int64_t start_ms, int64_t end
 {
 	memset(out, 0, sizeof(*out));
 	out->targets = calloc(c->n ? c->n : 1, sizeof(*out->targets));
-	out->bufs = calloc(c->n ? 2 * c->n : 1, sizeof(*out->bufs));
+	out->bufs = calloc(c->n ? 3 * c->n : 1, sizeof(*out->bufs));
 	if (!out->targets || !out->bufs) {
 		encoded_free(out);
 		return -1;
 	}
 	out->n = c->n;
 	for (size_t i = 0; i < c->n; i++) {
-		struct wf_buf *tb = &out->bufs[2 * i], *eb = &out->bufs[2 * i + 1];
+		struct wf_buf *tb = &out->bufs[3 * i], *eb = &out->bufs[3 * i + 1], *cb = &out->bufs[3 * i + 2];
 
-		if (wtarget_encode_totals(&c->t[i], tb) || wtarget_encode_edges(&c->t[i], eb)) {
+		/* No chains (chains off, or none this window): no blob, no row. */
+		if (wtarget_encode_totals(&c->t[i], tb) || wtarget_encode_edges(&c->t[i], eb) ||
+		    (c->t[i].nchains && wtarget_encode_chains(&c->t[i], cb))) {
 			encoded_free(out);
 			return -1;
 		}
@@ -155,7 +157,9 @@ int collected_encode(const struct wf_collected *c, int64_t start_ms, int64_t end
 							    .totals = tb->data,
 							    .totals_len = tb->len,
 							    .edges = eb->data,
-							    .edges_len = eb->len };
+							    .edges_len = eb->len,
+							    .chains = cb->data,
+							    .chains_len = cb->len };
 	}
 	out->window = (struct wf_store_window){ .start_ms = start_ms,
 						.end_ms = end_ms,

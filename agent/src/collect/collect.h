@@ -48,7 +48,7 @@ int collect_window(const struct wf_collect_ctx *ctx, struct wf_edge_list *edges,
 struct wf_encoded {
 	struct wf_store_window window;
 	struct wf_store_target *targets;
-	struct wf_buf *bufs; /* two per target: totals, edges */
+	struct wf_buf *bufs; /* three per target: totals, edges, chains */
 	size_t n;
 };
 /* Encodes the (normalized) records of c as the window [start, end). */

@@ -146,7 +146,7 @@ static bool category_prefix_known(const char *v)
 	return false;
 }
 
-enum param_kind { P_FROM, P_TO, P_STEP, P_BY, P_METRIC, P_LIMIT, P_SORT, P_FILTER };
+enum param_kind { P_FROM, P_TO, P_STEP, P_BY, P_METRIC, P_LIMIT, P_SORT, P_DEPTH, P_FILTER, P__COUNT };
 
 struct param {
 	const char *name;
@@ -164,6 +164,9 @@ static const struct param edges_params[] = {
 	{ "limit", P_LIMIT, 0 },
 	{ "sort", P_SORT, 0 },
 };
+static const struct param chains_params[] = {
+	{ "from", P_FROM, 0 }, { "to", P_TO, 0 }, { "limit", P_LIMIT, 0 }, { "sort", P_SORT, 0 }, { "depth", P_DEPTH, 0 },
+};
 
 static const struct param *find_param(enum wf_endpoint ep, const char *name, struct param *filter_slot)
 {
@@ -176,6 +179,9 @@ static const struct param *find_param(enum wf_endpoint ep, const char *name, str
 	} else if (ep == WF_EP_EDGES) {
 		list = edges_params;
 		n = sizeof(edges_params) / sizeof(edges_params[0]);
+	} else if (ep == WF_EP_CHAINS) {
+		list = chains_params;
+		n = sizeof(chains_params) / sizeof(chains_params[0]);
 	} else {
 		return NULL;
 	}
@@ -320,15 +326,23 @@ static int set_param(struct wf_query *q, const struct param *p, const char *valu
 			return fail(err, errlen, 400, "limit must be a positive integer, got '%.32s'", value);
 		q->limit = v > WF_QUERY_MAX_LIMIT ? WF_QUERY_MAX_LIMIT : (int)v;
 		break;
+	case P_DEPTH:
+		if (!parse_i64(value, INT64_MAX, &v) || v < 1 || v > WF_QUERY_MAX_DEPTH)
+			return fail(err, errlen, 400, "depth must be a number of links from 1 to %d, got '%.32s'",
+				    WF_QUERY_MAX_DEPTH, value);
+		q->depth = (int)v;
+		break;
 	case P_FILTER:
 		rc = set_filter(q, p->field, value, err, errlen);
+		break;
+	case P__COUNT:
 		break;
 	}
 	return rc;
 }
 
 /* One "name=value" part (percent-decoded into q's buffer); 0 or the HTTP status. */
-static int parse_pair(enum wf_endpoint ep, const char *part, size_t plen, struct wf_query *q, bool seen[8], char *err,
+static int parse_pair(enum wf_endpoint ep, const char *part, size_t plen, struct wf_query *q, bool seen[P__COUNT], char *err,
 		      size_t errlen)
 {
 	const char *eq = memchr(part, '=', plen);
@@ -384,7 +398,7 @@ static int settle_range(enum wf_endpoint ep, int64_t now_ms, struct wf_query *q,
 int query_parse(enum wf_endpoint ep, const char *qs, size_t len, int64_t now_ms, struct wf_query *q, char *err,
 		size_t errlen)
 {
-	bool seen[8] = { false };
+	bool seen[P__COUNT] = { false };
 	int rc;
 
 	memset(q, 0, sizeof(*q));
@@ -392,6 +406,7 @@ int query_parse(enum wf_endpoint ep, const char *qs, size_t len, int64_t now_ms,
 	q->metric = WF_METRIC_OFFCPU;
 	q->sort = WF_SORT_OFFCPU;
 	q->limit = WF_QUERY_DEFAULT_LIMIT;
+	q->depth = WF_QUERY_DEFAULT_DEPTH;
 	q->from_ms = q->to_ms = -1;
 	if (err && errlen)
 		err[0] = '\0';

@@ -20,12 +20,15 @@
 #define WF_QUERY_MAX_TIME_MS 4102444800000LL /* 2100-01-01 */
 #define WF_QUERY_MAX_LIMIT 1000		      /* larger limits are capped */
 #define WF_QUERY_DEFAULT_LIMIT 100
+#define WF_QUERY_MAX_DEPTH 4	 /* chains: links per chain (WF_CHAIN_MAX_LINKS) */
+#define WF_QUERY_DEFAULT_DEPTH 3 /* WF_CHAIN_DEFAULT_LINKS */
 
 /* Which parameters an endpoint accepts. */
 enum wf_endpoint {
 	WF_EP_PLAIN = 0, /* /healthz, /status, /targets, /categories, /metrics: none */
 	WF_EP_SERIES,
 	WF_EP_EDGES,
+	WF_EP_CHAINS, /* the edges' parameters and depth */
 };
 
 enum wf_by { WF_BY_CATEGORY = 0, WF_BY_ACTIVITY, WF_BY_TARGET, WF_BY_ROLE, WF_BY_POD, WF_BY_WORKLOAD, WF_BY_THREAD };
@@ -79,6 +82,7 @@ struct wf_query {
 	enum wf_metric metric;
 	int limit;
 	enum wf_sort sort;
+	int depth; /* chains: links kept per chain, 1..WF_QUERY_MAX_DEPTH */
 	bool range_capped; /* from was moved forward to keep within WF_QUERY_MAX_RANGE_MS */
 	struct wf_filter filter;
 	/* Decoded strings never outgrow their encoding plus one NUL per name or

@@ -573,6 +573,114 @@ static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, con
 	return send_json(h, c, 200, &j);
 }
 
+/*
+ * /api/v1/chains: the chains of the range (history_chains), then the full
+ * records of every link of the rows in one lookup; a chain whose link has
+ * expired between the scan and now is left out, as an edge would be.
+ */
+static void json_answer_chain(struct json *j, const struct wf_chain_row *r, const struct wf_edge_detail *links,
+			      const struct wf_target_match *tm)
+{
+	struct wf_chain c;
+	long ti = target_match_find(tm, r->target_id);
+
+	memset(&c, 0, sizeof(c));
+	c.nlinks = r->chain.nlinks;
+	for (int l = 0; l < c.nlinks; l++)
+		c.links[l] = links[l].edge; /* shallow: the details keep ownership */
+	c.ended_by = (enum wf_chain_end)r->chain.ended_by;
+	c.count = r->chain.count;
+	c.offcpu_ns = r->chain.offcpu_us * 1000;
+	c.runq_ns = r->chain.runq_us * 1000;
+	json_obj_begin(j);
+	report_json_chain_members(j, &c);
+	json_key(j, "id");
+	json_u64(j, r->id);
+	json_key(j, "labels");
+	if (ti >= 0) {
+		json_labels(j, &tm->targets[ti].labels);
+	} else {
+		json_obj_begin(j);
+		json_obj_end(j);
+	}
+	json_key(j, "first_seen_ms");
+	json_i64(j, r->first_ms);
+	json_key(j, "last_seen_ms");
+	json_i64(j, r->last_ms);
+	json_obj_end(j);
+}
+
+static enum MHD_Result do_chains(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
+{
+	struct wf_answer_info info;
+	struct wf_chains_acc *a = history_chains(h->ctx.history, q, wall_ms(), &info);
+	size_t nrows = 0, nids = 0;
+	uint32_t *ids = NULL;
+	struct wf_edge_detail *details = NULL;
+	bool *found = NULL;
+	struct json j;
+
+	if (!a)
+		return send_error(h, c, 500, "out of memory");
+	while (chains_acc_row(a, nrows))
+		nrows++;
+	ids = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*ids));
+	details = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*details));
+	found = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*found));
+	if (!ids || !details || !found) {
+		free(ids);
+		free(details);
+		free(found);
+		chains_acc_free(a);
+		return send_error(h, c, 500, "out of memory");
+	}
+	/* Row i's links at [i * MAX, i * MAX + nlinks). */
+	for (size_t i = 0; i < nrows; i++) {
+		const struct wf_chain_row *r = chains_acc_row(a, i);
+
+		for (int l = 0; l < r->chain.nlinks; l++)
+			ids[i * WF_CHAIN_MAX_LINKS + (size_t)l] = r->chain.links[l];
+		nids = (i + 1) * WF_CHAIN_MAX_LINKS;
+	}
+	history_edge_details(h->ctx.history, ids, nids, details, found);
+	json_init(&j);
+	json_obj_begin(&j);
+	json_key(&j, "from_ms");
+	json_i64(&j, q->from_ms);
+	json_key(&j, "to_ms");
+	json_i64(&j, q->to_ms);
+	json_key(&j, "depth");
+	json_i64(&j, q->depth);
+	json_key(&j, "matched");
+	json_u64(&j, chains_acc_matched(a));
+	json_key(&j, "truncated");
+	json_bool(&j, chains_acc_matched(a) > nrows || chains_acc_overflowed(a));
+	if (info.from_memory_only)
+		memory_warning(&j, h);
+	json_key(&j, "chains");
+	json_arr_begin(&j);
+	for (size_t i = 0; i < nrows && !j.failed; i++) {
+		const struct wf_chain_row *r = chains_acc_row(a, i);
+		bool all = true;
+
+		for (int l = 0; l < r->chain.nlinks; l++)
+			all &= found[i * WF_CHAIN_MAX_LINKS + (size_t)l];
+		if (!all)
+			continue;
+		json_answer_chain(&j, r, &details[i * WF_CHAIN_MAX_LINKS], chains_acc_targets(a));
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	for (size_t i = 0; i < nids; i++)
+		if (found[i])
+			store_edge_detail_free(&details[i]);
+	free(ids);
+	free(details);
+	free(found);
+	chains_acc_free(a);
+	return send_json(h, c, 200, &j);
+}
+
 static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
 {
 	struct wf_store_status st;
@@ -759,7 +867,7 @@ static enum MHD_Result run_query(struct wf_http *h, struct MHD_Connection *c, en
 	if (sem_timedwait(&h->queries, &until))
 		return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries at once; retry later");
 	__atomic_add_fetch(&h->running, 1, __ATOMIC_SEQ_CST);
-	ret = ep == WF_EP_SERIES ? do_series(h, c, q) : do_edges(h, c, q);
+	ret = ep == WF_EP_SERIES ? do_series(h, c, q) : ep == WF_EP_CHAINS ? do_chains(h, c, q) : do_edges(h, c, q);
 	if (__atomic_sub_fetch(&h->running, 1, __ATOMIC_SEQ_CST) == 0)
 		malloc_trim(0);
 	sem_post(&h->queries);
@@ -809,6 +917,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		ep = WF_EP_SERIES;
 	else if (!strcmp(url, "/api/v1/edges"))
 		ep = WF_EP_EDGES;
+	else if (!strcmp(url, "/api/v1/chains"))
+		ep = WF_EP_CHAINS;
 	else if (strcmp(url, "/api/v1/status") && strcmp(url, "/api/v1/targets") && strcmp(url, "/api/v1/categories") &&
 		 strcmp(url, "/metrics")) {
 		snprintf(err, sizeof(err), "no such endpoint: %.200s", url);
@@ -821,7 +931,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	rc = query_parse(ep, qs, strlen(qs), wall_ms(), q, err, sizeof(err));
 	if (rc) {
 		ret = send_error(h, c, (unsigned)rc, err);
-	} else if (ep == WF_EP_SERIES || ep == WF_EP_EDGES) {
+	} else if (ep == WF_EP_SERIES || ep == WF_EP_EDGES || ep == WF_EP_CHAINS) {
 		ret = run_query(h, c, ep, q);
 	} else if (!strcmp(url, "/api/v1/status")) {
 		ret = do_status(h, c);

@@ -85,7 +85,7 @@ int history_add(struct wf_history *h, const struct wf_store_window *w, bool pers
 	if (!rw)
 		return -1;
 	for (size_t i = 0; i < w->ntargets; i++)
-		bytes += w->targets[i].totals_len + w->targets[i].edges_len;
+		bytes += w->targets[i].totals_len + w->targets[i].edges_len + w->targets[i].chains_len;
 	rw->targets = calloc(w->ntargets ? w->ntargets : 1, sizeof(*rw->targets));
 	rw->data = malloc(bytes ? bytes : 1);
 	if (!rw->targets || !rw->data) {
@@ -105,6 +105,10 @@ int history_add(struct wf_history *h, const struct wf_store_window *w, bool pers
 		memcpy(p, t->edges, t->edges_len);
 		t->edges = p;
 		p += t->edges_len;
+		if (t->chains_len)
+			memcpy(p, t->chains, t->chains_len);
+		t->chains = p;
+		p += t->chains_len;
 	}
 	rw->ntargets = w->ntargets;
 	rw->start_ms = w->start_ms;
@@ -307,6 +311,61 @@ struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *
 	ring_drop(h, ws, n);
 	if (edges_acc_finish(a) < 0) {
 		edges_acc_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* ---- chains: the same sources and plan as edges ---- */
+
+static int chains_cb(void *ctx, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	/* As for edges: a blob that does not decode is skipped. */
+	chains_acc_add(ctx, start, end, target, blob, len);
+	return 0;
+}
+
+struct wf_chains_acc *history_chains(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				     struct wf_answer_info *info)
+{
+	bool store_ok = store_readable(h->store);
+	struct wf_resolution res;
+	struct wf_segment seg[3];
+	struct wf_chains_acc *a;
+	struct ring_window **ws;
+	size_t nseg, n;
+
+	memset(info, 0, sizeof(*info));
+	a = chains_acc_new(q, h->cat);
+	if (!a)
+		return NULL;
+	if (store_ok) {
+		struct wf_store_reader *r = store_reader_open(h->store);
+		int rc = r ? 0 : -1;
+
+		resolution(h, now_ms, true, &res);
+		nseg = edges_plan(q, &res, seg);
+		for (size_t i = 0; i < nseg && !rc; i++)
+			rc = store_read_chains(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, chains_cb, a);
+		store_reader_close(r);
+		if (rc) {
+			chains_acc_reset(a);
+			store_ok = false;
+		}
+	}
+	info->from_memory_only = !store_ok;
+	n = ring_take(h, q->from_ms, q->to_ms, &ws);
+	for (size_t i = 0; i < n; i++) {
+		if (store_ok && ws[i]->persisted)
+			continue;
+		for (size_t t = 0; t < ws[i]->ntargets; t++)
+			if (ws[i]->targets[t].chains_len)
+				chains_acc_add(a, ws[i]->start_ms, ws[i]->end_ms, ws[i]->targets[t].target_id,
+					       ws[i]->targets[t].chains, ws[i]->targets[t].chains_len);
+	}
+	ring_drop(h, ws, n);
+	if (chains_acc_finish(a) < 0) {
+		chains_acc_free(a);
 		return NULL;
 	}
 	return a;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "chains_acc.h"
 #include "query.h"
 #include "series.h"
 #include "store.h"
@@ -52,6 +53,12 @@ struct wf_series_acc *history_series(struct wf_history *h, const struct wf_query
 				     struct wf_series_plan *plan, struct wf_answer_info *info);
 struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
 				   struct wf_answer_info *info);
+
+/* /api/v1/chains: the chain blobs of the range from the store (tier 1 for
+ * whole rolled-up minutes, as for edges) and from the ring where the store
+ * did not take them; NULL on ENOMEM. */
+struct wf_chains_acc *history_chains(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				     struct wf_answer_info *info);
 
 /* The edges' full records: from memory where recent, else from the store
  * (one reader for all). found[i] is false where an edge is known nowhere.

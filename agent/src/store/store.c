@@ -52,6 +52,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS totals(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
 	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
 	"CREATE TABLE IF NOT EXISTS edge_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
+	/* Added with chains (issue 12): a store from before simply gains it. */
+	"CREATE TABLE IF NOT EXISTS chain_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
 	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));";
 
 
@@ -78,6 +81,8 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_TOTALS] = "INSERT OR REPLACE INTO totals(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
 	/* Per target, its edges' numbers blob (window.h). */
 	[ST_EDGEWIN] = "INSERT OR REPLACE INTO edge_windows(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
+	/* Per target, its chains' numbers blob (window.h), where it had chains. */
+	[ST_CHAINWIN] = "INSERT OR REPLACE INTO chain_windows(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
 	/* schema version and rolled_until_ms, the roll-up's progress. */
 	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
 };

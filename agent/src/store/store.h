@@ -4,6 +4,8 @@
  *   windows       one row per window and tier (when the agent was running);
  *   totals        per window, tier and target: the totals blob (window.h);
  *   edge_windows  per window, tier and target: the edges blob;
+ *   chain_windows per window, tier and target: the chains blob (only where
+ *                 the target had chains), rolled up and kept like edges;
  *   edges, stacks, targets, names
  *                 the catalog (catalog.h) with each stack stored once,
  *                 keyed by its hash.
@@ -49,6 +51,8 @@ struct wf_store_target {
 	size_t totals_len;
 	const uint8_t *edges;
 	size_t edges_len;
+	const uint8_t *chains; /* chains_len 0: no chains this window (no row) */
+	size_t chains_len;
 };
 
 struct wf_store_window {
@@ -107,6 +111,7 @@ int store_read_windows(struct wf_store_reader *r, int tier, int64_t from, int64_
 		       void *ctx);
 int store_read_totals(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx);
 int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx);
+int store_read_chains(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx);
 
 /* An edge's full record, read back from the store or copied from the
  * catalog: its two frames arrays are malloc'd; the strings it points to are

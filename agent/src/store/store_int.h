@@ -31,6 +31,7 @@ enum {
 	ST_WINDOW,
 	ST_TOTALS,
 	ST_EDGEWIN,
+	ST_CHAINWIN,
 	ST_META,
 	ST__COUNT,
 };

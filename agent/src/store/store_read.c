@@ -141,6 +141,16 @@ int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t 
 		    tier, from, to, cb, NULL, ctx);
 }
 
+/* Every target's chains blob in the range, as for edges. */
+int store_read_chains(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
+{
+	return scan(r,
+		    "SELECT c.start_ms, w.end_ms, c.target_id, c.data FROM chain_windows c JOIN windows w"
+		    " ON w.tier = c.tier AND w.start_ms = c.start_ms"
+		    " WHERE c.tier = ?1 AND c.start_ms >= ?2 AND c.start_ms < ?3 ORDER BY c.start_ms",
+		    tier, from, to, cb, NULL, ctx);
+}
+
 /* ---- one edge's full record ---- */
 
 void store_edge_detail_free(struct wf_edge_detail *d)

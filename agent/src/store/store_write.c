@@ -270,9 +270,23 @@ static void rollup_free(struct rollup *r)
 	wf_buf_free(&r->buf);
 }
 
-/* Rolls the tier-0 rows of table in [m, m + 1 min) into one tier-1 row per target. */
-static int rollup_table(struct wf_store *s, struct rollup *r, const char *table, bool edges, int64_t m)
+/* The three per-target blob tables, each with its codec and statement. */
+enum blob_kind { BLOB_TOTALS, BLOB_EDGES, BLOB_CHAINS };
+static const struct {
+	const char *table;
+	int stmt;
+	int (*decode)(struct wf_wtarget *t, const uint8_t *p, size_t len);
+	int (*encode)(const struct wf_wtarget *t, struct wf_buf *out);
+} blob_kinds[] = {
+	[BLOB_TOTALS] = { "totals", ST_TOTALS, wtarget_decode_totals, wtarget_encode_totals },
+	[BLOB_EDGES] = { "edge_windows", ST_EDGEWIN, wtarget_decode_edges, wtarget_encode_edges },
+	[BLOB_CHAINS] = { "chain_windows", ST_CHAINWIN, wtarget_decode_chains, wtarget_encode_chains },
+};
+
+/* Rolls the tier-0 rows of a blob table in [m, m + 1 min) into one tier-1 row per target. */
+static int rollup_table(struct wf_store *s, struct rollup *r, enum blob_kind kind, int64_t m)
 {
+	const char *table = blob_kinds[kind].table;
 	char sql[160];
 	sqlite3_stmt *q;
 	int rc;
@@ -291,8 +305,12 @@ static int rollup_table(struct wf_store *s, struct rollup *r, const char *table,
 		struct wf_wtarget *t = rollup_target(r, (uint32_t)sqlite3_column_int64(q, 0));
 		const uint8_t *blob = sqlite3_column_blob(q, 1);
 		size_t len = (size_t)sqlite3_column_bytes(q, 1);
-		int bad = edges ? wtarget_decode_edges(&r->scratch, blob, len) :
-				  wtarget_decode_totals(&r->scratch, blob, len);
+		int bad;
+
+		/* Only the kind's own list is merged: the scratch's others may
+		 * hold an earlier kind's entries. */
+		wtarget_clear(&r->scratch);
+		bad = blob_kinds[kind].decode(&r->scratch, blob, len);
 
 		if (!t) {
 			rc = SQLITE_NOMEM;
@@ -315,9 +333,9 @@ static int rollup_table(struct wf_store *s, struct rollup *r, const char *table,
 	rc = SQLITE_OK;
 	for (size_t i = 0; i < r->n && rc == SQLITE_OK; i++) {
 		wtarget_normalize(&r->t[i]);
-		if (edges ? wtarget_encode_edges(&r->t[i], &r->buf) : wtarget_encode_totals(&r->t[i], &r->buf))
+		if (blob_kinds[kind].encode(&r->t[i], &r->buf))
 			return SQLITE_NOMEM;
-		rc = put_blob(s->st[edges ? ST_EDGEWIN : ST_TOTALS], WF_TIER_MINUTE, m, r->t[i].target_id, r->buf.data,
+		rc = put_blob(s->st[blob_kinds[kind].stmt], WF_TIER_MINUTE, m, r->t[i].target_id, r->buf.data,
 			      r->buf.len);
 	}
 	return rc;
@@ -376,9 +394,8 @@ static int rollup(struct wf_store *s, int64_t until_ms)
 		goto out;
 	rc = store_exec(s->db, "BEGIN IMMEDIATE");
 	for (size_t i = 0; i < n && rc == SQLITE_OK; i += 2) {
-		rc = rollup_table(s, &r, "totals", false, minutes[i]);
-		if (rc == SQLITE_OK)
-			rc = rollup_table(s, &r, "edge_windows", true, minutes[i]);
+		for (int k = BLOB_TOTALS; k <= BLOB_CHAINS && rc == SQLITE_OK; k++)
+			rc = rollup_table(s, &r, (enum blob_kind)k, minutes[i]);
 		if (rc == SQLITE_OK)
 			rc = put_window(s, WF_TIER_MINUTE, minutes[i], minutes[i + 1]);
 	}
@@ -409,12 +426,12 @@ static int retention(struct wf_store *s, int64_t now_ms)
 {
 	int64_t fine_cut = now_ms - s->opts.fine_retention_ms;
 	int64_t cut = now_ms - s->opts.retention_ms;
-	static const char *const tables[] = { "totals", "edge_windows", "windows" };
+	static const char *const tables[] = { "totals", "edge_windows", "chain_windows", "windows" };
 	char sql[160];
 	int rc = store_exec(s->db, "BEGIN IMMEDIATE");
 
 	/* One statement per tier, so each walks the (tier, start_ms) key. */
-	for (size_t i = 0; i < 6 && rc == SQLITE_OK; i++) {
+	for (size_t i = 0; i < 2 * sizeof(tables) / sizeof(tables[0]) && rc == SQLITE_OK; i++) {
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE tier = %zu AND start_ms < %lld", tables[i / 2], i % 2,
 			 (long long)(i % 2 ? cut : fine_cut));
 		rc = store_exec(s->db, sql);
@@ -502,6 +519,9 @@ static int write_window_tx(struct wf_store *s, const struct wf_store_window *w, 
 		if (rc == SQLITE_OK)
 			rc = put_blob(s->st[ST_EDGEWIN], WF_TIER_WINDOW, w->start_ms, t->target_id, t->edges,
 				      t->edges_len);
+		if (rc == SQLITE_OK && t->chains_len)
+			rc = put_blob(s->st[ST_CHAINWIN], WF_TIER_WINDOW, w->start_ms, t->target_id, t->chains,
+				      t->chains_len);
 	}
 	if (rc == SQLITE_OK)
 		rc = store_exec(s->db, "COMMIT");

@@ -27,6 +27,7 @@ void wtarget_free(struct wf_wtarget *t)
 	free(t->threads);
 	free(t->cats);
 	free(t->edges);
+	free(t->chains);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -34,7 +35,7 @@ void wtarget_free(struct wf_wtarget *t)
 void wtarget_clear(struct wf_wtarget *t)
 {
 	t->nr_periods = t->nr_throttled = t->throttled_us = 0;
-	t->nthreads = t->ncats = t->nedges = 0;
+	t->nthreads = t->ncats = t->nedges = t->nchains = 0;
 }
 
 /* Grows *items (of size sz) to hold at least need entries. */
@@ -80,13 +81,28 @@ int wtarget_add_edge(struct wf_wtarget *t, const struct wf_wedge *e)
 	return 0;
 }
 
+int wtarget_add_chain(struct wf_wtarget *t, const struct wf_wchain *c)
+{
+	if (c->nlinks < 1 || c->nlinks > WF_CHAIN_MAX_LINKS)
+		return -1;
+	if (reserve((void **)&t->chains, &t->cchains, t->nchains + 1, sizeof(*c)))
+		return -1;
+	t->chains[t->nchains] = *c;
+	/* Unused slots are zero, so that equal chains compare equal. */
+	for (int i = c->nlinks; i < WF_CHAIN_MAX_LINKS; i++)
+		t->chains[t->nchains].links[i] = 0;
+	t->nchains++;
+	return 0;
+}
+
 /* Appends src's entries to dst (normalize afterwards to add up equal keys);
  * throttling adds up directly. */
 int wtarget_merge(struct wf_wtarget *dst, const struct wf_wtarget *src)
 {
 	if (reserve((void **)&dst->threads, &dst->cthreads, dst->nthreads + src->nthreads, sizeof(*src->threads)) ||
 	    reserve((void **)&dst->cats, &dst->ccats, dst->ncats + src->ncats, sizeof(*src->cats)) ||
-	    reserve((void **)&dst->edges, &dst->cedges, dst->nedges + src->nedges, sizeof(*src->edges)))
+	    reserve((void **)&dst->edges, &dst->cedges, dst->nedges + src->nedges, sizeof(*src->edges)) ||
+	    reserve((void **)&dst->chains, &dst->cchains, dst->nchains + src->nchains, sizeof(*src->chains)))
 		return -1;
 	if (src->nthreads)
 		memcpy(dst->threads + dst->nthreads, src->threads, src->nthreads * sizeof(*src->threads));
@@ -94,6 +110,9 @@ int wtarget_merge(struct wf_wtarget *dst, const struct wf_wtarget *src)
 		memcpy(dst->cats + dst->ncats, src->cats, src->ncats * sizeof(*src->cats));
 	if (src->nedges)
 		memcpy(dst->edges + dst->nedges, src->edges, src->nedges * sizeof(*src->edges));
+	if (src->nchains)
+		memcpy(dst->chains + dst->nchains, src->chains, src->nchains * sizeof(*src->chains));
+	dst->nchains += src->nchains;
 	dst->nthreads += src->nthreads;
 	dst->ncats += src->ncats;
 	dst->nedges += src->nedges;
@@ -135,6 +154,23 @@ static int cmp_edge(const void *a, const void *b)
 	const struct wf_wedge *x = a, *y = b;
 
 	return cmp_u64(x->id, y->id);
+}
+
+int wchain_cmp(const struct wf_wchain *x, const struct wf_wchain *y)
+{
+	if (x->links[x->nlinks - 1] != y->links[y->nlinks - 1])
+		return cmp_u64(x->links[x->nlinks - 1], y->links[y->nlinks - 1]);
+	if (x->nlinks != y->nlinks)
+		return cmp_u64(x->nlinks, y->nlinks);
+	for (int i = x->nlinks - 2; i >= 0; i--)
+		if (x->links[i] != y->links[i])
+			return cmp_u64(x->links[i], y->links[i]);
+	return cmp_u64(x->ended_by, y->ended_by);
+}
+
+static int cmp_chain(const void *a, const void *b)
+{
+	return wchain_cmp(a, b);
 }
 
 /*
@@ -199,6 +235,22 @@ void wtarget_normalize(struct wf_wtarget *t)
 			}
 		}
 		t->nedges = n + 1;
+	}
+	if (t->nchains > 1) {
+		qsort(t->chains, t->nchains, sizeof(*t->chains), cmp_chain);
+		n = 0;
+		for (size_t i = 1; i < t->nchains; i++) {
+			struct wf_wchain *d = &t->chains[n], *s = &t->chains[i];
+
+			if (!wchain_cmp(d, s)) {
+				d->count += s->count;
+				d->offcpu_us += s->offcpu_us;
+				d->runq_us += s->runq_us;
+			} else {
+				t->chains[++n] = *s;
+			}
+		}
+		t->nchains = n + 1;
 	}
 }
 
@@ -294,6 +346,35 @@ int wtarget_encode_edges(const struct wf_wtarget *t, struct wf_buf *out)
 		put_varint(out, e->offcpu_us);
 		put_varint(out, e->runq_us);
 		put_varint(out, e->max_us);
+	}
+	return out->failed ? -1 : 0;
+}
+
+/* Chains blob: version, chain count, per chain (in wchain_cmp's order) the
+ * last link as a delta from the previous chain's, nlinks, ended_by, the
+ * other links first cause first, then count, off-CPU, run-queue: about 15
+ * bytes for a three-link chain. */
+int wtarget_encode_chains(const struct wf_wtarget *t, struct wf_buf *out)
+{
+	uint32_t prev = 0;
+
+	out->len = 0;
+	out->failed = 0;
+	put_varint(out, CODEC_VERSION);
+	put_varint(out, t->nchains);
+	for (size_t i = 0; i < t->nchains; i++) {
+		const struct wf_wchain *c = &t->chains[i];
+		uint32_t last = c->links[c->nlinks - 1];
+
+		put_varint(out, last - prev);
+		prev = last;
+		put_varint(out, c->nlinks);
+		put_varint(out, c->ended_by);
+		for (int l = 0; l < c->nlinks - 1; l++)
+			put_varint(out, c->links[l]);
+		put_varint(out, c->count);
+		put_varint(out, c->offcpu_us);
+		put_varint(out, c->runq_us);
 	}
 	return out->failed ? -1 : 0;
 }
@@ -512,5 +593,42 @@ int wtarget_decode_edges(struct wf_wtarget *t, const uint8_t *p, size_t len)
 		return -1;
 	}
 	t->nedges = n;
+	return 0;
+}
+
+int wtarget_decode_chains(struct wf_wtarget *t, const uint8_t *p, size_t len)
+{
+	struct reader r = { p, p + len, 0 };
+	uint32_t prev = 0;
+	size_t n;
+
+	t->nchains = 0;
+	if (get_varint(&r) != CODEC_VERSION)
+		return -1;
+	n = get_count(&r, (void **)&t->chains, &t->cchains, sizeof(*t->chains), 6);
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		struct wf_wchain *c = &t->chains[i];
+		uint32_t last = prev + get_u32(&r);
+
+		prev = last;
+		c->nlinks = get_u8(&r);
+		c->ended_by = get_u8(&r);
+		if (c->nlinks < 1 || c->nlinks > WF_CHAIN_MAX_LINKS || c->ended_by > WF_CHAIN_END_UNTRACKED) {
+			r.bad = 1;
+			break;
+		}
+		memset(c->links, 0, sizeof(c->links));
+		for (int l = 0; l < c->nlinks - 1; l++)
+			c->links[l] = get_u32(&r);
+		c->links[c->nlinks - 1] = last;
+		c->count = get_varint(&r);
+		c->offcpu_us = get_varint(&r);
+		c->runq_us = get_varint(&r);
+	}
+	if (r.bad || r.p != r.end) {
+		t->nchains = 0;
+		return -1;
+	}
+	t->nchains = n;
 	return 0;
 }
