@@ -109,7 +109,7 @@ static void write_window(struct fx *f, struct wf_history *h, struct wf_store *st
 	wtarget_add_edge(&t, &(struct wf_wedge){ .id = f->edge, .count = (uint64_t)k + 1, .offcpu_us = 1000 });
 	assert_int_equal(wtarget_encode_totals(&t, &tb), 0);
 	assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
-	st = (struct wf_store_target){ f->target, tb.data, tb.len, eb.data, eb.len };
+	st = (struct wf_store_target){ f->target, tb.data, tb.len, eb.data, eb.len, NULL, 0 };
 	w = (struct wf_store_window){ T0 + k * W, T0 + (k + 1) * W, &st, 1 };
 	if (as_serve)
 		persisted = history_write_pending(h, w.end_ms) == 0 && store_write_window(store, &w, w.end_ms) == 0;

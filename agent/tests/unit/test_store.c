@@ -114,7 +114,7 @@ static int write_window(struct wf_store *s, struct wf_catalog *cat, uint32_t tid
 	wtarget_normalize(&t);
 	assert_int_equal(wtarget_encode_totals(&t, &tb), 0);
 	assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
-	st = (struct wf_store_target){ tid, tb.data, tb.len, eb.data, eb.len };
+	st = (struct wf_store_target){ tid, tb.data, tb.len, eb.data, eb.len, NULL, 0 };
 	w = (struct wf_store_window){ start, start + W, &st, 1 };
 	rc = store_write_window(s, &w, now);
 	wtarget_free(&t);
