@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "catalog.h"
+#include "chains.h"
 #include "classify.h"
 #include "clock.h"
 #include "collect.h"
@@ -20,6 +21,9 @@ struct bench {
 	struct wf_catalog *cat;
 	uint32_t target_ids[BENCH_TARGETS];
 	struct wf_edge pool[BENCH_TARGETS][BENCH_EDGE_POOL];
+	/* The two links before the target's own wakeup: X -> main -> worker. */
+	struct wf_edge causes[BENCH_TARGETS][BENCH_CHAIN_PREFIXES][2];
+	int chains_per_window;
 	const char *frames[FRAME_POOL];
 	uint64_t rng;
 	int64_t window_ms;
@@ -53,6 +57,47 @@ static void make_stack(struct bench *b, struct wf_stack *st, unsigned seed, int 
 	st->nkernel = nkernel;
 	for (int f = 0; f < st->nframes; f++)
 		st->frames[f] = b->frames[(seed * 7919u + (unsigned)f * 104729u) % FRAME_POOL];
+}
+
+/* Per target, the causes chains share: an upstream thread (another
+ * process's, or the node's) waking the main thread over a socket, which
+ * posts to a worker through an eventfd; stacks on the first link only, as
+ * the capture keeps them. */
+static int setup_causes(struct bench *b)
+{
+	for (int t = 0; t < BENCH_TARGETS; t++) {
+		for (int p = 0; p < BENCH_CHAIN_PREFIXES; p++) {
+			struct wf_edge *first = &b->causes[t][p][0], *second = &b->causes[t][p][1];
+
+			edge_init(first);
+			snprintf(first->waker.comm, sizeof(first->waker.comm), "upstream-%d", p % 8);
+			snprintf(first->waker.proc_comm, sizeof(first->waker.proc_comm), "app");
+			first->waker.pid = 3000 + t;
+			first->waker.tid = 3100 + p;
+			snprintf(first->target.comm, sizeof(first->target.comm), "envoy");
+			snprintf(first->target.proc_comm, sizeof(first->target.proc_comm), "envoy");
+			first->target.pid = first->target.tid = 1000 + t;
+			first->context = WF_CTX_TASK;
+			first->category = p % 2 ? WF_CAT_NET_UNIX : WF_CAT_NET_TCP_DATA;
+			first->role = WF_ROLE_MAIN;
+			first->stacks_sampled = true;
+			make_stack(b, &first->waker_stack, 900000u + (unsigned)(t * 64 + p) * 2, 10);
+			make_stack(b, &first->target_stack, 900001u + (unsigned)(t * 64 + p) * 2, 12);
+			if (!first->waker_stack.frames || !first->target_stack.frames)
+				return -1;
+			edge_init(second);
+			second->waker = first->target;
+			snprintf(second->target.comm, sizeof(second->target.comm), "wrk:worker_%d", p % BENCH_THREADS);
+			snprintf(second->target.proc_comm, sizeof(second->target.proc_comm), "envoy");
+			second->target.pid = 1000 + t;
+			second->target.tid = 2000 + t * 100 + p % BENCH_THREADS;
+			second->context = WF_CTX_TASK;
+			second->category = WF_CAT_IPC_EVENTFD;
+			second->activity = intern("envoy.dispatcher_post");
+			second->role = WF_ROLE_WORKER;
+		}
+	}
+	return 0;
 }
 
 static int setup(struct bench *b, int64_t first_ms)
@@ -107,7 +152,7 @@ static int setup(struct bench *b, int64_t first_ms)
 				return -1;
 		}
 	}
-	return 0;
+	return setup_causes(b);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -159,11 +204,45 @@ static int make_window(struct bench *b, int64_t k, struct wf_edge_list *edges, s
 	return 0;
 }
 
+/* Window k's chains: a sliding chains_per_window of each target's pool;
+ * chain c ends in pool edge 6c (the target's own wakeup) and has cause
+ * c % BENCH_CHAIN_PREFIXES. The links share the pools' stacks. */
+static int make_chains(struct bench *b, int64_t k, struct wf_chain_list *chains)
+{
+	size_t n = (size_t)BENCH_TARGETS * (size_t)b->chains_per_window;
+
+	chains->items = malloc((n ? n : 1) * sizeof(*chains->items));
+	if (!chains->items)
+		return -1;
+	chains->cap = n;
+	for (int t = 0; t < BENCH_TARGETS; t++) {
+		int offset = (int)((k * BENCH_CHAIN_SLIDE) % BENCH_CHAIN_POOL);
+
+		for (int i = 0; i < b->chains_per_window; i++) {
+			struct wf_chain *c = &chains->items[chains->len++];
+			int e = (offset + i) % BENCH_CHAIN_POOL;
+			uint64_t r = next_rand(b);
+
+			memset(c, 0, sizeof(*c));
+			c->nlinks = 3;
+			c->links[0] = b->causes[t][e % BENCH_CHAIN_PREFIXES][0];
+			c->links[1] = b->causes[t][e % BENCH_CHAIN_PREFIXES][1];
+			c->links[2] = b->pool[t][(e * 6) % BENCH_EDGE_POOL];
+			c->ended_by = e % 5 ? WF_CHAIN_END_NONE : WF_CHAIN_END_UNTRACKED;
+			c->count = 1 + r % 32;
+			c->offcpu_ns = c->count * (1000 + (r >> 8) % 5000000);
+			c->runq_ns = c->count * ((r >> 32) % 200000);
+		}
+	}
+	return 0;
+}
+
 /* Window k, [start, end), through the daemon's path: collect, encode, the
  * store's write (timed), the in-memory ring. 0, or -1 (printed if the store failed). */
 static int write_window(struct bench *b, int64_t k, int64_t start, int64_t end)
 {
 	struct wf_edge_list edges = { 0 };
+	struct wf_chain_list chains = { 0 };
 	struct capture_totals totals = { 0 };
 	struct wf_collected col = { 0 };
 	struct wf_collect_ctx cc = { .cat = b->cat, .target_of = bench_target, .ctx = b, .now_ms = end };
@@ -183,8 +262,11 @@ static int write_window(struct bench *b, int64_t k, int64_t start, int64_t end)
 		}
 	}
 	rc = rc ? rc : collect_window(&cc, &edges, &totals, &col);
+	if (!rc && b->chains_per_window)
+		rc = make_chains(b, k, &chains) || collect_chains(&cc, &chains, &col, NULL) ? -1 : 0;
 	/* The pool owns the stacks: don't let edge_list_free free them. */
 	free(edges.items);
+	free(chains.items);
 	free(totals.items);
 	if (rc || collected_encode(&col, start, end, &enc)) {
 		collected_free(&col);
@@ -223,9 +305,11 @@ static void print_figures(struct bench *b, const struct wf_store_opts *opts, int
 	qsort(b->write_ms, (size_t)nwin, sizeof(*b->write_ms), cmp_double);
 	fprintf(out,
 		"{\"windows\": %lld, \"hours\": %.2f, \"targets\": %d, \"edges_per_window_per_target\": %d,"
+		" \"chains_per_window_per_target\": %d,"
 		" \"db_bytes\": %llu, \"db_bytes_per_day\": %.0f, \"write_ms_mean\": %.3f, \"write_ms_p50\": %.3f,"
 		" \"write_ms_p99\": %.3f, \"write_ms_max\": %.3f, \"fill_seconds\": %.1f, \"fill_max_rss_kib\": %ld}\n",
-		(long long)nwin, hours, BENCH_TARGETS, BENCH_EDGES_PER_WINDOW, (unsigned long long)st.size_bytes,
+		(long long)nwin, hours, BENCH_TARGETS, BENCH_EDGES_PER_WINDOW, b->chains_per_window,
+		(unsigned long long)st.size_bytes,
 		(double)st.size_bytes * 24.0 / hours, b->total_ms / (double)nwin, b->write_ms[nwin / 2],
 		b->write_ms[(size_t)((double)nwin * 0.99)], b->write_ms[nwin - 1], (mono_ms() - t_start) / 1000.0, ru.ru_maxrss);
 }
@@ -239,6 +323,9 @@ static void bench_free(struct bench *b)
 		for (int t = 0; t < BENCH_TARGETS; t++)
 			for (int e = 0; e < BENCH_EDGE_POOL; e++)
 				catalog_free_edge(&b->pool[t][e]);
+		for (int t = 0; t < BENCH_TARGETS; t++)
+			for (int p = 0; p < BENCH_CHAIN_PREFIXES; p++)
+				catalog_free_edge(&b->causes[t][p][0]);
 		catalog_free(b->cat);
 	}
 	free(b);
@@ -256,6 +343,18 @@ int benchfill_run(const struct wf_store_opts *opts, int64_t window_ms, double ho
 		return 1;
 	b->rng = 0x9e3779b97f4a7c15ULL;
 	b->window_ms = window_ms;
+	b->chains_per_window = BENCH_CHAINS_PER_WINDOW;
+	if (getenv("WAKEFLOW_BENCH_CHAINS")) {
+		char *end;
+		long v = strtol(getenv("WAKEFLOW_BENCH_CHAINS"), &end, 10);
+
+		if (*end || v < 0 || v > BENCH_CHAIN_POOL) {
+			fprintf(stderr, "wakeflow-agent: WAKEFLOW_BENCH_CHAINS must be 0 to %d\n", BENCH_CHAIN_POOL);
+			free(b);
+			return 1;
+		}
+		b->chains_per_window = (int)v;
+	}
 	end_all = (int64_t)time(NULL) * 1000 / window_ms * window_ms;
 	nwin = (int64_t)(hours * 3600 * 1000) / window_ms;
 	start_all = end_all - nwin * window_ms;

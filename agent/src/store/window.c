@@ -350,32 +350,86 @@ int wtarget_encode_edges(const struct wf_wtarget *t, struct wf_buf *out)
 	return out->failed ? -1 : 0;
 }
 
-/* Chains blob: version, chain count, per chain (in wchain_cmp's order) the
- * last link as a delta from the previous chain's, nlinks, ended_by, the
- * other links first cause first, then count, off-CPU, run-queue: about 15
- * bytes for a three-link chain. */
+/*
+ * Chains blob: version, then the distinct prefixes (all but the last link,
+ * with the length and ended_by: what led to the target's waker), then the
+ * chains in wchain_cmp's order, each the last link as a delta from the
+ * previous chain's, its prefix's index, count, off-CPU, run-queue. Many
+ * chains of a target share a prefix (the workers all woken by what woke the
+ * main thread), so a three-link chain costs about 8 bytes, not 15.
+ *   prefix: (nlinks - 1) * 4 + ended_by, then nlinks - 1 link ids.
+ */
+#define CHAINS_CODEC_VERSION 2
+
+static int cmp_prefix(const struct wf_wchain *x, const struct wf_wchain *y)
+{
+	if (x->nlinks != y->nlinks)
+		return cmp_u64(x->nlinks, y->nlinks);
+	if (x->ended_by != y->ended_by)
+		return cmp_u64(x->ended_by, y->ended_by);
+	for (int i = 0; i < x->nlinks - 1; i++)
+		if (x->links[i] != y->links[i])
+			return cmp_u64(x->links[i], y->links[i]);
+	return 0;
+}
+
+static int cmp_prefix_at(const void *a, const void *b, void *chains)
+{
+	const struct wf_wchain *c = chains;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int r = cmp_prefix(&c[x], &c[y]);
+
+	return r ? r : cmp_u64(x, y);
+}
+
 int wtarget_encode_chains(const struct wf_wtarget *t, struct wf_buf *out)
 {
+	size_t n = t->nchains, nprefix = 0;
+	size_t *order = malloc((n ? n : 1) * sizeof(*order));
+	uint32_t *prefix_of = malloc((n ? n : 1) * sizeof(*prefix_of));
 	uint32_t prev = 0;
 
 	out->len = 0;
 	out->failed = 0;
-	put_varint(out, CODEC_VERSION);
-	put_varint(out, t->nchains);
-	for (size_t i = 0; i < t->nchains; i++) {
+	if (!order || !prefix_of) {
+		free(order);
+		free(prefix_of);
+		return -1;
+	}
+	/* The prefixes in their own order, each once; every chain notes its own. */
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), cmp_prefix_at, t->chains);
+	for (size_t i = 0; i < n; i++) {
+		if (i && cmp_prefix(&t->chains[order[i - 1]], &t->chains[order[i]]))
+			nprefix++;
+		prefix_of[order[i]] = (uint32_t)nprefix;
+	}
+	put_varint(out, CHAINS_CODEC_VERSION);
+	put_varint(out, n ? nprefix + 1 : 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct wf_wchain *c = &t->chains[order[i]];
+
+		if (i && !cmp_prefix(&t->chains[order[i - 1]], c))
+			continue;
+		put_varint(out, (uint64_t)(c->nlinks - 1) * 4 + c->ended_by);
+		for (int l = 0; l < c->nlinks - 1; l++)
+			put_varint(out, c->links[l]);
+	}
+	put_varint(out, n);
+	for (size_t i = 0; i < n; i++) {
 		const struct wf_wchain *c = &t->chains[i];
 		uint32_t last = c->links[c->nlinks - 1];
 
 		put_varint(out, last - prev);
 		prev = last;
-		put_varint(out, c->nlinks);
-		put_varint(out, c->ended_by);
-		for (int l = 0; l < c->nlinks - 1; l++)
-			put_varint(out, c->links[l]);
+		put_varint(out, prefix_of[i]);
 		put_varint(out, c->count);
 		put_varint(out, c->offcpu_us);
 		put_varint(out, c->runq_us);
 	}
+	free(order);
+	free(prefix_of);
 	return out->failed ? -1 : 0;
 }
 
@@ -599,32 +653,47 @@ int wtarget_decode_edges(struct wf_wtarget *t, const uint8_t *p, size_t len)
 int wtarget_decode_chains(struct wf_wtarget *t, const uint8_t *p, size_t len)
 {
 	struct reader r = { p, p + len, 0 };
+	struct wf_wchain *prefixes = NULL;
+	size_t cprefixes = 0, np, n = 0;
 	uint32_t prev = 0;
-	size_t n;
 
 	t->nchains = 0;
-	if (get_varint(&r) != CODEC_VERSION)
+	if (get_varint(&r) != CHAINS_CODEC_VERSION)
 		return -1;
-	n = get_count(&r, (void **)&t->chains, &t->cchains, sizeof(*t->chains), 6);
-	for (size_t i = 0; i < n && !r.bad; i++) {
-		struct wf_wchain *c = &t->chains[i];
-		uint32_t last = prev + get_u32(&r);
+	np = get_count(&r, (void **)&prefixes, &cprefixes, sizeof(*prefixes), 1);
+	for (size_t i = 0; i < np && !r.bad; i++) {
+		struct wf_wchain *c = &prefixes[i];
+		uint64_t head = get_varint(&r);
 
-		prev = last;
-		c->nlinks = get_u8(&r);
-		c->ended_by = get_u8(&r);
-		if (c->nlinks < 1 || c->nlinks > WF_CHAIN_MAX_LINKS || c->ended_by > WF_CHAIN_END_UNTRACKED) {
+		memset(c, 0, sizeof(*c));
+		if (head >= 4 * WF_CHAIN_MAX_LINKS || head % 4 > WF_CHAIN_END_UNTRACKED) {
 			r.bad = 1;
 			break;
 		}
-		memset(c->links, 0, sizeof(c->links));
+		c->nlinks = (uint8_t)(head / 4 + 1);
+		c->ended_by = (uint8_t)(head % 4);
 		for (int l = 0; l < c->nlinks - 1; l++)
 			c->links[l] = get_u32(&r);
+	}
+	if (!r.bad)
+		n = get_count(&r, (void **)&t->chains, &t->cchains, sizeof(*t->chains), 5);
+	for (size_t i = 0; i < n && !r.bad; i++) {
+		struct wf_wchain *c = &t->chains[i];
+		uint32_t last = prev + get_u32(&r);
+		uint64_t pi = get_varint(&r);
+
+		if (r.bad || pi >= np) {
+			r.bad = 1;
+			break;
+		}
+		prev = last;
+		*c = prefixes[pi];
 		c->links[c->nlinks - 1] = last;
 		c->count = get_varint(&r);
 		c->offcpu_us = get_varint(&r);
 		c->runq_us = get_varint(&r);
 	}
+	free(prefixes);
 	if (r.bad || r.p != r.end) {
 		t->nchains = 0;
 		return -1;

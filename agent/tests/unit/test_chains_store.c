@@ -245,14 +245,64 @@ static void test_codec(void **state)
 	/* Every truncation and a bad length or end are corrupt, never a crash. */
 	for (size_t n = 0; n < b.len; n++)
 		assert_int_equal(wtarget_decode_chains(&back, b.data, n), -1);
-	b.data[3] = 0; /* the first chain's nlinks */
+	/* Layout: version, 1 prefix (head 2 * 4 + interrupt, links 7 and 300),
+	 * 2 chains: last link delta 4, prefix 0, ... */
+	assert_int_equal(b.data[0], 2);
+	assert_int_equal(b.data[1], 1);
+	assert_int_equal(b.data[2], 9);
+	assert_int_equal(b.data[6], 2);
+	assert_int_equal(b.data[8], 0);
+	b.data[2] = 16; /* five links */
 	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), -1);
-	b.data[3] = 5;
+	b.data[2] = 9;
+	b.data[8] = 1; /* a prefix that is not there */
 	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), -1);
-	b.data[3] = 3;
-	b.data[4] = 9; /* ended_by */
+	b.data[8] = 0;
+	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), 0);
+	b.data[0] = 1; /* an older codec */
+	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), -1);
+	/* Empty: no prefixes, no chains. */
+	t.nchains = 0;
+	assert_int_equal(wtarget_encode_chains(&t, &b), 0);
+	assert_int_equal(b.len, 3);
+	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), 0);
+	b.data[1] = 1; /* a prefix promised, none there */
 	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), -1);
 	assert_int_equal(back.nchains, 0);
+	wf_buf_free(&b);
+	wtarget_free(&t);
+	wtarget_free(&back);
+}
+
+/* Many chains over a few prefixes and lengths: back exactly as normalized. */
+static void test_codec_roundtrip(void **state)
+{
+	struct wf_wtarget t, back;
+	struct wf_buf b = { 0 };
+	uint64_t rng = 88172645463325252ULL;
+
+	(void)state;
+	wtarget_init(&t, 1);
+	wtarget_init(&back, 1);
+	for (int i = 0; i < 3000; i++) {
+		struct wf_wchain c = { 0 };
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		c.nlinks = (uint8_t)(1 + rng % WF_CHAIN_MAX_LINKS);
+		c.ended_by = (uint8_t)((rng >> 8) % 4);
+		for (int l = 0; l < c.nlinks - 1; l++)
+			c.links[l] = (uint32_t)(1 + (rng >> (12 + 3 * l)) % 6);
+		c.links[c.nlinks - 1] = (uint32_t)(1 + (rng >> 30) % 100000);
+		c.count = 1 + (rng >> 40) % 50;
+		c.offcpu_us = rng >> 20;
+		c.runq_us = (rng >> 44) % 100000;
+		assert_int_equal(wtarget_add_chain(&t, &c), 0);
+	}
+	wtarget_normalize(&t);
+	assert_int_equal(wtarget_encode_chains(&t, &b), 0);
+	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), 0);
+	assert_int_equal(back.nchains, t.nchains);
+	assert_memory_equal(back.chains, t.chains, t.nchains * sizeof(*t.chains));
 	wf_buf_free(&b);
 	wtarget_free(&t);
 	wtarget_free(&back);
@@ -556,6 +606,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_codec_roundtrip),
 		cmocka_unit_test(test_cut_and_id),
 		cmocka_unit_test(test_query_parse),
 		cmocka_unit_test_setup_teardown(test_depths_and_filters, setup, teardown),
