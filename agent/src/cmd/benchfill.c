@@ -205,8 +205,10 @@ static int make_window(struct bench *b, int64_t k, struct wf_edge_list *edges, s
 }
 
 /* Window k's chains: a sliding chains_per_window of each target's pool;
- * chain c ends in pool edge 6c (the target's own wakeup) and has cause
- * c % BENCH_CHAIN_PREFIXES. The links share the pools' stacks. */
+ * chain c has cause c % BENCH_CHAIN_PREFIXES and ends in pool edge
+ * 6 (c % (BENCH_CHAIN_POOL / 2)) (the target's own wakeup): two chains end
+ * in each such edge, their causes differing in the first link only. The
+ * links share the pools' stacks. */
 static int make_chains(struct bench *b, int64_t k, struct wf_chain_list *chains)
 {
 	size_t n = (size_t)BENCH_TARGETS * (size_t)b->chains_per_window;
@@ -227,7 +229,7 @@ static int make_chains(struct bench *b, int64_t k, struct wf_chain_list *chains)
 			c->nlinks = 3;
 			c->links[0] = b->causes[t][e % BENCH_CHAIN_PREFIXES][0];
 			c->links[1] = b->causes[t][e % BENCH_CHAIN_PREFIXES][1];
-			c->links[2] = b->pool[t][(e * 6) % BENCH_EDGE_POOL];
+			c->links[2] = b->pool[t][(e % (BENCH_CHAIN_POOL / 2) * 6) % BENCH_EDGE_POOL];
 			c->ended_by = e % 5 ? WF_CHAIN_END_NONE : WF_CHAIN_END_UNTRACKED;
 			c->count = 1 + r % 32;
 			c->offcpu_ns = c->count * (1000 + (r >> 8) % 5000000);
