@@ -178,9 +178,12 @@ describe('serve: /api/v1/chains', () => {
     const pod = await chains('&limit=1000&pod=bench-2-7d9f8c6b5-x2k4q');
     assert.equal(pod.matched, 400);
     assert.ok(pod.chains.every((c) => c.labels.pod === 'bench-2-7d9f8c6b5-x2k4q'));
-    const thread = await chains('&limit=1000&thread=wrk:worker_3');
-    assert.ok(thread.matched > 0 && thread.matched < all.matched);
-    assert.ok(thread.chains.every((c) => c.hops[c.hops.length - 1].comm === 'wrk:worker_3'));
+    const target = all.chains[0].hops[3].comm;
+    const thread = await chains(`&limit=1000&thread=${target}`);
+    assert.ok(thread.matched > 0 && thread.matched < all.matched, `${thread.matched} of ${all.matched}`);
+    assert.ok(thread.chains.every((c) => c.hops[c.hops.length - 1].comm === target));
+    // The first cause's thread is not the target: no chain.
+    assert.equal((await chains(`&thread=${all.chains[0].hops[0].comm}`)).matched, 0);
     const cat = all.chains[0].links[2].category;
     const byCat = await chains(`&limit=1000&category=${cat}`);
     assert.ok(byCat.matched > 0 && byCat.chains.every((c) => c.links[c.links.length - 1].category === cat));
