@@ -214,6 +214,13 @@ static struct wf_chains_acc *query(struct fx *f, const char *extra, int64_t from
 
 /* ---- the codec ---- */
 
+/* Field by field (the struct has padding): links, length, end and numbers. */
+static bool same_chain(const struct wf_wchain *a, const struct wf_wchain *b)
+{
+	return !wchain_cmp(a, b) && !memcmp(a->links, b->links, sizeof(a->links)) && a->count == b->count &&
+	       a->offcpu_us == b->offcpu_us && a->runq_us == b->runq_us;
+}
+
 static void test_codec(void **state)
 {
 	struct wf_wtarget t, back;
@@ -241,7 +248,8 @@ static void test_codec(void **state)
 	assert_int_equal(wtarget_encode_chains(&t, &b), 0);
 	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), 0);
 	assert_int_equal(back.nchains, 2);
-	assert_memory_equal(back.chains, t.chains, 2 * sizeof(*t.chains));
+	for (size_t i = 0; i < 2; i++)
+		assert_true(same_chain(&back.chains[i], &t.chains[i]));
 	/* Every truncation and a bad length or end are corrupt, never a crash. */
 	for (size_t n = 0; n < b.len; n++)
 		assert_int_equal(wtarget_decode_chains(&back, b.data, n), -1);
@@ -302,7 +310,8 @@ static void test_codec_roundtrip(void **state)
 	assert_int_equal(wtarget_encode_chains(&t, &b), 0);
 	assert_int_equal(wtarget_decode_chains(&back, b.data, b.len), 0);
 	assert_int_equal(back.nchains, t.nchains);
-	assert_memory_equal(back.chains, t.chains, t.nchains * sizeof(*t.chains));
+	for (size_t i = 0; i < t.nchains; i++)
+		assert_true(same_chain(&back.chains[i], &t.chains[i]));
 	wf_buf_free(&b);
 	wtarget_free(&t);
 	wtarget_free(&back);
@@ -315,7 +324,7 @@ static void test_cut_and_id(void **state)
 	(void)state;
 	b = a;
 	chain_cut(&b, 3);
-	assert_memory_equal(&a, &b, sizeof(a)); /* not longer than depth: untouched */
+	assert_true(same_chain(&a, &b)); /* not longer than depth: untouched */
 	chain_cut(&b, 2);
 	assert_int_equal(b.nlinks, 2);
 	assert_int_equal(b.links[0], 2);
