@@ -7,6 +7,7 @@
  */
 #include "json.h"
 
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -262,13 +263,27 @@ static void put_number(struct json *j, const char *num)
 	j->need_comma = true;
 }
 
+/* "00".."99": two digits per division. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				     "8081828384858687888990919293949596979899";
+
 /* Decimal digits of v written backwards from end; returns the first. */
 static char *u64_digits(uint64_t v, char *end)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		end -= 2;
+		memcpy(end, digit_pairs + 2 * v, 2);
+	} else {
+		*--end = (char)('0' + v);
+	}
 	return end;
 }
 
@@ -314,6 +329,10 @@ void json_f64(struct json *j, double v)
 	json_format_g15(v, num);
 	put_number(j, num);
 }
+
+/* The error bound below needs 64 bits of mantissa or more: x86's 80-bit
+ * long double has 64, aarch64's 128-bit one 113. */
+_Static_assert(LDBL_MANT_DIG >= 64, "json_format_g15 needs a long double of at least 64 bits of mantissa");
 
 /* 10^k, k = 0..24, each exact in a long double (5^24 < 2^64). */
 static const long double pow10_ld[25] = {
@@ -386,10 +405,7 @@ size_t json_format_g15(double v, char *out)
 
 	if (!(a >= 1e-10 && a < 1e15) || !g15_digits(a, &m, &x))
 		return (size_t)snprintf(out, 32, "%.15g", v);
-	for (int i = 14; i >= 0; i--) {
-		digits[i] = (char)('0' + m % 10);
-		m /= 10;
-	}
+	u64_digits(m, digits + 15); /* m has 15 digits */
 	nd = 15;
 	while (nd > 1 && digits[nd - 1] == '0') /* %g drops trailing zeros */
 		nd--;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -288,6 +289,36 @@ static void test_escape_at_every_offset(void **state)
 			}
 }
 
+/* Integers against printf: every width, both signs, the powers of ten and
+ * their neighbours (the two-digit writer's edges). */
+static void test_integers_as_printf(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 200000; i++) {
+		uint64_t v = rnd() >> (rnd() % 64);
+		char want[64];
+		struct json j;
+
+		if (i < 60) {
+			uint64_t p = 1;
+
+			for (int k = 0; k < i / 3; k++)
+				p *= 10;
+			v = p + (uint64_t)(i % 3) - 1;
+		}
+		json_init(&j);
+		json_u64(&j, v);
+		snprintf(want, sizeof(want), "%" PRIu64, v);
+		assert_string_equal(j.buf, want);
+		json_free(&j);
+		json_init(&j);
+		json_i64(&j, -(int64_t)(v >> 1));
+		snprintf(want, sizeof(want), "%" PRId64, -(int64_t)(v >> 1));
+		assert_string_equal(j.buf, want);
+		json_free(&j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_g15_random_values),
 		cmocka_unit_test(test_rfc3339_as_gmtime),
 		cmocka_unit_test(test_escape_at_every_offset),
+		cmocka_unit_test(test_integers_as_printf),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
