@@ -351,7 +351,15 @@ static const long double pow10_ld[25] = {
  */
 static bool g15_digits(double a, uint64_t *digits, int *exp10)
 {
-	int e = (int)floor(log10(a));
+	uint64_t bits;
+	int e;
+
+	/* a = f * 2^b with f in [1, 2): log10(a) lies in [b log10(2), (b + 1) log10(2)),
+	 * so e starts at floor(log10(a)) or one below it and the loop moves it up;
+	 * (b * 78913) >> 18 is floor(b log10(2)) for |b| < 1650 (78913 / 2^18 =
+	 * 0.3010292...), an arithmetic shift flooring the negative ones. */
+	memcpy(&bits, &a, sizeof(bits));
+	e = ((int)((bits >> 52) & 0x7ff) - 1023) * 78913 >> 18;
 
 	for (int tries = 0; tries < 3; tries++) {
 		int k = 14 - e;
