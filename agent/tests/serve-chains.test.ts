@@ -6,17 +6,20 @@
  * chains blobs -> store, minute roll-ups on a simulated clock), through its
  * real HTTP server: the answer's shape (the contract with the Grafana
  * backend, docs/api.md), depth cuts, filters on the target, sorting, limits
- * and bad parameters, and the status counters of the chain map.
+ * and bad parameters, and the status counters of the chain map; then the
+ * daemon tracing a real chain workload (agent/tests/chains/chainload.c).
  *
  * Needs agent/build/wakeflow-agent (make -C agent) and root.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { agentBin, Daemon, get, run, startDaemon, stopDaemon } from './lib/serve-daemon';
+import { scaled } from './lib/pace';
+import { agentBin, Daemon, get, repoRoot, run, startDaemon, stopDaemon, waitFor } from './lib/serve-daemon';
 
 interface Hop {
   comm: string;
@@ -230,5 +233,96 @@ describe('serve: /api/v1/chains', () => {
     const m = await get(`${d.url}/metrics`);
     assert.equal(m.status, 200);
     assert.ok(!/chain/i.test(m.text), 'no chain metric');
+  });
+});
+
+/* The real daemon on a real chain workload (agent/tests/chains/chainload.c,
+ * chains-capture's: a pipeline in one process, [timer] -> wf-a -[eventfd]->
+ * wf-b -[pipe]-> wf-c), 1 s windows: the chain as /api/v1/chains answers it
+ * from the ring and the store, cut by the interrupt, and cut at depth 2. */
+describe('serve: /api/v1/chains of a live pipeline', () => {
+  let bin = '';
+  before(() => {
+    bin = path.join(dir, 'wf-chainload');
+    execFileSync('cc', [
+      '-O2',
+      '-g',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-fno-omit-frame-pointer',
+      path.join(repoRoot, 'agent', 'tests', 'chains', 'chainload.c'),
+      '-lpthread',
+      '-o',
+      bin,
+    ]);
+  });
+
+  test('[timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c, then at depth 2 and with filters', async () => {
+    const w = spawn(bin, ['pipeline'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CHAINLOAD_MS: String(scaled(20000)) },
+    });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      w.stdout!.on('data', (b: Buffer) => ((out += b.toString()), out.includes('ready') && resolve()));
+      w.once('exit', (code) => reject(new Error(`chainload exited (${code}) before ready`)));
+    });
+    const live = await startDaemon(['--db', path.join(dir, 'live.db'), '--window', '1', '--pid', String(w.pid)]);
+    try {
+      const url = (qs: string) => {
+        const now = Date.now();
+        return `${live.url}/api/v1/chains?from=${now - 600000}&to=${now + 1000}&thread=wf-c${qs}`;
+      };
+      const show = (c: ApiChain) =>
+        `${c.hops[0].comm}${c.links.map((l, i) => ` -[${l.category}]-> ${c.hops[i + 1].comm}`).join('')} (${c.ended_by}) x${c.count}`;
+      const top = await waitFor('the pipeline chain of wf-c', async () => {
+        const r = await get<ChainsAnswer>(url('&sort=count'));
+        assert.equal(r.status, 200, r.text);
+        const c = r.body.chains.find((x) => x.hops.length === 4);
+        return c && c.count >= 20 ? { c, all: r.body } : undefined;
+      });
+      const c = top.c;
+      assert.deepEqual(
+        c.hops.map((h) => h.comm),
+        ['[timer]', 'wf-a', 'wf-b', 'wf-c'],
+        top.all.chains.map(show).join('; ')
+      );
+      assert.deepEqual(
+        c.links.map((l) => l.category),
+        ['timer', 'ipc.eventfd', 'ipc.pipe']
+      );
+      assert.deepEqual(
+        c.links.map((l) => l.context),
+        ['hardirq', 'task', 'task']
+      );
+      assert.equal(c.ended_by, 'interrupt');
+      for (const h of c.hops.slice(1)) {
+        assert.equal(h.pid, w.pid);
+        assert.equal(h.proc, 'wf-chainload');
+      }
+      assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
+      // The same chain cut to two links: wf-a -> wf-b -> wf-c, ended by depth,
+      // with at least the intervals of the full chain.
+      const two = await get<ChainsAnswer>(url('&depth=2&sort=count'));
+      const cut = two.body.chains.find((x) => x.hops.map((h) => h.comm).join() === 'wf-a,wf-b,wf-c');
+      assert.ok(cut, two.body.chains.map(show).join('; '));
+      assert.equal(cut.ended_by, 'depth');
+      assert.ok(cut.count >= c.count, `${cut.count} < ${c.count}`);
+      // A filter on the target's thread that is not the target: nothing.
+      assert.equal(
+        (await get<ChainsAnswer>(url('').replace('thread=wf-c', 'thread=wf-a'))).body.chains.filter(
+          (x) => x.hops.length === 4 && x.hops[3].comm === 'wf-c'
+        ).length,
+        0
+      );
+      const s = await get<{ capture: Record<string, number>; lost: Record<string, number> }>(
+        `${live.url}/api/v1/status`
+      );
+      assert.ok(s.body.capture.chains_in_map >= 0 && s.body.lost.chains_dropped === 0, JSON.stringify(s.body.capture));
+    } finally {
+      w.kill('SIGKILL');
+      assert.equal(await stopDaemon(live), 0, live.log());
+    }
   });
 });

@@ -29,6 +29,7 @@
 #include "catalog.h"
 #include "classify.h"
 #include "clock.h"
+#include "chains.h"
 #include "collect.h"
 #include "commands.h"
 #include "history.h"
@@ -323,6 +324,7 @@ static void update_health(struct serve *s, double drain_ms, double write_ms)
 static void finish_window(struct serve *s, int64_t start, int64_t end)
 {
 	struct wf_edge_list edges = { 0 };
+	struct wf_chain_list chains = { 0 };
 	struct capture_totals totals = { 0 };
 	struct wf_collected col = { 0 };
 	struct wf_encoded enc;
@@ -340,6 +342,12 @@ static void finish_window(struct serve *s, int64_t start, int64_t end)
 		wf_log(WF_LOG_ERROR, "capture: draining the window failed; its events are lost");
 	if (collect_window(&cc, &edges, &totals, &col))
 		wf_log(WF_LOG_ERROR, "serve: out of memory assembling the window; part of it is lost");
+	/* Chains (nothing with --chains 1): each link classified and
+	 * catalogued as an edge of the chain's target, beside the edges. */
+	if (capture_drain_chains(s->cap, &chains))
+		wf_log(WF_LOG_ERROR, "capture: draining the window's chains failed; they are lost");
+	if (collect_chains(&cc, &chains, &col, NULL))
+		wf_log(WF_LOG_ERROR, "serve: out of memory assembling the window's chains; part of them is lost");
 	tracker_end_window(s->tracker, end, target_live, target_gone, s);
 	drain_ms = mono_ms() - t0;
 
@@ -376,6 +384,7 @@ static void finish_window(struct serve *s, int64_t start, int64_t end)
 	s->col = NULL;
 	collected_free(&col);
 	edge_list_free(&edges);
+	chain_list_free(&chains);
 	capture_totals_free(&totals);
 	if (end - s->last_prune_ms >= s->prune_every_ms) {
 		prune_memory(s, end);
