@@ -118,6 +118,7 @@ struct wf_catalog {
 	size_t nedges, cedges;
 	struct index edges_by_hash, edges_by_id;
 	uint32_t next_edge_id;
+	int64_t seen_slack_ms; /* catalog_set_seen_slack */
 };
 
 struct wf_catalog *catalog_new(void)
@@ -130,6 +131,7 @@ struct wf_catalog *catalog_new(void)
 	c->nnames = 1; /* id 0 is "none" */
 	c->names_saved = 1;
 	c->next_edge_id = 1;
+	c->seen_slack_ms = EDGE_LAST_SEEN_SLACK_MS;
 	if (index_reset(&c->names_ix, 0) || index_reset(&c->edges_by_hash, 0) || index_reset(&c->edges_by_id, 0)) {
 		catalog_free(c);
 		return NULL;
@@ -588,7 +590,7 @@ uint32_t catalog_edge_put(struct wf_catalog *c, const struct wf_edge_meta *m, co
 				en->detail = NULL;
 			}
 		}
-		if (en->meta.last_seen_ms - en->saved_last_seen > EDGE_LAST_SEEN_SLACK_MS)
+		if (en->meta.last_seen_ms - en->saved_last_seen > c->seen_slack_ms)
 			en->changed = ++c->generation;
 		id = en->meta.id;
 	} else {
@@ -664,6 +666,23 @@ uint32_t catalog_edge_id_limit(struct wf_catalog *c)
 	id = c->next_edge_id;
 	pthread_rwlock_unlock(&c->lock);
 	return id;
+}
+
+void catalog_set_seen_slack(struct wf_catalog *c, int64_t ms)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	c->seen_slack_ms = ms < EDGE_LAST_SEEN_SLACK_MS ? ms : EDGE_LAST_SEEN_SLACK_MS;
+	pthread_rwlock_unlock(&c->lock);
+}
+
+int64_t catalog_seen_slack(struct wf_catalog *c)
+{
+	int64_t ms;
+
+	pthread_rwlock_rdlock(&c->lock);
+	ms = c->seen_slack_ms;
+	pthread_rwlock_unlock(&c->lock);
+	return ms;
 }
 
 size_t catalog_name_count(struct wf_catalog *c)

@@ -107,6 +107,12 @@ int catalog_dirty(struct wf_catalog *c, struct wf_catalog_dirty *d);
 void catalog_mark_clean(struct wf_catalog *c, const struct wf_catalog_dirty *d);
 void catalog_dirty_free(struct wf_catalog_dirty *d);
 
+/* An edge seen again is written again (its last_seen) only once it moved
+ * by more than the slack: an hour, or less when set (the store sets a
+ * quarter of its retention); the stored last_seen lags by at most this. */
+void catalog_set_seen_slack(struct wf_catalog *c, int64_t ms);
+int64_t catalog_seen_slack(struct wf_catalog *c);
+
 /* Forgets edges and gone targets last seen before cutoff_ms, and drops the
  * full records of persisted edges last seen before detail_cutoff_ms. */
 void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms);

@@ -542,6 +542,10 @@ struct wf_store *store_open(const struct wf_store_opts *opts, struct wf_catalog 
 		return NULL;
 	}
 	s->cat = cat;
+	/* The stored last_seen of a busy edge may lag by the slack: a quarter
+	 * of the retention keeps that small beside it (retention() keeps
+	 * edges for the retention plus the slack). */
+	catalog_set_seen_slack(cat, opts->retention_ms / 4);
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->status.path, sizeof(s->status.path), "%s", opts->path);
 	s->status.oldest_ms = s->status.newest_ms = -1;

@@ -422,6 +422,14 @@ out:
  * the catalog rows nothing refers to any more. Then gives back some free
  * pages.
  */
+/* Hourly, or twice per retention when it is shorter: the catalog's tables
+ * are then never more than half a retention past their bound. */
+static int64_t catalog_expiry_interval(const struct wf_store *s)
+{
+	return CATALOG_EXPIRY_INTERVAL_MS < s->opts.retention_ms / 2 ? CATALOG_EXPIRY_INTERVAL_MS
+								      : s->opts.retention_ms / 2;
+}
+
 static int retention(struct wf_store *s, int64_t now_ms)
 {
 	int64_t fine_cut = now_ms - s->opts.fine_retention_ms;
@@ -436,10 +444,13 @@ static int retention(struct wf_store *s, int64_t now_ms)
 			 (long long)(i % 2 ? cut : fine_cut));
 		rc = store_exec(s->db, sql);
 	}
-	if (rc == SQLITE_OK && now_ms - s->last_expiry_ms >= CATALOG_EXPIRY_INTERVAL_MS) {
+	if (rc == SQLITE_OK && now_ms - s->last_expiry_ms >= catalog_expiry_interval(s)) {
 		/* The catalog: edges and gone targets no window refers to any more,
 		 * then stacks no edge refers to. */
-		snprintf(sql, sizeof(sql), "DELETE FROM edges WHERE last_seen_ms < %lld", (long long)cut);
+		/* An edge's stored last_seen lags by up to the catalog's slack:
+		 * one still seen is never deleted. */
+		snprintf(sql, sizeof(sql), "DELETE FROM edges WHERE last_seen_ms < %lld",
+			 (long long)(cut - catalog_seen_slack(s->cat)));
 		rc = store_exec(s->db, sql);
 		if (rc == SQLITE_OK) {
 			snprintf(sql, sizeof(sql), "DELETE FROM targets WHERE last_seen_ms < %lld AND alive = 0",

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -320,6 +321,56 @@ static void test_retention(void **state)
 	catalog_free(cat);
 }
 
+/* Rows of the store's edges table with this id, read with SQLite itself. */
+static int stored_edge_rows(const char *path, uint32_t id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM edges WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* With a retention shorter than two hours the catalog's tables expire
+ * twice per retention, not hourly: an edge last seen at T0 is gone from a
+ * 10-minute store by T0 + 20 min (it stayed until T0 + 1 h). */
+static void test_catalog_expiry_short_retention(void **state)
+{
+	struct fx *f = *state;
+	struct wf_catalog *cat = catalog_new();
+	struct wf_store *s;
+	struct wf_edge e;
+	uint32_t tid, old, recent;
+	int64_t end = 0;
+
+	f->opts.retention_ms = f->opts.fine_retention_ms = 600000; /* 10 min */
+	s = store_open(&f->opts, cat, T0);
+	tid = add_target(cat);
+	make_edge(&e, 0);
+	old = catalog_edge_put(cat, &(struct wf_edge_meta){ .hash = 5, .target_id = tid, .last_seen_ms = T0 }, &e);
+	for (int k = 0; k < 120; k++) {
+		end = T0 + (k + 1) * W;
+		recent = catalog_edge_put(cat, &(struct wf_edge_meta){ .hash = 6, .target_id = tid, .last_seen_ms = end },
+					  &e);
+		/* The first window is the old edge's only one. */
+		assert_int_equal(write_window(s, cat, tid, k ? &recent : &old, 1, T0 + k * W, 1, end), 0);
+		if (k == 0)
+			assert_int_equal(stored_edge_rows(f->path, old), 1);
+	}
+	assert_int_equal(stored_edge_rows(f->path, old), 0);
+	assert_int_equal(stored_edge_rows(f->path, recent), 1);
+	free(e.target_stack.frames);
+	store_close(s);
+	catalog_free(cat);
+}
+
 static void test_missing_dir_recovers(void **state)
 {
 	struct fx *f = *state;
@@ -417,6 +468,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_write_read_rollup_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_catalog_expiry_short_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
 	};
