@@ -416,12 +416,6 @@ out:
 	return rc;
 }
 
-/*
- * Drops what is older than the retention, in one transaction: tier-0 rows
- * past fine_retention and tier-1 rows past retention; once an hour also
- * the catalog rows nothing refers to any more. Then gives back some free
- * pages.
- */
 /* Hourly, or twice per retention when it is shorter: the catalog's tables
  * are then never more than half a retention past their bound. */
 static int64_t catalog_expiry_interval(const struct wf_store *s)
@@ -430,6 +424,13 @@ static int64_t catalog_expiry_interval(const struct wf_store *s)
 								      : s->opts.retention_ms / 2;
 }
 
+/*
+ * Drops what is older than the retention, in one transaction: tier-0 rows
+ * past fine_retention and tier-1 rows past retention; once an hour (or
+ * twice per retention, if shorter) also
+ * the catalog rows nothing refers to any more. Then gives back some free
+ * pages.
+ */
 static int retention(struct wf_store *s, int64_t now_ms)
 {
 	int64_t fine_cut = now_ms - s->opts.fine_retention_ms;
@@ -446,9 +447,8 @@ static int retention(struct wf_store *s, int64_t now_ms)
 	}
 	if (rc == SQLITE_OK && now_ms - s->last_expiry_ms >= catalog_expiry_interval(s)) {
 		/* The catalog: edges and gone targets no window refers to any more,
-		 * then stacks no edge refers to. */
-		/* An edge's stored last_seen lags by up to the catalog's slack:
-		 * one still seen is never deleted. */
+		 * then stacks no edge refers to. An edge's stored last_seen lags
+		 * by up to the catalog's slack: one still seen is never deleted. */
 		snprintf(sql, sizeof(sql), "DELETE FROM edges WHERE last_seen_ms < %lld",
 			 (long long)(cut - catalog_seen_slack(s->cat)));
 		rc = store_exec(s->db, sql);
