@@ -32,6 +32,7 @@ const READ_ONLY_HOST_MOUNTS: Record<string, string> = {
   '/sys/kernel/btf': '/sys/kernel/btf',
   '/proc': '/host/proc',
   '/sys/fs/cgroup': '/host/sys/fs/cgroup',
+  '/var/lib/wakeflow-symbols': '/symbols',
 };
 const STORE_HOST_PATH = '/var/lib/wakeflow';
 
@@ -231,6 +232,7 @@ describe('Kubernetes manifests', () => {
       assert.deepEqual([...seen].sort(), [...Object.keys(READ_ONLY_HOST_MOUNTS), STORE_HOST_PATH].sort());
       assert.equal(flag(args, '--proc-root'), READ_ONLY_HOST_MOUNTS['/proc']);
       assert.equal(flag(args, '--cgroup-root'), READ_ONLY_HOST_MOUNTS['/sys/fs/cgroup']);
+      assert.equal(flag(args, '--symbols'), READ_ONLY_HOST_MOUNTS['/var/lib/wakeflow-symbols']);
       assert.ok(flag(args, '--db')?.startsWith(`${STORE_HOST_PATH}/`), 'the store lives on the host path');
     });
 
@@ -354,7 +356,7 @@ describe('local stack (docker-compose.yaml, provisioning/)', () => {
     assert.deepEqual([...(agent.cap_add ?? [])].sort(), AGENT_CAPS);
     const cmd = agent.command ?? [];
     const dsArgs = agentContainer(only<IDaemonSet>('DaemonSet')).args ?? [];
-    for (const f of ['--listen', '--proc-root', '--cgroup-root', '--db']) {
+    for (const f of ['--listen', '--proc-root', '--cgroup-root', '--db', '--symbols']) {
       assert.equal(flag(cmd, f), flag(dsArgs, f), `${f} differs from the DaemonSet`);
     }
     for (const [host, inside] of Object.entries(READ_ONLY_HOST_MOUNTS)) {
