@@ -679,6 +679,9 @@ void capture_mark_interned(const struct capture *c)
 	sym_mark_interned(c->sym);
 	for (size_t i = 0; i < c->pending.len; i++)
 		edge_mark_interned(&c->pending.items[i]);
+	for (size_t i = 0; i < c->pending_chains.len; i++)
+		for (int l = 0; l < c->pending_chains.items[i].nlinks; l++)
+			edge_mark_interned(&c->pending_chains.items[i].links[l]);
 }
 
 void capture_get_stats(const struct capture *c, struct capture_stats *out)

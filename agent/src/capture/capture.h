@@ -134,7 +134,8 @@ int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_
 int capture_drain_chains(struct capture *c, struct wf_chain_list *chains);
 void capture_get_stats(const struct capture *c, struct capture_stats *out);
 /* Marks the interned strings the capture holds between drains (the
- * symbolizer's caches, edges drained early), for intern_sweep (intern.h). */
+ * symbolizer's caches, edges and chains drained early), for intern_sweep
+ * (intern.h). */
 void capture_mark_interned(const struct capture *c);
 
 /*
