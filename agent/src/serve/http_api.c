@@ -614,7 +614,7 @@ static enum MHD_Result do_chains(struct wf_http *h, struct MHD_Connection *c, co
 {
 	struct wf_answer_info info;
 	struct wf_chains_acc *a = history_chains(h->ctx.history, q, wall_ms(), &info);
-	size_t nrows = 0, nids = 0;
+	size_t nrows = 0, nids = 0, *first = NULL;
 	uint32_t *ids = NULL;
 	struct wf_edge_detail *details = NULL;
 	bool *found = NULL;
@@ -627,20 +627,22 @@ static enum MHD_Result do_chains(struct wf_http *h, struct MHD_Connection *c, co
 	ids = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*ids));
 	details = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*details));
 	found = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*found));
-	if (!ids || !details || !found) {
+	first = calloc(nrows + 1, sizeof(*first));
+	if (!ids || !details || !found || !first) {
+		free(first);
 		free(ids);
 		free(details);
 		free(found);
 		chains_acc_free(a);
 		return send_error(h, c, 500, "out of memory");
 	}
-	/* Row i's links at [i * MAX, i * MAX + nlinks). */
+	/* Row i's links at [first[i], first[i] + nlinks): only real links are looked up. */
 	for (size_t i = 0; i < nrows; i++) {
 		const struct wf_chain_row *r = chains_acc_row(a, i);
 
+		first[i] = nids;
 		for (int l = 0; l < r->chain.nlinks; l++)
-			ids[i * WF_CHAIN_MAX_LINKS + (size_t)l] = r->chain.links[l];
-		nids = (i + 1) * WF_CHAIN_MAX_LINKS;
+			ids[nids++] = r->chain.links[l];
 	}
 	history_edge_details(h->ctx.history, ids, nids, details, found);
 	json_init(&j);
@@ -664,16 +666,17 @@ static enum MHD_Result do_chains(struct wf_http *h, struct MHD_Connection *c, co
 		bool all = true;
 
 		for (int l = 0; l < r->chain.nlinks; l++)
-			all &= found[i * WF_CHAIN_MAX_LINKS + (size_t)l];
+			all &= found[first[i] + (size_t)l];
 		if (!all)
 			continue;
-		json_answer_chain(&j, r, &details[i * WF_CHAIN_MAX_LINKS], chains_acc_targets(a));
+		json_answer_chain(&j, r, &details[first[i]], chains_acc_targets(a));
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);
 	for (size_t i = 0; i < nids; i++)
 		if (found[i])
 			store_edge_detail_free(&details[i]);
+	free(first);
 	free(ids);
 	free(details);
 	free(found);
