@@ -40,6 +40,7 @@ import {
   startPlugin,
   unaryCall,
 } from './backend/grafana-host';
+import { startChainWorkloads, type ChainWorkloads } from './backend/chain-workloads';
 
 interface EdgeJson {
   id: number;
@@ -339,5 +340,181 @@ describe('backend end to end: two real agents', () => {
       new RegExp(`agent ${host(b).replace(/\./g, '\\.')} refused the connection`)
     );
     assert.ok(r.frames[0].field('node').values.every((n) => n === host(a)));
+  });
+});
+
+interface ChainJson {
+  id: number;
+  hops: Array<{ comm: string; proc?: string; pid: number | null; tid: number | null }>;
+  links: Array<{ category: string; context: string }>;
+  offcpu_us: number;
+  count: number;
+  ended_by: string;
+}
+
+describe('backend end to end: multi-hop chains from a real agent on chain workloads', () => {
+  let dir: string;
+  let work: ChainWorkloads;
+  let clientPid: number;
+  let d: Daemon;
+  let p: PluginProcess;
+  let settings: { jsonData: Record<string, unknown>; secure: Record<string, string> };
+  let fromMs: number;
+  let toMs: number;
+  const auth = { Authorization: `Bearer ${TOKEN}` };
+  const pipeline = '[timer] -[timer]-> wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c';
+  const crossProcess = '[timer] -[timer]-> wfc-client -[net.udp]-> wf-srv -[net.unix]-> wf-tgt';
+  const text = (c: ChainJson) =>
+    c.hops.map((h, i) => (i === 0 ? h.comm : ` -[${c.links[i - 1].category}]-> ${h.comm}`)).join('');
+
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'wakeflow-backend-chains-'));
+    const tokenFile = path.join(dir, 'token');
+    writeFileSync(tokenFile, TOKEN + '\n');
+    chmodSync(tokenFile, 0o600);
+    work = await startChainWorkloads();
+    d = await startDaemon([
+      '--db',
+      path.join(dir, 'c.db'),
+      '--window',
+      '1',
+      '--token-file',
+      tokenFile,
+      ...work.agentArgs,
+    ]);
+    clientPid = await work.startClient();
+    await waitFor('both chains recorded', async () => {
+      const to = Date.now();
+      const r = await get<{ chains: ChainJson[] }>(
+        `${d.url}/api/v1/chains?from=${to - 60_000}&to=${to}&depth=3&limit=1000`,
+        auth
+      );
+      const texts = new Set((r.body.chains ?? []).map(text));
+      return texts.has(pipeline) && texts.has(crossProcess);
+    });
+    await sleep(2500);
+    toMs = Math.floor(Date.now() / 1000) * 1000 - 2000;
+    fromMs = toMs - 60_000;
+    settings = { jsonData: { agentUrls: [d.url], timeoutSeconds: 5 }, secure: { agentToken: TOKEN } };
+    p = await startPlugin();
+  });
+
+  after(async () => {
+    await p?.stop();
+    await work?.stop();
+    if (d) {
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const chainsQuery = async (model: Record<string, unknown>) => {
+    const r = (
+      await query(p, queryRequest(settings, [{ refId: 'C', model: { queryType: 'chains', ...model }, fromMs, toMs }]))
+    ).C;
+    assert.equal(r.status, 200, r.error);
+    return r;
+  };
+  const direct = async <T>(q: string) => {
+    const r = await get<T>(`${d.url}${q}`, auth);
+    assert.equal(r.status, 200, r.text);
+    return r.body;
+  };
+
+  test("depth 3: the agent's top chains, exact; hops counted back from the target; the Node Graph joins every link", async () => {
+    const r = await chainsQuery({ depth: 3, limit: 200 });
+    const agent = await direct<{ matched: number; chains: ChainJson[] }>(
+      `/api/v1/chains?from=${fromMs}&to=${toMs}&limit=200&sort=offcpu&depth=3`
+    );
+    const t = r.frames[0];
+    const node = new URL(d.url).host;
+    assert.deepEqual(
+      t.field('id').values,
+      agent.chains.map((c) => `${node}/chain/${c.id}`)
+    );
+    assert.deepEqual(t.field('chain').values, agent.chains.map(text));
+    assert.deepEqual(
+      t.field('offcpu').values,
+      agent.chains.map((c) => c.offcpu_us / 1e6)
+    );
+    assert.equal(t.meta?.custom?.matched, agent.matched);
+    const rows = t.field('chain').values as string[];
+    const col = (name: string, i: number) => t.field(name).values[i];
+
+    // The pipeline inside one process: wf-c's waker is wf-b, whose waker is wf-a, woken by the timer.
+    const i = rows.indexOf(pipeline);
+    assert.ok(i >= 0, `the pipeline's chain among ${rows.slice(0, 10).join('; ')}`);
+    assert.deepEqual(
+      [1, 2, 3].map((k) => col(`hop${k}_comm`, i)),
+      ['wf-b', 'wf-a', '[timer]']
+    );
+    assert.equal(col('target_comm', i), 'wf-c');
+    assert.equal(col('waker_comm', i), 'wf-b');
+    assert.equal(col('category', i), 'ipc.pipe');
+    assert.equal(col('link2_category', i), 'ipc.eventfd');
+    assert.equal(col('link3_category', i), 'timer');
+    assert.equal(col('hop1_proc', i), 'wf-chainload');
+    assert.equal(col('hop3_context', i), 'hardirq');
+    assert.equal(col('ended_by', i), 'interrupt');
+    assert.equal(col('hops', i), 4n);
+    assert.equal(Number(col('target_pid', i)), work.pipelinePid);
+
+    // Across two processes: a middle hop that is not Envoy, and not the target's process, shows its own.
+    const j = rows.indexOf(crossProcess);
+    assert.ok(j >= 0, `the UDP pair's chain among ${rows.slice(0, 10).join('; ')}`);
+    assert.equal(col('hop2_comm', j), 'wfc-client');
+    assert.equal(col('hop2_proc', j), 'wfc-client');
+    assert.equal(Number(col('hop2_pid', j)), clientPid);
+    assert.equal(col('hop1_comm', j), 'wf-srv');
+    assert.equal(Number(col('hop1_pid', j)), work.serverPid);
+    assert.equal(col('link2_category', j), 'net.udp');
+    assert.equal(col('category', j), 'net.unix');
+
+    const [nodes, edges] = [r.frames[1], r.frames[2]];
+    const ids = nodes.field('id').values as string[];
+    const titles = nodes.field('title').values as string[];
+    const subtitles = nodes.field('subtitle').values as string[];
+    // Every hop's node is subtitled with its process as the agent names it (the UDP server's process is named
+    // after its main thread, wf-tgt); the client is a process of its own.
+    const procOf = (comm: string) => agent.chains.flatMap((c) => c.hops).find((h) => h.comm === comm)?.proc;
+    assert.equal(procOf('wfc-client'), 'wfc-client');
+    for (const comm of ['wf-a', 'wf-b', 'wfc-client', 'wf-srv']) {
+      const k = titles.indexOf(comm);
+      assert.ok(k >= 0, `a ${comm} node`);
+      assert.equal(subtitles[k], procOf(comm), `${comm}'s process`);
+    }
+    assert.equal(subtitles[titles.indexOf('wf-b')], 'wf-chainload');
+    const byId = new Map(ids.map((id, k) => [id, titles[k]]));
+    const pairs = (edges.field('source').values as string[]).map(
+      (s, k) =>
+        `${byId.get(s)} -[${edges.field('detail__category').values[k]}]-> ${byId.get(edges.field('target').values[k] as string)}`
+    );
+    for (const link of ['wf-a -[ipc.eventfd]-> wf-b', 'wf-b -[ipc.pipe]-> wf-c', 'wfc-client -[net.udp]-> wf-srv']) {
+      assert.ok(pairs.includes(link), `the Node Graph edge ${link}`);
+    }
+  });
+
+  test('depth 2: chains cut to the two links nearest the target; depth 1: the edges, as before chains', async () => {
+    const two = (await chainsQuery({ depth: 2, limit: 200 })).frames[0];
+    const rows = two.field('chain').values as string[];
+    const k = rows.indexOf('wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c');
+    assert.ok(k >= 0, `the cut pipeline among ${rows.slice(0, 10).join('; ')}`);
+    assert.equal(two.field('ended_by').values[k], 'depth');
+    assert.equal(two.fields.filter((f) => /^hop\d_/.test(f.name)).length, 10);
+
+    const one = (await chainsQuery({ depth: 1, limit: 200 })).frames[0];
+    const edges = await direct<{ matched: number; edges: Array<{ id: number }> }>(
+      `/api/v1/edges?from=${fromMs}&to=${toMs}&limit=200&sort=offcpu`
+    );
+    const node = new URL(d.url).host;
+    assert.deepEqual(
+      one.field('id').values,
+      edges.edges.map((e) => `${node}/${e.id}`)
+    );
+    assert.equal(
+      one.fields.find((f) => f.name === 'hops'),
+      undefined
+    );
+    assert.equal(one.meta?.notices, undefined);
   });
 });

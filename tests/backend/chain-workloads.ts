@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agent's chain workloads (agent/tests/chains/chainload.c) for the
+ * backend and browser tests: real threads that wake each other in known
+ * chains, traced by a real agent daemon.
+ *
+ *   pipeline:  [timer] -> wf-a -[ipc.eventfd]-> wf-b -[ipc.pipe]-> wf-c, one process (wf-chainload)
+ *   udp pair:  [timer] -> wfc-client -[net.udp]-> wf-srv -[net.unix]-> wf-tgt, two processes; the client is
+ *              followed with --chain-comm (it is not a target itself)
+ *
+ * Built once per test process with the system compiler, like agent/tests/chains.test.ts does.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const CHAINLOAD_SOURCE = path.join(ROOT, 'agent', 'tests', 'chains', 'chainload.c');
+
+export interface ChainWorkloads {
+  /** Pids the agent traces (`--pid`). */
+  pids: number[];
+  /** The agent's extra flags: the pids, and the client followed by name. */
+  agentArgs: string[];
+  pipelinePid: number;
+  serverPid: number;
+  /**
+   * Starts the UDP client: call it once the agent runs, which then sees its
+   * exec and follows it by name (a process started before may be missed).
+   */
+  startClient: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+interface Running {
+  proc: ChildProcess;
+  ready: Promise<void>;
+}
+
+function run(bin: string, args: string[], env: NodeJS.ProcessEnv): Running {
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) {
+        resolve();
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`${bin} ${args.join(' ')} exited (${code}) before ready: ${err}`)));
+  });
+  return { proc, ready };
+}
+
+async function kill(r: Running): Promise<void> {
+  if (r.proc.exitCode === null && r.proc.signalCode === null) {
+    r.proc.kill('SIGKILL');
+    await once(r.proc, 'exit');
+  }
+}
+
+/**
+ * Builds chainload and starts the pipeline and the UDP server for `seconds`
+ * (the client: startClient), with `labels` in their environment (a pod's).
+ */
+export async function startChainWorkloads(seconds = 600, labels: NodeJS.ProcessEnv = {}): Promise<ChainWorkloads> {
+  if (!existsSync(CHAINLOAD_SOURCE)) {
+    throw new Error(`${CHAINLOAD_SOURCE} is missing: the agent's chain workloads (issue 12) are not on this branch`);
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'wakeflow-chainload-'));
+  const bin = path.join(dir, 'wf-chainload');
+  // The client runs under its own exec name, so that --chain-comm can name it.
+  const client = path.join(dir, 'wfc-client');
+  execFileSync('cc', ['-O2', '-g', '-fno-omit-frame-pointer', CHAINLOAD_SOURCE, '-lpthread', '-o', bin]);
+  copyFileSync(bin, client);
+  execFileSync('chmod', ['+x', client]);
+  const env = { ...labels, CHAINLOAD_MS: String(seconds * 1000) };
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const started: Running[] = [];
+  try {
+    const pipeline = run(bin, ['pipeline'], env);
+    started.push(pipeline);
+    const server = run(bin, ['udp-server', String(port)], env);
+    started.push(server);
+    await Promise.all([pipeline.ready, server.ready]);
+    const pids = [pipeline.proc.pid!, server.proc.pid!];
+    return {
+      pids,
+      agentArgs: [...pids.flatMap((p) => ['--pid', String(p)]), '--chain-comm', '^wfc-client$'],
+      pipelinePid: pipeline.proc.pid!,
+      serverPid: server.proc.pid!,
+      startClient: async () => {
+        const cli = run(client, ['udp-client', String(port)], env);
+        started.push(cli);
+        await cli.ready;
+        return cli.proc.pid!;
+      },
+      stop: async () => {
+        for (const r of started) {
+          await kill(r);
+        }
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const r of started) {
+      await kill(r);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
