@@ -14,7 +14,7 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -152,7 +152,7 @@ async function finish(p: Proc) {
 async function recordChains(args: string[], ms: number): Promise<{ chains: Chain[]; report: any }> {
   const rec = await startRecord(args);
   await sleep(ms);
-  const report = await stopRecord(rec);
+  const report: any = await stopRecord(rec);
   return { chains: report.chains === undefined ? [] : chainsOf(report), report };
 }
 
@@ -189,8 +189,14 @@ describe('record: wake chains of real workloads', () => {
     assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
     assert.ok(c.links[0].waker_stack!.includes('hrtimer_wakeup'), `timer stack: ${c.links[0].waker_stack}`);
     assert.ok(c.links[2].stacks_sampled, `target link's stacks of ${show(c)}`);
-    assert.ok(c.links[2].waker_stack!.some((f) => /pipe_write$/.test(f)), `waker stack: ${c.links[2].waker_stack}`);
-    assert.ok(c.links[2].target_stack!.some((f) => /pipe_read$/.test(f)), `target stack: ${c.links[2].target_stack}`);
+    assert.ok(
+      c.links[2].waker_stack!.some((f) => /pipe_write$/.test(f)),
+      `waker stack: ${c.links[2].waker_stack}`
+    );
+    assert.ok(
+      c.links[2].target_stack!.some((f) => /pipe_read$/.test(f)),
+      `target stack: ${c.links[2].target_stack}`
+    );
     // The last link is the target's own edge: its waker is the one edges name.
     const edge = report.edges.find((e: any) => e.target.comm === 'wf-c' && e.waker.comm === 'wf-b');
     assert.ok(edge, 'the edge wf-b -> wf-c');
@@ -249,7 +255,11 @@ describe('record: wake chains of real workloads', () => {
         const env = { CHAINLOAD_MS: String(scaled(3000)) };
         const srv = run(chainload, ['udp-server', String(port)], env);
         await srv.ready;
-        const rec = await startRecord(['--pid', String(srv.proc.pid), ...(viaComm ? ['--chain-comm', '^wfc-client$'] : [])]);
+        const rec = await startRecord([
+          '--pid',
+          String(srv.proc.pid),
+          ...(viaComm ? ['--chain-comm', '^wfc-client$'] : []),
+        ]);
         // Started after the recording began: --chain-comm catches it at its exec.
         const cli = run(client, ['udp-client', String(port)], env);
         await cli.ready;
@@ -307,7 +317,9 @@ describe('record: wake chains of real workloads', () => {
       await finish(cli);
       await finish(srv);
       const chains = chainsOf(report);
-      const through = chainsTo(chains, 'wf-tgt').filter((c) => c.hops[0].comm === '[timer]' && c.hops[1].comm === 'wfc-client');
+      const through = chainsTo(chains, 'wf-tgt').filter(
+        (c) => c.hops[0].comm === '[timer]' && c.hops[1].comm === 'wfc-client'
+      );
       assert.ok(
         through.reduce((s, c) => s + c.count, 0) >= 20,
         `no chain through the pod's app process: ${chainsTo(chains, 'wf-tgt').slice(0, 6).map(show).join('; ')}`
@@ -327,7 +339,11 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('pid reuse: two processes with one pid never share chains', async () => {
-    const used = new Set(readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number));
+    const used = new Set(
+      readdirSync('/proc')
+        .filter((n) => /^\d+$/.test(n))
+        .map(Number)
+    );
     let pid = 0;
     for (let i = 0; i < 100 && !pid; i++) {
       const p = 15000 + Math.floor(Math.random() * 15000);
@@ -364,7 +380,8 @@ describe('record and serve: bad chain flags', () => {
   for (const cmd of ['record', 'serve']) {
     for (const [args, re] of cases) {
       test(`${cmd} ${args.join(' ')}: one-line error, exit 2`, () => {
-        const extra = cmd === 'record' ? ['--pid', String(process.pid)] : ['--db', path.join(dir || os.tmpdir(), 'x.db')];
+        const extra =
+          cmd === 'record' ? ['--pid', String(process.pid)] : ['--db', path.join(dir || os.tmpdir(), 'x.db')];
         const r = spawnSync(agentBin, [cmd, ...extra, ...args], { encoding: 'utf8', timeout: 10000 });
         assert.equal(r.status, 2, r.stderr);
         assert.match(r.stderr, re);
@@ -373,5 +390,3 @@ describe('record and serve: bad chain flags', () => {
     }
   }
 });
-
-void writeFileSync;
