@@ -28,7 +28,7 @@ import { ROOT } from './harness/bundle';
 import { launch, openPage, type HarnessPage } from './harness/browser';
 import type { InstanceJson } from './harness/driver';
 import { clickLink, seriousViolations, unexpectedErrors, unexpectedMisses } from './harness/helpers';
-import { podsOf, startLiveStack, WORKLOADS, type LiveStack } from './harness/liveStack';
+import { CHAIN_POD, podsOf, startLiveStack, WORKLOADS, type LiveStack } from './harness/liveStack';
 
 const byTestId = (id: string) => `[data-testid="${id}"]`;
 const INSTANCE = {
@@ -290,6 +290,74 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       await clickLink(light.page, link);
       await light.page.locator(byTestId(TEST_IDS.panel.details)).waitFor();
       await light.screenshot('panel-light-selected', PANEL_SELECTOR);
+      assert.deepEqual(await seriousViolations(light.page, byTestId(TEST_IDS.panel.root)), []);
+    });
+
+    test("depth 3: one column per hop of the live chains; a link selects its whole chain; each hop's stacks", async () => {
+      const answer = await showChains(h, {
+        depth: 3,
+        limit: 100,
+        namespace: [CHAIN_POD.namespace],
+        pod: [CHAIN_POD.pod],
+      });
+      assert.deepEqual(answer.errors, []);
+      assert.deepEqual(
+        answer.frames.map((f) => f.name),
+        ['chains', 'nodes', 'edges']
+      );
+      // The pipeline's chain [timer] -> wf-a -> wf-b -> wf-c has four hops: four columns, aligned at the targets.
+      const xs = await h.page
+        .locator('[data-node]')
+        .evaluateAll((els) => [...new Set(els.map((e) => Math.round(Number(e.getAttribute('x')))))]);
+      assert.equal(xs.length, 4, `columns at ${xs.join(', ')}`);
+      for (const [waker, target] of [
+        ['[timer]', 'wf-a'],
+        ['wf-a', 'wf-b'],
+        ['wf-b', 'wf-c'],
+        ['wfc-client', 'wf-srv'],
+        ['wf-srv', 'wf-tgt'],
+      ]) {
+        assert.ok(
+          (await h.page.locator(`[data-link][aria-label^="${waker} woke ${target}:"]`).count()) > 0,
+          `a ${waker} → ${target} link`
+        );
+      }
+      // The client is another process than the target's: its node says which.
+      assert.ok(
+        (await h.page.locator('[data-node][aria-label^="wfc-client (wfc-client"]').count()) > 0,
+        'the client hop shows its process'
+      );
+      await h.screenshot('panel-dark-chains', PANEL_SELECTOR);
+
+      // wf-b -> wf-c is only in wf-c's chains: selecting it lights the chain's earlier links too.
+      await clickLink(h.page, h.page.locator('[data-link][aria-label^="wf-b woke wf-c:"]').first());
+      const details = h.page.locator(byTestId(TEST_IDS.panel.details));
+      await details.waitFor();
+      const lit = await h.page
+        .locator('[data-link].wf-selected, [data-link].wf-related')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!.split(':')[0]));
+      assert.deepEqual(lit.sort(), ['[timer] woke wf-a', 'wf-a woke wf-b', 'wf-b woke wf-c']);
+      assert.match(
+        await details.innerText(),
+        /Chain \[timer\] -\[timer\]-> wf-a -\[ipc\.eventfd\]-> wf-b -\[ipc\.pipe\]-> wf-c · ended by interrupt/
+      );
+      const hops = details.locator(byTestId(TEST_IDS.panel.hops)).getByRole('region', { name: /^Hop \d/ });
+      assert.equal(await hops.count(), 3);
+      assert.match(
+        (await hops.nth(0).getAttribute('aria-label'))!,
+        /^Hop 1: \[timer\] woke wf-a \d+ \(wf-chainload\)$/
+      );
+      // Stacks where the agent sampled them: the first hop's (the timer interrupt's) and the target's own link.
+      assert.match(await hops.nth(0).innerText(), /hrtimer_wakeup/);
+      assert.match(await hops.nth(2).innerText(), /pipe_write/);
+      await h.screenshot('panel-dark-chains-selected', PANEL_SELECTOR);
+      assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.panel.root)), []);
+
+      const light = await open('light');
+      await showChains(light, { depth: 3, limit: 100, namespace: [CHAIN_POD.namespace], pod: [CHAIN_POD.pod] });
+      await clickLink(light.page, light.page.locator('[data-link][aria-label^="wf-b woke wf-c:"]').first());
+      await light.page.locator(byTestId(TEST_IDS.panel.details)).waitFor();
+      await light.screenshot('panel-light-chains-selected', PANEL_SELECTOR);
       assert.deepEqual(await seriousViolations(light.page, byTestId(TEST_IDS.panel.root)), []);
     });
 

@@ -3,7 +3,7 @@
  * Everything real behind the browser tests: one wakeflow agent daemon (real
  * BPF) tracing a set of live workloads that wake each other in different ways
  * (TCP, UDP, a unix socket, an eventfd, a futex, a timer, CPU spinners that
- * preempt each other), the built backend executable launched as Grafana
+ * preempt each other, and chains of several hops: tests/backend/chain-workloads.ts), the built backend executable launched as Grafana
  * launches it, and the harness server in front of both. Loads BPF: run under
  * `flock /tmp/wakeflow-bpf.lock` (npm test does).
  */
@@ -24,6 +24,7 @@ import {
   type Daemon,
   type Workload,
 } from '../../../agent/tests/lib/serve-daemon';
+import { startChainWorkloads, type ChainWorkloads } from '../../backend/chain-workloads';
 import { pageBundle } from './bundle';
 import { startBackendHost, type BackendHost } from './pluginHost';
 import { startHarnessServer, type HarnessServer } from './server';
@@ -63,14 +64,18 @@ export function podsOf(namespace?: string, workload?: string): string[] {
   return [...new Set(pods)].sort();
 }
 
+/** The pod the chain workloads (multi-hop chains, issue 12) pretend to be in: one of WORKLOADS' pods. */
+export const CHAIN_POD = WORKLOADS.find((w) => w.mode === 'unix')!.labels;
+
+const labelEnv = (labels: PodLabels) => ({
+  POD_NAMESPACE: labels.namespace,
+  POD_NAME: labels.pod,
+  ISTIO_META_WORKLOAD_NAME: labels.workload,
+});
+
 /** A workload with its pod's labels in the environment, where the agent reads them (/proc/PID/environ). */
 async function startLabelledWorkload(mode: string, args: string[], labels: PodLabels): Promise<Workload> {
-  const env = {
-    ...process.env,
-    POD_NAMESPACE: labels.namespace,
-    POD_NAME: labels.pod,
-    ISTIO_META_WORKLOAD_NAME: labels.workload,
-  };
+  const env = { ...process.env, ...labelEnv(labels) };
   const proc = spawn(workloadBin, [mode, '--duration', '600', ...args], { stdio: 'ignore', env });
   await sleep(50);
   if (proc.exitCode !== null || !proc.pid) {
@@ -100,6 +105,7 @@ export async function startLiveStack(): Promise<LiveStack> {
   writeFileSync(tokenFile, `${token}\n`);
   chmodSync(tokenFile, 0o600);
   const workloads: Workload[] = [];
+  let chains: ChainWorkloads | undefined;
   let agent: Daemon | undefined;
   let backend: BackendHost | undefined;
   try {
@@ -107,6 +113,8 @@ export async function startLiveStack(): Promise<LiveStack> {
       workloads.push(await startLabelledWorkload(mode, args, labels));
     }
     say(`workloads ${WORKLOADS.map((w) => `${w.mode} (${w.labels.namespace}/${w.labels.pod})`).join(', ')} started`);
+    chains = await startChainWorkloads(600, labelEnv(CHAIN_POD));
+    say(`chain workloads started: a pipeline and a UDP pair (${CHAIN_POD.namespace}/${CHAIN_POD.pod})`);
     agent = await startDaemon([
       '--db',
       path.join(dir, 'agent.db'),
@@ -115,7 +123,9 @@ export async function startLiveStack(): Promise<LiveStack> {
       '--token-file',
       tokenFile,
       ...workloads.flatMap((w) => ['--pid', String(w.pid)]),
+      ...chains.agentArgs,
     ]);
+    await chains.startClient();
     const auth = { Authorization: `Bearer ${token}` };
     await waitFor('every workload traced with its pod labels', async () => {
       const r = await get<{ targets: Array<{ pid: number; alive: boolean; labels?: Record<string, string> }> }>(
@@ -161,6 +171,7 @@ export async function startLiveStack(): Promise<LiveStack> {
         for (const w of workloads) {
           await stopWorkload(w);
         }
+        await chains!.stop();
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -172,6 +183,7 @@ export async function startLiveStack(): Promise<LiveStack> {
     for (const w of workloads) {
       await stopWorkload(w);
     }
+    await chains?.stop();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
