@@ -302,6 +302,17 @@ describe('serve: /api/v1/chains of a live pipeline', () => {
         assert.equal(h.proc, 'wf-chainload');
       }
       assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
+      // One chain is one entry however many windows it spans: its links'
+      // sampled stacks (walked again once a second) are not its identity.
+      await new Promise((r) => setTimeout(r, scaled(3000)));
+      const again = await get<ChainsAnswer>(url('&sort=count&limit=1000'));
+      const seen = new Map<string, number>();
+      for (const x of again.body.chains) {
+        const key = JSON.stringify([x.hops, x.links.map((l) => [l.category, l.activity, l.context]), x.ended_by]);
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+      }
+      const repeated = [...seen].filter(([, n]) => n > 1);
+      assert.deepEqual(repeated, [], `chains listed more than once: ${again.body.chains.map(show).join('; ')}`);
       // The same chain cut to two links: wf-a -> wf-b -> wf-c, ended by depth,
       // with at least the intervals of the full chain.
       const two = await get<ChainsAnswer>(url('&depth=2&sort=count'));

@@ -22,18 +22,30 @@ static uint64_t us(uint64_t ns)
 	return (ns + 500) / 1000;
 }
 
-/* The link as an edge of the chain's target: its catalog id, 0 on ENOMEM. */
+/*
+ * The link as an edge of the chain's target: its catalog id, 0 on ENOMEM.
+ * Its identity leaves the stacks out, as the kernel's chain key does: a
+ * link's stacks are samples (the first hop's walked at most once a second,
+ * the target's when its edge was sampled), present in one window and
+ * absent or different in the next, and with them in the identity one chain
+ * became a new entry every few windows. The record keeps the stacks it was
+ * first seen with.
+ */
 static uint32_t link_id(const struct wf_collect_ctx *ctx, const struct wf_edge *link, uint32_t target_id)
 {
 	struct wf_edge_meta m;
+	struct wf_edge bare = *link;
 
+	bare.waker_stack = (struct wf_stack){ .nkernel = -1 };
+	bare.target_stack = (struct wf_stack){ .nkernel = -1 };
+	bare.stacks_sampled = false;
 	memset(&m, 0, sizeof(m));
 	m.target_id = target_id;
 	m.thread = catalog_name_id(ctx->cat, link->target.comm);
 	m.role = (uint8_t)link->role;
 	m.category = (uint8_t)link->category;
 	m.activity = link->activity ? catalog_name_id(ctx->cat, link->activity) : 0;
-	m.hash = catalog_edge_hash(link, target_id);
+	m.hash = catalog_edge_hash(&bare, target_id);
 	m.first_seen_ms = m.last_seen_ms = ctx->now_ms;
 	return catalog_edge_put(ctx->cat, &m, link);
 }

@@ -589,6 +589,19 @@ uint32_t catalog_edge_put(struct wf_catalog *c, const struct wf_edge_meta *m, co
 				free(en->detail);
 				en->detail = NULL;
 			}
+		} else if (en->detail && e && e->stacks_sampled && !en->detail->stacks_sampled) {
+			/* Only chain links, whose identity leaves stacks out
+			 * (collect/chains.c), meet this: first seen without
+			 * stacks, now with them. Keep the stacks, and store the
+			 * record again (the edge statement replaces by id). */
+			struct wf_edge copy;
+
+			if (!catalog_copy_edge(&copy, e)) {
+				catalog_free_edge(en->detail);
+				*en->detail = copy;
+				en->is_new = true;
+				en->changed = ++c->generation;
+			}
 		}
 		if (en->meta.last_seen_ms - en->saved_last_seen > c->seen_slack_ms)
 			en->changed = ++c->generation;

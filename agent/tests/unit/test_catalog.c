@@ -154,11 +154,58 @@ static void test_edges_dirty_prune(void **state)
 	catalog_free(c);
 }
 
+/* A chain link's record (its identity has no stacks, collect/chains.c):
+ * first seen without stacks, then with them: the stacks are kept and the
+ * record is stored again; later records without stacks change nothing. */
+static void test_link_record_gains_stacks(void **state)
+{
+	struct wf_catalog *c = catalog_new();
+	struct wf_catalog_dirty d;
+	struct wf_edge bare, sampled, got;
+	struct wf_edge_meta m = { .hash = 91, .target_id = 1, .first_seen_ms = 1000, .last_seen_ms = 1000 };
+	uint32_t id;
+
+	(void)state;
+	edge_init(&bare);
+	strcpy(bare.target.comm, "wf-b");
+	sampled = bare;
+	sampled.stacks_sampled = true;
+	sampled.waker_stack.frames = malloc(sizeof(char *));
+	sampled.waker_stack.frames[0] = intern("eventfd_write");
+	sampled.waker_stack.nframes = 1;
+	id = catalog_edge_put(c, &m, &bare);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nedges, 1);
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+
+	assert_int_equal(catalog_edge_put(c, &m, &sampled), id);
+	assert_int_equal(catalog_edge_detail(c, id, &got), 0);
+	assert_true(got.stacks_sampled);
+	assert_int_equal(got.waker_stack.nframes, 1);
+	assert_string_equal(got.waker_stack.frames[0], "eventfd_write");
+	catalog_free_edge(&got);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nedges, 1);
+	assert_true(d.has_detail[0]); /* written again, with its stacks */
+	assert_int_equal(d.details[0].waker_stack.nframes, 1);
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+
+	assert_int_equal(catalog_edge_put(c, &m, &bare), id);
+	assert_int_equal(catalog_edge_detail(c, id, &got), 0);
+	assert_true(got.stacks_sampled);
+	catalog_free_edge(&got);
+	free(sampled.waker_stack.frames);
+	catalog_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_and_targets),
 		cmocka_unit_test(test_edges_dirty_prune),
+		cmocka_unit_test(test_link_record_gains_stacks),
 	};
 
 	return cmocka_run_group_tests_name("catalog", tests, NULL, NULL);
