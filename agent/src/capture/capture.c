@@ -113,7 +113,7 @@ static void cache_free(struct stack_cache *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-const struct raw_stack *capture_stack_get(struct capture *c, uint64_t id)
+const struct raw_stack *capture_stack_get(struct wf_capture *c, uint64_t id)
 {
 	struct raw_stack *s = cache_slot(&c->cache, id);
 	struct wf_stack_val v;
@@ -133,7 +133,7 @@ const struct raw_stack *capture_stack_get(struct capture *c, uint64_t id)
  * it). Stacks keep resolving from the cache; the kernel re-stores the ones
  * still in use on their next walk.
  */
-static void stacks_housekeeping(struct capture *c)
+static void stacks_housekeeping(struct wf_capture *c)
 {
 	int sfd = bpf_map__fd(c->skel->maps.stacks), mfd = bpf_map__fd(c->skel->maps.ustack_memo);
 	size_t n = 0, cap = 1024;
@@ -184,7 +184,7 @@ int64_t capture_boot_to_real(void)
 }
 
 /* Removes up to max_edges entries from the kernel edge map into keys/vals. */
-static int take_edges(struct capture *c, uint32_t *taken)
+static int take_edges(struct wf_capture *c, uint32_t *taken)
 {
 	int fd = bpf_map__fd(c->skel->maps.edges);
 	uint32_t total = 0, batch = 0;
@@ -233,7 +233,7 @@ static int take_edges(struct capture *c, uint32_t *taken)
 }
 
 /* Moves the kernel's edges, symbolized, onto c->pending. */
-static int drain_edges(struct capture *c)
+static int drain_edges(struct wf_capture *c)
 {
 	int64_t off = capture_boot_to_real();
 	uint32_t n;
@@ -257,7 +257,7 @@ static int drain_edges(struct capture *c)
 
 
 /* Snapshots a traced process's mappings now and schedules refreshes. */
-static void watch_process(struct capture *c, int32_t pid)
+static void watch_process(struct wf_capture *c, int32_t pid)
 {
 	size_t i;
 
@@ -281,7 +281,7 @@ static void watch_process(struct capture *c, int32_t pid)
 	c->watched[i].next_ms = mono_ms() + WATCH_FIRST_STEP_MS;
 }
 
-static void unwatch_process(struct capture *c, int32_t pid)
+static void unwatch_process(struct wf_capture *c, int32_t pid)
 {
 	for (size_t i = 0; i < c->nwatched; i++) {
 		if (c->watched[i].pid == pid) {
@@ -291,7 +291,7 @@ static void unwatch_process(struct capture *c, int32_t pid)
 	}
 }
 
-static void refresh_watched(struct capture *c)
+static void refresh_watched(struct wf_capture *c)
 {
 	double now = mono_ms();
 
@@ -308,7 +308,7 @@ static void refresh_watched(struct capture *c)
 
 /* Keeps the kernel's pid bitmap (its cheap pre-filter) in step with the
  * targets map. The kernel also sets bits itself for forked children. */
-static void target_bit(struct capture *c, int32_t pid, bool on)
+static void target_bit(struct wf_capture *c, int32_t pid, bool on)
 {
 	int fd = bpf_map__fd(c->skel->maps.target_bits);
 	uint32_t idx = ((uint32_t)pid >> 6) & (WF_TARGET_BITS_WORDS - 1);
@@ -322,7 +322,7 @@ static void target_bit(struct capture *c, int32_t pid, bool on)
 /* pid is traced from now on (start-up, a traced process's child, a --comm
  * match at exec): the kernel's pre-filter, its mappings watched while it
  * starts, and the caller told (capture_opts.on_target). */
-static void trace_started(struct capture *c, int32_t pid)
+static void trace_started(struct wf_capture *c, int32_t pid)
 {
 	target_bit(c, pid, true);
 	watch_process(c, pid);
@@ -332,7 +332,7 @@ static void trace_started(struct capture *c, int32_t pid)
 
 static int target_add(void *ctx, int32_t pid, uint32_t flags)
 {
-	struct capture *c = ctx;
+	struct wf_capture *c = ctx;
 	struct wf_target t = { .flags = flags };
 	uint32_t key = (uint32_t)pid;
 
@@ -344,7 +344,7 @@ static int target_add(void *ctx, int32_t pid, uint32_t flags)
 
 static int on_proc_event(void *ctx, void *data, size_t size)
 {
-	struct capture *c = ctx;
+	struct wf_capture *c = ctx;
 	const struct wf_proc_event *e = data;
 	int tfd = bpf_map__fd(c->skel->maps.targets);
 	uint32_t key;
@@ -424,9 +424,9 @@ int capture_opts_add_symbols(struct capture_opts *o, const char *dir, char *err,
 /* Open, load and attach (capture_attach.c), then the targets already
  * running and the process event ring. Every failure ends in capture_close,
  * which also tears down a half-built capture. */
-struct capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen)
+struct wf_capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen)
 {
-	struct capture *c;
+	struct wf_capture *c;
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		snprintf(err, errlen,
@@ -481,7 +481,7 @@ fail:
 	return NULL;
 }
 
-void capture_close(struct capture *c)
+void capture_close(struct wf_capture *c)
 {
 	if (!c)
 		return;
@@ -503,7 +503,7 @@ void capture_close(struct capture *c)
 	free(c);
 }
 
-int capture_poll(struct capture *c, int timeout_ms)
+int capture_poll(struct wf_capture *c, int timeout_ms)
 {
 	int rc = ring_buffer__poll(c->rb, timeout_ms);
 
@@ -548,7 +548,7 @@ static void tot_values(const struct wf_totals_val *v, uint64_t out[TOT_FIELDS])
 }
 
 /* Emits the change of one thread's totals and records them in fresh. */
-static int tot_account(struct capture *c, struct tsnap_table *fresh, struct capture_totals *out, uint32_t tid,
+static int tot_account(struct wf_capture *c, struct tsnap_table *fresh, struct capture_totals *out, uint32_t tid,
 		       uint32_t pid, uint64_t pstart, const struct wf_totals_val *v, bool last)
 {
 	struct tsnap *old = tsnap_slot(&c->tsnap, tid, pstart), *now;
@@ -598,7 +598,7 @@ static int tot_account(struct capture *c, struct tsnap_table *fresh, struct capt
 	return 0;
 }
 
-static int drain_totals(struct capture *c, struct capture_totals *out)
+static int drain_totals(struct wf_capture *c, struct capture_totals *out)
 {
 	int thfd = bpf_map__fd(c->skel->maps.threads), tfd = bpf_map__fd(c->skel->maps.totals);
 	struct tsnap_table fresh = { 0 };
@@ -646,7 +646,7 @@ static int drain_totals(struct capture *c, struct capture_totals *out)
 	return rc;
 }
 
-int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_totals *totals)
+int capture_drain(struct wf_capture *c, struct wf_edge_list *edges, struct capture_totals *totals)
 {
 	double t0 = mono_ms();
 	int rc;
@@ -674,7 +674,7 @@ int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_
 	return rc ? -1 : 0;
 }
 
-void capture_mark_interned(const struct capture *c)
+void capture_mark_interned(const struct wf_capture *c)
 {
 	sym_mark_interned(c->sym);
 	for (size_t i = 0; i < c->pending.len; i++)
@@ -684,7 +684,7 @@ void capture_mark_interned(const struct capture *c)
 			edge_mark_interned(&c->pending_chains.items[i].links[l]);
 }
 
-void capture_get_stats(const struct capture *c, struct capture_stats *out)
+void capture_get_stats(const struct wf_capture *c, struct capture_stats *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map__fd(c->skel->maps.stats);
@@ -750,7 +750,7 @@ void capture_lost_counters(const struct capture_stats *st, struct wf_counter out
 	out[4] = (struct wf_counter){ "totals_dropped", st->totals_dropped };
 }
 
-size_t capture_programs(const struct capture *c, const char **names, size_t max)
+size_t capture_programs(const struct wf_capture *c, const char **names, size_t max)
 {
 	size_t n = 0;
 

@@ -112,31 +112,31 @@ struct capture_stats {
 	uint64_t chain_scope;	 /* processes besides the targets whose tasks carry causes */
 };
 
-struct capture;
+struct wf_capture;
 
 /* On failure returns NULL and writes one sentence into err saying what is
  * missing (privileges, BTF, a bad regex) and what to do. */
-struct capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen);
+struct wf_capture *capture_open(const struct capture_opts *opts, char *err, size_t errlen);
 /* Handles process events (exec/exit/fork) for up to timeout_ms, then
  * attaches or detaches the scheduler programs as targets come and go;
  * returns -1 with errno set if either failed, else 0. Call it in the main
  * loop. */
-int capture_poll(struct capture *c, int timeout_ms);
+int capture_poll(struct wf_capture *c, int timeout_ms);
 /* Moves everything aggregated since the last drain into edges and totals
  * (either may be NULL). Edges are symbolized but not classified. */
-int capture_drain(struct capture *c, struct wf_edge_list *edges, struct capture_totals *totals);
+int capture_drain(struct wf_capture *c, struct wf_edge_list *edges, struct capture_totals *totals);
 /* Moves the chains aggregated since the last call into chains (appended;
  * NULL discards them): call it right after capture_drain, for the same
  * window. Links are symbolized edges, not yet classified (classify them
  * like edges); a link's stacks are there where they were sampled: the
  * target's own link with its edge's sampled stacks, the first hop's at
  * most once per sample period per wakee. Nothing with chains off. */
-int capture_drain_chains(struct capture *c, struct wf_chain_list *chains);
-void capture_get_stats(const struct capture *c, struct capture_stats *out);
+int capture_drain_chains(struct wf_capture *c, struct wf_chain_list *chains);
+void capture_get_stats(const struct wf_capture *c, struct capture_stats *out);
 /* Marks the interned strings the capture holds between drains (the
  * symbolizer's caches, edges and chains drained early), for intern_sweep
  * (intern.h). */
-void capture_mark_interned(const struct capture *c);
+void capture_mark_interned(const struct wf_capture *c);
 
 /*
  * What the capture could not record, as named counters: one definition for
@@ -151,8 +151,8 @@ void capture_mark_interned(const struct capture *c);
 void capture_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_COUNTERS]);
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS]);
 /* Names of the attached BPF programs, for /api/v1/status. */
-size_t capture_programs(const struct capture *c, const char **names, size_t max);
+size_t capture_programs(const struct wf_capture *c, const char **names, size_t max);
 void capture_totals_free(struct capture_totals *t);
-void capture_close(struct capture *c);
+void capture_close(struct wf_capture *c);
 
 #endif

@@ -154,7 +154,7 @@ static int sched_program(const char *tp)
 	return -1;
 }
 
-void sched_detach(struct capture *c)
+void sched_detach(struct wf_capture *c)
 {
 	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++) {
 		bpf_link__destroy(c->sched_links[i]);
@@ -162,14 +162,14 @@ void sched_detach(struct capture *c)
 	}
 }
 
-bool sched_attached(const struct capture *c)
+bool sched_attached(const struct wf_capture *c)
 {
 	return c->sched_links[0] != NULL;
 }
 
 /* Attaches or detaches the scheduler programs to match the targets map.
  * Returns 0, or -1 with errno set if attaching failed (nothing attached). */
-int sched_attach_update(struct capture *c)
+int sched_attach_update(struct wf_capture *c)
 {
 	uint32_t key;
 	bool wanted = bpf_map_get_next_key(bpf_map__fd(c->skel->maps.targets), NULL, &key) == 0;
@@ -213,7 +213,7 @@ static bool kernel_has_prog_tp(const struct kernel_facts *k, int i)
  * lacks (irq_work_* exists on x86 only) are left out in both modes: the
  * state they keep then only misses that kind of interrupt.
  */
-static void choose_programs(struct capture *c)
+static void choose_programs(struct wf_capture *c)
 {
 	struct bpf_program *prog;
 	int i = 0;
@@ -243,7 +243,7 @@ static void choose_programs(struct capture *c)
 
 /* Kernel stacks are walked often only with --stacks full: the ORC walker
  * and its table (~4 MiB of maps) are set up for that mode. */
-static void choose_unwinder(struct capture *c, const struct capture_opts *o)
+static void choose_unwinder(struct wf_capture *c, const struct capture_opts *o)
 {
 	char why[160];
 
@@ -294,7 +294,7 @@ static void read_kernel_facts(struct kernel_facts *k, struct wakeflow_bpf *skel)
 	btf__free(btf);
 }
 
-static int open_and_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
+static int open_and_load(struct wf_capture *c, const struct capture_opts *o, char *err, size_t errlen)
 {
 	uint32_t long_ms = o->long_block_ms ? o->long_block_ms : DEFAULT_LONG_BLOCK_MS;
 	uint32_t period_ms = o->sample_period_ms ? o->sample_period_ms : DEFAULT_SAMPLE_PERIOD_MS;
@@ -355,7 +355,7 @@ static int open_and_load(struct capture *c, const struct capture_opts *o, char *
 	return 0;
 }
 
-int capture_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
+int capture_load(struct wf_capture *c, const struct capture_opts *o, char *err, size_t errlen)
 {
 	int rc;
 
@@ -386,7 +386,7 @@ int capture_load(struct capture *c, const struct capture_opts *o, char *err, siz
 	return 0;
 }
 
-int capture_attach(struct capture *c, char *err, size_t errlen)
+int capture_attach(struct wf_capture *c, char *err, size_t errlen)
 {
 	int rc;
 
@@ -402,7 +402,7 @@ int capture_attach(struct capture *c, char *err, size_t errlen)
 /* Slots [0..29] and [32..61]: log2 of (softirq start - last hard irq exit)
  * for softirqs whose frames show irq exit, resp. local_bh_enable; 30/31 and
  * 62/63: how each was judged (softirq_origin.bpf.h). */
-void capture_print_softirq_origin(const struct capture *c)
+void capture_print_softirq_origin(const struct wf_capture *c)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t v[256];

@@ -87,7 +87,7 @@ uint32_t capture_chain_links(const struct capture_opts *o)
 	return o->chains ? o->chains : WF_CHAIN_DEFAULT_LINKS;
 }
 
-int capture_chains_open(struct capture *c, const struct capture_opts *o, char *err, size_t errlen)
+int capture_chains_open(struct wf_capture *c, const struct capture_opts *o, char *err, size_t errlen)
 {
 	struct chain_scope *s = &c->scope;
 
@@ -108,7 +108,7 @@ int capture_chains_open(struct capture *c, const struct capture_opts *o, char *e
 }
 
 /* After the load: chains need task storage on BTF task pointers (tp_btf). */
-void capture_chains_loaded(struct capture *c)
+void capture_chains_loaded(struct wf_capture *c)
 {
 	if (c->chain_links > 1 && c->raw_tp) {
 		fprintf(stderr, "wakeflow-agent: warning: wake chains need tp_btf tracepoints (attached: raw_tp); "
@@ -127,7 +127,7 @@ void capture_chains_loaded(struct capture *c)
 	}
 }
 
-void capture_chains_close(struct capture *c)
+void capture_chains_close(struct wf_capture *c)
 {
 	for (int i = 0; i < c->scope.ncomm; i++)
 		regfree(&c->scope.comm_re[i]);
@@ -173,7 +173,7 @@ static void want_bit(uint64_t *words, int32_t pid)
 }
 
 /* Sets the kernel's bit for pid now (an exec we just heard of). */
-void capture_chain_scope_add(struct capture *c, int32_t pid)
+void capture_chain_scope_add(struct wf_capture *c, int32_t pid)
 {
 	uint32_t idx = ((uint32_t)pid >> 6) & (WF_TARGET_BITS_WORDS - 1);
 	uint64_t bit = 1ULL << (pid & 63);
@@ -184,7 +184,7 @@ void capture_chain_scope_add(struct capture *c, int32_t pid)
 	bpf_map_update_elem(bpf_map__fd(c->skel->maps.chain_bits), &idx, &c->scope.bits[idx], BPF_ANY);
 }
 
-bool capture_chain_comm_matches(const struct capture *c, const char *comm)
+bool capture_chain_comm_matches(const struct wf_capture *c, const char *comm)
 {
 	return c->chain_links > 1 && comm_in_scope(&c->scope, comm);
 }
@@ -196,7 +196,7 @@ bool capture_chain_comm_matches(const struct capture *c, const char *comm)
  * process named by --chain-comm; writes the words of the kernel's bitmap
  * that changed. One pass over procfs (a process's cgroup and comm files).
  */
-static void scope_rescan(struct capture *c)
+static void scope_rescan(struct wf_capture *c)
 {
 	struct chain_scope *s = &c->scope;
 	char pods[MAX_PODS][WF_CGROUP_PATH];
@@ -259,7 +259,7 @@ static void scope_rescan(struct capture *c)
 	s->npods = npods;
 }
 
-void capture_chain_scope_poll(struct capture *c, bool now)
+void capture_chain_scope_poll(struct wf_capture *c, bool now)
 {
 	double t = now_ms();
 
@@ -272,7 +272,7 @@ void capture_chain_scope_poll(struct capture *c, bool now)
 /* ---- drain ------------------------------------------------------------- */
 
 /* Removes up to max_chains entries from the kernel chain map. */
-static uint32_t take_chains(struct capture *c)
+static uint32_t take_chains(struct wf_capture *c)
 {
 	int fd = bpf_map__fd(c->skel->maps.chains);
 	uint32_t total = 0, batch = 0;
@@ -347,7 +347,7 @@ static void link_key(const struct wf_chain_key *ck, const struct wf_chain_val *v
 	ev->last_ns = v->last_ns;
 }
 
-static int drain_chains(struct capture *c)
+static int drain_chains(struct wf_capture *c)
 {
 	int64_t off = capture_boot_to_real();
 	uint32_t n;
@@ -391,12 +391,12 @@ static int drain_chains(struct capture *c)
 }
 
 /* Before a process's mappings are forgotten (exit, exec): its chains now. */
-void capture_chains_drain_pending(struct capture *c)
+void capture_chains_drain_pending(struct wf_capture *c)
 {
 	drain_chains(c);
 }
 
-int capture_drain_chains(struct capture *c, struct wf_chain_list *chains)
+int capture_drain_chains(struct wf_capture *c, struct wf_chain_list *chains)
 {
 	int rc = drain_chains(c);
 

@@ -41,7 +41,7 @@ static bool glue_frame(const char *name)
 }
 
 /* Kernel frames (glue trimmed) then user frames; innermost first. */
-static void build_stack(struct capture *c, struct wf_stack *out, uint64_t kid, uint64_t uid, int32_t pid)
+static void build_stack(struct wf_capture *c, struct wf_stack *out, uint64_t kid, uint64_t uid, int32_t pid)
 {
 	const struct raw_stack *k = kid ? capture_stack_get(c, kid) : NULL;
 	const struct raw_stack *u = uid ? capture_stack_get(c, uid) : NULL;
@@ -113,7 +113,7 @@ _Static_assert(sizeof(tstate_names) / sizeof(tstate_names[0]) == WF_TSTATE_UNINT
 _Static_assert(sizeof(resched_names) / sizeof(resched_names[0]) == WF_RESCHED_YIELD + 1, "a WF_RESCHED_* has no name");
 _Static_assert(sizeof(fd_names) / sizeof(fd_names[0]) == WF_FD_OTHER + 1, "a WF_FD_* has no name");
 
-static void add_facts(struct capture *c, struct wf_edge *e, const struct wf_edge_key *k)
+static void add_facts(struct wf_capture *c, struct wf_edge *e, const struct wf_edge_key *k)
 {
 	char buf[32];
 	const char *s;
@@ -157,7 +157,7 @@ static void interrupt_waker(const struct wf_edge_key *k, char comm[WF_COMM_LEN])
 			*p = '-';
 }
 
-void capture_build_edge(struct capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
+void capture_build_edge(struct wf_capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
 			int64_t boot_to_real, struct wf_edge *e)
 {
 	bool keyed = c->stacks_full || (k->flags & WF_EF_LONG);

@@ -96,12 +96,12 @@ struct chain_scope {
 	double next_ms;
 };
 
-struct capture {
+struct wf_capture {
 	struct capture_env env;
 	struct kernel_facts kernel;
 	struct wakeflow_bpf *skel;
 	struct ring_buffer *rb;
-	struct targets *targets;
+	struct wf_targets *targets;
 	struct wf_symbolizer *sym;
 	bool stacks_full;
 	bool raw_tp;
@@ -158,39 +158,39 @@ void capture_read_env(struct capture_env *env);
  * programs of this kernel, and the fallbacks (without the ORC table's
  * maps, then raw_tp) when a load fails; starts the ORC walker where it is
  * usable. Returns 0, or a negative errno with one sentence in err. */
-int capture_load(struct capture *c, const struct capture_opts *o, char *err, size_t errlen);
+int capture_load(struct wf_capture *c, const struct capture_opts *o, char *err, size_t errlen);
 /* Attaches every program but the scheduler ones, which follow the targets
  * map (sched_attach_update). Returns 0, or -1 with one sentence in err. */
-int capture_attach(struct capture *c, char *err, size_t errlen);
-int sched_attach_update(struct capture *c);
-void sched_detach(struct capture *c);
-bool sched_attached(const struct capture *c);
+int capture_attach(struct wf_capture *c, char *err, size_t errlen);
+int sched_attach_update(struct wf_capture *c);
+void sched_detach(struct wf_capture *c);
+bool sched_attached(const struct wf_capture *c);
 /* The softirq-origin experiment's histogram on stderr (env.softirq_origin). */
-void capture_print_softirq_origin(const struct capture *c);
+void capture_print_softirq_origin(const struct wf_capture *c);
 
 /* capture_edge.c: one drained kernel edge as a symbolized wake edge (its
  * times on the wall clock: boot_to_real is added to boot-clock stamps). */
-void capture_build_edge(struct capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
+void capture_build_edge(struct wf_capture *c, const struct wf_edge_key *k, const struct wf_edge_val *v,
 			int64_t boot_to_real, struct wf_edge *e);
 
 /* capture_chains.c */
 uint32_t capture_chain_links(const struct capture_opts *o); /* asked for (0: the default) */
 /* Before the load: the depth, map size and regexes; -1 with err on a bad regex. */
-int capture_chains_open(struct capture *c, const struct capture_opts *o, char *err, size_t errlen);
+int capture_chains_open(struct wf_capture *c, const struct capture_opts *o, char *err, size_t errlen);
 /* After the load: chains off in raw_tp mode; buffers. */
-void capture_chains_loaded(struct capture *c);
-void capture_chains_close(struct capture *c);
+void capture_chains_loaded(struct wf_capture *c);
+void capture_chains_close(struct wf_capture *c);
 /* Rebuilds the chain scope if due (now: at once, e.g. targets changed). */
-void capture_chain_scope_poll(struct capture *c, bool now);
-void capture_chain_scope_add(struct capture *c, int32_t pid);
-bool capture_chain_comm_matches(const struct capture *c, const char *comm);
-void capture_chains_drain_pending(struct capture *c);
+void capture_chain_scope_poll(struct wf_capture *c, bool now);
+void capture_chain_scope_add(struct wf_capture *c, int32_t pid);
+bool capture_chain_comm_matches(const struct wf_capture *c, const char *comm);
+void capture_chains_drain_pending(struct wf_capture *c);
 
 /* capture.c: CLOCK_REALTIME minus CLOCK_BOOTTIME, in ns. */
 int64_t capture_boot_to_real(void);
 
 /* capture.c: a stack by id, from the cache or the kernel's stack map (NULL
  * if neither has it); cached for this drain's generation. */
-const struct raw_stack *capture_stack_get(struct capture *c, uint64_t id);
+const struct raw_stack *capture_stack_get(struct wf_capture *c, uint64_t id);
 
 #endif

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-struct targets {
+struct wf_targets {
 	char proc_root[256];
 	int32_t pids[CAPTURE_MAX_PIDS];
 	int npids;
@@ -20,7 +20,7 @@ struct targets {
 	int nre;
 };
 
-void targets_free(struct targets *t)
+void targets_free(struct wf_targets *t)
 {
 	if (!t)
 		return;
@@ -44,10 +44,10 @@ static bool pid_exists(const char *proc_root, int32_t pid)
 	return true;
 }
 
-struct targets *targets_new(const char *proc_root, const int32_t *pids, int npids, const char *const *regex,
+struct wf_targets *targets_new(const char *proc_root, const int32_t *pids, int npids, const char *const *regex,
 			    int nregex, char *err, size_t errlen)
 {
-	struct targets *t;
+	struct wf_targets *t;
 
 	if (npids < 0 || npids > CAPTURE_MAX_PIDS || nregex < 0 || nregex > CAPTURE_MAX_COMMS) {
 		snprintf(err, errlen, "too many targets (at most %d --pid and %d --comm)", CAPTURE_MAX_PIDS,
@@ -95,12 +95,12 @@ struct targets *targets_new(const char *proc_root, const int32_t *pids, int npid
 	return t;
 }
 
-bool targets_by_comm(const struct targets *t)
+bool targets_by_comm(const struct wf_targets *t)
 {
 	return t->nre > 0;
 }
 
-bool targets_comm_matches(const struct targets *t, const char *comm)
+bool targets_comm_matches(const struct wf_targets *t, const char *comm)
 {
 	for (int i = 0; i < t->nre; i++) {
 		if (regexec(&t->re[i], comm, 0, NULL, 0) == 0)
@@ -126,7 +126,7 @@ static bool read_comm(const char *proc_root, int32_t pid, char *buf, size_t len)
 	return ok;
 }
 
-int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uint32_t flags), void *ctx)
+int targets_scan(const struct wf_targets *t, int (*add)(void *ctx, int32_t pid, uint32_t flags), void *ctx)
 {
 	/* The agent never traces itself: its HTTP threads would become targets
 	 * (and wakers) of every query against it. */
@@ -169,7 +169,7 @@ int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uin
 	return n;
 }
 
-uint32_t targets_after_exec(const struct targets *t, uint32_t old_flags, const char *comm)
+uint32_t targets_after_exec(const struct wf_targets *t, uint32_t old_flags, const char *comm)
 {
 	/* A pid asked for by number stays traced whatever it runs; a process
 	 * selected by name is traced while its name matches. */
@@ -180,7 +180,7 @@ uint32_t targets_after_exec(const struct targets *t, uint32_t old_flags, const c
 	return flags;
 }
 
-void targets_describe(const struct targets *t, char *buf, size_t len)
+void targets_describe(const struct wf_targets *t, char *buf, size_t len)
 {
 	size_t off = 0;
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct targets;
+struct wf_targets;
 
 /* At most this many --pid and --comm (struct capture_opts holds as many). */
 #define CAPTURE_MAX_PIDS 64
@@ -25,23 +25,23 @@ struct targets;
 /* Compiles the regexes (POSIX extended) and checks that every pid exists
  * under proc_root (NULL: "/proc"; a DaemonSet may mount the host's procfs
  * elsewhere). On failure returns NULL with one sentence in err. */
-struct targets *targets_new(const char *proc_root, const int32_t *pids, int npids, const char *const *regex,
+struct wf_targets *targets_new(const char *proc_root, const int32_t *pids, int npids, const char *const *regex,
 			    int nregex, char *err, size_t errlen);
-void targets_free(struct targets *t);
+void targets_free(struct wf_targets *t);
 
-bool targets_by_comm(const struct targets *t); /* any --comm given */
-bool targets_comm_matches(const struct targets *t, const char *comm);
+bool targets_by_comm(const struct wf_targets *t); /* any --comm given */
+bool targets_comm_matches(const struct wf_targets *t, const char *comm);
 
 /* Calls add(pid, flags) for each --pid and each running process whose name
  * matches now. Returns the number added, or -1 if add failed. */
-int targets_scan(const struct targets *t, int (*add)(void *ctx, int32_t pid, uint32_t flags), void *ctx);
+int targets_scan(const struct wf_targets *t, int (*add)(void *ctx, int32_t pid, uint32_t flags), void *ctx);
 
 /* After process pid exec'ed into comm: the flags it should be traced with,
  * or 0 to stop (or not start) tracing it. old_flags is 0 if it was not traced. */
-uint32_t targets_after_exec(const struct targets *t, uint32_t old_flags, const char *comm);
+uint32_t targets_after_exec(const struct wf_targets *t, uint32_t old_flags, const char *comm);
 
 /* A one-line description for the progress note, e.g. "pids 12, 34 and
  * processes named /^envoy$/". */
-void targets_describe(const struct targets *t, char *buf, size_t len);
+void targets_describe(const struct wf_targets *t, char *buf, size_t len);
 
 #endif

@@ -246,7 +246,7 @@ static int parse_record_flags(int argc, char **argv, struct record_flags *f)
 
 struct record {
 	struct wf_rules *rules;
-	struct capture *cap;
+	struct wf_capture *cap;
 	struct wf_edge_list edges;
 	struct wf_chain_list chains;
 	char what[512]; /* the selection, for messages: "processes named ^envoy$" */
@@ -261,7 +261,7 @@ static int record_setup(const struct record_flags *f, struct record *r)
 {
 	struct sigaction sa = { 0 };
 	struct capture_stats st;
-	struct targets *t;
+	struct wf_targets *t;
 	char err[512];
 
 	r->rules = f->rules_path ? rules_load_file(f->rules_path, err, sizeof(err)) : rules_load_default(err, sizeof(err));

@@ -99,7 +99,7 @@ struct serve {
 	 * full edge records) is WF_RING_SPAN_MS or the retention if shorter,
 	 * pruned every WF_CATALOG_PRUNE_INTERVAL_MS or half the span. */
 	int64_t ring_span_ms, prune_every_ms;
-	struct capture *cap;
+	struct wf_capture *cap;
 	struct wf_rules *rules;
 	struct wf_catalog *cat;
 	struct wf_store *store;
@@ -658,7 +658,7 @@ static int serve_check(const struct serve_flags *f, struct serve *s, struct sock
 		       socklen_t *addrlen)
 {
 	char err[512];
-	struct targets *t;
+	struct wf_targets *t;
 
 	if (http_parse_listen(f->listen, addr, addrlen, err, sizeof(err)))
 		return print_error(2, err);

@@ -19,7 +19,7 @@ static void test_comm_regex(void **state)
 {
 	const char *re[] = { "^envoy$", "^wrk:" };
 	char err[256];
-	struct targets *t = targets_new(NULL, NULL, 0, re, 2, err, sizeof(err));
+	struct wf_targets *t = targets_new(NULL, NULL, 0, re, 2, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(t);
@@ -52,7 +52,7 @@ static void test_after_exec(void **state)
 {
 	const char *re[] = { "^envoy$" };
 	char err[256];
-	struct targets *t = targets_new(NULL, NULL, 0, re, 1, err, sizeof(err));
+	struct wf_targets *t = targets_new(NULL, NULL, 0, re, 1, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(t);
@@ -89,7 +89,7 @@ static void test_scan_finds_running_processes(void **state)
 	int seen[3] = { 0, 0, 0 };
 	char err[256];
 	FILE *f = fopen("/proc/self/comm", "r");
-	struct targets *t;
+	struct wf_targets *t;
 	pid_t child;
 
 	(void)state;
@@ -122,7 +122,7 @@ static void test_describe(void **state)
 	const char *re[] = { "^haproxy$" };
 	int32_t pids[] = { 1, 2 };
 	char err[256], buf[256];
-	struct targets *t = targets_new(NULL, pids, 2, re, 1, err, sizeof(err));
+	struct wf_targets *t = targets_new(NULL, pids, 2, re, 1, err, sizeof(err));
 
 	(void)state;
 	assert_non_null(t);
