@@ -15,24 +15,15 @@
 
 #include "clock.h"
 #include "http_conn.h"
+#include "http_int.h"
 #include "logging.h"
 #include "query.h"
-#include "report.h"
-#include "series.h"
 #include "taxonomy.h"
 
 #ifndef WAKEFLOW_VERSION
 #define WAKEFLOW_VERSION "dev"
 #endif
 
-struct wf_http {
-	struct MHD_Daemon *d;
-	sem_t queries; /* WF_HTTP_MAX_QUERIES slots */
-	struct wf_conn_guard *guard;
-	int running;   /* queries in progress (atomic) */
-	struct wf_http_ctx ctx;
-	int64_t started_ms;
-};
 
 /* ---- listen address ---- */
 
@@ -177,7 +168,7 @@ static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, uns
 	return ret;
 }
 
-static enum MHD_Result send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j)
+enum MHD_Result http_send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j)
 {
 	char *buf;
 	size_t len;
@@ -194,7 +185,7 @@ static enum MHD_Result send_json(struct wf_http *h, struct MHD_Connection *c, un
 	return send_buf(h, c, status, "application/json", buf ? buf : strdup(""), buf ? len : 0);
 }
 
-static enum MHD_Result send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
+enum MHD_Result http_send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
 {
 	struct json j;
 
@@ -203,12 +194,12 @@ static enum MHD_Result send_error(struct wf_http *h, struct MHD_Connection *c, u
 	json_key(&j, "error");
 	json_str(&j, msg);
 	json_obj_end(&j);
-	return send_json(h, c, status, &j);
+	return http_send_json(h, c, status, &j);
 }
 
 /* ---- endpoints ---- */
 
-static void json_labels(struct json *j, const struct wf_labels *l)
+void http_json_labels(struct json *j, const struct wf_labels *l)
 {
 	json_obj_begin(j);
 	for (int i = 0; i < WF_LABEL__COUNT; i++) {
@@ -296,7 +287,7 @@ static enum MHD_Result do_status(struct wf_http *h, struct MHD_Connection *c)
 	if (h->ctx.status)
 		h->ctx.status(h->ctx.status_ctx, &j);
 	json_obj_end(&j);
-	return send_json(h, c, 200, &j);
+	return http_send_json(h, c, 200, &j);
 }
 
 static int cmp_targets(const void *a, const void *b)
@@ -317,7 +308,7 @@ static enum MHD_Result do_targets(struct wf_http *h, struct MHD_Connection *c)
 	struct json j;
 
 	if (n < 0)
-		return send_error(h, c, 500, "out of memory");
+		return http_send_error(h, c, 500, "out of memory");
 	qsort(t, (size_t)n, sizeof(*t), cmp_targets);
 	json_init(&j);
 	json_obj_begin(&j);
@@ -332,7 +323,7 @@ static enum MHD_Result do_targets(struct wf_http *h, struct MHD_Connection *c)
 		json_key(&j, "exe");
 		json_str(&j, t[i].exe);
 		json_key(&j, "labels");
-		json_labels(&j, &t[i].labels);
+		http_json_labels(&j, &t[i].labels);
 		json_key(&j, "alive");
 		json_bool(&j, t[i].alive);
 		json_key(&j, "first_seen_ms");
@@ -344,7 +335,7 @@ static enum MHD_Result do_targets(struct wf_http *h, struct MHD_Connection *c)
 	json_arr_end(&j);
 	json_obj_end(&j);
 	free(t);
-	return send_json(h, c, 200, &j);
+	return http_send_json(h, c, 200, &j);
 }
 
 static void json_taxon(struct json *j, const struct wf_taxon *t)
@@ -385,303 +376,7 @@ static enum MHD_Result do_categories(struct wf_http *h, struct MHD_Connection *c
 		json_str(&j, wf_role_id(i));
 	json_arr_end(&j);
 	json_obj_end(&j);
-	return send_json(h, c, 200, &j);
-}
-
-static void memory_warning(struct json *j, struct wf_http *h)
-{
-	int64_t oldest;
-
-	history_ring_len(h->ctx.history, &oldest);
-	json_key(j, "warning");
-	json_str(j, "the store cannot be read: answered from the windows kept in memory only (see /api/v1/status)");
-	json_key(j, "memory_oldest_ms");
-	if (oldest >= 0)
-		json_i64(j, oldest);
-	else
-		json_null(j);
-}
-
-static enum MHD_Result do_series(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
-{
-	struct wf_series_plan plan;
-	struct wf_answer_info info;
-	struct wf_series_acc *a = history_series(h->ctx.history, q, wall_ms(), &plan, &info);
-	struct json j;
-	size_t n;
-
-	if (!a)
-		return send_error(h, c, 500, "out of memory");
-	n = series_count(a);
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "step_ms");
-	json_i64(&j, plan.step_ms);
-	json_key(&j, "from_ms");
-	json_i64(&j, q->from_ms);
-	json_key(&j, "to_ms");
-	json_i64(&j, q->to_ms);
-	json_key(&j, "metric");
-	json_str(&j, query_metric_name(q->metric));
-	json_key(&j, "by");
-	json_str(&j, query_by_name(q->by));
-	if (series_truncated(a)) {
-		json_key(&j, "truncated");
-		json_bool(&j, true);
-	}
-	if (info.from_memory_only)
-		memory_warning(&j, h);
-	json_key(&j, "series");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < n && !j.failed; i++) {
-		struct wf_label_pair lp[32];
-		size_t nl = series_labels(a, i, lp, 32), k = 0;
-		int64_t t;
-		double v;
-
-		json_obj_begin(&j);
-		json_key(&j, "labels");
-		json_obj_begin(&j);
-		for (size_t l = 0; l < nl; l++) {
-			json_key(&j, lp[l].name);
-			json_str(&j, lp[l].value);
-		}
-		json_obj_end(&j);
-		json_key(&j, "points");
-		json_arr_begin(&j);
-		while (series_point(a, i, &k, &t, &v)) {
-			json_arr_begin(&j);
-			json_i64(&j, t);
-			json_f64(&j, v);
-			json_arr_end(&j);
-		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	series_acc_free(a);
-	return send_json(h, c, 200, &j);
-}
-
-/* The full records of an answer's edges, in row order (found[i]: still stored). */
-struct answer_details {
-	size_t n;
-	uint32_t *ids;
-	struct wf_edge_detail *details;
-	bool *found;
-};
-
-static void answer_details_free(struct answer_details *d)
-{
-	for (size_t i = 0; d->found && i < d->n; i++)
-		if (d->found[i])
-			store_edge_detail_free(&d->details[i]);
-	free(d->ids);
-	free(d->details);
-	free(d->found);
-}
-
-/* Reads the records of a's rows; -1 when out of memory. */
-static int answer_details_read(struct wf_http *h, struct wf_edges_acc *a, struct answer_details *d)
-{
-	memset(d, 0, sizeof(*d));
-	while (edges_acc_row(a, d->n))
-		d->n++;
-	d->ids = calloc(d->n + 1, sizeof(*d->ids));
-	d->details = calloc(d->n + 1, sizeof(*d->details));
-	d->found = calloc(d->n + 1, sizeof(*d->found));
-	if (!d->ids || !d->details || !d->found) {
-		free(d->found);
-		d->found = NULL;
-		return -1;
-	}
-	for (size_t i = 0; i < d->n; i++)
-		d->ids[i] = edges_acc_row(a, i)->id;
-	history_edge_details(h->ctx.history, d->ids, d->n, d->details, d->found);
-	return 0;
-}
-
-/* One edge of the answer: the stored edge is the identity, the numbers are
- * the range's; then the report's members, its id, labels and times. */
-static void json_answer_edge(struct json *j, const struct wf_edge_row *r, struct wf_edge *e,
-			     const struct wf_target_match *tm, const struct wf_rules *rules)
-{
-	long ti = target_match_find(tm, r->meta.target_id);
-
-	e->count_known = true;
-	e->count = r->count;
-	e->offcpu_unknown = false;
-	e->offcpu_ns = r->offcpu_us * 1000;
-	e->offcpu_max_ns = r->max_us * 1000;
-	e->runq_known = true;
-	e->runq_ns = r->runq_us * 1000;
-	e->first_seen_ns = (uint64_t)r->first_ms * 1000000;
-	e->last_seen_ns = (uint64_t)r->last_ms * 1000000;
-	json_obj_begin(j);
-	report_json_edge_members(j, e, rules);
-	json_key(j, "id");
-	json_u64(j, r->id);
-	json_key(j, "labels");
-	if (ti >= 0) {
-		json_labels(j, &tm->targets[ti].labels);
-	} else {
-		json_obj_begin(j);
-		json_obj_end(j);
-	}
-	json_key(j, "first_seen_ms");
-	json_i64(j, r->first_ms);
-	json_key(j, "last_seen_ms");
-	json_i64(j, r->last_ms);
-	json_obj_end(j);
-}
-
-static enum MHD_Result do_edges(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
-{
-	struct wf_answer_info info;
-	struct wf_edges_acc *a = history_edges(h->ctx.history, q, wall_ms(), &info);
-	struct answer_details d;
-	struct json j;
-
-	if (!a)
-		return send_error(h, c, 500, "out of memory");
-	if (answer_details_read(h, a, &d)) {
-		answer_details_free(&d);
-		edges_acc_free(a);
-		return send_error(h, c, 500, "out of memory");
-	}
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "from_ms");
-	json_i64(&j, q->from_ms);
-	json_key(&j, "to_ms");
-	json_i64(&j, q->to_ms);
-	json_key(&j, "matched");
-	json_u64(&j, edges_acc_matched(a));
-	if (info.from_memory_only)
-		memory_warning(&j, h);
-	json_key(&j, "edges");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < d.n && !j.failed; i++)
-		if (d.found[i]) /* else expired between the scan and now */
-			json_answer_edge(&j, edges_acc_row(a, i), &d.details[i].edge, edges_acc_targets(a),
-					 h->ctx.rules);
-	json_arr_end(&j);
-	json_obj_end(&j);
-	answer_details_free(&d);
-	edges_acc_free(a);
-	return send_json(h, c, 200, &j);
-}
-
-/*
- * /api/v1/chains: the chains of the range (history_chains), then the full
- * records of every link of the rows in one lookup; a chain whose link has
- * expired between the scan and now is left out, as an edge would be.
- */
-static void json_answer_chain(struct json *j, const struct wf_chain_row *r, const struct wf_edge_detail *links,
-			      const struct wf_target_match *tm)
-{
-	struct wf_chain c;
-	long ti = target_match_find(tm, r->target_id);
-
-	memset(&c, 0, sizeof(c));
-	c.nlinks = r->chain.nlinks;
-	for (int l = 0; l < c.nlinks; l++)
-		c.links[l] = links[l].edge; /* shallow: the details keep ownership */
-	c.ended_by = (enum wf_chain_end)r->chain.ended_by;
-	c.count = r->chain.count;
-	c.offcpu_ns = r->chain.offcpu_us * 1000;
-	c.runq_ns = r->chain.runq_us * 1000;
-	json_obj_begin(j);
-	report_json_chain_members(j, &c);
-	json_key(j, "id");
-	json_u64(j, r->id);
-	json_key(j, "labels");
-	if (ti >= 0) {
-		json_labels(j, &tm->targets[ti].labels);
-	} else {
-		json_obj_begin(j);
-		json_obj_end(j);
-	}
-	json_key(j, "first_seen_ms");
-	json_i64(j, r->first_ms);
-	json_key(j, "last_seen_ms");
-	json_i64(j, r->last_ms);
-	json_obj_end(j);
-}
-
-static enum MHD_Result do_chains(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
-{
-	struct wf_answer_info info;
-	struct wf_chains_acc *a = history_chains(h->ctx.history, q, wall_ms(), &info);
-	size_t nrows = 0, nids = 0, *first = NULL;
-	uint32_t *ids = NULL;
-	struct wf_edge_detail *details = NULL;
-	bool *found = NULL;
-	struct json j;
-
-	if (!a)
-		return send_error(h, c, 500, "out of memory");
-	while (chains_acc_row(a, nrows))
-		nrows++;
-	ids = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*ids));
-	details = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*details));
-	found = calloc(nrows * WF_CHAIN_MAX_LINKS + 1, sizeof(*found));
-	first = calloc(nrows + 1, sizeof(*first));
-	if (!ids || !details || !found || !first) {
-		free(first);
-		free(ids);
-		free(details);
-		free(found);
-		chains_acc_free(a);
-		return send_error(h, c, 500, "out of memory");
-	}
-	/* Row i's links at [first[i], first[i] + nlinks): only real links are looked up. */
-	for (size_t i = 0; i < nrows; i++) {
-		const struct wf_chain_row *r = chains_acc_row(a, i);
-
-		first[i] = nids;
-		for (int l = 0; l < r->chain.nlinks; l++)
-			ids[nids++] = r->chain.links[l];
-	}
-	history_edge_details(h->ctx.history, ids, nids, details, found);
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "from_ms");
-	json_i64(&j, q->from_ms);
-	json_key(&j, "to_ms");
-	json_i64(&j, q->to_ms);
-	json_key(&j, "depth");
-	json_i64(&j, q->depth);
-	json_key(&j, "matched");
-	json_u64(&j, chains_acc_matched(a));
-	json_key(&j, "truncated");
-	json_bool(&j, chains_acc_matched(a) > nrows || chains_acc_overflowed(a));
-	if (info.from_memory_only)
-		memory_warning(&j, h);
-	json_key(&j, "chains");
-	json_arr_begin(&j);
-	for (size_t i = 0; i < nrows && !j.failed; i++) {
-		const struct wf_chain_row *r = chains_acc_row(a, i);
-		bool all = true;
-
-		for (int l = 0; l < r->chain.nlinks; l++)
-			all &= found[first[i] + (size_t)l];
-		if (!all)
-			continue;
-		json_answer_chain(&j, r, &details[first[i]], chains_acc_targets(a));
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	for (size_t i = 0; i < nids; i++)
-		if (found[i])
-			store_edge_detail_free(&details[i]);
-	free(first);
-	free(ids);
-	free(details);
-	free(found);
-	chains_acc_free(a);
-	return send_json(h, c, 200, &j);
+	return http_send_json(h, c, 200, &j);
 }
 
 static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
@@ -695,7 +390,7 @@ static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
 	metrics_set(h->ctx.metrics, WF_M_STORE_BYTES, NULL, (double)st.size_bytes);
 	buf = metrics_render(h->ctx.metrics, &len);
 	if (!buf)
-		return send_error(h, c, 500, "out of memory");
+		return http_send_error(h, c, 500, "out of memory");
 	return send_buf(h, c, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
 }
 
@@ -868,9 +563,9 @@ static enum MHD_Result run_query(struct wf_http *h, struct MHD_Connection *c, en
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WF_HTTP_TIMEOUT_S;
 	if (sem_timedwait(&h->queries, &until))
-		return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries at once; retry later");
+		return http_send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many queries at once; retry later");
 	__atomic_add_fetch(&h->running, 1, __ATOMIC_SEQ_CST);
-	ret = ep == WF_EP_SERIES ? do_series(h, c, q) : ep == WF_EP_CHAINS ? do_chains(h, c, q) : do_edges(h, c, q);
+	ret = ep == WF_EP_SERIES ? http_answer_series(h, c, q) : ep == WF_EP_CHAINS ? http_answer_chains(h, c, q) : http_answer_edges(h, c, q);
 	if (__atomic_sub_fetch(&h->running, 1, __ATOMIC_SEQ_CST) == 0)
 		malloc_trim(0);
 	sem_post(&h->queries);
@@ -900,20 +595,20 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	if ((bad = malformed(c, rq, version)))
-		return send_error(h, c, MHD_HTTP_BAD_REQUEST, bad);
+		return http_send_error(h, c, MHD_HTTP_BAD_REQUEST, bad);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
-		return send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed (use GET)");
+		return http_send_error(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed (use GET)");
 	if (!strcmp(url, "/healthz")) {
 		if (*qs)
-			return send_error(h, c, MHD_HTTP_BAD_REQUEST, "/healthz takes no parameters");
+			return http_send_error(h, c, MHD_HTTP_BAD_REQUEST, "/healthz takes no parameters");
 		return send_buf(h, c, 200, "text/plain; charset=utf-8", strdup("ok\n"), 3);
 	}
 	if (conn_class(conn_of(c)) != WF_CONN_NORMAL)
-		return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
+		return http_send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  "too many connections open (128, 64 per address): this one serves /healthz only; retry "
 				  "later");
 	if (h->ctx.token && !authorized(c, h->ctx.token))
-		return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
+		return http_send_error(h, c, MHD_HTTP_UNAUTHORIZED,
 				  "missing or wrong bearer token (send Authorization: Bearer <token>)");
 
 	if (!strcmp(url, "/api/v1/series"))
@@ -925,15 +620,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	else if (strcmp(url, "/api/v1/status") && strcmp(url, "/api/v1/targets") && strcmp(url, "/api/v1/categories") &&
 		 strcmp(url, "/metrics")) {
 		snprintf(err, sizeof(err), "no such endpoint: %.200s", url);
-		return send_error(h, c, MHD_HTTP_NOT_FOUND, err);
+		return http_send_error(h, c, MHD_HTTP_NOT_FOUND, err);
 	}
 
 	q = malloc(sizeof(*q));
 	if (!q)
-		return send_error(h, c, 500, "out of memory");
+		return http_send_error(h, c, 500, "out of memory");
 	rc = query_parse(ep, qs, strlen(qs), wall_ms(), q, err, sizeof(err));
 	if (rc) {
-		ret = send_error(h, c, (unsigned)rc, err);
+		ret = http_send_error(h, c, (unsigned)rc, err);
 	} else if (ep == WF_EP_SERIES || ep == WF_EP_EDGES || ep == WF_EP_CHAINS) {
 		ret = run_query(h, c, ep, q);
 	} else if (!strcmp(url, "/api/v1/status")) {
