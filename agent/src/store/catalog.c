@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "catalog.h"
+#include "catalog_int.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,12 +15,6 @@
 #define EDGE_LAST_SEEN_SLACK_MS (3600 * 1000LL)
 
 /* ---- an open-addressing index of entry numbers (0 = empty slot) ---- */
-
-struct index {
-	uint32_t *slots; /* entry number + 1 */
-	size_t cap;	 /* power of two */
-	size_t used;
-};
 
 static void index_free(struct index *ix)
 {
@@ -87,39 +82,6 @@ static int index_reset(struct index *ix, size_t min_entries)
 }
 
 /* ---- the catalog ---- */
-
-struct edge_entry {
-	struct wf_edge_meta meta;
-	struct wf_edge *detail; /* NULL once evicted, or for edges loaded from the store */
-	uint64_t changed, saved; /* generations: dirty while changed > saved */
-	int64_t saved_last_seen;
-	bool is_new; /* never persisted: the store needs its detail */
-};
-
-struct target_entry {
-	struct wf_target t;
-	uint64_t changed, saved;
-};
-
-struct wf_catalog {
-	pthread_rwlock_t lock;
-	uint64_t generation;
-
-	char **names; /* names[id], id >= 1 */
-	size_t nnames, cnames;
-	struct index names_ix;
-	uint32_t names_saved; /* ids below this are persisted */
-
-	struct target_entry *targets;
-	size_t ntargets, ctargets;
-	uint32_t last_target_id;
-
-	struct edge_entry *edges;
-	size_t nedges, cedges;
-	struct index edges_by_hash, edges_by_id;
-	uint32_t next_edge_id;
-	int64_t seen_slack_ms; /* catalog_set_seen_slack */
-};
 
 struct wf_catalog *catalog_new(void)
 {
@@ -310,7 +272,7 @@ static struct target_entry *target_find(struct wf_catalog *c, int32_t pid, uint6
 	return NULL;
 }
 
-static struct target_entry *target_by_id(struct wf_catalog *c, uint32_t id)
+struct target_entry *catalog_target_entry(struct wf_catalog *c, uint32_t id)
 {
 	for (size_t i = 0; i < c->ntargets; i++)
 		if (c->targets[i].t.id == id)
@@ -381,7 +343,7 @@ void catalog_target_set_alive(struct wf_catalog *c, uint32_t id, bool alive)
 	struct target_entry *e;
 
 	pthread_rwlock_wrlock(&c->lock);
-	e = target_by_id(c, id);
+	e = catalog_target_entry(c, id);
 	if (e && e->t.alive != alive) {
 		e->t.alive = alive;
 		e->changed = ++c->generation;
@@ -394,7 +356,7 @@ int catalog_target_get(struct wf_catalog *c, uint32_t id, struct wf_target *out)
 	struct target_entry *e;
 
 	pthread_rwlock_rdlock(&c->lock);
-	e = target_by_id(c, id);
+	e = catalog_target_entry(c, id);
 	if (e)
 		*out = e->t;
 	pthread_rwlock_unlock(&c->lock);
@@ -424,7 +386,7 @@ int catalog_load_target(struct wf_catalog *c, const struct wf_target *t)
 	int rc = -1;
 
 	pthread_rwlock_wrlock(&c->lock);
-	if (!target_by_id(c, t->id) && !target_find(c, t->pid, t->start_time)) {
+	if (!catalog_target_entry(c, t->id) && !target_find(c, t->pid, t->start_time)) {
 		e = target_append(c);
 		if (e) {
 			e->t = *t;
@@ -505,12 +467,12 @@ static struct edge_entry *edge_by_hash(struct wf_catalog *c, uint64_t hash)
 	return edge_find(c, &c->edges_by_hash, hash, false);
 }
 
-static struct edge_entry *edge_by_id(struct wf_catalog *c, uint32_t id)
+struct edge_entry *catalog_edge_entry(struct wf_catalog *c, uint32_t id)
 {
 	return edge_find(c, &c->edges_by_id, id, true);
 }
 
-static int edges_rebuild(struct wf_catalog *c, size_t want)
+int catalog_edges_reindex(struct wf_catalog *c, size_t want)
 {
 	if (index_reset(&c->edges_by_hash, want) || index_reset(&c->edges_by_id, want))
 		return -1;
@@ -535,7 +497,7 @@ static struct edge_entry *edge_append(struct wf_catalog *c, const struct wf_edge
 		c->edges = p;
 		c->cedges = cap;
 	}
-	if ((c->nedges + 1) * 2 > c->edges_by_hash.cap && edges_rebuild(c, (c->nedges + 1) * 2))
+	if ((c->nedges + 1) * 2 > c->edges_by_hash.cap && catalog_edges_reindex(c, (c->nedges + 1) * 2))
 		return NULL;
 	e = &c->edges[c->nedges];
 	memset(e, 0, sizeof(*e));
@@ -632,7 +594,7 @@ void catalog_edge_metas(struct wf_catalog *c, const uint32_t *ids, size_t n, str
 {
 	pthread_rwlock_rdlock(&c->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct edge_entry *e = edge_by_id(c, ids[i]);
+		struct edge_entry *e = catalog_edge_entry(c, ids[i]);
 
 		found[i] = e != NULL;
 		if (e)
@@ -647,7 +609,7 @@ int catalog_edge_detail(struct wf_catalog *c, uint32_t id, struct wf_edge *out)
 	int rc = -1;
 
 	pthread_rwlock_rdlock(&c->lock);
-	e = edge_by_id(c, id);
+	e = catalog_edge_entry(c, id);
 	if (e && e->detail)
 		rc = catalog_copy_edge(out, e->detail);
 	pthread_rwlock_unlock(&c->lock);
@@ -660,7 +622,7 @@ int catalog_load_edge(struct wf_catalog *c, const struct wf_edge_meta *m)
 	int rc = -1;
 
 	pthread_rwlock_wrlock(&c->lock);
-	if (!edge_by_hash(c, m->hash) && !edge_by_id(c, m->id)) {
+	if (!edge_by_hash(c, m->hash) && !catalog_edge_entry(c, m->id)) {
 		e = edge_append(c, m);
 		if (e) {
 			e->saved_last_seen = m->last_seen_ms;
@@ -716,157 +678,4 @@ size_t catalog_edge_count(struct wf_catalog *c)
 	n = c->nedges;
 	pthread_rwlock_unlock(&c->lock);
 	return n;
-}
-
-/* ---- persistence ---- */
-
-void catalog_dirty_free(struct wf_catalog_dirty *d)
-{
-	if (d->names)
-		for (uint32_t i = 0; i < d->names_to - d->names_from; i++)
-			free(d->names[i]);
-	free(d->names);
-	free(d->targets);
-	if (d->details)
-		for (size_t i = 0; i < d->nedges; i++)
-			if (d->has_detail[i])
-				catalog_free_edge(&d->details[i]);
-	free(d->details);
-	free(d->has_detail);
-	free(d->edges);
-	memset(d, 0, sizeof(*d));
-}
-
-int catalog_dirty(struct wf_catalog *c, struct wf_catalog_dirty *d)
-{
-	size_t n;
-
-	memset(d, 0, sizeof(*d));
-	pthread_rwlock_rdlock(&c->lock);
-	d->generation = c->generation;
-	d->names_from = c->names_saved;
-	d->names_to = (uint32_t)c->nnames;
-	if (d->names_to > d->names_from) {
-		d->names = calloc(d->names_to - d->names_from, sizeof(char *));
-		if (!d->names)
-			goto fail;
-		for (uint32_t id = d->names_from; id < d->names_to; id++) {
-			d->names[id - d->names_from] = strdup(c->names[id] ? c->names[id] : "");
-			if (!d->names[id - d->names_from])
-				goto fail;
-		}
-	}
-	n = 0;
-	for (size_t i = 0; i < c->ntargets; i++)
-		n += c->targets[i].changed > c->targets[i].saved;
-	if (n) {
-		d->targets = malloc(n * sizeof(*d->targets));
-		if (!d->targets)
-			goto fail;
-		for (size_t i = 0; i < c->ntargets; i++)
-			if (c->targets[i].changed > c->targets[i].saved)
-				d->targets[d->ntargets++] = c->targets[i].t;
-	}
-	n = 0;
-	for (size_t i = 0; i < c->nedges; i++)
-		n += c->edges[i].changed > c->edges[i].saved;
-	if (n) {
-		d->edges = malloc(n * sizeof(*d->edges));
-		d->details = calloc(n, sizeof(*d->details));
-		d->has_detail = calloc(n, sizeof(*d->has_detail));
-		if (!d->edges || !d->details || !d->has_detail)
-			goto fail;
-		for (size_t i = 0; i < c->nedges; i++) {
-			struct edge_entry *e = &c->edges[i];
-
-			if (e->changed <= e->saved)
-				continue;
-			d->edges[d->nedges] = e->meta;
-			if (e->is_new && e->detail && !catalog_copy_edge(&d->details[d->nedges], e->detail))
-				d->has_detail[d->nedges] = true;
-			d->nedges++;
-		}
-	}
-	pthread_rwlock_unlock(&c->lock);
-	return 0;
-fail:
-	pthread_rwlock_unlock(&c->lock);
-	catalog_dirty_free(d);
-	return -1;
-}
-
-void catalog_mark_clean(struct wf_catalog *c, const struct wf_catalog_dirty *d)
-{
-	pthread_rwlock_wrlock(&c->lock);
-	if (d->names_to > c->names_saved)
-		c->names_saved = d->names_to;
-	for (size_t i = 0; i < d->ntargets; i++) {
-		struct target_entry *t = target_by_id(c, d->targets[i].id);
-
-		if (t)
-			t->saved = d->generation;
-	}
-	for (size_t i = 0; i < d->nedges; i++) {
-		struct edge_entry *e = edge_by_id(c, d->edges[i].id);
-
-		if (!e)
-			continue;
-		e->saved = d->generation;
-		e->saved_last_seen = d->edges[i].last_seen_ms;
-		if (d->has_detail[i])
-			e->is_new = false;
-		else if (e->is_new && !e->detail)
-			e->is_new = false; /* stored without stacks (allocation failed) */
-	}
-	pthread_rwlock_unlock(&c->lock);
-}
-
-void catalog_mark_interned(struct wf_catalog *c)
-{
-	pthread_rwlock_rdlock(&c->lock);
-	for (size_t i = 0; i < c->nedges; i++) {
-		const struct wf_edge *e = c->edges[i].detail;
-
-		if (e)
-			edge_mark_interned(e);
-	}
-	pthread_rwlock_unlock(&c->lock);
-}
-
-void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms)
-{
-	size_t n = 0, t = 0;
-
-	pthread_rwlock_wrlock(&c->lock);
-	for (size_t i = 0; i < c->nedges; i++) {
-		struct edge_entry *e = &c->edges[i];
-		bool dirty = e->changed > e->saved;
-
-		if (e->meta.last_seen_ms < cutoff_ms && !dirty) {
-			if (e->detail) {
-				catalog_free_edge(e->detail);
-				free(e->detail);
-			}
-			continue;
-		}
-		if (e->detail && !e->is_new && e->meta.last_seen_ms < detail_cutoff_ms) {
-			catalog_free_edge(e->detail);
-			free(e->detail);
-			e->detail = NULL;
-		}
-		c->edges[n++] = *e;
-	}
-	if (n != c->nedges) {
-		c->nedges = n;
-		edges_rebuild(c, n * 2);
-	}
-	for (size_t i = 0; i < c->ntargets; i++) {
-		struct target_entry *e = &c->targets[i];
-
-		if (!e->t.alive && e->t.last_seen_ms < cutoff_ms && e->changed <= e->saved)
-			continue;
-		c->targets[t++] = *e;
-	}
-	c->ntargets = t;
-	pthread_rwlock_unlock(&c->lock);
 }
