@@ -117,7 +117,8 @@ int serve_usage_error(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* One option with a value (or --insecure-no-token); -1 if taken, else the exit status. */
+/* One option with a value (or --insecure-no-token); -1 if taken, else the exit status.
+ * One case per option, in --help order: a switch that reads as the flag table. */
 static int serve_flag(struct serve_flags *f, int opt, const char *arg)
 {
 	struct capture_opts *c = &f->copts;
