@@ -262,29 +262,32 @@ struct wf_series_acc *history_series(struct wf_history *h, const struct wf_query
 	return a;
 }
 
-/* ---- edges ---- */
+/* ---- edges and chains: the same sources and plan ---- */
 
-static int edges_cb(void *ctx, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
-{
-	/* As for series: a blob that does not decode is skipped. */
-	edges_acc_add(ctx, start, end, target, blob, len);
-	return 0;
-}
+/*
+ * What an edges or a chains answer reads: the store's blobs of that kind
+ * (read), which ring-target blob (ring_blob), and the accumulator's add and
+ * reset. The two answers differ in nothing else.
+ */
+struct blob_kind {
+	int (*read)(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx);
+	wf_store_blob_cb add; /* a blob that does not decode is skipped, as for series */
+	void (*reset)(void *acc);
+	bool chains;
+};
 
-struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
-				   struct wf_answer_info *info)
+/* The store's segments of the plan, then the ring's windows it does not
+ * hold yet (or all of them when the store cannot be read). */
+static void read_blobs(struct wf_history *h, const struct wf_query *q, int64_t now_ms, const struct blob_kind *k,
+		       void *acc, struct wf_answer_info *info)
 {
 	bool store_ok = store_readable(h->store);
 	struct wf_resolution res;
 	struct wf_segment seg[3];
-	struct wf_edges_acc *a;
 	struct ring_window **ws;
 	size_t nseg, n;
 
 	memset(info, 0, sizeof(*info));
-	a = edges_acc_new(q, h->cat);
-	if (!a)
-		return NULL;
 	if (store_ok) {
 		struct wf_store_reader *r = store_reader_open(h->store);
 		int rc = r ? 0 : -1;
@@ -292,10 +295,10 @@ struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *
 		resolution(h, now_ms, true, &res);
 		nseg = edges_plan(q, &res, seg);
 		for (size_t i = 0; i < nseg && !rc; i++)
-			rc = store_read_edges(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, edges_cb, a);
+			rc = k->read(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, k->add, acc);
 		store_reader_close(r);
 		if (rc) {
-			edges_acc_reset(a);
+			k->reset(acc);
 			store_ok = false;
 		}
 	}
@@ -304,11 +307,49 @@ struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *
 	for (size_t i = 0; i < n; i++) {
 		if (store_ok && ws[i]->persisted)
 			continue;
-		for (size_t t = 0; t < ws[i]->ntargets; t++)
-			edges_acc_add(a, ws[i]->start_ms, ws[i]->end_ms, ws[i]->targets[t].target_id,
-				      ws[i]->targets[t].edges, ws[i]->targets[t].edges_len);
+		for (size_t t = 0; t < ws[i]->ntargets; t++) {
+			const struct wf_store_target *rt = &ws[i]->targets[t];
+			const uint8_t *blob = k->chains ? rt->chains : rt->edges;
+			size_t len = k->chains ? rt->chains_len : rt->edges_len;
+
+			if (len || !k->chains)
+				k->add(acc, ws[i]->start_ms, ws[i]->end_ms, rt->target_id, blob, len);
+		}
 	}
 	ring_drop(h, ws, n);
+}
+
+static int edges_add(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	edges_acc_add(acc, start, end, target, blob, len);
+	return 0;
+}
+
+static void edges_reset(void *acc)
+{
+	edges_acc_reset(acc);
+}
+
+static int chains_add(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	chains_acc_add(acc, start, end, target, blob, len);
+	return 0;
+}
+
+static void chains_reset(void *acc)
+{
+	chains_acc_reset(acc);
+}
+
+struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
+				   struct wf_answer_info *info)
+{
+	static const struct blob_kind edges = { store_read_edges, edges_add, edges_reset, false };
+	struct wf_edges_acc *a = edges_acc_new(q, h->cat);
+
+	if (!a)
+		return NULL;
+	read_blobs(h, q, now_ms, &edges, a, info);
 	if (edges_acc_finish(a) < 0) {
 		edges_acc_free(a);
 		return NULL;
@@ -316,54 +357,15 @@ struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *
 	return a;
 }
 
-/* ---- chains: the same sources and plan as edges ---- */
-
-static int chains_cb(void *ctx, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
-{
-	/* As for edges: a blob that does not decode is skipped. */
-	chains_acc_add(ctx, start, end, target, blob, len);
-	return 0;
-}
-
 struct wf_chains_acc *history_chains(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
 				     struct wf_answer_info *info)
 {
-	bool store_ok = store_readable(h->store);
-	struct wf_resolution res;
-	struct wf_segment seg[3];
-	struct wf_chains_acc *a;
-	struct ring_window **ws;
-	size_t nseg, n;
+	static const struct blob_kind chains = { store_read_chains, chains_add, chains_reset, true };
+	struct wf_chains_acc *a = chains_acc_new(q, h->cat);
 
-	memset(info, 0, sizeof(*info));
-	a = chains_acc_new(q, h->cat);
 	if (!a)
 		return NULL;
-	if (store_ok) {
-		struct wf_store_reader *r = store_reader_open(h->store);
-		int rc = r ? 0 : -1;
-
-		resolution(h, now_ms, true, &res);
-		nseg = edges_plan(q, &res, seg);
-		for (size_t i = 0; i < nseg && !rc; i++)
-			rc = store_read_chains(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, chains_cb, a);
-		store_reader_close(r);
-		if (rc) {
-			chains_acc_reset(a);
-			store_ok = false;
-		}
-	}
-	info->from_memory_only = !store_ok;
-	n = ring_take(h, q->from_ms, q->to_ms, &ws);
-	for (size_t i = 0; i < n; i++) {
-		if (store_ok && ws[i]->persisted)
-			continue;
-		for (size_t t = 0; t < ws[i]->ntargets; t++)
-			if (ws[i]->targets[t].chains_len)
-				chains_acc_add(a, ws[i]->start_ms, ws[i]->end_ms, ws[i]->targets[t].target_id,
-					       ws[i]->targets[t].chains, ws[i]->targets[t].chains_len);
-	}
-	ring_drop(h, ws, n);
+	read_blobs(h, q, now_ms, &chains, a, info);
 	if (chains_acc_finish(a) < 0) {
 		chains_acc_free(a);
 		return NULL;
