@@ -19,8 +19,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { agentBin, repoRoot, sleep, startRecord, stopRecord } from './lib/record';
+import { agentBin, sleep, startRecord, stopRecord } from './lib/record';
 import { scaled } from './lib/pace';
+import { buildChainload } from './lib/chainload';
 
 interface Hop {
   comm: string;
@@ -52,18 +53,7 @@ before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wf-chains-'));
   chainload = path.join(dir, 'wf-chainload');
   client = path.join(dir, 'wfc-client');
-  execFileSync('cc', [
-    '-O2',
-    '-g',
-    '-Wall',
-    '-Wextra',
-    '-Werror',
-    '-fno-omit-frame-pointer',
-    path.join(repoRoot, 'agent', 'tests', 'chains', 'chainload.c'),
-    '-lpthread',
-    '-o',
-    chainload,
-  ]);
+  buildChainload(chainload);
   copyFileSync(chainload, client);
   execFileSync('chmod', ['+x', client]);
 });

@@ -12,14 +12,15 @@
  * Needs agent/build/wakeflow-agent (make -C agent) and root.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { scaled } from './lib/pace';
-import { agentBin, Daemon, get, repoRoot, run, startDaemon, stopDaemon, waitFor } from './lib/serve-daemon';
+import { buildChainload } from './lib/chainload';
+import { agentBin, Daemon, get, run, startDaemon, stopDaemon, waitFor } from './lib/serve-daemon';
 
 interface Hop {
   comm: string;
@@ -244,18 +245,7 @@ describe('serve: /api/v1/chains of a live pipeline', () => {
   let bin = '';
   before(() => {
     bin = path.join(dir, 'wf-chainload');
-    execFileSync('cc', [
-      '-O2',
-      '-g',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-fno-omit-frame-pointer',
-      path.join(repoRoot, 'agent', 'tests', 'chains', 'chainload.c'),
-      '-lpthread',
-      '-o',
-      bin,
-    ]);
+    buildChainload(bin);
   });
 
   test('[timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c, then at depth 2 and with filters', async () => {

@@ -8,16 +8,15 @@
  *   udp pair:  [timer] -> wfc-client -[net.udp]-> wf-srv -[net.unix]-> wf-tgt, two processes; the client is
  *              followed with --chain-comm (it is not a target itself)
  *
- * Built once per test process with the system compiler, like agent/tests/chains.test.ts does.
+ * Built once per test process by agent/tests/lib/chainload.ts, as the agent's own suites build it.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-export const CHAINLOAD_SOURCE = path.join(ROOT, 'agent', 'tests', 'chains', 'chainload.c');
+import { buildChainload } from '../../agent/tests/lib/chainload';
 
 export interface ChainWorkloads {
   /** Pids the agent traces (`--pid`). */
@@ -68,14 +67,11 @@ async function kill(r: Running): Promise<void> {
  * (the client: startClient), with `labels` in their environment (a pod's).
  */
 export async function startChainWorkloads(seconds = 600, labels: NodeJS.ProcessEnv = {}): Promise<ChainWorkloads> {
-  if (!existsSync(CHAINLOAD_SOURCE)) {
-    throw new Error(`${CHAINLOAD_SOURCE} is missing: the agent's chain workloads (issue 12) are not on this branch`);
-  }
   const dir = mkdtempSync(path.join(tmpdir(), 'wakeflow-chainload-'));
   const bin = path.join(dir, 'wf-chainload');
   // The client runs under its own exec name, so that --chain-comm can name it.
   const client = path.join(dir, 'wfc-client');
-  execFileSync('cc', ['-O2', '-g', '-fno-omit-frame-pointer', CHAINLOAD_SOURCE, '-lpthread', '-o', bin]);
+  buildChainload(bin);
   copyFileSync(bin, client);
   execFileSync('chmod', ['+x', client]);
   const env = { ...labels, CHAINLOAD_MS: String(seconds * 1000) };
