@@ -127,6 +127,28 @@ static int answer_details_read(struct wf_http *h, struct wf_edges_acc *a, struct
 	return 0;
 }
 
+/* What an answer adds to a stored edge or chain: its id, its target's
+ * labels ({} for a target no longer known) and the range it was seen in;
+ * closes the object. */
+static void json_answer_tail(struct json *j, uint64_t id, const struct wf_labels *labels, int64_t first_ms,
+			     int64_t last_ms)
+{
+	json_key(j, "id");
+	json_u64(j, id);
+	json_key(j, "labels");
+	if (labels) {
+		http_json_labels(j, labels);
+	} else {
+		json_obj_begin(j);
+		json_obj_end(j);
+	}
+	json_key(j, "first_seen_ms");
+	json_i64(j, first_ms);
+	json_key(j, "last_seen_ms");
+	json_i64(j, last_ms);
+	json_obj_end(j);
+}
+
 /* One edge of the answer: the stored edge is the identity, the numbers are
  * the range's; then the report's members, its id, labels and times. */
 static void json_answer_edge(struct json *j, const struct wf_edge_row *r, struct wf_edge *e,
@@ -145,20 +167,7 @@ static void json_answer_edge(struct json *j, const struct wf_edge_row *r, struct
 	e->last_seen_ns = (uint64_t)r->last_ms * 1000000;
 	json_obj_begin(j);
 	report_json_edge_members(j, e, rules);
-	json_key(j, "id");
-	json_u64(j, r->id);
-	json_key(j, "labels");
-	if (ti >= 0) {
-		http_json_labels(j, &tm->targets[ti].labels);
-	} else {
-		json_obj_begin(j);
-		json_obj_end(j);
-	}
-	json_key(j, "first_seen_ms");
-	json_i64(j, r->first_ms);
-	json_key(j, "last_seen_ms");
-	json_i64(j, r->last_ms);
-	json_obj_end(j);
+	json_answer_tail(j, r->id, ti >= 0 ? &tm->targets[ti].labels : NULL, r->first_ms, r->last_ms);
 }
 
 enum MHD_Result http_answer_edges(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
@@ -219,20 +228,7 @@ static void json_answer_chain(struct json *j, const struct wf_chain_row *r, cons
 	c.runq_ns = r->chain.runq_us * 1000;
 	json_obj_begin(j);
 	report_json_chain_members(j, &c);
-	json_key(j, "id");
-	json_u64(j, r->id);
-	json_key(j, "labels");
-	if (ti >= 0) {
-		http_json_labels(j, &tm->targets[ti].labels);
-	} else {
-		json_obj_begin(j);
-		json_obj_end(j);
-	}
-	json_key(j, "first_seen_ms");
-	json_i64(j, r->first_ms);
-	json_key(j, "last_seen_ms");
-	json_i64(j, r->last_ms);
-	json_obj_end(j);
+	json_answer_tail(j, r->id, ti >= 0 ? &tm->targets[ti].labels : NULL, r->first_ms, r->last_ms);
 }
 
 enum MHD_Result http_answer_chains(struct wf_http *h, struct MHD_Connection *c, const struct wf_query *q)
