@@ -84,7 +84,10 @@ describe('backend end to end: two real agents', () => {
         return r.body.targets.some((t) => t.pid === w.pid && t.alive);
       });
     }
-    await sleep(4500);
+    // Long enough that the range below holds at least 3 whole windows after
+    // the targets were seen (4.5 s gave 2 points once in a clean run: the
+    // range ends 2 s back and its first second can precede the first window).
+    await sleep(6500);
     // A range that ended two windows ago: both agents' answers for it no longer change.
     toMs = Math.floor(Date.now() / 1000) * 1000 - 2000;
     fromMs = toMs - 60_000;
