@@ -653,154 +653,44 @@ int util_read_kernel(struct bpf_raw_tracepoint_args *ctx)
 	return bpf_probe_read_kernel(kread_buf, len, (void *)src) ? 1 : 0;
 }
 
-/* tp_btf programs and their raw_tp twins: one handler each. */
+/*
+ * A tracepoint's tp_btf program and its raw_tp twin (the fallback where the
+ * kernel lacks tp_btf: capture_attach.c), one body for both: `btf` tells
+ * the body which of the two runs. Names are tp_<tracepoint> and
+ * raw_<tracepoint>, as user space looks them up.
+ */
+#define TWINS(tp, body, ...)                    \
+	SEC("tp_btf/" #tp)                      \
+	int BPF_PROG(tp_##tp, __VA_ARGS__)      \
+	{                                       \
+		const bool btf = true;          \
+		(void)btf;                      \
+		body                            \
+	}                                       \
+	SEC("raw_tp/" #tp)                      \
+	int BPF_PROG(raw_##tp, __VA_ARGS__)     \
+	{                                       \
+		const bool btf = false;         \
+		(void)btf;                      \
+		body                            \
+	}
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(tp_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	/* ctx[3], prev_state, is read only where the kernel passes it. */
-	return handle_switch(ctx, preempt, prev, next, switch_has_prev_state ? ctx[3] : 0, true);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(raw_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return handle_switch(ctx, preempt, prev, next, switch_has_prev_state ? ctx[3] : 0, false);
-}
-
-SEC("tp_btf/sched_waking")
-int BPF_PROG(tp_sched_waking, struct task_struct *p)
-{
-	return handle_waking(ctx, p, true);
-}
-
-SEC("raw_tp/sched_waking")
-int BPF_PROG(raw_sched_waking, struct task_struct *p)
-{
-	return handle_waking(ctx, p, false);
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(tp_sched_wakeup, struct task_struct *p)
-{
-	return handle_wakeup(p, true);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(raw_sched_wakeup, struct task_struct *p)
-{
-	return handle_wakeup(p, false);
-}
-
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(tp_sched_process_exec, struct task_struct *p)
-{
-	return handle_exec(p);
-}
-
-SEC("raw_tp/sched_process_exec")
-int BPF_PROG(raw_sched_process_exec, struct task_struct *p)
-{
-	return handle_exec(p);
-}
-
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
-{
-	chain_fork(parent, child);
-	return handle_fork(parent, child);
-}
-
-SEC("raw_tp/sched_process_fork")
-int BPF_PROG(raw_sched_process_fork, struct task_struct *parent, struct task_struct *child)
-{
-	chain_fork(parent, child);
-	return handle_fork(parent, child);
-}
-
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(tp_sched_process_exit, struct task_struct *p)
-{
-	return handle_exit(p);
-}
-
-SEC("raw_tp/sched_process_exit")
-int BPF_PROG(raw_sched_process_exit, struct task_struct *p)
-{
-	return handle_exit(p);
-}
-
-SEC("tp_btf/softirq_entry")
-int BPF_PROG(tp_softirq_entry, unsigned int vec)
-{
-	return handle_softirq(ctx, vec, true);
-}
-
-SEC("raw_tp/softirq_entry")
-int BPF_PROG(raw_softirq_entry, unsigned int vec)
-{
-	return handle_softirq(ctx, vec, true);
-}
-
-SEC("tp_btf/softirq_exit")
-int BPF_PROG(tp_softirq_exit, unsigned int vec)
-{
-	return handle_softirq(ctx, vec, false);
-}
-
-SEC("raw_tp/softirq_exit")
-int BPF_PROG(raw_softirq_exit, unsigned int vec)
-{
-	return handle_softirq(ctx, vec, false);
-}
-
-SEC("tp_btf/hrtimer_expire_entry")
-int BPF_PROG(tp_hrtimer_expire_entry, struct hrtimer *t)
-{
-	return handle_timer((__u64)BPF_CORE_READ(t, function), !hrtimer_is_soft(t), true);
-}
-
-SEC("raw_tp/hrtimer_expire_entry")
-int BPF_PROG(raw_hrtimer_expire_entry, struct hrtimer *t)
-{
-	return handle_timer((__u64)BPF_CORE_READ(t, function), !hrtimer_is_soft(t), true);
-}
-
-SEC("tp_btf/hrtimer_expire_exit")
-int BPF_PROG(tp_hrtimer_expire_exit, struct hrtimer *t)
-{
-	return handle_timer(0, !hrtimer_is_soft(t), false);
-}
-
-SEC("raw_tp/hrtimer_expire_exit")
-int BPF_PROG(raw_hrtimer_expire_exit, struct hrtimer *t)
-{
-	return handle_timer(0, !hrtimer_is_soft(t), false);
-}
-
-SEC("tp_btf/timer_expire_entry")
-int BPF_PROG(tp_timer_expire_entry, struct timer_list *t)
-{
-	return handle_timer((__u64)BPF_CORE_READ(t, function), false, true);
-}
-
-SEC("raw_tp/timer_expire_entry")
-int BPF_PROG(raw_timer_expire_entry, struct timer_list *t)
-{
-	return handle_timer((__u64)BPF_CORE_READ(t, function), false, true);
-}
-
-SEC("tp_btf/timer_expire_exit")
-int BPF_PROG(tp_timer_expire_exit, struct timer_list *t)
-{
-	return handle_timer(0, false, false);
-}
-
-SEC("raw_tp/timer_expire_exit")
-int BPF_PROG(raw_timer_expire_exit, struct timer_list *t)
-{
-	return handle_timer(0, false, false);
-}
+/* ctx[3], prev_state, is read only where the kernel passes it. */
+TWINS(sched_switch, return handle_switch(ctx, preempt, prev, next, switch_has_prev_state ? ctx[3] : 0, btf);,
+      bool preempt, struct task_struct *prev, struct task_struct *next)
+TWINS(sched_waking, return handle_waking(ctx, p, btf);, struct task_struct *p)
+TWINS(sched_wakeup, return handle_wakeup(p, btf);, struct task_struct *p)
+TWINS(sched_process_exec, return handle_exec(p);, struct task_struct *p)
+TWINS(sched_process_fork, chain_fork(parent, child); return handle_fork(parent, child);,
+      struct task_struct *parent, struct task_struct *child)
+TWINS(sched_process_exit, return handle_exit(p);, struct task_struct *p)
+TWINS(softirq_entry, return handle_softirq(ctx, vec, true);, unsigned int vec)
+TWINS(softirq_exit, return handle_softirq(ctx, vec, false);, unsigned int vec)
+TWINS(hrtimer_expire_entry, return handle_timer((__u64)BPF_CORE_READ(t, function), !hrtimer_is_soft(t), true);,
+      struct hrtimer *t)
+TWINS(hrtimer_expire_exit, return handle_timer(0, !hrtimer_is_soft(t), false);, struct hrtimer *t)
+TWINS(timer_expire_entry, return handle_timer((__u64)BPF_CORE_READ(t, function), false, true);, struct timer_list *t)
+TWINS(timer_expire_exit, return handle_timer(0, false, false);, struct timer_list *t)
 
 /*
  * Hard interrupt handlers and the x86 interrupt vectors (irq_vectors
