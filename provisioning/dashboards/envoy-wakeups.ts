@@ -116,12 +116,12 @@ const panels: Array<Panel | RowPanel> = [
   row('Who wakes Envoy', 0),
   panel({
     type: 'wakeflow-chains-panel',
-    title: 'Wake chains: waker → Envoy thread',
+    title: 'Wake chains: who woke the waker → Envoy thread',
     description:
-      'Each link is one waker → target edge, as thick as its off-CPU time and coloured by category. Click a link to read both stacks; click a category in the breakdown to show only its chains.',
+      'Each chain is the wakeups that made an Envoy thread runnable, up to three hops back (one column per hop); each link is as thick as its off-CPU time and coloured by category. Click a link to light its whole chain and read each hop’s stacks; click a category in the breakdown to show only its chains.',
     gridPos: grid(0, 1, 24, 14),
     datasource: WAKEFLOW,
-    targets: [wakeflow('A', { queryType: 'chains', sort: 'offcpu', limit: 200 })],
+    targets: [wakeflow('A', { queryType: 'chains', sort: 'offcpu', limit: 200, depth: 3 })],
     options: {
       weight: 'offcpu',
       maxLinks: 100,
