@@ -202,8 +202,9 @@ const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const numOrNaN = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+// A member that is not a string shows as its JSON text (String() throws on {"toString": false}).
 const strList = (v: unknown): string[] =>
-  Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : String(x))) : [];
+  Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))) : [];
 function labelsOf(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (isObj(v)) {
@@ -404,6 +405,14 @@ test('edges: a repeated member counts once, the last one, as in JSON.parse', () 
   assert.equal(twice.wakerComm, '');
   assert.equal(twice.wakerTid, 2);
   assert.deepEqual(twice.wakerStack, ['y', 'z']);
+});
+
+test('edges: a frame that is not a string shows as its JSON text, even an object String() cannot convert', () => {
+  // fast-check found it (seed 856073369): {"toString": false} made String() throw and failed the whole answer.
+  const got = readBack('{"edges":[{"id":1,"waker_stack":[{"toString":false},5,null,"f"],"target_stack":[[1]]}]}');
+  assert.ok(got);
+  assert.deepEqual(got.rows[0].wakerStack, ['{"toString":false}', '5', 'null', 'f']);
+  assert.deepEqual(got.rows[0].targetStack, ['[1]']);
 });
 
 test('edges: answers that are not an edges answer are refused', () => {

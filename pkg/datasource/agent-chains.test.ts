@@ -121,7 +121,7 @@ test('chains answers read defensively: wrong types are empty values, a chain tha
   const odd = {
     ...pipeline,
     hops: [{ comm: 5, proc: null, pid: 'x' }, 'not a hop', hop('c', 'p', 1, 2)],
-    links: [{ category: 7, context: [] }, link('ipc.pipe')],
+    links: [{ category: 7, context: [], waker_stack: [{ toString: false }, 5, 'f'] }, link('ipc.pipe')],
     count: 'many',
     labels: 'none',
     ended_by: 3,
@@ -134,6 +134,8 @@ test('chains answers read defensively: wrong types are empty values, a chain tha
   assert.deepEqual([c.hops[0].comm, c.hops[0].proc, Number.isNaN(c.hops[0].pid)], ['', '', true]);
   assert.equal(c.hops[1].comm, '');
   assert.deepEqual([c.links[0].category, c.links[0].context], ['other', 'unknown']);
+  // A frame that is not a string shows as its JSON text (String() would throw on this one).
+  assert.deepEqual(c.links[0].wakerStack, ['{"toString":false}', '5', 'f']);
   assert.deepEqual([c.count, c.endedBy, c.labels], [0, 'none', {}]);
   // Not an agent's chains answer at all.
   assert.equal(readChainsAnswer(Buffer.from('{"edges": []}')), undefined);

@@ -11,7 +11,7 @@
  * value. A chain whose links are not one fewer than its hops cannot be drawn
  * as a path; it is left out and counted, and the caller says so.
  */
-import { finiteOr, readLabels } from './agent-edges';
+import { finiteOr, readLabels, textOf } from './agent-edges';
 import { JsonCursor, readAnswer } from './json-cursor';
 
 /** A thread on a chain (or, for a first cause in interrupt context, the interrupt's name). */
@@ -102,7 +102,7 @@ function readFrames(c: JsonCursor): string[] {
   }
   c.openArray();
   while (c.nextItem()) {
-    out.push(c.kind() === 'string' ? c.string() : String(c.value()));
+    out.push(c.kind() === 'string' ? c.string() : textOf(c.value()));
   }
   return out;
 }

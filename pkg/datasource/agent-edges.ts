@@ -82,9 +82,16 @@ export type StackSide = 'waker' | 'target';
 type Json = Record<string, unknown>;
 export const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** A list of strings; a member that is not a string becomes what String() makes of it. */
-export const strList = (v: unknown): string[] =>
-  Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x : String(x))) : [];
+/**
+ * What a member that should be a string shows when an agent sent something
+ * else: its JSON text. Not String(): a parsed object with a "toString"
+ * member ({"toString": false}) makes String() throw, and one bad frame must
+ * not fail the whole answer.
+ */
+export const textOf = (x: unknown): string => (typeof x === 'string' ? x : JSON.stringify(x));
+
+/** A list of strings; a member that is not a string becomes its JSON text. */
+export const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(textOf) : []);
 
 export function labelsOf(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
@@ -442,7 +449,7 @@ function readStack(c: JsonCursor, b: EdgeBatch, i: number, side: StackSide): voi
         c.stringRange();
         b.addFrame(c.start, c.escaped ? ~c.end : c.end);
       } else {
-        b.addOddFrame(String(c.value()));
+        b.addOddFrame(textOf(c.value()));
       }
     }
   } else {
