@@ -606,6 +606,17 @@ describe('serve: auth', () => {
       /more than one Authorization header/,
     ],
     ['HTTP/1.0 needs no Host', 'GET /healthz HTTP/1.0\r\n', 200, null],
+    // What libmicrohttpd refuses before our handler runs: it would answer
+    // with its own HTML page (http_library_errors.c swaps in the JSON).
+    [
+      'a header section over 64 KiB',
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70000)}\r\n`,
+      431,
+      /header section too large.*64 KiB/,
+    ],
+    ['a request line over 64 KiB', `GET /healthz?${'a'.repeat(70000)} HTTP/1.1\r\nHost: x\r\n`, 414, /line too long/],
+    ['a header line without a colon', 'GET /healthz HTTP/1.1\r\nHost: x\r\nnocolon\r\n', 400, /malformed HTTP/],
+    ['an HTTP version it does not speak', 'GET /healthz HTTP/2.0\r\nHost: x\r\n', 505, /version not supported/],
   ];
   for (const [what, head, status, re] of raw) {
     test(`raw request, ${what} -> ${status}`, async () => {

@@ -161,7 +161,7 @@ static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, uns
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"wakeflow\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
+	ret = http_queue_own_answer(c, status, r);
 	MHD_destroy_response(r);
 	snprintf(code, sizeof(code), "%u", status);
 	metrics_add(h->ctx.metrics, WF_M_HTTP_REQUESTS, (const char *[]){ "code", code, NULL }, 1);
@@ -647,10 +647,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct wf_http *h = cls;
-	char buf[512];
+	char buf[512], *html;
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
+	/* The library quotes the HTML page it meant to send; the client got
+	 * the JSON error instead (http_library_errors.c), so say that. */
+	if ((html = strstr(buf, " ('<html>")))
+		snprintf(html, sizeof(buf) - (size_t)(html - buf), ", answered with the JSON error). Closing connection.");
 	if (h->guard)
 		conn_guard_log(h->guard, buf);
 	else

@@ -28,6 +28,11 @@ struct wf_http {
 enum MHD_Result http_send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j);
 enum MHD_Result http_send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg);
 
+/* MHD_queue_response for an answer the daemon made itself: passed to the
+ * library unchanged (http_library_errors.c rewrites only the library's own
+ * error pages). */
+enum MHD_Result http_queue_own_answer(struct MHD_Connection *c, unsigned int status, struct MHD_Response *r);
+
 /* A target's labels as a JSON object (only those it has). */
 void http_json_labels(struct json *j, const struct wf_labels *l);
 
