@@ -617,6 +617,19 @@ describe('serve: auth', () => {
     ['a request line over 64 KiB', `GET /healthz?${'a'.repeat(70000)} HTTP/1.1\r\nHost: x\r\n`, 414, /line too long/],
     ['a header line without a colon', 'GET /healthz HTTP/1.1\r\nHost: x\r\nnocolon\r\n', 400, /malformed HTTP/],
     ['an HTTP version it does not speak', 'GET /healthz HTTP/2.0\r\nHost: x\r\n', 505, /version not supported/],
+    // ...and two it answered twice (one answer each now).
+    [
+      'a Content-Length too large',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n',
+      413,
+      /request too large/,
+    ],
+    [
+      'a Content-Length not a number',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n',
+      400,
+      /malformed HTTP/,
+    ],
   ];
   for (const [what, head, status, re] of raw) {
     test(`raw request, ${what} -> ${status}`, async () => {

@@ -655,6 +655,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	 * the JSON error instead (http_library_errors.c), so say that. */
 	if ((html = strstr(buf, " ('<html>")))
 		snprintf(html, sizeof(buf) - (size_t)(html - buf), ", answered with the JSON error). Closing connection.");
+	/* ...and that answer declined the library's, which it reports next. */
+	if (!strcmp(buf, "Closing connection (failed to queue response)."))
+		return;
 	if (h->guard)
 		conn_guard_log(h->guard, buf);
 	else

@@ -1,26 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The errors libmicrohttpd answers by itself, in the daemon's JSON.
+ * The errors libmicrohttpd answers by itself, in the daemon's JSON, once.
  *
- * A request the library cannot take in (a header section over the
- * connection's 64 KiB, a request line it cannot parse, an HTTP version it
- * does not speak) never reaches http_api.c's handler: the library answers it
- * with a short HTML page compiled into it, and 0.9.75 (Debian 12's) has no
- * option or callback for that body. It queues that answer through its own
- * exported MHD_queue_response, which it calls through its PLT, so the
- * dynamic linker binds that call to a definition of the same name in the
- * executable (the Makefile exports it: --export-dynamic-symbol). This file is
- * that definition: answers the daemon makes itself (send_buf marks them)
- * pass through unchanged; an error the library makes on its own gets the
- * documented {"error": "..."} body instead, same status, the connection
- * closed as the library asked. serve.test.ts's raw requests (a 70 KiB header,
- * a 70 KiB request line, a malformed request line) would see HTML if a build
- * of the library ever bound the call inside itself.
+ * A request the library cannot take in (a header section or request line
+ * over the connection's 64 KiB, a header line it cannot parse, a
+ * Content-Length too large or not a number, an HTTP version it does not
+ * speak) never reaches http_api.c's handler: the library answers it with an
+ * HTML page compiled into it, and 0.9.75 (Debian 12's) has no option or
+ * callback for that body. Worse, for a bad Content-Length it writes its
+ * answer twice (headers, then headers and body again: a client reads two
+ * answers to one request).
+ *
+ * It queues those answers through its own exported MHD_queue_response, which
+ * it calls through its PLT, so the dynamic linker binds that call to a
+ * definition of the same name in the executable (the Makefile exports it:
+ * --export-dynamic-symbol). This file is that definition. Answers the daemon
+ * makes itself (http_queue_own_answer marks them) pass to the library's
+ * function unchanged. For an error the library makes on its own, the daemon
+ * writes the documented {"error": "..."} answer to the socket itself, with
+ * the library's status and "Connection: close", and declines the library's
+ * answer: the library then closes the connection, as it would have after its
+ * own. serve.test.ts's raw requests (each expects exactly one JSON answer)
+ * fail if a build of the library ever bound the call inside itself.
  */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <microhttpd.h>
 
@@ -57,17 +64,29 @@ static const char *library_error_message(unsigned status)
 	}
 }
 
-static struct MHD_Response *library_error_json(unsigned status)
+/*
+ * The whole answer on the connection's socket. The library has written
+ * nothing of this request's answer yet (it was about to), and this is the
+ * connection's own thread. The socket is non-blocking: an answer that does
+ * not fit in the send buffer at once (a client that reads nothing) is cut,
+ * as the connection is closed anyway.
+ */
+static void answer_on_socket(struct MHD_Connection *c, unsigned status)
 {
-	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", library_error_message(status));
-	struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const char *reason = MHD_get_reason_phrase_for(status);
+	char body[192], answer[512];
+	int nb, na;
 
-	if (!r)
-		return NULL;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	return r;
+	if (!ci)
+		return;
+	nb = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", library_error_message(status));
+	na = snprintf(answer, sizeof(answer),
+		      "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+		      "Cache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s",
+		      status, reason && *reason ? reason : "Error", nb, body);
+	if (na > 0 && (size_t)na < sizeof(answer) && send(ci->connect_fd, answer, (size_t)na, MSG_NOSIGNAL) == na)
+		shutdown(ci->connect_fd, SHUT_WR);
 }
 
 enum MHD_Result http_queue_own_answer(struct MHD_Connection *c, unsigned int status, struct MHD_Response *r)
@@ -82,19 +101,13 @@ enum MHD_Result http_queue_own_answer(struct MHD_Connection *c, unsigned int sta
 
 enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int status, struct MHD_Response *r)
 {
-	struct MHD_Response *json;
-	enum MHD_Result ret;
-
 	pthread_once(&real_queue_once, find_real_queue);
 	if (!real_queue) /* cannot happen while the library is linked in */
 		return MHD_NO;
 	if (answering_ourselves || status < 400)
 		return real_queue(c, status, r);
-	json = library_error_json(status);
-	if (!json)
-		return real_queue(c, status, r);
-	wf_log(WF_LOG_DEBUG, "http: the server library refused a request with %u; answered as JSON", status);
-	ret = real_queue(c, status, json);
-	MHD_destroy_response(json);
-	return ret;
+	answer_on_socket(c, status);
+	/* Declined: the library closes the connection ("failed to queue
+	 * response"; http_api.c's logger leaves that line out). */
+	return MHD_NO;
 }
