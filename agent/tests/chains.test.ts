@@ -281,15 +281,13 @@ describe('record: wake chains of real workloads', () => {
     );
   }
 
-  test("the targets' pod is the chain scope: the app container beside the traced one", async (t) => {
+  test("the targets' pod is the chain scope: the app container beside the traced one", async () => {
     const cpu = '/sys/fs/cgroup/cpu';
     const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
     const root = v2 ? '/sys/fs/cgroup' : cpu;
-    if (!existsSync(path.join(root, 'cgroup.procs'))) {
-      // Named, not hidden: a machine without a cpu cgroup hierarchy.
-      t.skip(`no cgroup hierarchy with the cpu controller at ${root}`);
-      return;
-    }
+    // Every machine this runs on (a node, CI, the 6.1 guest) has one: a
+    // missing hierarchy fails here, by name, rather than skip.
+    assert.ok(existsSync(path.join(root, 'cgroup.procs')), `no cgroup hierarchy with the cpu controller at ${root}`);
     const pod = path.join(root, `wf-chains-pod-${process.pid}-${Date.now()}`);
     mkdirSync(path.join(pod, 'proxy'), { recursive: true });
     mkdirSync(path.join(pod, 'app'));
