@@ -66,53 +66,102 @@ static bool same_identity(const struct elf_obj *o, const struct elf_syms *es, co
 	       o->mtime.tv_sec == st->st_mtim.tv_sec && o->mtime.tv_nsec == st->st_mtim.tv_nsec;
 }
 
-/* Opens path as es's debug file: true if it exists and carries es's
- * build-id (elf_syms_add_debug_fd refuses any other). */
-static bool try_debug_file(struct elf_syms *es, const char *path)
+/* Opens path as es's debug file: true if it exists and is the right one
+ * (by build-id, or for a debuglink by its CRC; elf_syms refuses others). */
+static bool try_debug_file(struct elf_syms *es, const char *path, bool by_link)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int rc;
 
 	if (fd < 0)
 		return false;
-	rc = elf_syms_add_debug_fd(es, fd);
+	rc = by_link ? elf_syms_add_debuglink_fd(es, fd) : elf_syms_add_debug_fd(es, fd);
 	close(fd);
 	return rc == 0;
 }
 
-/*
- * A stripped object may have its symbols in a separate debug file, found by
- * its build-id: in the --symbols directories (both layouts), then the
- * process's own /usr/lib/debug (its image may ship them), then the host's.
- */
-static void add_debug_file(const struct wf_symbolizer *s, struct elf_syms *es, int32_t pid)
+/* By GNU build-id: the --symbols directories (both layouts), then the
+ * process's own /usr/lib/debug (its image may ship them), then the host's. */
+static bool debug_by_build_id(const struct wf_symbolizer *s, struct elf_syms *es, const char *root)
 {
 	/* Sized so no path is ever truncated (proc_root and dirs < PATH_MAX). */
 	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
-	char root[PATH_MAX + 32];
+	static const char *const layouts[] = { "%s/.build-id/%.2s/%s.debug", "%s/%.2s%s.debug", "%s/%.2s%s" };
 
-	if (es->has_symtab || es->build_id_len < 2)
-		return;
+	if (es->build_id_len < 2)
+		return false;
 	for (size_t i = 0; i < es->build_id_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", es->build_id[i]);
 	for (size_t d = 0; d < s->ndirs; d++) {
-		static const char *const layouts[] = { "%s/.build-id/%.2s/%s.debug", "%s/%.2s%s.debug", "%s/%.2s%s" };
-
 		for (size_t l = 0; l < sizeof(layouts) / sizeof(layouts[0]); l++) {
 			snprintf(path, sizeof(path), layouts[l], s->dirs[d], hex, hex + 2);
-			if (try_debug_file(es, path))
-				return;
+			if (try_debug_file(es, path, false))
+				return true;
 		}
 	}
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 0)
-			snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
-		else
-			root[0] = '\0';
-		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", root, hex, hex + 2);
-		if (try_debug_file(es, path))
-			return;
+		snprintf(path, sizeof(path), "%s/usr/lib/debug/.build-id/%.2s/%s.debug", pass ? "" : root, hex,
+			 hex + 2);
+		if (try_debug_file(es, path, false))
+			return true;
 	}
+	return false;
+}
+
+/*
+ * By .gnu_debuglink, where gdb looks for it, with DIR the directory of the
+ * binary's path in the process: DIR/LINK and DIR/.debug/LINK in the
+ * process's root; SYMDIR/DIR/LINK and SYMDIR/LINK for each --symbols
+ * directory; /usr/lib/debug/DIR/LINK in the process's root, then the host's.
+ * Each candidate must have the CRC the link records.
+ */
+static bool debug_by_link(const struct wf_symbolizer *s, struct elf_syms *es, const char *root,
+			  const char *bin_path)
+{
+	char dir[PATH_MAX], path[3 * PATH_MAX];
+	const char *slash = strrchr(bin_path, '/');
+	size_t dlen = slash ? (size_t)(slash - bin_path) : 0;
+
+	if (!es->debuglink[0] || bin_path[0] != '/' || dlen >= sizeof(dir))
+		return false;
+	memcpy(dir, bin_path, dlen);
+	dir[dlen] = '\0'; /* "" for a binary in / */
+	snprintf(path, sizeof(path), "%s%s/%s", root, dir, es->debuglink);
+	if (try_debug_file(es, path, true))
+		return true;
+	snprintf(path, sizeof(path), "%s%s/.debug/%s", root, dir, es->debuglink);
+	if (try_debug_file(es, path, true))
+		return true;
+	for (size_t d = 0; d < s->ndirs; d++) {
+		snprintf(path, sizeof(path), "%s%s/%s", s->dirs[d], dir, es->debuglink);
+		if (try_debug_file(es, path, true))
+			return true;
+		snprintf(path, sizeof(path), "%s/%s", s->dirs[d], es->debuglink);
+		if (try_debug_file(es, path, true))
+			return true;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		snprintf(path, sizeof(path), "%s/usr/lib/debug%s/%s", pass ? "" : root, dir, es->debuglink);
+		if (try_debug_file(es, path, true))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A stripped object may have its symbols in a separate debug file: found
+ * by build-id first (the stronger identity), then by .gnu_debuglink. Without
+ * one, elf_syms_load falls back to the object's MiniDebugInfo, if any.
+ */
+static void add_debug_file(struct wf_symbolizer *s, struct elf_syms *es, int32_t pid, const char *bin_path)
+{
+	char root[PATH_MAX + 32];
+
+	if (es->has_symtab)
+		return;
+	snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
+	if (debug_by_build_id(s, es, root) || debug_by_link(s, es, root, bin_path))
+		s->stats.debug_files++;
 }
 
 /* Looks the object up by identity, else indexes it (see symbolize_int.h). */
@@ -134,13 +183,17 @@ struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, cons
 			return o;
 		}
 	}
-	add_debug_file(s, es, pid);
+	add_debug_file(s, es, pid, m->path);
 	o = calloc(1, sizeof(*o));
 	if (!o || elf_syms_load(es)) {
 		free(o);
 		elf_syms_free(es);
 		return NULL;
 	}
+	if (es->mini_image && !es->mini_failed)
+		s->stats.minidebuginfo++;
+	else if (es->mini_failed)
+		s->stats.errors++; /* a corrupt .gnu_debugdata: its frames stay module+offset */
 	o->es = es;
 	o->dev = st.st_dev;
 	o->ino = st.st_ino;

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #ifndef NT_GNU_BUILD_ID
 #define NT_GNU_BUILD_ID 3
@@ -104,9 +106,28 @@ static int read_segments(struct elf_syms *es, Elf *elf)
 	return 0;
 }
 
+/*
+ * .gnu_debuglink: a file name, NUL, padding to 4 bytes, then the CRC32 of
+ * the debug file (in the object's byte order: ours, as only native objects
+ * are traced). A name with a '/' or none at all is ignored: the link names
+ * a file beside the binary, never a path elsewhere.
+ */
+static void read_debuglink(struct elf_syms *es, const char *data, size_t size)
+{
+	size_t len = strnlen(data, size), crc_off = (len + 4) & ~(size_t)3;
+
+	if (!len || len >= sizeof(es->debuglink) || crc_off + 4 > size || memchr(data, '/', len) ||
+	    !strcmp(data, ".") || !strcmp(data, ".."))
+		return;
+	memcpy(es->debuglink, data, len);
+	es->debuglink[len] = '\0';
+	memcpy(&es->debuglink_crc, data + crc_off, 4);
+}
+
 /* Read the headers of an image es now owns. */
 static int read_headers(struct elf_syms *es)
 {
+	size_t shstrndx;
 	GElf_Ehdr eh;
 	Elf *elf = elf_on(es->image, es->image_size);
 	int ret = -1;
@@ -119,12 +140,28 @@ static int read_headers(struct elf_syms *es)
 	}
 	es->e_type = eh.e_type;
 	read_build_id(elf, es->build_id, &es->build_id_len);
-	/* Whether a full symbol table exists decides the debug-file lookup. */
+	/* Whether a full symbol table exists decides the debug-file lookup;
+	 * the link and MiniDebugInfo sections say where else to look. */
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		shstrndx = SHN_UNDEF;
 	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
 		GElf_Shdr sh;
+		const char *name;
 
-		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB)
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_SYMTAB)
 			es->has_symtab = true;
+		name = shstrndx != SHN_UNDEF ? elf_strptr(elf, shstrndx, sh.sh_name) : NULL;
+		if (!name || sh.sh_type != SHT_PROGBITS || sh.sh_offset > es->image_size ||
+		    sh.sh_size > es->image_size - sh.sh_offset)
+			continue;
+		if (strcmp(name, ".gnu_debuglink") == 0)
+			read_debuglink(es, (const char *)es->image + sh.sh_offset, sh.sh_size);
+		else if (strcmp(name, ".gnu_debugdata") == 0) {
+			es->debugdata_offset = sh.sh_offset;
+			es->debugdata_size = sh.sh_size;
+		}
 	}
 	ret = read_segments(es, elf);
 out:
@@ -195,16 +232,47 @@ fail:
 	return free_keep_errno(es);
 }
 
-int elf_syms_add_debug_fd(struct elf_syms *es, int fd)
+static bool same_build_id(const struct elf_syms *a, const struct elf_syms *b)
+{
+	return a->build_id_len == b->build_id_len && memcmp(a->build_id, b->build_id, a->build_id_len) == 0;
+}
+
+/* The CRC32 binutils writes into .gnu_debuglink (zlib's, over the whole file). */
+static uint32_t file_crc32(const void *image, size_t size)
+{
+	const unsigned char *p = image;
+	uLong crc = crc32(0L, Z_NULL, 0);
+
+	while (size) {
+		uInt chunk = size > (1u << 30) ? (1u << 30) : (uInt)size;
+
+		crc = crc32(crc, p, chunk);
+		p += chunk;
+		size -= chunk;
+	}
+	return (uint32_t)crc;
+}
+
+/*
+ * Attach dbg's image as es's debug file if it is the right one: by
+ * build-id, or, for a debuglink, by the link's CRC and (where both have
+ * one) the build-id. A debug file for another build would name every
+ * frame wrongly.
+ */
+static int attach_debug(struct elf_syms *es, int fd, bool by_link)
 {
 	struct elf_syms *dbg = elf_syms_open_fd(fd);
-	int ok;
+	bool ok;
 
 	if (!dbg)
 		return -1;
-	/* A debug file for another build would name every frame wrongly. */
-	ok = es->build_id_len && dbg->build_id_len == es->build_id_len &&
-	     memcmp(dbg->build_id, es->build_id, es->build_id_len) == 0;
+	if (by_link)
+		ok = es->debuglink[0] && (!es->build_id_len || !dbg->build_id_len || same_build_id(es, dbg)) &&
+		     file_crc32(dbg->image, dbg->image_size) == es->debuglink_crc;
+	else
+		ok = es->build_id_len && same_build_id(es, dbg);
+	if (ok && !dbg->has_symtab)
+		ok = false; /* another stripped copy: nothing to add */
 	if (ok) {
 		es->debug_image = dbg->image;
 		es->debug_size = dbg->image_size;
@@ -216,6 +284,21 @@ int elf_syms_add_debug_fd(struct elf_syms *es, int fd)
 		return -1;
 	}
 	return 0;
+}
+
+int elf_syms_add_debug_fd(struct elf_syms *es, int fd)
+{
+	return attach_debug(es, fd, false);
+}
+
+int elf_syms_add_debuglink_fd(struct elf_syms *es, int fd)
+{
+	return attach_debug(es, fd, true);
+}
+
+bool elf_syms_has_debug(const struct elf_syms *es)
+{
+	return es->debug_image != NULL;
 }
 
 /* Bounds of section idx, to close zero-sized symbols inside it. */
@@ -291,6 +374,72 @@ static int index_image(struct elf_syms *es, void *image, size_t size)
 	return ret;
 }
 
+/*
+ * Decompress .gnu_debugdata (an .xz stream) into es->mini_image. The output
+ * size is not recorded anywhere cheap, so the buffer grows, up to
+ * ELF_SYMS_MINIDEBUG_MAX. 0 or -1 + errno (EINVAL: not a valid xz stream).
+ */
+static int inflate_debugdata(struct elf_syms *es)
+{
+	lzma_stream strm = LZMA_STREAM_INIT;
+	size_t cap = 1u << 20;
+	uint8_t *out = NULL;
+	lzma_ret rc;
+
+	if (lzma_stream_decoder(&strm, ELF_SYMS_MINIDEBUG_MAX, 0) != LZMA_OK) {
+		errno = ENOMEM;
+		return -1;
+	}
+	strm.next_in = (const uint8_t *)es->image + es->debugdata_offset;
+	strm.avail_in = es->debugdata_size;
+	for (;;) {
+		if (!out || strm.avail_out == 0) {
+			uint8_t *grown;
+			size_t used = out ? cap : 0;
+
+			if (out)
+				cap *= 2;
+			if (cap > ELF_SYMS_MINIDEBUG_MAX || !(grown = realloc(out, cap))) {
+				rc = LZMA_MEMLIMIT_ERROR;
+				break;
+			}
+			out = grown;
+			strm.next_out = out + used;
+			strm.avail_out = cap - used;
+		}
+		rc = lzma_code(&strm, LZMA_FINISH);
+		if (rc != LZMA_OK)
+			break;
+	}
+	if (rc == LZMA_STREAM_END) {
+		uint8_t *fit;
+
+		es->mini_size = cap - strm.avail_out;
+		fit = realloc(out, es->mini_size ? es->mini_size : 1);
+		es->mini_image = fit ? fit : out;
+	} else {
+		free(out);
+	}
+	lzma_end(&strm);
+	if (rc != LZMA_STREAM_END) {
+		errno = rc == LZMA_MEM_ERROR ? ENOMEM : EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The symbols of the object's MiniDebugInfo: best effort, a bad one is flagged. */
+static void index_minidebuginfo(struct elf_syms *es)
+{
+	if (inflate_debugdata(es)) {
+		es->mini_failed = true;
+		return;
+	}
+	/* The inner image's names stay valid as long as mini_image lives. */
+	if (index_image(es, es->mini_image, es->mini_size))
+		es->mini_failed = true;
+}
+
 int elf_syms_load(struct elf_syms *es)
 {
 	if (es->loaded)
@@ -299,6 +448,10 @@ int elf_syms_load(struct elf_syms *es)
 		return -1;
 	if (es->debug_image && index_image(es, es->debug_image, es->debug_size))
 		return -1;
+	/* MiniDebugInfo only when nothing better was found: a full debug file
+	 * names everything it does. */
+	if (!es->has_symtab && !es->debug_image && es->debugdata_size)
+		index_minidebuginfo(es);
 	sym_index_finish(&es->ix);
 	es->loaded = true;
 	return 0;
@@ -330,7 +483,7 @@ struct sym_entry *elf_syms_find(const struct elf_syms *es, uint64_t vaddr)
 size_t elf_syms_heap_bytes(const struct elf_syms *es)
 {
 	return sizeof(*es) + es->ix.cap * sizeof(*es->ix.e) + es->nsegs * sizeof(*es->segs) +
-	       (es->image_mapped ? 0 : es->image_size);
+	       (es->image_mapped ? 0 : es->image_size) + es->mini_size;
 }
 
 void elf_syms_free(struct elf_syms *es)
@@ -348,5 +501,6 @@ void elf_syms_free(struct elf_syms *es)
 	/* A debug image always comes from elf_syms_open_fd(): mapped. */
 	if (es->debug_image)
 		munmap(es->debug_image, es->debug_size);
+	free(es->mini_image);
 	free(es);
 }

@@ -22,6 +22,10 @@
 #include "sym_index.h"
 
 #define ELF_SYMS_BUILD_ID_MAX 64
+/* Longest .gnu_debuglink file name kept (binutils writes a basename). */
+#define ELF_SYMS_DEBUGLINK_MAX 256
+/* MiniDebugInfo decompressed at most this large (Envoy's is a few MB). */
+#define ELF_SYMS_MINIDEBUG_MAX (256u << 20)
 
 struct elf_seg {
 	uint64_t offset, filesz, vaddr;
@@ -37,17 +41,31 @@ struct elf_syms {
 	size_t build_id_len; /* 0: none */
 	struct elf_seg *segs; /* PT_LOAD segments */
 	size_t nsegs;
-	/* Images the names point into: the object itself and a debug file. */
-	void *image, *debug_image;
-	size_t image_size, debug_size;
+	/* .gnu_debuglink: the separate debug file's name and the CRC32 of its
+	 * whole contents; "" when the object has none. */
+	char debuglink[ELF_SYMS_DEBUGLINK_MAX];
+	uint32_t debuglink_crc;
+	/* .gnu_debugdata (MiniDebugInfo): an xz-compressed ELF holding a
+	 * .symtab, inside the object; size 0 when it has none. */
+	uint64_t debugdata_offset, debugdata_size;
+	/* Images the names point into: the object itself, a debug file
+	 * (mapped) and the decompressed MiniDebugInfo (malloc'd). */
+	void *image, *debug_image, *mini_image;
+	size_t image_size, debug_size, mini_size;
 	bool image_mapped; /* mmap'd (else malloc'd: an in-memory copy) */
+	bool mini_failed;  /* .gnu_debugdata present but unreadable (corrupt xz, not ELF) */
 };
 
 /* Map an open ELF file (fd may be closed afterwards). NULL + errno on failure. */
 struct elf_syms *elf_syms_open_fd(int fd);
 /* Copy an ELF image from memory (the vDSO). NULL + errno on failure. */
 struct elf_syms *elf_syms_from_memory(const void *image, size_t size);
-/* Index the .symtab and .dynsym function symbols. 0 or -1 + errno. */
+/*
+ * Index the .symtab and .dynsym function symbols, and those of the debug
+ * file if one was attached; else, for a stripped object with MiniDebugInfo,
+ * those of its decompressed .gnu_debugdata (a corrupt one is skipped and
+ * flagged in mini_failed, the rest still indexed). 0 or -1 + errno.
+ */
 int elf_syms_load(struct elf_syms *es);
 /*
  * Add the symbols of a separate debug file (/usr/lib/debug/.build-id/...)
@@ -55,6 +73,14 @@ int elf_syms_load(struct elf_syms *es);
  * Call before elf_syms_load(). 0 or -1 + errno.
  */
 int elf_syms_add_debug_fd(struct elf_syms *es, int fd);
+/*
+ * Same for the file .gnu_debuglink names: it is used only if the CRC32 of
+ * its whole contents is the one the link records, and, when both carry a
+ * build-id, the build-ids agree. 0 or -1 + errno (EINVAL: another file).
+ */
+int elf_syms_add_debuglink_fd(struct elf_syms *es, int fd);
+/* Whether a separate debug file was attached. */
+bool elf_syms_has_debug(const struct elf_syms *es);
 
 /*
  * Translate a file offset (mapping start's pgoff + distance into the

@@ -21,7 +21,9 @@ struct sym_stats {
 	uint64_t kernel_lookups, kernel_misses;
 	uint64_t user_lookups, user_misses; /* misses: shown as module+0xoff or [unknown] */
 	uint64_t processes, elf_files;	    /* currently cached */
-	uint64_t errors;		    /* unreadable maps/ELF files */
+	uint64_t errors;		    /* unreadable maps/ELF files, corrupt MiniDebugInfo */
+	uint64_t debug_files;		    /* separate debug files attached (build-id or debuglink) */
+	uint64_t minidebuginfo;		    /* objects named from their .gnu_debugdata */
 };
 
 /* Reads /proc. NULL on allocation failure. */
@@ -38,9 +40,14 @@ void symbolizer_free(struct wf_symbolizer *s);
  * --symbols DIR: also look for a stripped object's separate symbol file in
  * dir, by the object's GNU build-id, in the layout gdb and debuginfod use
  * (DIR/.build-id/NN/REST.debug) and as a plain file named by the build-id
- * (DIR/NNREST.debug, DIR/NNREST). Directories given are tried in order,
- * before /usr/lib/debug of the process and of the host. A file whose own
- * build-id differs is never used (a wrong name is worse than none).
+ * (DIR/NNREST.debug, DIR/NNREST); failing that, by its .gnu_debuglink name
+ * under the binary's directory (DIR/usr/bin/LINK for /usr/bin/envoy) and
+ * as DIR/LINK. Directories given are tried in order, before /usr/lib/debug
+ * of the process and of the host (the debuglink also beside the binary and
+ * in its .debug/). A file whose own build-id differs, or whose CRC32 is
+ * not the one the debuglink records, is never used (a wrong name is worse
+ * than none). Without a debug file, a MiniDebugInfo section
+ * (.gnu_debugdata) inside the object names its functions.
  * Call before the first lookup. 0, or -1 with errno (ENOMEM, E2BIG past
  * SYM_MAX_DIRS, ENAMETOOLONG).
  */

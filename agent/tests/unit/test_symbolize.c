@@ -1005,6 +1005,187 @@ static void test_symbols_dir(void **state)
 	finish(&c);
 }
 
+/* dir/rel's full path. */
+static void path_in(char *out, size_t len, const char *dir, const char *rel)
+{
+	assert_true((size_t)snprintf(out, len, "%s/%s", dir, rel) < len);
+}
+
+/* A symbolizer (with --symbols symdir, if given) that has seen c. */
+static struct wf_symbolizer *fresh_symbolizer(const struct child *c, const char *symdir)
+{
+	struct wf_symbolizer *s = symbolizer_new();
+
+	assert_non_null(s);
+	if (symdir)
+		assert_int_equal(symbolizer_add_dir(s, symdir), 0);
+	assert_int_equal(sym_process_seen(s, c->pid), 0);
+	return s;
+}
+
+/*
+ * .gnu_debuglink: the static test program built without a build-id, split
+ * with objcopy --only-keep-debug, stripped and linked with
+ * --add-gnu-debuglink (agent/Makefile: wfsym-dl), named from its debug
+ * file wherever gdb looks: beside the binary, in its .debug/, under a
+ * --symbols DIR by the binary's directory, and (ours) in DIR itself. A file
+ * under the link's name whose CRC32 differs names nothing: the right debug
+ * file with one byte appended (otherwise it would name every frame), and
+ * another build's (-O2). With a build-id too (wfsym-static-dl), the link
+ * finds wfsym-static.debug, which no build-id layout holds.
+ */
+static void test_debuglink(void **state)
+{
+	char dir[64], bin[PATH_MAX], from[PATH_MAX], other[PATH_MAX], place[PATH_MAX], symdir[PATH_MAX];
+	char rel[2 * PATH_MAX];
+	struct wf_symbolizer *s;
+	struct child c;
+	struct sym_stats st;
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	path_in(symdir, sizeof(symdir), dir, "syms");
+	assert_int_equal(mkdir(symdir, 0755), 0);
+	input_path(from, sizeof(from), "wfsym-dl");
+	place_file(dir, "bin/wfsym-dl", from);
+	path_in(bin, sizeof(bin), dir, "bin/wfsym-dl");
+	spawn(&c, bin, NULL);
+
+	/* No debug file anywhere: unnamed. */
+	s = fresh_symbolizer(&c, symdir);
+	check_unnamed(s, &c, "wfsym-dl");
+	symbolizer_free(s);
+
+	input_path(from, sizeof(from), "wfsym-dl.debug");
+	{
+		const char *const beside[] = { "bin/wfsym-dl.debug", "bin/.debug/wfsym-dl.debug" };
+
+		for (size_t i = 0; i < 2; i++) {
+			place_file(dir, beside[i], from);
+			s = fresh_symbolizer(&c, NULL);
+			check_names(s, &c, NULL);
+			check_past_size(s, &c, "wfsym-dl");
+			sym_get_stats(s, &st);
+			assert_int_equal(st.debug_files, 1);
+			symbolizer_free(s);
+			path_in(place, sizeof(place), dir, beside[i]);
+			assert_int_equal(unlink(place), 0);
+		}
+	}
+	/* --symbols DIR: by the binary's directory (as gdb's debug-file-directory), and plainly. */
+	snprintf(rel, sizeof(rel), "%s/bin/wfsym-dl.debug", dir + 1); /* dir without its leading '/' */
+	for (int plain = 0; plain < 2; plain++) {
+		place_file(symdir, plain ? "wfsym-dl.debug" : rel, from);
+		s = fresh_symbolizer(&c, symdir);
+		check_names(s, &c, NULL);
+		symbolizer_free(s);
+		path_in(place, sizeof(place), symdir, plain ? "wfsym-dl.debug" : rel);
+		assert_int_equal(unlink(place), 0);
+	}
+
+	/* Wrong CRC beside the binary, the other build in .debug/ and in DIR. */
+	place_file(dir, "bin/wfsym-dl.debug", from);
+	path_in(place, sizeof(place), dir, "bin/wfsym-dl.debug");
+	{
+		int fd = open(place, O_WRONLY | O_APPEND);
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "", 1), 1);
+		close(fd);
+	}
+	input_path(other, sizeof(other), "wfsym-static-other.debug");
+	place_file(dir, "bin/.debug/wfsym-dl.debug", other);
+	place_file(symdir, "wfsym-dl.debug", other);
+	s = fresh_symbolizer(&c, symdir);
+	check_unnamed(s, &c, "wfsym-dl");
+	sym_get_stats(s, &st);
+	assert_int_equal(st.debug_files, 0);
+	symbolizer_free(s);
+	finish(&c);
+
+	/* With a build-id: the link finds the file no build-id layout holds. */
+	input_path(from, sizeof(from), "wfsym-static-dl");
+	place_file(dir, "bin/wfsym-static-dl", from);
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	place_file(dir, "bin/.debug/wfsym-static.debug", from);
+	path_in(bin, sizeof(bin), dir, "bin/wfsym-static-dl");
+	spawn(&c, bin, NULL);
+	s = fresh_symbolizer(&c, NULL);
+	check_names(s, &c, NULL);
+	symbolizer_free(s);
+	finish(&c);
+}
+
+/* The MiniDebugInfo maker (tests/symbolize/minidebuginfo.sh) on in, to out. */
+static void make_minidebuginfo(const char *in, const char *out, const char *data)
+{
+	char script[PATH_MAX], cmd[4 * PATH_MAX];
+
+	input_path(script, sizeof(script), "minidebuginfo.sh");
+	snprintf(cmd, sizeof(cmd), "bash '%s' '%s' '%s' %s%s%s", script, in, out, data ? "'" : "",
+		 data ? data : "", data ? "'" : "");
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * MiniDebugInfo: the static test program stripped, with the function
+ * symbols .dynsym lacks xz-compressed into .gnu_debugdata, as Fedora's
+ * find-debuginfo makes it (tests/symbolize/minidebuginfo.sh). Its global
+ * and local functions are named; template instances are weak symbols,
+ * which that tooling leaves out: they stay module+offset, never a
+ * neighbour's name. A .gnu_debugdata that is a truncated xz stream, or xz
+ * of something not ELF, names nothing and counts an error.
+ */
+static void test_minidebuginfo(void **state)
+{
+	char dir[64], bin[PATH_MAX], from[PATH_MAX], data[PATH_MAX], cmd[4 * PATH_MAX];
+	struct wf_symbolizer *s;
+	struct child c;
+	struct sym_stats st;
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	input_path(from, sizeof(from), "wfsym-static");
+	path_in(bin, sizeof(bin), dir, "wfsym-mini");
+	make_minidebuginfo(from, bin, NULL);
+	spawn(&c, bin, NULL);
+	s = fresh_symbolizer(&c, NULL);
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+		char want[256];
+		uint64_t a = addr_of(&c, expected[i].label);
+
+		if (strstr(expected[i].name, "<"))
+			snprintf(want, sizeof(want), "wfsym-mini+0x%" PRIx64, a - c.bias);
+		else
+			snprintf(want, sizeof(want), "%s", expected[i].name);
+		assert_sym(s, c.pid, a, want);
+	}
+	check_past_size(s, &c, "wfsym-mini");
+	sym_get_stats(s, &st);
+	assert_int_equal(st.minidebuginfo, 1);
+	assert_int_equal(st.errors, 0);
+	symbolizer_free(s);
+	finish(&c);
+
+	for (int bad = 0; bad < 2; bad++) {
+		path_in(data, sizeof(data), dir, "bad.xz");
+		snprintf(cmd, sizeof(cmd),
+			 bad ? "echo 'not an ELF file' | xz > '%s'" : "xz -c '%s' | head -c 2000 > '%s'",
+			 bad ? data : from, data);
+		assert_int_equal(system(cmd), 0);
+		path_in(bin, sizeof(bin), dir, bad ? "wfsym-notelf" : "wfsym-truncated");
+		make_minidebuginfo(from, bin, data);
+		spawn(&c, bin, NULL);
+		s = fresh_symbolizer(&c, NULL);
+		check_unnamed(s, &c, bad ? "wfsym-notelf" : "wfsym-truncated");
+		sym_get_stats(s, &st);
+		assert_int_equal(st.minidebuginfo, 0);
+		assert_int_equal(st.errors, 1);
+		symbolizer_free(s);
+		finish(&c);
+	}
+}
+
 static void test_build_id_cache(void **state)
 {
 	struct wf_symbolizer *s = symbolizer_new();
@@ -1101,6 +1282,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_chroot_container, cleanup_scratch),
 		cmocka_unit_test_teardown(test_debug_file_in_container, cleanup_scratch),
 		cmocka_unit_test_teardown(test_symbols_dir, cleanup_scratch),
+		cmocka_unit_test_teardown(test_debuglink, cleanup_scratch),
+		cmocka_unit_test_teardown(test_minidebuginfo, cleanup_scratch),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
 		cmocka_unit_test(test_benchmark),
