@@ -12,8 +12,7 @@
  * Runs as root under the BPF lock, like live.test.ts.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { agentBin, sleep, startRecord, stopRecord } from './lib/record';
 import { scaled } from './lib/pace';
-import { buildChainload } from './lib/chainload';
+import { buildChainload, startChainload, type ChainloadProcess } from './lib/chainload';
 
 interface Hop {
   comm: string;
@@ -100,38 +99,7 @@ function expectChain(chains: Chain[], target: string, hops: string[], categories
   return top;
 }
 
-interface Proc {
-  proc: ChildProcess;
-  exited: Promise<number | null>;
-  ready: Promise<void>;
-  stderr: () => string;
-}
-
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, shellPrefix?: string): Proc {
-  const proc = shellPrefix
-    ? spawn('sh', ['-c', `${shellPrefix} && exec "$0" "$@"`, bin, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...env },
-      })
-    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let err = '';
-  let out = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready')) {
-        resolve();
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`${bin} ${args.join(' ')} exited (${code}) before ready: ${err}`)));
-  });
-  ready.catch(() => undefined);
-  const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  return { proc, exited, ready, stderr: () => err };
-}
-
-async function finish(p: Proc) {
+async function finish(p: ChainloadProcess) {
   const timer = setTimeout(() => p.proc.kill('SIGKILL'), scaled(20000));
   const code = await p.exited;
   clearTimeout(timer);
@@ -150,7 +118,7 @@ const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 describe('record: wake chains of real workloads', () => {
   test('a pipeline in one process: [timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c, cut by the interrupt', async () => {
-    const w = run(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
     await w.ready;
     const { chains, report } = await recordChains(['--pid', String(w.proc.pid)], scaled(1500));
     w.proc.kill('SIGKILL');
@@ -196,7 +164,7 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('--chains 2 cuts the pipeline at the depth: wf-a -> wf-b -> wf-c (depth)', async () => {
-    const w = run(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
     await w.ready;
     const { chains } = await recordChains(['--pid', String(w.proc.pid), '--chains', '2'], scaled(1500));
     w.proc.kill('SIGKILL');
@@ -208,7 +176,7 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('--chains 1 turns chains off: edges only', async () => {
-    const w = run(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
     await w.ready;
     const { chains, report } = await recordChains(['--pid', String(w.proc.pid), '--chains', '1'], scaled(1000));
     w.proc.kill('SIGKILL');
@@ -219,7 +187,7 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('a waker that blocked before it woke passes on its new cause, not the old one', async () => {
-    const w = run(chainload, ['blocked'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['blocked'], { CHAINLOAD_MS: String(scaled(6000)) });
     await w.ready;
     const { chains } = await recordChains(['--pid', String(w.proc.pid)], scaled(1500));
     w.proc.kill('SIGKILL');
@@ -243,7 +211,7 @@ describe('record: wake chains of real workloads', () => {
       async () => {
         const port = freePort();
         const env = { CHAINLOAD_MS: String(scaled(3000)) };
-        const srv = run(chainload, ['udp-server', String(port)], env);
+        const srv = startChainload(chainload, ['udp-server', String(port)], env);
         await srv.ready;
         const rec = await startRecord([
           '--pid',
@@ -251,7 +219,7 @@ describe('record: wake chains of real workloads', () => {
           ...(viaComm ? ['--chain-comm', '^wfc-client$'] : []),
         ]);
         // Started after the recording began: --chain-comm catches it at its exec.
-        const cli = run(client, ['udp-client', String(port)], env);
+        const cli = startChainload(client, ['udp-client', String(port)], env);
         await cli.ready;
         await sleep(scaled(1500));
         const report = await stopRecord(rec);
@@ -295,10 +263,10 @@ describe('record: wake chains of real workloads', () => {
       const port = freePort();
       const env = { CHAINLOAD_MS: String(scaled(4000)) };
       const into = (c: string) => `echo $$ > ${path.join(pod, c, 'cgroup.procs')}`;
-      const srv = run(chainload, ['udp-server', String(port)], env, into('proxy'));
+      const srv = startChainload(chainload, ['udp-server', String(port)], env, into('proxy'));
       await srv.ready;
       const rec = await startRecord(['--pid', String(srv.proc.pid)]);
-      const cli = run(client, ['udp-client', String(port)], env, into('app'));
+      const cli = startChainload(client, ['udp-client', String(port)], env, into('app'));
       await cli.ready;
       await sleep(scaled(3000)); /* the scope is rescanned every 2 s */
       const report = await stopRecord(rec);
@@ -338,7 +306,7 @@ describe('record: wake chains of real workloads', () => {
       pid = used.has(p) ? 0 : p;
     }
     const rec = await startRecord(['--comm', '^wf-chainload$']);
-    const w = run(chainload, ['reuse', String(pid)], { CHAINLOAD_MS: String(scaled(1200)) });
+    const w = startChainload(chainload, ['reuse', String(pid)], { CHAINLOAD_MS: String(scaled(1200)) });
     await finish(w);
     const chains = chainsOf(await stopRecord(rec));
     const gen = (n: number) => chainsTo(chains, `wf-gen${n}`).filter((c) => c.hops[c.hops.length - 1].tid === pid);

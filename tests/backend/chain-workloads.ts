@@ -10,13 +10,13 @@
  *
  * Built once per test process by agent/tests/lib/chainload.ts, as the agent's own suites build it.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { buildChainload } from '../../agent/tests/lib/chainload';
+import { buildChainload, startChainload, type ChainloadProcess } from '../../agent/tests/lib/chainload';
 
 export interface ChainWorkloads {
   /** Pids the agent traces (`--pid`). */
@@ -33,29 +33,7 @@ export interface ChainWorkloads {
   stop: () => Promise<void>;
 }
 
-interface Running {
-  proc: ChildProcess;
-  ready: Promise<void>;
-}
-
-function run(bin: string, args: string[], env: NodeJS.ProcessEnv): Running {
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('ready')) {
-        resolve();
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`${bin} ${args.join(' ')} exited (${code}) before ready: ${err}`)));
-  });
-  return { proc, ready };
-}
-
-async function kill(r: Running): Promise<void> {
+async function kill(r: ChainloadProcess): Promise<void> {
   if (r.proc.exitCode === null && r.proc.signalCode === null) {
     r.proc.kill('SIGKILL');
     await once(r.proc, 'exit');
@@ -76,11 +54,11 @@ export async function startChainWorkloads(seconds = 600, labels: NodeJS.ProcessE
   execFileSync('chmod', ['+x', client]);
   const env = { ...labels, CHAINLOAD_MS: String(seconds * 1000) };
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const started: Running[] = [];
+  const started: ChainloadProcess[] = [];
   try {
-    const pipeline = run(bin, ['pipeline'], env);
+    const pipeline = startChainload(bin, ['pipeline'], env);
     started.push(pipeline);
-    const server = run(bin, ['udp-server', String(port)], env);
+    const server = startChainload(bin, ['udp-server', String(port)], env);
     started.push(server);
     await Promise.all([pipeline.ready, server.ready]);
     const pids = [pipeline.proc.pid!, server.proc.pid!];
@@ -90,7 +68,7 @@ export async function startChainWorkloads(seconds = 600, labels: NodeJS.ProcessE
       pipelinePid: pipeline.proc.pid!,
       serverPid: server.proc.pid!,
       startClient: async () => {
-        const cli = run(client, ['udp-client', String(port)], env);
+        const cli = startChainload(client, ['udp-client', String(port)], env);
         started.push(cli);
         await cli.ready;
         return cli.proc.pid!;

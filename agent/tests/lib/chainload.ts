@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Builds the chain workloads (agent/tests/chains/chainload.c) for the
- * tests that trace them: the agent's record and serve suites and the
+ * Builds and starts the chain workloads (agent/tests/chains/chainload.c) for
+ * the tests that trace them: the agent's record and serve suites and the
  * backend/browser stacks. One compile line, so every suite runs the same
- * binary: frame pointers for user stacks, warnings as errors.
+ * binary: frame pointers for user stacks, warnings as errors; one way to
+ * start a stage and wait for its "ready" line.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import path from 'node:path';
 
 export const CHAINLOAD_SOURCE = path.join(__dirname, '..', 'chains', 'chainload.c');
@@ -25,4 +27,45 @@ export function buildChainload(out: string): string {
     out,
   ]);
   return out;
+}
+
+/** A started chainload stage. */
+export interface ChainloadProcess {
+  proc: ChildProcess;
+  /** Its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Resolves once it printed "ready" (its threads wait for each other); rejects if it exits first. */
+  ready: Promise<void>;
+  stderr: () => string;
+}
+
+/**
+ * Starts `bin args...` with `env` added to ours; `shellPrefix`, when given,
+ * runs in a shell first (for example to enter a cgroup) and then execs it.
+ */
+export function startChainload(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  shellPrefix?: string
+): ChainloadProcess {
+  const opts = { stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } };
+  const proc = shellPrefix
+    ? spawn('sh', ['-c', `${shellPrefix} && exec "$0" "$@"`, bin, ...args], opts)
+    : spawn(bin, args, opts);
+  let err = '';
+  let out = '';
+  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready')) {
+        resolve();
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`${bin} ${args.join(' ')} exited (${code}) before ready: ${err}`)));
+  });
+  ready.catch(() => undefined); // awaited by the caller; never an unhandled rejection
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  return { proc, exited, ready, stderr: () => err };
 }
