@@ -51,9 +51,16 @@ static const char schema[] =
 	" end_ms INTEGER NOT NULL, PRIMARY KEY(tier, start_ms)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS totals(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
 	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
+	/* chains: the window's chains blob beside its edges blob, NULL where the
+	 * target had none. One row holds both, so a chains blob of 2-4 KB costs
+	 * its bytes, not a page of its own (docs/performance.md, "Chains in the
+	 * store"). A store from before gains the column (store_migrate). */
 	"CREATE TABLE IF NOT EXISTS edge_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
-	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
-	/* Added with chains (issue 12): a store from before simply gains it. */
+	" target_id INTEGER NOT NULL, data BLOB NOT NULL, chains BLOB, PRIMARY KEY(tier, start_ms, target_id));"
+	/* Where the first version with chains kept them, one row per window and
+	 * target: never written now, still read, rolled up and expired, so a store
+	 * written by that version keeps its chains until they expire (empty in a
+	 * store created since: two pages). */
 	"CREATE TABLE IF NOT EXISTS chain_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
 	" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));";
 
@@ -79,10 +86,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_WINDOW] = "INSERT OR REPLACE INTO windows(tier, start_ms, end_ms) VALUES(?, ?, ?)",
 	/* Per target, its threads' totals blob (window.h). */
 	[ST_TOTALS] = "INSERT OR REPLACE INTO totals(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
-	/* Per target, its edges' numbers blob (window.h). */
-	[ST_EDGEWIN] = "INSERT OR REPLACE INTO edge_windows(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
-	/* Per target, its chains' numbers blob (window.h), where it had chains. */
-	[ST_CHAINWIN] = "INSERT OR REPLACE INTO chain_windows(tier, start_ms, target_id, data) VALUES(?, ?, ?, ?)",
+	/* Per target, its edges' numbers blob and its chains' (NULL: none), window.h. */
+	[ST_EDGEWIN] = "INSERT OR REPLACE INTO edge_windows(tier, start_ms, target_id, data, chains)"
+		       " VALUES(?, ?, ?, ?, ?)",
 	/* schema version and rolled_until_ms, the roll-up's progress. */
 	[ST_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)",
 };
@@ -202,6 +208,39 @@ int store_check_header(const char *path)
 int store_exec(sqlite3 *db, const char *sql)
 {
 	return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* Whether table has a column of that name (PRAGMA table_info). */
+static bool has_column(sqlite3 *db, const char *table, const char *column)
+{
+	char sql[96];
+	sqlite3_stmt *st;
+	bool found = false;
+
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	while (!found && sqlite3_step(st) == SQLITE_ROW)
+		found = !strcmp((const char *)sqlite3_column_text(st, 1), column);
+	sqlite3_finalize(st);
+	return found;
+}
+
+/*
+ * Brings a store written by an earlier version to this shape without
+ * rewriting it: the chains column is added to edge_windows (an instant
+ * schema change: old rows read it as NULL), and the rows of chain_windows
+ * that version wrote stay where they are, read beside the new column until
+ * retention drops them. The schema version stays 1: every change is
+ * additive, and the earlier version still reads this shape (without the
+ * chains of the new column).
+ */
+static int store_migrate(sqlite3 *db)
+{
+	if (has_column(db, "edge_windows", "chains"))
+		return SQLITE_OK;
+	wf_log(WF_LOG_INFO, "store: adding the chains column to edge_windows (a store from an earlier version)");
+	return store_exec(db, "ALTER TABLE edge_windows ADD COLUMN chains BLOB");
 }
 
 /* One value of the meta table, or dflt. */
@@ -436,6 +475,8 @@ static void open_read_only(struct wf_store *s)
 	rc = store_open_connection(s, &s->db, false);
 	if (rc == SQLITE_OK)
 		rc = load_catalog(s);
+	if (rc == SQLITE_OK)
+		__atomic_store_n(&s->chains_column, has_column(s->db, "edge_windows", "chains"), __ATOMIC_SEQ_CST);
 	if (rc != SQLITE_OK) {
 		s->read_only = false;
 		store_close_db(s);
@@ -488,6 +529,8 @@ int store_open_db(struct wf_store *s, bool load)
 	store_exec(s->db, "PRAGMA synchronous = NORMAL");
 	store_exec(s->db, "PRAGMA journal_size_limit = 16777216");
 	rc = store_exec(s->db, schema);
+	if (rc == SQLITE_OK)
+		rc = store_migrate(s->db);
 	if (rc != SQLITE_OK)
 		goto fail;
 	/* A new store records its schema version; an existing one must match. */
@@ -518,6 +561,7 @@ int store_open_db(struct wf_store *s, bool load)
 	pthread_mutex_lock(&s->lock);
 	s->opened = true;
 	__atomic_store_n(&s->read_only, false, __ATOMIC_SEQ_CST); /* writable again */
+	__atomic_store_n(&s->chains_column, true, __ATOMIC_SEQ_CST); /* store_migrate added it */
 	if (rolled > s->status.rolled_until_ms)
 		s->status.rolled_until_ms = rolled;
 	pthread_mutex_unlock(&s->lock);
@@ -578,6 +622,11 @@ struct wf_catalog *store_catalog(struct wf_store *s)
 const char *store_path(struct wf_store *s)
 {
 	return s->path;
+}
+
+bool store_has_chains_column(struct wf_store *s)
+{
+	return __atomic_load_n(&s->chains_column, __ATOMIC_SEQ_CST);
 }
 
 bool store_readable(struct wf_store *s)

@@ -3,9 +3,11 @@
  * The history store: SQLite in WAL mode (schema in docs/api.md, "Store").
  *   windows       one row per window and tier (when the agent was running);
  *   totals        per window, tier and target: the totals blob (window.h);
- *   edge_windows  per window, tier and target: the edges blob;
- *   chain_windows per window, tier and target: the chains blob (only where
- *                 the target had chains), rolled up and kept like edges;
+ *   edge_windows  per window, tier and target: the edges blob and, where
+ *                 the target had chains, the chains blob (a second column,
+ *                 so it is rolled up and kept with the edges);
+ *   chain_windows the chains of stores written by the first version with
+ *                 chains (a row of their own): read, never written;
  *   edges, stacks, targets, names
  *                 the catalog (catalog.h) with each stack stored once,
  *                 keyed by its hash.

@@ -31,7 +31,6 @@ enum {
 	ST_WINDOW,
 	ST_TOTALS,
 	ST_EDGEWIN,
-	ST_CHAINWIN,
 	ST_META,
 	ST__COUNT,
 };
@@ -49,6 +48,9 @@ struct wf_store {
 	struct wf_store_status status;
 	bool opened; /* the database was opened at least once */
 	bool read_only; /* on a read-only file system: read as immutable, never written */
+	/* edge_windows has its chains column: false only for a store from an
+	 * earlier version opened read-only (it could not be migrated). */
+	bool chains_column;
 };
 
 /* sqlite3_exec without callbacks: the SQLite result code. */
@@ -78,5 +80,7 @@ int store_check_header(const char *path);
 void store_note_error(struct wf_store *s, int rc, const char *what, const char *detail);
 struct wf_catalog *store_catalog(struct wf_store *s);
 const char *store_path(struct wf_store *s);
+/* Whether edge_windows has the chains column (readers pick their SQL by it). */
+bool store_has_chains_column(struct wf_store *s);
 
 #endif

@@ -141,14 +141,28 @@ int store_read_edges(struct wf_store_reader *r, int tier, int64_t from, int64_t 
 		    tier, from, to, cb, NULL, ctx);
 }
 
-/* Every target's chains blob in the range, as for edges. */
+/* Every target's chains blob in the range, as for edges: the chains column
+ * of edge_windows, and the rows an earlier version wrote into a table of
+ * their own (chain_windows, empty in a store created since), in one time
+ * order. A store from that version opened read-only has no such column. */
 int store_read_chains(struct wf_store_reader *r, int tier, int64_t from, int64_t to, wf_store_blob_cb cb, void *ctx)
 {
-	return scan(r,
-		    "SELECT c.start_ms, w.end_ms, c.target_id, c.data FROM chain_windows c JOIN windows w"
-		    " ON w.tier = c.tier AND w.start_ms = c.start_ms"
-		    " WHERE c.tier = ?1 AND c.start_ms >= ?2 AND c.start_ms < ?3 ORDER BY c.start_ms",
-		    tier, from, to, cb, NULL, ctx);
+	static const char legacy[] = "SELECT c.start_ms, w.end_ms, c.target_id, c.data FROM chain_windows c JOIN windows w"
+				     " ON w.tier = c.tier AND w.start_ms = c.start_ms"
+				     " WHERE c.tier = ?1 AND c.start_ms >= ?2 AND c.start_ms < ?3";
+	static const char both[] = "SELECT e.start_ms, w.end_ms, e.target_id, e.chains FROM edge_windows e JOIN windows w"
+				   " ON w.tier = e.tier AND w.start_ms = e.start_ms"
+				   " WHERE e.tier = ?1 AND e.start_ms >= ?2 AND e.start_ms < ?3 AND e.chains IS NOT NULL"
+				   " UNION ALL SELECT * FROM (SELECT c.start_ms, w.end_ms, c.target_id, c.data"
+				   " FROM chain_windows c JOIN windows w ON w.tier = c.tier AND w.start_ms = c.start_ms"
+				   " WHERE c.tier = ?1 AND c.start_ms >= ?2 AND c.start_ms < ?3)"
+				   " ORDER BY 1";
+	char sql[sizeof(legacy) + 32];
+
+	if (store_has_chains_column(r->s))
+		return scan(r, both, tier, from, to, cb, NULL, ctx);
+	snprintf(sql, sizeof(sql), "%s ORDER BY 1", legacy);
+	return scan(r, sql, tier, from, to, cb, NULL, ctx);
 }
 
 /* ---- one edge's full record ---- */

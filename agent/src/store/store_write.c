@@ -197,13 +197,33 @@ static int put_catalog(struct wf_store *s, const struct wf_catalog_dirty *d)
 	return rc;
 }
 
-/* One per-target blob row (ST_TOTALS or ST_EDGEWIN) of a window or minute. */
-static int put_blob(sqlite3_stmt *q, int tier, int64_t start, uint32_t target, const uint8_t *data, size_t len)
+/* One per-target totals row of a window or minute. */
+static int put_totals(struct wf_store *s, int tier, int64_t start, uint32_t target, const uint8_t *data, size_t len)
 {
+	sqlite3_stmt *q = s->st[ST_TOTALS];
+
 	sqlite3_bind_int(q, 1, tier);
 	sqlite3_bind_int64(q, 2, start);
 	sqlite3_bind_int64(q, 3, target);
 	sqlite3_bind_blob64(q, 4, data, len, SQLITE_STATIC);
+	return step_reset(q);
+}
+
+/* One per-target edges row of a window or minute: the edges blob and the
+ * chains blob in its second column (NULL when chains_len is 0). */
+static int put_edges(struct wf_store *s, int tier, int64_t start, uint32_t target, const uint8_t *edges,
+		     size_t edges_len, const uint8_t *chains, size_t chains_len)
+{
+	sqlite3_stmt *q = s->st[ST_EDGEWIN];
+
+	sqlite3_bind_int(q, 1, tier);
+	sqlite3_bind_int64(q, 2, start);
+	sqlite3_bind_int64(q, 3, target);
+	sqlite3_bind_blob64(q, 4, edges, edges_len, SQLITE_STATIC);
+	if (chains_len)
+		sqlite3_bind_blob64(q, 5, chains, chains_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, 5);
 	return step_reset(q);
 }
 
@@ -270,81 +290,112 @@ static void rollup_free(struct rollup *r)
 	wf_buf_free(&r->buf);
 }
 
-/* The three per-target blob tables, each with its codec and statement. */
-enum blob_kind { BLOB_TOTALS, BLOB_EDGES, BLOB_CHAINS };
-static const struct {
-	const char *table;
-	int stmt;
-	int (*decode)(struct wf_wtarget *t, const uint8_t *p, size_t len);
-	int (*encode)(const struct wf_wtarget *t, struct wf_buf *out);
-} blob_kinds[] = {
-	[BLOB_TOTALS] = { "totals", ST_TOTALS, wtarget_decode_totals, wtarget_encode_totals },
-	[BLOB_EDGES] = { "edge_windows", ST_EDGEWIN, wtarget_decode_edges, wtarget_encode_edges },
-	[BLOB_CHAINS] = { "chain_windows", ST_CHAINWIN, wtarget_decode_chains, wtarget_encode_chains },
-};
-
-/* Rolls the tier-0 rows of a blob table in [m, m + 1 min) into one tier-1 row per target. */
-static int rollup_table(struct wf_store *s, struct rollup *r, enum blob_kind kind, int64_t m)
+/* Decodes one row's blob into the scratch and merges it into the target's
+ * accumulator; decode is one of window.h's decoders (each fills only its
+ * own list, so the scratch is cleared first). */
+static int rollup_merge(struct rollup *r, uint32_t target, int (*decode)(struct wf_wtarget *, const uint8_t *, size_t),
+			const void *blob, int len)
 {
-	const char *table = blob_kinds[kind].table;
-	char sql[160];
-	sqlite3_stmt *q;
-	int rc;
+	struct wf_wtarget *t = rollup_target(r, target);
 
-	rollup_clear(r);
-	/* Every tier-0 row of the minute, each decoded and merged into its
-	 * target's accumulator (the same merge a query does). */
-	snprintf(sql, sizeof(sql), "SELECT target_id, data FROM %s WHERE tier = 0 AND start_ms >= ? AND start_ms < ?",
-		 table);
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+	if (!t)
+		return SQLITE_NOMEM;
+	wtarget_clear(&r->scratch);
+	/* A row that does not decode is corruption in all but name. */
+	if (decode(&r->scratch, blob, (size_t)len))
+		return SQLITE_CORRUPT;
+	return wtarget_merge(t, &r->scratch) ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+/* Runs sql (?1, ?2: the minute) and merges each row's blobs, columns 1 and
+ * (unless second is NULL) 2 of (target_id, blob[, blob]); a NULL blob is
+ * skipped. */
+static int rollup_scan(struct wf_store *s, struct rollup *r, const char *sql, int64_t m,
+		       int (*first)(struct wf_wtarget *, const uint8_t *, size_t),
+		       int (*second)(struct wf_wtarget *, const uint8_t *, size_t))
+{
+	sqlite3_stmt *q;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
+
 	if (rc != SQLITE_OK)
 		return rc;
 	sqlite3_bind_int64(q, 1, m);
 	sqlite3_bind_int64(q, 2, m + WF_MINUTE_MS);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		struct wf_wtarget *t = rollup_target(r, (uint32_t)sqlite3_column_int64(q, 0));
-		const uint8_t *blob = sqlite3_column_blob(q, 1);
-		size_t len = (size_t)sqlite3_column_bytes(q, 1);
-		int bad;
+		uint32_t target = (uint32_t)sqlite3_column_int64(q, 0);
+		int merged = SQLITE_OK;
 
-		/* Only the kind's own list is merged: the scratch's others may
-		 * hold an earlier kind's entries. */
-		wtarget_clear(&r->scratch);
-		bad = blob_kinds[kind].decode(&r->scratch, blob, len);
+		for (int c = 1; c <= 2 && merged == SQLITE_OK; c++) {
+			int (*decode)(struct wf_wtarget *, const uint8_t *, size_t) = c == 1 ? first : second;
 
-		if (!t) {
-			rc = SQLITE_NOMEM;
-			break;
+			if (decode && sqlite3_column_type(q, c) != SQLITE_NULL)
+				merged = rollup_merge(r, target, decode, sqlite3_column_blob(q, c),
+						      sqlite3_column_bytes(q, c));
 		}
-		if (bad) {
-			/* A row that does not decode is corruption in all but name. */
-			rc = SQLITE_CORRUPT;
-			break;
-		}
-		if (wtarget_merge(t, &r->scratch)) {
-			rc = SQLITE_NOMEM;
+		if (merged != SQLITE_OK) {
+			rc = merged;
 			break;
 		}
 	}
 	sqlite3_finalize(q);
-	if (rc != SQLITE_DONE)
-		return rc;
-	/* Then one tier-1 row per target: the minute's merged blob. */
-	rc = SQLITE_OK;
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* The minute [m, m + 1 min)'s totals rows, merged into one tier-1 row per target. */
+static int rollup_totals(struct wf_store *s, struct rollup *r, int64_t m)
+{
+	int rc;
+
+	rollup_clear(r);
+	rc = rollup_scan(s, r, "SELECT target_id, data FROM totals WHERE tier = 0 AND start_ms >= ?1 AND start_ms < ?2",
+			 m, wtarget_decode_totals, NULL);
 	for (size_t i = 0; i < r->n && rc == SQLITE_OK; i++) {
 		wtarget_normalize(&r->t[i]);
-		if (blob_kinds[kind].encode(&r->t[i], &r->buf))
+		if (wtarget_encode_totals(&r->t[i], &r->buf))
 			return SQLITE_NOMEM;
-		rc = put_blob(s->st[blob_kinds[kind].stmt], WF_TIER_MINUTE, m, r->t[i].target_id, r->buf.data,
-			      r->buf.len);
+		rc = put_totals(s, WF_TIER_MINUTE, m, r->t[i].target_id, r->buf.data, r->buf.len);
 	}
+	return rc;
+}
+
+/* The minute's edges and chains (the edge_windows column, and the legacy
+ * chain_windows rows of a store from the earlier version), merged into one
+ * tier-1 edge_windows row per target with both blobs. */
+static int rollup_edges(struct wf_store *s, struct rollup *r, int64_t m)
+{
+	struct wf_buf chains = { 0 };
+	int rc;
+
+	rollup_clear(r);
+	rc = rollup_scan(s, r,
+			 "SELECT target_id, data, chains FROM edge_windows WHERE tier = 0 AND start_ms >= ?1 AND"
+			 " start_ms < ?2",
+			 m, wtarget_decode_edges, wtarget_decode_chains);
+	if (rc == SQLITE_OK)
+		rc = rollup_scan(s, r,
+				 "SELECT target_id, data FROM chain_windows WHERE tier = 0 AND start_ms >= ?1 AND"
+				 " start_ms < ?2",
+				 m, wtarget_decode_chains, NULL);
+	for (size_t i = 0; i < r->n && rc == SQLITE_OK; i++) {
+		struct wf_wtarget *t = &r->t[i];
+
+		wtarget_normalize(t);
+		chains.len = 0;
+		if (wtarget_encode_edges(t, &r->buf) || (t->nchains && wtarget_encode_chains(t, &chains))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		rc = put_edges(s, WF_TIER_MINUTE, m, t->target_id, r->buf.data, r->buf.len, chains.data,
+			       t->nchains ? chains.len : 0);
+	}
+	wf_buf_free(&chains);
 	return rc;
 }
 
 /*
  * Rolls up every minute with tier-0 windows before until_ms not yet rolled:
- * find those minutes, then in one transaction merge each minute's totals
- * and edges into tier-1 rows, write the minute's window row and move
+ * find those minutes, then in one transaction merge each minute's totals,
+ * edges and chains into tier-1 rows, write the minute's window row and move
  * rolled_until_ms. A crash rolls the same minutes again (rows are keyed,
  * INSERT OR REPLACE), never half of one.
  */
@@ -394,8 +445,9 @@ static int rollup(struct wf_store *s, int64_t until_ms)
 		goto out;
 	rc = store_exec(s->db, "BEGIN IMMEDIATE");
 	for (size_t i = 0; i < n && rc == SQLITE_OK; i += 2) {
-		for (int k = BLOB_TOTALS; k <= BLOB_CHAINS && rc == SQLITE_OK; k++)
-			rc = rollup_table(s, &r, (enum blob_kind)k, minutes[i]);
+		rc = rollup_totals(s, &r, minutes[i]);
+		if (rc == SQLITE_OK)
+			rc = rollup_edges(s, &r, minutes[i]);
 		if (rc == SQLITE_OK)
 			rc = put_window(s, WF_TIER_MINUTE, minutes[i], minutes[i + 1]);
 	}
@@ -514,7 +566,7 @@ static int writable(struct wf_store *s, int64_t now_ms)
 }
 
 /* One transaction: the catalog's new and changed rows, the window's row,
- * then each target's totals and edges blobs. 0, or -1 rolled back. */
+ * then each target's totals blob and its edges and chains blobs. 0, or -1 rolled back. */
 static int write_window_tx(struct wf_store *s, const struct wf_store_window *w, struct wf_catalog_dirty *d)
 {
 	int rc = store_exec(s->db, "BEGIN IMMEDIATE");
@@ -526,13 +578,10 @@ static int write_window_tx(struct wf_store *s, const struct wf_store_window *w, 
 	for (size_t i = 0; i < w->ntargets && rc == SQLITE_OK; i++) {
 		const struct wf_store_target *t = &w->targets[i];
 
-		rc = put_blob(s->st[ST_TOTALS], WF_TIER_WINDOW, w->start_ms, t->target_id, t->totals, t->totals_len);
+		rc = put_totals(s, WF_TIER_WINDOW, w->start_ms, t->target_id, t->totals, t->totals_len);
 		if (rc == SQLITE_OK)
-			rc = put_blob(s->st[ST_EDGEWIN], WF_TIER_WINDOW, w->start_ms, t->target_id, t->edges,
-				      t->edges_len);
-		if (rc == SQLITE_OK && t->chains_len)
-			rc = put_blob(s->st[ST_CHAINWIN], WF_TIER_WINDOW, w->start_ms, t->target_id, t->chains,
-				      t->chains_len);
+			rc = put_edges(s, WF_TIER_WINDOW, w->start_ms, t->target_id, t->edges, t->edges_len, t->chains,
+				       t->chains_len);
 	}
 	if (rc == SQLITE_OK)
 		rc = store_exec(s->db, "COMMIT");

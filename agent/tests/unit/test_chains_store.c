@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,106 @@ static void test_rollup_and_retention(void **state)
 	assert_int_equal(minute, 0);
 }
 
+/* One integer a query on the store's file answers (its own connection). */
+static long long sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Puts the chains of a store written by this version back where the first
+ * version with chains kept them: a chain_windows row per window and target,
+ * and edge_windows without its chains column (that version's exact DDL). */
+static void to_earlier_shape(const char *path)
+{
+	static const char sql[] =
+		"INSERT INTO chain_windows(tier, start_ms, target_id, data)"
+		" SELECT tier, start_ms, target_id, chains FROM edge_windows WHERE chains IS NOT NULL;"
+		"CREATE TABLE old_edge_windows(tier INTEGER NOT NULL, start_ms INTEGER NOT NULL,"
+		" target_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(tier, start_ms, target_id));"
+		"INSERT INTO old_edge_windows SELECT tier, start_ms, target_id, data FROM edge_windows;"
+		"DROP TABLE edge_windows;"
+		"ALTER TABLE old_edge_windows RENAME TO edge_windows;";
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/*
+ * A store written by the earlier version (chains in chain_windows) opens:
+ * its chains are answered, its minute rolls up with the new windows into
+ * the new column, retention drops its rows, and the store is not rewritten.
+ */
+static void test_earlier_store_shape(void **state)
+{
+	struct fx *f = *state;
+	struct wf_store_reader *rd;
+	struct wf_chains_acc *a;
+	int fine = 0, minute = 0;
+
+	/* Windows 0-4 of minute T0, then the file as the earlier version left it. */
+	for (int k = 0; k < 5; k++)
+		add_window(f, k, true, 0);
+	history_free(f->history);
+	store_close(f->store);
+	catalog_free(f->cat);
+	to_earlier_shape(f->path);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM chain_windows"), 5);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('edge_windows') WHERE name = 'chains'"),
+			 0);
+
+	/* Reopened as the daemon does: a fresh catalog loaded from the file. */
+	f->cat = catalog_new();
+	assert_non_null(f->cat);
+	f->store = store_open(&f->opts, f->cat, T0 + 5 * W);
+	assert_non_null(f->store);
+	f->history = history_new(f->store, f->cat, W, f->opts.fine_retention_ms, 180);
+	assert_non_null(f->history);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('edge_windows') WHERE name = 'chains'"),
+			 1);
+	a = query(f, "", T0, T0 + 5 * W, NULL);
+	assert_int_equal(chains_acc_matched(a), 2);
+	assert_int_equal(chains_acc_row(a, 0)->chain.count, 25);
+	chains_acc_free(a);
+
+	/* Window 5 lands in the new column; window 6 rolls the minute up from both. */
+	add_window(f, 5, true, 0);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM edge_windows WHERE tier = 0 AND chains IS NOT NULL"), 1);
+	a = query(f, "", T0, T0 + 6 * W, NULL);
+	assert_int_equal(chains_acc_row(a, 0)->chain.count, 30);
+	chains_acc_free(a);
+	add_window(f, 6, true, 0);
+	rd = store_reader_open(f->store);
+	assert_non_null(rd);
+	assert_int_equal(store_read_chains(rd, WF_TIER_WINDOW, T0, T0 + WF_MINUTE_MS, count_rows, &fine), 0);
+	assert_int_equal(store_read_chains(rd, WF_TIER_MINUTE, T0, T0 + WF_MINUTE_MS, count_rows, &minute), 0);
+	store_reader_close(rd);
+	assert_int_equal(fine, 6);
+	assert_int_equal(minute, 1);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM edge_windows WHERE tier = 1 AND chains IS NOT NULL"), 1);
+	a = query(f, "", T0, T0 + WF_MINUTE_MS, NULL);
+	assert_int_equal(chains_acc_row(a, 0)->chain.count, 30);
+	chains_acc_free(a);
+
+	/* Past the windows' retention the earlier rows go too. */
+	add_window(f, 7, true, T0 + 4 * 3600000LL);
+	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM chain_windows"), 0);
+	a = query(f, "", T0, T0 + WF_MINUTE_MS, NULL);
+	assert_int_equal(chains_acc_row(a, 0)->chain.count, 30);
+	chains_acc_free(a);
+}
+
 /* A window the store did not take is answered from the ring, once. */
 static void test_ring(void **state)
 {
@@ -621,6 +722,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_depths_and_filters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollup_and_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ring, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_earlier_store_shape, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_route, setup, teardown),
 	};
 
