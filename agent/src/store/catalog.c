@@ -91,7 +91,6 @@ struct wf_catalog *catalog_new(void)
 		return NULL;
 	pthread_rwlock_init(&c->lock, NULL);
 	c->nnames = 1; /* id 0 is "none" */
-	c->names_saved = 1;
 	c->next_edge_id = 1;
 	c->seen_slack_ms = EDGE_LAST_SEEN_SLACK_MS;
 	if (index_reset(&c->names_ix, 0) || index_reset(&c->edges_by_hash, 0) || index_reset(&c->edges_by_id, 0)) {
@@ -113,9 +112,12 @@ void catalog_free(struct wf_catalog *c)
 	if (!c)
 		return;
 	for (size_t i = 1; i < c->nnames; i++)
-		free(c->names[i]);
+		free(c->names[i].s);
 	free(c->names);
 	index_free(&c->names_ix);
+	id_list_free(&c->names_free);
+	id_list_free(&c->names_unsaved);
+	id_list_free(&c->names_forgotten);
 	free(c->targets);
 	for (size_t i = 0; i < c->nedges; i++) {
 		if (c->edges[i].detail) {
@@ -132,6 +134,27 @@ void catalog_free(struct wf_catalog *c)
 
 /* ---- names ---- */
 
+int id_list_push(struct id_list *l, uint32_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint32_t *p = realloc(l->ids, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		l->ids = p;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = id;
+	return 0;
+}
+
+void id_list_free(struct id_list *l)
+{
+	free(l->ids);
+	memset(l, 0, sizeof(*l));
+}
+
 static uint64_t str_hash(const char *s)
 {
 	return fnv(s, strlen(s), FNV_INIT);
@@ -144,31 +167,32 @@ static uint32_t names_lookup(struct wf_catalog *c, const char *s)
 	while (c->names_ix.slots[i]) {
 		uint32_t id = c->names_ix.slots[i] - 1;
 
-		if (!strcmp(c->names[id], s))
+		if (c->names[id].s && !strcmp(c->names[id].s, s))
 			return id;
 		i = (i + 1) & (c->names_ix.cap - 1);
 	}
 	return 0;
 }
 
-static int names_rebuild(struct wf_catalog *c, size_t want)
+int catalog_names_reindex(struct wf_catalog *c, size_t want)
 {
 	if (index_reset(&c->names_ix, want))
 		return -1;
 	for (size_t id = 1; id < c->nnames; id++)
-		if (c->names[id])
-			index_insert(&c->names_ix, str_hash(c->names[id]), (uint32_t)id);
+		if (c->names[id].s)
+			index_insert(&c->names_ix, str_hash(c->names[id].s), (uint32_t)id);
 	return 0;
 }
 
-/* Adds s under id (which must be >= nnames); caller holds the write lock. */
-static int names_add(struct wf_catalog *c, uint32_t id, const char *s)
+/* Puts s under id (a free slot: past nnames, or forgotten); caller holds
+ * the write lock. */
+static int names_add(struct wf_catalog *c, uint32_t id, const char *s, int64_t used_ms)
 {
 	char *copy;
 
 	if (id + 1 > c->cnames) {
 		size_t cap = c->cnames ? c->cnames : 64;
-		char **p;
+		struct name_entry *p;
 
 		while (cap < (size_t)id + 1)
 			cap *= 2;
@@ -182,10 +206,11 @@ static int names_add(struct wf_catalog *c, uint32_t id, const char *s)
 	copy = strdup(s);
 	if (!copy)
 		return -1;
-	c->names[id] = copy;
+	c->names[id] = (struct name_entry){ .s = copy, .used_ms = used_ms };
 	if ((size_t)id + 1 > c->nnames)
 		c->nnames = (size_t)id + 1;
-	if (index_insert(&c->names_ix, str_hash(s), id) == -EAGAIN && names_rebuild(c, c->nnames * 2))
+	c->live_names++;
+	if (index_insert(&c->names_ix, str_hash(s), id) == -EAGAIN && catalog_names_reindex(c, c->live_names * 2))
 		return -1;
 	return 0;
 }
@@ -198,15 +223,34 @@ uint32_t catalog_name_id(struct wf_catalog *c, const char *s)
 		return 0;
 	pthread_rwlock_rdlock(&c->lock);
 	id = names_lookup(c, s);
+	/* Handed out again: a window or edge about to be stored uses it. Only
+	 * the main loop hands names out; readers never look at used_ms. */
+	if (id)
+		__atomic_store_n(&c->names[id].used_ms, __atomic_load_n(&c->clock_ms, __ATOMIC_RELAXED),
+				 __ATOMIC_RELAXED);
 	pthread_rwlock_unlock(&c->lock);
 	if (id)
 		return id;
 	pthread_rwlock_wrlock(&c->lock);
 	id = names_lookup(c, s);
-	if (!id) {
-		id = (uint32_t)c->nnames;
-		if (names_add(c, id, s))
+	if (id) {
+		c->names[id].used_ms = c->clock_ms;
+	} else {
+		/* A forgotten id first, so the table stays as large as the names
+		 * in use, not as every name ever seen. */
+		id = c->names_free.n ? c->names_free.ids[--c->names_free.n] : (uint32_t)c->nnames;
+		if (names_add(c, id, s, c->clock_ms) || id_list_push(&c->names_unsaved, id)) {
+			/* Out of memory: the id stays free, the name unnamed. */
+			if (id < c->cnames && c->names[id].s) {
+				free(c->names[id].s);
+				c->names[id].s = NULL;
+				c->live_names--;
+				catalog_names_reindex(c, c->live_names * 2);
+			}
+			if (id < c->nnames)
+				id_list_push(&c->names_free, id);
 			id = 0;
+		}
 	}
 	pthread_rwlock_unlock(&c->lock);
 	return id;
@@ -230,12 +274,12 @@ const char *catalog_name(struct wf_catalog *c, uint32_t id, char *buf, size_t le
 		return buf;
 	buf[0] = '\0';
 	pthread_rwlock_rdlock(&c->lock);
-	if (id && id < c->nnames && c->names[id]) {
-		size_t n = strlen(c->names[id]);
+	if (id && id < c->nnames && c->names[id].s) {
+		size_t n = strlen(c->names[id].s);
 
 		if (n >= len)
 			n = len - 1;
-		memcpy(buf, c->names[id], n);
+		memcpy(buf, c->names[id].s, n);
 		buf[n] = '\0';
 	}
 	pthread_rwlock_unlock(&c->lock);
@@ -249,14 +293,14 @@ int catalog_load_name(struct wf_catalog *c, uint32_t id, const char *s)
 	if (!id || !s || !*s)
 		return -1;
 	pthread_rwlock_wrlock(&c->lock);
-	if (id < c->nnames && c->names[id])
-		rc = strcmp(c->names[id], s) ? -1 : 0;
+	if (id < c->nnames && c->names[id].s)
+		rc = strcmp(c->names[id].s, s) ? -1 : 0;
 	else if (names_lookup(c, s))
 		rc = -1; /* the same string under two ids: keep the first */
 	else
-		rc = names_add(c, id, s);
-	if (!rc && id + 1 > c->names_saved)
-		c->names_saved = id + 1;
+		rc = names_add(c, id, s, NAME_LOADED);
+	if (!rc)
+		c->names[id].saved = true;
 	pthread_rwlock_unlock(&c->lock);
 	return rc;
 }
@@ -307,6 +351,8 @@ uint32_t catalog_target_put(struct wf_catalog *c, const struct wf_target *t)
 	uint32_t id = 0;
 
 	pthread_rwlock_wrlock(&c->lock);
+	if (t->last_seen_ms > c->clock_ms)
+		__atomic_store_n(&c->clock_ms, t->last_seen_ms, __ATOMIC_RELAXED);
 	e = target_find(c, t->pid, t->start_time);
 	if (e) {
 		bool changed = strcmp(e->t.comm, t->comm) || strcmp(e->t.exe, t->exe) ||
@@ -540,6 +586,8 @@ uint32_t catalog_edge_put(struct wf_catalog *c, const struct wf_edge_meta *m, co
 	uint32_t id = 0;
 
 	pthread_rwlock_wrlock(&c->lock);
+	if (m->last_seen_ms > c->clock_ms)
+		__atomic_store_n(&c->clock_ms, m->last_seen_ms, __ATOMIC_RELAXED);
 	en = edge_by_hash(c, m->hash);
 	if (en) {
 		if (m->last_seen_ms > en->meta.last_seen_ms)
@@ -665,7 +713,7 @@ size_t catalog_name_count(struct wf_catalog *c)
 	size_t n;
 
 	pthread_rwlock_rdlock(&c->lock);
-	n = c->nnames - 1;
+	n = c->live_names;
 	pthread_rwlock_unlock(&c->lock);
 	return n;
 }

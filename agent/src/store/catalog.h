@@ -50,13 +50,15 @@ struct wf_catalog *catalog_new(void);
 void catalog_free(struct wf_catalog *c);
 
 /* ---- names ---- */
-/* Id of s, adding it if new (main loop); 0 for NULL/"" or on ENOMEM. */
+/* Id of s, adding it if new (main loop; stamps it as used at the newest time
+ * the catalog was given); 0 for NULL/"" or on ENOMEM. An id of a forgotten
+ * name (catalog_prune) may be handed out again. */
 uint32_t catalog_name_id(struct wf_catalog *c, const char *s);
 /* Id of s without adding it; 0 if unknown. */
 uint32_t catalog_name_find(struct wf_catalog *c, const char *s);
 /* Copies name id into buf ("" for 0 or unknown); returns buf. */
 const char *catalog_name(struct wf_catalog *c, uint32_t id, char *buf, size_t len);
-/* Names held (ids handed out, "none" not counted). */
+/* Names held (live ids, "none" not counted). */
 size_t catalog_name_count(struct wf_catalog *c);
 /* Loading from the store keeps the stored id. */
 int catalog_load_name(struct wf_catalog *c, uint32_t id, const char *s);
@@ -92,8 +94,12 @@ uint32_t catalog_edge_id_limit(struct wf_catalog *c);
 /* ---- persistence ---- */
 /* What changed since the last successful catalog_mark_clean. */
 struct wf_catalog_dirty {
-	uint32_t names_from, names_to; /* ids [from, to) are new */
-	char **names;		       /* names_to - names_from strings */
+	uint32_t *name_ids; /* names new since the last commit, each under its id */
+	char **names;
+	size_t nnames;
+	size_t names_listed;	   /* how much of the catalog's list of new names that covers */
+	uint32_t *forgotten_names; /* stored names forgotten (catalog_prune): their rows go first */
+	size_t nforgotten;
 	struct wf_target *targets;
 	size_t ntargets;
 	struct wf_edge_meta *edges; /* new or seen again */
@@ -114,8 +120,18 @@ void catalog_set_seen_slack(struct wf_catalog *c, int64_t ms);
 int64_t catalog_seen_slack(struct wf_catalog *c);
 
 /* Forgets edges and gone targets last seen before cutoff_ms, and drops the
- * full records of persisted edges last seen before detail_cutoff_ms. */
+ * full records of persisted edges last seen before detail_cutoff_ms. Then
+ * forgets the names nothing stored within the retention can refer to: not
+ * handed out since cutoff_ms less CATALOG_NAME_MARGIN_MS and the seen
+ * slack, and not used by an edge still held; their ids are handed out again
+ * and the store deletes their rows. A name read from the store counts as
+ * used at the first prune (the store keeps no time of use). */
 void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms);
+/* The store deletes expired windows once a minute, and a minute's roll-up
+ * row starts up to a minute before its windows: a name outlives its last
+ * use by the retention, the slack and this, so no row still stored names a
+ * reused id. */
+#define CATALOG_NAME_MARGIN_MS (2 * 60 * 1000LL)
 
 /* Marks the interned strings (frames, facts, activity) of the edge records
  * held in memory, for intern_sweep (intern.h); edges whose record was

@@ -30,6 +30,21 @@ struct edge_entry {
 	bool is_new; /* never persisted: the store needs its detail */
 };
 
+/* A name id's slot: its string (NULL while the id is free) and when it was
+ * last handed out, on the catalog's clock. */
+struct name_entry {
+	char *s;
+	int64_t used_ms; /* NAME_LOADED: read from the store, not used since */
+	bool saved;	 /* the store has it under this id */
+};
+#define NAME_LOADED INT64_MIN
+
+/* A growable list of ids. */
+struct id_list {
+	uint32_t *ids;
+	size_t n, cap;
+};
+
 struct target_entry {
 	struct wf_target t;
 	uint64_t changed, saved;
@@ -39,10 +54,15 @@ struct wf_catalog {
 	pthread_rwlock_t lock;
 	uint64_t generation;
 
-	char **names; /* names[id], id >= 1 */
-	size_t nnames, cnames;
+	struct name_entry *names; /* names[id], 1 <= id < nnames */
+	size_t nnames, cnames, live_names;
 	struct index names_ix;
-	uint32_t names_saved; /* ids below this are persisted */
+	struct id_list names_free;	/* ids to hand out again (catalog_prune fills it) */
+	struct id_list names_unsaved;	/* ids handed out since the last commit */
+	struct id_list names_forgotten; /* saved ids forgotten: their store rows go */
+	/* The newest last-seen time the catalog was given (targets, edges): the
+	 * time a name is stamped with when handed out. */
+	int64_t clock_ms;
 
 	struct target_entry *targets;
 	size_t ntargets, ctargets;
@@ -60,5 +80,10 @@ struct wf_catalog {
 struct edge_entry *catalog_edge_entry(struct wf_catalog *c, uint32_t id);
 struct target_entry *catalog_target_entry(struct wf_catalog *c, uint32_t id);
 int catalog_edges_reindex(struct wf_catalog *c, size_t want);
+/* The names index rebuilt from the live names (write lock). */
+int catalog_names_reindex(struct wf_catalog *c, size_t want);
+/* Appends id; -1 on ENOMEM. */
+int id_list_push(struct id_list *l, uint32_t id);
+void id_list_free(struct id_list *l);
 
 #endif

@@ -14,9 +14,11 @@
 void catalog_dirty_free(struct wf_catalog_dirty *d)
 {
 	if (d->names)
-		for (uint32_t i = 0; i < d->names_to - d->names_from; i++)
+		for (size_t i = 0; i < d->nnames; i++)
 			free(d->names[i]);
 	free(d->names);
+	free(d->name_ids);
+	free(d->forgotten_names);
 	free(d->targets);
 	if (d->details)
 		for (size_t i = 0; i < d->nedges; i++)
@@ -35,16 +37,30 @@ int catalog_dirty(struct wf_catalog *c, struct wf_catalog_dirty *d)
 	memset(d, 0, sizeof(*d));
 	pthread_rwlock_rdlock(&c->lock);
 	d->generation = c->generation;
-	d->names_from = c->names_saved;
-	d->names_to = (uint32_t)c->nnames;
-	if (d->names_to > d->names_from) {
-		d->names = calloc(d->names_to - d->names_from, sizeof(char *));
-		if (!d->names)
+	/* Forgotten rows first: a new name may reuse one of their ids. */
+	if (c->names_forgotten.n) {
+		d->forgotten_names = malloc(c->names_forgotten.n * sizeof(*d->forgotten_names));
+		if (!d->forgotten_names)
 			goto fail;
-		for (uint32_t id = d->names_from; id < d->names_to; id++) {
-			d->names[id - d->names_from] = strdup(c->names[id] ? c->names[id] : "");
-			if (!d->names[id - d->names_from])
+		memcpy(d->forgotten_names, c->names_forgotten.ids, c->names_forgotten.n * sizeof(uint32_t));
+		d->nforgotten = c->names_forgotten.n;
+	}
+	d->names_listed = c->names_unsaved.n;
+	if (c->names_unsaved.n) {
+		d->names = calloc(c->names_unsaved.n, sizeof(char *));
+		d->name_ids = malloc(c->names_unsaved.n * sizeof(*d->name_ids));
+		if (!d->names || !d->name_ids)
+			goto fail;
+		for (size_t i = 0; i < c->names_unsaved.n; i++) {
+			uint32_t id = c->names_unsaved.ids[i];
+
+			/* Forgotten before it was ever stored: nothing to write. */
+			if (!c->names[id].s || c->names[id].saved)
+				continue;
+			d->names[d->nnames] = strdup(c->names[id].s);
+			if (!d->names[d->nnames])
 				goto fail;
+			d->name_ids[d->nnames++] = id;
 		}
 	}
 	n = 0;
@@ -89,8 +105,24 @@ fail:
 void catalog_mark_clean(struct wf_catalog *c, const struct wf_catalog_dirty *d)
 {
 	pthread_rwlock_wrlock(&c->lock);
-	if (d->names_to > c->names_saved)
-		c->names_saved = d->names_to;
+	/* The main loop takes the snapshot, writes it and marks it clean with
+	 * nothing in between, so the lists still start with what d holds. */
+	for (size_t i = 0; i < d->nnames; i++) {
+		struct name_entry *n = &c->names[d->name_ids[i]];
+
+		if (n->s && !strcmp(n->s, d->names[i]))
+			n->saved = true;
+	}
+	if (d->names_listed <= c->names_unsaved.n) {
+		memmove(c->names_unsaved.ids, c->names_unsaved.ids + d->names_listed,
+			(c->names_unsaved.n - d->names_listed) * sizeof(uint32_t));
+		c->names_unsaved.n -= d->names_listed;
+	}
+	if (d->nforgotten <= c->names_forgotten.n) {
+		memmove(c->names_forgotten.ids, c->names_forgotten.ids + d->nforgotten,
+			(c->names_forgotten.n - d->nforgotten) * sizeof(uint32_t));
+		c->names_forgotten.n -= d->nforgotten;
+	}
 	for (size_t i = 0; i < d->ntargets; i++) {
 		struct target_entry *t = catalog_target_entry(c, d->targets[i].id);
 
@@ -122,6 +154,58 @@ void catalog_mark_interned(struct wf_catalog *c)
 			edge_mark_interned(e);
 	}
 	pthread_rwlock_unlock(&c->lock);
+}
+
+/*
+ * Forgets the names last handed out before cutoff_ms that no edge still held
+ * uses (write lock held): the windows that named them are past the
+ * retention. Their ids go on the free list, stored ones on the forgotten
+ * list for the store; the index is rebuilt without them.
+ */
+static void prune_names(struct wf_catalog *c, int64_t cutoff_ms)
+{
+	bool *held = calloc(c->nnames ? c->nnames : 1, sizeof(*held));
+	size_t forgotten = 0;
+
+	if (!held)
+		return; /* out of memory: forget nothing this time */
+	for (size_t i = 0; i < c->nedges; i++) {
+		const struct wf_edge_meta *m = &c->edges[i].meta;
+
+		if (m->thread < c->nnames)
+			held[m->thread] = true;
+		if (m->activity < c->nnames)
+			held[m->activity] = true;
+	}
+	c->names_free.n = 0;
+	for (uint32_t id = 1; id < c->nnames; id++) {
+		struct name_entry *n = &c->names[id];
+
+		if (n->s && n->used_ms == NAME_LOADED)
+			n->used_ms = c->clock_ms; /* the store keeps no time of use */
+		if (n->s && (held[id] || n->used_ms >= cutoff_ms))
+			continue;
+		if (n->s) {
+			if (n->saved && id_list_push(&c->names_forgotten, id))
+				continue; /* keep it rather than leave its row behind */
+			free(n->s);
+			*n = (struct name_entry){ 0 };
+			c->live_names--;
+			forgotten++;
+		}
+		/* Free ids, highest last: a stack hands the lowest out first. */
+		id_list_push(&c->names_free, id);
+	}
+	/* Reversed: the next new name takes the lowest free id. */
+	for (size_t i = 0, j = c->names_free.n; i + 1 < j; i++, j--) {
+		uint32_t t = c->names_free.ids[i];
+
+		c->names_free.ids[i] = c->names_free.ids[j - 1];
+		c->names_free.ids[j - 1] = t;
+	}
+	if (forgotten)
+		catalog_names_reindex(c, c->live_names * 2);
+	free(held);
 }
 
 void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms)
@@ -159,5 +243,6 @@ void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutof
 		c->targets[t++] = *e;
 	}
 	c->ntargets = t;
+	prune_names(c, cutoff_ms - c->seen_slack_ms - CATALOG_NAME_MARGIN_MS);
 	pthread_rwlock_unlock(&c->lock);
 }

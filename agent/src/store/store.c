@@ -67,8 +67,12 @@ static const char schema[] =
 
 /* The writer's statements, prepared once per connection (store_open_db). */
 static const char *const stmt_sql[ST__COUNT] = {
-	/* A catalog name (thread, activity) under its catalog id; never changes. */
-	[ST_NAME] = "INSERT OR IGNORE INTO names(id, s) VALUES(?, ?)",
+	/* A catalog name (thread, activity) under its catalog id. The id may be
+	 * one the catalog forgot and handed out again, and a row whose delete
+	 * was lost may still hold the string: REPLACE drops either. */
+	[ST_NAME] = "INSERT OR REPLACE INTO names(id, s) VALUES(?, ?)",
+	/* A name the catalog forgot (catalog_prune): no stored row refers to it. */
+	[ST_NAME_FORGET] = "DELETE FROM names WHERE id = ?",
 	/* A target as the catalog has it now (last_seen_ms and alive change). */
 	[ST_TARGET] = "INSERT OR REPLACE INTO targets(id, pid, start_time, comm, exe, labels, first_seen_ms,"
 		      " last_seen_ms, alive) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -24,6 +24,7 @@
 /* The writer's prepared statements (store.c's stmt_sql). */
 enum {
 	ST_NAME,
+	ST_NAME_FORGET,
 	ST_TARGET,
 	ST_STACK,
 	ST_EDGE_NEW,

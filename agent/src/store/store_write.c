@@ -164,16 +164,21 @@ static void labels_to_text(const struct wf_labels *l, char *buf, size_t len)
 						 discovery_label_name((enum wf_label)i), l->value[i]);
 }
 
-/* What the catalog gained or changed since the last write: names, then
- * targets, then edges (which refer to both). */
+/* What the catalog gained, changed or forgot since the last write: names,
+ * then targets, then edges (which refer to both). */
 static int put_catalog(struct wf_store *s, const struct wf_catalog_dirty *d)
 {
 	int rc = SQLITE_OK;
 	char labels[WF_LABEL__COUNT * (WF_LABEL_MAX + 32)];
 
-	for (uint32_t id = d->names_from; id < d->names_to && rc == SQLITE_OK; id++) {
-		sqlite3_bind_int64(s->st[ST_NAME], 1, id);
-		sqlite3_bind_text(s->st[ST_NAME], 2, d->names[id - d->names_from], -1, SQLITE_STATIC);
+	/* Forgotten names first: a new name may take one of their ids. */
+	for (size_t i = 0; i < d->nforgotten && rc == SQLITE_OK; i++) {
+		sqlite3_bind_int64(s->st[ST_NAME_FORGET], 1, d->forgotten_names[i]);
+		rc = step_reset(s->st[ST_NAME_FORGET]);
+	}
+	for (size_t i = 0; i < d->nnames && rc == SQLITE_OK; i++) {
+		sqlite3_bind_int64(s->st[ST_NAME], 1, d->name_ids[i]);
+		sqlite3_bind_text(s->st[ST_NAME], 2, d->names[i], -1, SQLITE_STATIC);
 		rc = step_reset(s->st[ST_NAME]);
 	}
 	for (size_t i = 0; i < d->ntargets && rc == SQLITE_OK; i++) {

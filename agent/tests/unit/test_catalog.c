@@ -154,6 +154,67 @@ static void test_edges_dirty_prune(void **state)
 	catalog_free(c);
 }
 
+/*
+ * Names expire (issue 13): one an edge still held uses stays however old its
+ * last use, as does one read from the store until a retention after the
+ * first prune; the others go once past the retention, the slack and the
+ * margin, the stored ones listed for the store to delete.
+ */
+static void test_names_expire_unless_held(void **state)
+{
+	const int64_t min = 60000, slack = 15 * min, retention = 60 * min;
+	struct wf_catalog *c = catalog_new();
+	struct wf_catalog_dirty d;
+	struct wf_target t = target(5, 9, 0);
+	uint32_t loaded, old, held, recent, tid;
+
+	(void)state;
+	catalog_set_seen_slack(c, slack);
+	assert_int_equal(catalog_load_name(c, 40, "from-the-store"), 0);
+	loaded = 40;
+	tid = catalog_target_put(c, &t); /* the catalog's clock: 0 */
+	old = catalog_name_id(c, "old-thread");
+	held = catalog_name_id(c, "held-thread");
+	assert_true(old && held && old != held && old != loaded);
+	/* An edge seen at 2 h uses held-thread, named at 0. */
+	catalog_edge_put(c, &(struct wf_edge_meta){ .hash = 1, .target_id = tid, .thread = held, .last_seen_ms = 120 * min },
+			 NULL);
+	recent = catalog_name_id(c, "recent-thread"); /* stamped 2 h */
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nnames, 3);
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+
+	/* At 2 h: old-thread is past 1 h + 15 min + the margin; the rest stay. */
+	catalog_prune(c, 120 * min - retention, 0);
+	assert_int_equal(catalog_name_find(c, "old-thread"), 0);
+	assert_int_equal(catalog_name_find(c, "held-thread"), held);
+	assert_int_equal(catalog_name_find(c, "recent-thread"), recent);
+	assert_int_equal(catalog_name_find(c, "from-the-store"), loaded);
+	assert_int_equal(catalog_name_count(c), 3);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nforgotten, 1);
+	assert_int_equal(d.forgotten_names[0], old);
+	assert_int_equal(d.nnames, 0);
+	catalog_mark_clean(c, &d);
+	catalog_dirty_free(&d);
+	assert_int_equal(catalog_dirty(c, &d), 0);
+	assert_int_equal(d.nforgotten, 0);
+	catalog_dirty_free(&d);
+	/* The lowest free id is handed out next. */
+	assert_int_equal(catalog_name_id(c, "another-thread"), old < loaded ? old : 1);
+
+	/* At 5 h: the edge is gone (last seen 2 h), so are its name, the loaded
+	 * one (counted as used at 2 h) and recent-thread. */
+	catalog_target_put(c, &(struct wf_target){ .pid = 5, .start_time = 9, .alive = true, .last_seen_ms = 300 * min });
+	catalog_prune(c, 300 * min - retention, 0);
+	assert_int_equal(catalog_name_find(c, "held-thread"), 0);
+	assert_int_equal(catalog_name_find(c, "from-the-store"), 0);
+	assert_int_equal(catalog_name_find(c, "recent-thread"), 0);
+	assert_int_equal(catalog_name_count(c), 0); /* another-thread too: named at 2 h */
+	catalog_free(c);
+}
+
 /* A chain link's record (its identity has no stacks, collect/chains.c):
  * first seen without stacks, then with them: the stacks are kept and the
  * record is stored again; later records without stacks change nothing. */
@@ -206,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_names_and_targets),
 		cmocka_unit_test(test_edges_dirty_prune),
 		cmocka_unit_test(test_link_record_gains_stacks),
+		cmocka_unit_test(test_names_expire_unless_held),
 	};
 
 	return cmocka_run_group_tests_name("catalog", tests, NULL, NULL);

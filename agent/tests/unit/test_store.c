@@ -3,7 +3,8 @@
  * store: real SQLite files in a temporary directory. Windows written are
  * read back; minutes roll up to the sums of their windows; retention drops
  * what is old; a reopened store gives back the catalog with the same ids;
- * a store whose directory is missing recovers once it exists; a file
+ * names no stored row refers to expire; a store whose directory is missing
+ * recovers once it exists; a file
  * overwritten with garbage is reported corrupt and left alone.
  */
 #include <setjmp.h>
@@ -371,6 +372,111 @@ static void test_catalog_expiry_short_retention(void **state)
 	catalog_free(cat);
 }
 
+/* One name's row in the store's names table: its id, 0 if absent. */
+static long long stored_name_id(const char *path, const char *name)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long id = 0;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id FROM names WHERE s = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return id;
+}
+
+/* Window [start, start + W) of target tid with one thread named name, and
+ * the target seen at its end, as the tracker and collector do. */
+static void write_thread_window(struct wf_store *s, struct wf_catalog *cat, uint32_t tid, const char *name,
+				int64_t start)
+{
+	struct wf_wtarget t;
+	struct wf_buf tb = { 0 }, eb = { 0 };
+	struct wf_store_target st;
+	struct wf_store_window w;
+	struct wf_target tg;
+
+	assert_int_equal(catalog_target_get(cat, tid, &tg), 0);
+	tg.last_seen_ms = start + W;
+	catalog_target_put(cat, &tg);
+	wtarget_init(&t, tid);
+	wtarget_add_thread(&t, &(struct wf_wthread){ .name = catalog_name_id(cat, name), .oncpu_us = 1 });
+	assert_int_equal(wtarget_encode_totals(&t, &tb), 0);
+	assert_int_equal(wtarget_encode_edges(&t, &eb), 0);
+	st = (struct wf_store_target){ tid, tb.data, tb.len, eb.data, eb.len, NULL, 0 };
+	w = (struct wf_store_window){ start, start + W, &st, 1 };
+	assert_int_equal(store_write_window(s, &w, start + W), 0);
+	wtarget_free(&t);
+	wf_buf_free(&tb);
+	wf_buf_free(&eb);
+}
+
+/*
+ * Issue 13: thread names come and go under pod churn; a name no stored row
+ * can refer to any more (its windows past the retention, no edge held uses
+ * it) is forgotten by the catalog, its row deleted from the store, and its
+ * id handed out again; a reopened store loads the new name under it. The
+ * catalog's prune runs as serve runs it (every 5 minutes at this retention).
+ */
+static void test_names_expire(void **state)
+{
+	struct fx *f = *state;
+	struct wf_catalog *cat = catalog_new(), *cat2;
+	struct wf_store *s;
+	uint32_t tid, gone, stays, fresh;
+	char name[32];
+
+	f->opts.retention_ms = f->opts.fine_retention_ms = 600000; /* 10 min */
+	s = store_open(&f->opts, cat, T0);
+	tid = add_target(cat);
+	write_thread_window(s, cat, tid, "wf-gone-0", T0);
+	gone = catalog_name_find(cat, "wf-gone-0");
+	assert_true(gone);
+	assert_int_equal(stored_name_id(f->path, "wf-gone-0"), gone);
+	for (int k = 1; k <= 120; k++) {
+		int64_t end = T0 + (k + 1) * W;
+
+		write_thread_window(s, cat, tid, "wf-stays", T0 + k * W);
+		if (k % 30 == 0)
+			catalog_prune(cat, end - f->opts.retention_ms, end - f->opts.retention_ms);
+		/* Kept while its window may still be stored: the retention, the
+		 * seen slack (2.5 min) and the margin (2 min) after its use; the
+		 * prune at 15 min is the first past that. */
+		if (k == 60)
+			assert_int_equal(catalog_name_find(cat, "wf-gone-0"), gone);
+	}
+	stays = catalog_name_find(cat, "wf-stays");
+	assert_true(stays);
+	assert_int_equal(catalog_name_find(cat, "wf-gone-0"), 0);
+	assert_string_equal(catalog_name(cat, gone, name, sizeof(name)), "");
+	assert_int_equal(catalog_name_count(cat), 1);
+
+	/* The next write deletes its row; a new name takes the id again. */
+	write_thread_window(s, cat, tid, "wf-stays", T0 + 121 * W);
+	assert_int_equal(stored_name_id(f->path, "wf-gone-0"), 0);
+	fresh = catalog_name_id(cat, "wf-new-1");
+	assert_int_equal(fresh, gone);
+	write_thread_window(s, cat, tid, "wf-new-1", T0 + 122 * W);
+	assert_int_equal(stored_name_id(f->path, "wf-new-1"), fresh);
+	assert_int_equal(stored_name_id(f->path, "wf-stays"), stays);
+	store_close(s);
+
+	/* Reopened: the new name under the reused id, the old one gone. */
+	cat2 = catalog_new();
+	s = store_open(&f->opts, cat2, T0 + 123 * W);
+	assert_string_equal(catalog_name(cat2, fresh, name, sizeof(name)), "wf-new-1");
+	assert_string_equal(catalog_name(cat2, stays, name, sizeof(name)), "wf-stays");
+	assert_int_equal(catalog_name_find(cat2, "wf-gone-0"), 0);
+	assert_int_equal(catalog_name_count(cat2), 2);
+	store_close(s);
+	catalog_free(cat2);
+	catalog_free(cat);
+}
+
 static void test_missing_dir_recovers(void **state)
 {
 	struct fx *f = *state;
@@ -469,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_read_rollup_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_catalog_expiry_short_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
 	};
