@@ -121,6 +121,37 @@ static uint32_t *slot(struct wf_edges_acc *a, uint32_t id)
 	return &a->pages[page][id & (PAGE_SLOTS - 1)];
 }
 
+/* The sums of id, created on first sight; NULL for an id the catalog never
+ * handed out (*enomem false: skipped) or on ENOMEM (*enomem true). */
+static inline struct sums *sums_of(struct wf_edges_acc *a, uint32_t id, uint32_t target_id, int64_t first_ms,
+				   int64_t last_ms, bool *enomem)
+{
+	uint32_t *sl = slot(a, id);
+	struct sums *s;
+
+	if (!sl) {
+		*enomem = id < a->id_limit;
+		return NULL;
+	}
+	if (*sl)
+		return &a->sums[*sl - 1];
+	if (a->nsums == a->csums) {
+		size_t cap = a->csums ? a->csums * 2 : 1024;
+		struct sums *p = realloc(a->sums, cap * sizeof(*p));
+
+		if (!p) {
+			*enomem = true;
+			return NULL;
+		}
+		a->sums = p;
+		a->csums = cap;
+	}
+	s = &a->sums[a->nsums++];
+	*sl = (uint32_t)a->nsums;
+	*s = (struct sums){ .id = id, .target_id = target_id, .first_ms = first_ms, .last_ms = last_ms };
+	return s;
+}
+
 /* One window's edges blob of one target: each edge's numbers added to its
  * sums (created on first sight), first/last seen widened to the window. */
 int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
@@ -134,29 +165,13 @@ int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint
 		return -1;
 	for (size_t i = 0; i < w->nedges; i++) {
 		const struct wf_wedge *e = &w->edges[i];
-		uint32_t *sl = slot(a, e->id);
-		struct sums *s;
+		bool enomem;
+		struct sums *s = sums_of(a, e->id, target_id, start_ms, end_ms, &enomem);
 
-		if (!sl) {
-			if (e->id < a->id_limit)
-				return -1; /* ENOMEM */
+		if (!s) {
+			if (enomem)
+				return -1;
 			continue;
-		}
-		if (!*sl) {
-			if (a->nsums == a->csums) {
-				size_t cap = a->csums ? a->csums * 2 : 1024;
-				struct sums *p = realloc(a->sums, cap * sizeof(*p));
-
-				if (!p)
-					return -1;
-				a->sums = p;
-				a->csums = cap;
-			}
-			s = &a->sums[a->nsums++];
-			*sl = (uint32_t)a->nsums;
-			*s = (struct sums){ .id = e->id, .target_id = target_id, .first_ms = start_ms, .last_ms = end_ms };
-		} else {
-			s = &a->sums[*sl - 1];
 		}
 		s->count += e->count;
 		s->offcpu_us += e->offcpu_us;
@@ -167,6 +182,37 @@ int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint
 			s->first_ms = start_ms;
 		if (end_ms > s->last_ms)
 			s->last_ms = end_ms;
+	}
+	return 0;
+}
+
+/* A block's sums of one target (edge_blocks.c): the same additions, each
+ * edge once for the whole block. */
+int edges_acc_add_sums(struct wf_edges_acc *a, uint32_t target_id, int64_t base_ms, const struct wf_edge_sum *in,
+		       size_t n)
+{
+	if (target_match_find(&a->tm, target_id) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct wf_edge_sum *e = &in[i];
+		int64_t first_ms = base_ms + e->first_off_ms, last_ms = base_ms + e->last_off_ms;
+		bool enomem;
+		struct sums *s = sums_of(a, e->id, target_id, first_ms, last_ms, &enomem);
+
+		if (!s) {
+			if (enomem)
+				return -1;
+			continue;
+		}
+		s->count += e->count;
+		s->offcpu_us += e->offcpu_us;
+		s->runq_us += e->runq_us;
+		if (e->max_us > s->max_us)
+			s->max_us = e->max_us;
+		if (first_ms < s->first_ms)
+			s->first_ms = first_ms;
+		if (last_ms > s->last_ms)
+			s->last_ms = last_ms;
 	}
 	return 0;
 }

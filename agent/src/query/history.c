@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edge_blocks.h"
 #include "logging.h"
 
 /* A window in the ring: immutable once added (but for persisted, under the
@@ -26,6 +27,7 @@ struct wf_history {
 	pthread_mutex_t lock;
 	struct ring_window **ring; /* circular, oldest at head */
 	size_t cap, head, len;
+	struct wf_edge_blocks *blocks; /* edges' sums per block of rolled-up minutes */
 };
 
 static void window_unref(struct wf_history *h, struct ring_window *w)
@@ -52,7 +54,10 @@ struct wf_history *history_new(struct wf_store *store, struct wf_catalog *cat, i
 	if (!h)
 		return NULL;
 	h->ring = calloc(ring_windows ? ring_windows : 1, sizeof(*h->ring));
-	if (!h->ring) {
+	h->blocks = edge_blocks_new(WF_EDGE_BLOCKS_MAX_BYTES);
+	if (!h->ring || !h->blocks) {
+		free(h->ring);
+		edge_blocks_free(h->blocks);
 		free(h);
 		return NULL;
 	}
@@ -72,8 +77,25 @@ void history_free(struct wf_history *h)
 	for (size_t i = 0; i < h->len; i++)
 		window_unref(h, h->ring[(h->head + i) % h->cap]);
 	free(h->ring);
+	edge_blocks_free(h->blocks);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
+}
+
+int history_edge_blocks_limit(struct wf_history *h, size_t max_bytes)
+{
+	struct wf_edge_blocks *b = edge_blocks_new(max_bytes);
+
+	if (!b)
+		return -1;
+	edge_blocks_free(h->blocks);
+	h->blocks = b;
+	return 0;
+}
+
+void history_edge_blocks_stats(struct wf_history *h, struct wf_edge_blocks_stats *out)
+{
+	edge_blocks_stats(h->blocks, out);
 }
 
 int history_add(struct wf_history *h, const struct wf_store_window *w, bool persisted)
@@ -274,6 +296,7 @@ struct blob_kind {
 	wf_store_blob_cb add; /* a blob that does not decode is skipped, as for series */
 	void (*reset)(void *acc);
 	bool chains;
+	bool blocks; /* tier 1 through the edges' block sums (edge_blocks.h) */
 };
 
 /* The store's segments of the plan, then the ring's windows it does not
@@ -294,8 +317,12 @@ static void read_blobs(struct wf_history *h, const struct wf_query *q, int64_t n
 
 		resolution(h, now_ms, true, &res);
 		nseg = edges_plan(q, &res, seg);
-		for (size_t i = 0; i < nseg && !rc; i++)
-			rc = k->read(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, k->add, acc);
+		for (size_t i = 0; i < nseg && !rc; i++) {
+			if (k->blocks && seg[i].tier == WF_TIER_MINUTE)
+				rc = edge_blocks_read(h->blocks, r, seg[i].from_ms, seg[i].to_ms, res.rolled_until_ms, acc);
+			else
+				rc = k->read(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, k->add, acc);
+		}
 		store_reader_close(r);
 		if (rc) {
 			k->reset(acc);
@@ -344,7 +371,7 @@ static void chains_reset(void *acc)
 struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
 				   struct wf_answer_info *info)
 {
-	static const struct blob_kind edges = { store_read_edges, edges_add, edges_reset, false };
+	static const struct blob_kind edges = { store_read_edges, edges_add, edges_reset, false, true };
 	struct wf_edges_acc *a = edges_acc_new(q, h->cat);
 
 	if (!a)
@@ -360,7 +387,7 @@ struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *
 struct wf_chains_acc *history_chains(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
 				     struct wf_answer_info *info)
 {
-	static const struct blob_kind chains = { store_read_chains, chains_add, chains_reset, true };
+	static const struct blob_kind chains = { store_read_chains, chains_add, chains_reset, true, false };
 	struct wf_chains_acc *a = chains_acc_new(q, h->cat);
 
 	if (!a)

@@ -136,6 +136,17 @@ void edges_acc_free(struct wf_edges_acc *a);
 void edges_acc_reset(struct wf_edges_acc *a);
 int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
 		  size_t len);
+/* One edge's sums over a block of windows (edge_blocks.h): first and last
+ * seen as offsets from the block's start. */
+struct wf_edge_sum {
+	uint32_t id;
+	int32_t first_off_ms, last_off_ms;
+	uint64_t count, offcpu_us, runq_us, max_us;
+};
+/* Adds n sums of one target's edges, as if each block's windows had been
+ * added one by one with edges_acc_add. 0, or -1 on ENOMEM. */
+int edges_acc_add_sums(struct wf_edges_acc *a, uint32_t target_id, int64_t base_ms, const struct wf_edge_sum *s,
+		       size_t n);
 /* Applies the per-edge filters, sorts by q->sort (descending) and keeps
  * q->limit rows. Returns the number of rows, -1 on ENOMEM. */
 ssize_t edges_acc_finish(struct wf_edges_acc *a);

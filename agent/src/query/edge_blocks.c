@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "edge_blocks.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "window.h"
+
+/* One target's sums in a block. */
+struct block_target {
+	uint32_t target_id;
+	size_t n;
+	const struct wf_edge_sum *sums; /* into the block's sums */
+};
+
+/* A block as kept: immutable once built, shared by reference. */
+struct block {
+	int refs;
+	int64_t start_ms;
+	uint64_t fingerprint;
+	size_t ntargets, bytes;
+	struct block_target *targets;
+	struct wf_edge_sum *sums;
+};
+
+struct wf_edge_blocks {
+	pthread_mutex_t lock;
+	size_t max_bytes, bytes;
+	struct block **blocks; /* unordered; few (max_bytes / a block's size) */
+	size_t n, cap;
+	uint64_t hits, misses, stale;
+};
+
+static void block_unref(struct wf_edge_blocks *c, struct block *b)
+{
+	bool last;
+
+	if (!b)
+		return;
+	pthread_mutex_lock(&c->lock);
+	last = --b->refs == 0;
+	pthread_mutex_unlock(&c->lock);
+	if (last) {
+		free(b->targets);
+		free(b->sums);
+		free(b);
+	}
+}
+
+struct wf_edge_blocks *edge_blocks_new(size_t max_bytes)
+{
+	struct wf_edge_blocks *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	c->max_bytes = max_bytes;
+	return c;
+}
+
+void edge_blocks_free(struct wf_edge_blocks *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		block_unref(c, c->blocks[i]);
+	free(c->blocks);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void edge_blocks_stats(struct wf_edge_blocks *c, struct wf_edge_blocks_stats *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = (struct wf_edge_blocks_stats){ .hits = c->hits, .misses = c->misses, .stale = c->stale,
+					      .blocks = c->n, .bytes = c->bytes };
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Removes blocks[i] (the caller unrefs it after unlocking). Lock held. */
+static struct block *take_out(struct wf_edge_blocks *c, size_t i)
+{
+	struct block *b = c->blocks[i];
+
+	c->bytes -= b->bytes;
+	c->blocks[i] = c->blocks[--c->n];
+	return b;
+}
+
+/* The kept block starting at start_ms, referenced, if its fingerprint is
+ * still fp; a kept one with another is dropped (its minutes changed). */
+static struct block *lookup(struct wf_edge_blocks *c, int64_t start_ms, uint64_t fp)
+{
+	struct block *b = NULL, *old = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->blocks[i]->start_ms != start_ms)
+			continue;
+		if (c->blocks[i]->fingerprint == fp) {
+			b = c->blocks[i];
+			b->refs++;
+			c->hits++;
+		} else {
+			old = take_out(c, i);
+			c->stale++;
+		}
+		break;
+	}
+	if (!b)
+		c->misses++;
+	pthread_mutex_unlock(&c->lock);
+	block_unref(c, old);
+	return b;
+}
+
+/*
+ * Keeps b (a new reference) unless it is older than the span before
+ * newest_ms or larger than the bound: first the blocks out of the span go,
+ * then the oldest until b fits, unless b is older than all of them (an
+ * answer over more blocks than fit keeps its newest ones, not its last
+ * read). A block of the same start (built by a concurrent query) is
+ * replaced.
+ */
+static void keep(struct wf_edge_blocks *c, struct block *b, int64_t newest_ms)
+{
+	struct block **gone;
+	size_t ngone = 0;
+
+	if (b->bytes > c->max_bytes || b->start_ms < newest_ms - WF_EDGE_BLOCKS_SPAN_MS)
+		return;
+	pthread_mutex_lock(&c->lock);
+	gone = malloc((c->n + 1) * sizeof(*gone));
+	if (!gone) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	for (size_t i = 0; i < c->n;) {
+		if (c->blocks[i]->start_ms == b->start_ms || c->blocks[i]->start_ms < newest_ms - WF_EDGE_BLOCKS_SPAN_MS)
+			gone[ngone++] = take_out(c, i);
+		else
+			i++;
+	}
+	while (c->n && c->bytes + b->bytes > c->max_bytes) {
+		size_t oldest = 0;
+
+		for (size_t i = 1; i < c->n; i++)
+			if (c->blocks[i]->start_ms < c->blocks[oldest]->start_ms)
+				oldest = i;
+		if (b->start_ms < c->blocks[oldest]->start_ms)
+			goto out; /* b is the oldest of all: the newer ones stay */
+		gone[ngone++] = take_out(c, oldest);
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct block **p = realloc(c->blocks, cap * sizeof(*p));
+
+		if (!p)
+			goto out;
+		c->blocks = p;
+		c->cap = cap;
+	}
+	b->refs++;
+	c->blocks[c->n++] = b;
+	c->bytes += b->bytes;
+out:
+	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < ngone; i++)
+		block_unref(c, gone[i]);
+	free(gone);
+}
+
+/* ---- the fingerprints of a range's minutes ---- */
+
+struct prints {
+	int64_t from_ms;
+	uint64_t *fp; /* per block of the range */
+	size_t n;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdull;
+}
+
+static int print_cb(void *ctx, int64_t start, int64_t end)
+{
+	struct prints *p = ctx;
+	size_t k = (size_t)((start - p->from_ms) / WF_EDGE_BLOCK_MS);
+
+	if (k < p->n)
+		p->fp[k] = mix(mix(p->fp[k], (uint64_t)start), (uint64_t)end);
+	return 0;
+}
+
+/* ---- building a block from the store ---- */
+
+/* The sums of one (target, edge) while a block is built. */
+struct building_sum {
+	uint32_t target_id;
+	struct wf_edge_sum s;
+};
+
+struct builder {
+	int64_t start_ms;
+	bool fits; /* every window's times fit the offsets */
+	bool enomem;
+	struct wf_wtarget scratch;
+	struct building_sum *sums;
+	size_t n, cap;
+	uint32_t *slots; /* open addressing on (target, id): index + 1 into sums */
+	size_t nslots;
+};
+
+static size_t slot_of(uint32_t target_id, uint32_t id, size_t nslots)
+{
+	uint64_t k = ((uint64_t)target_id << 32 | id) * 0x9e3779b97f4a7c15ull;
+
+	return (size_t)(k >> 32) & (nslots - 1);
+}
+
+static bool grow_slots(struct builder *b)
+{
+	size_t n = b->nslots ? 2 * b->nslots : 4096;
+	uint32_t *p = calloc(n, sizeof(*p));
+
+	if (!p)
+		return false;
+	for (size_t i = 0; i < b->n; i++) {
+		size_t k = slot_of(b->sums[i].target_id, b->sums[i].s.id, n);
+
+		while (p[k])
+			k = (k + 1) & (n - 1);
+		p[k] = (uint32_t)(i + 1);
+	}
+	free(b->slots);
+	b->slots = p;
+	b->nslots = n;
+	return true;
+}
+
+static struct building_sum *builder_sum(struct builder *b, uint32_t target_id, uint32_t id)
+{
+	size_t k;
+
+	if (2 * (b->n + 1) > b->nslots && !grow_slots(b))
+		return NULL;
+	for (k = slot_of(target_id, id, b->nslots); b->slots[k]; k = (k + 1) & (b->nslots - 1)) {
+		struct building_sum *s = &b->sums[b->slots[k] - 1];
+
+		if (s->s.id == id && s->target_id == target_id)
+			return s;
+	}
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 4096;
+		struct building_sum *p = realloc(b->sums, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		b->sums = p;
+		b->cap = cap;
+	}
+	b->sums[b->n] = (struct building_sum){ .target_id = target_id, .s = { .id = id, .first_off_ms = INT32_MAX,
+									     .last_off_ms = INT32_MIN } };
+	b->slots[k] = (uint32_t)++b->n;
+	return &b->sums[b->n - 1];
+}
+
+/* One minute's blob of one target, summed as edges_acc_add sums it (a blob
+ * that does not decode adds nothing, as there). */
+static int build_cb(void *ctx, int64_t start, int64_t end, uint32_t target_id, const uint8_t *blob, size_t len)
+{
+	struct builder *b = ctx;
+	int64_t first = start - b->start_ms, last = end - b->start_ms;
+
+	if (b->enomem)
+		return 0;
+	if (first < INT32_MIN || first > INT32_MAX || last < INT32_MIN || last > INT32_MAX)
+		b->fits = false;
+	if (wtarget_decode_edges(&b->scratch, blob, len))
+		return 0;
+	for (size_t i = 0; i < b->scratch.nedges; i++) {
+		const struct wf_wedge *e = &b->scratch.edges[i];
+		struct building_sum *s = builder_sum(b, target_id, e->id);
+
+		if (!s) {
+			b->enomem = true;
+			return 0;
+		}
+		s->s.count += e->count;
+		s->s.offcpu_us += e->offcpu_us;
+		s->s.runq_us += e->runq_us;
+		if (e->max_us > s->s.max_us)
+			s->s.max_us = e->max_us;
+		if ((int32_t)first < s->s.first_off_ms)
+			s->s.first_off_ms = (int32_t)first;
+		if ((int32_t)last > s->s.last_off_ms)
+			s->s.last_off_ms = (int32_t)last;
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The builder's sums grouped by target (in the order of the targets' ids). */
+static struct block *block_from(struct builder *b, uint64_t fp)
+{
+	struct block *blk = calloc(1, sizeof(*blk));
+	uint32_t *ids = malloc((b->n + 1) * sizeof(*ids));
+	size_t *at = NULL, nt = 0;
+
+	if (!blk || !ids)
+		goto fail;
+	for (size_t i = 0; i < b->n; i++)
+		ids[i] = b->sums[i].target_id;
+	qsort(ids, b->n, sizeof(*ids), cmp_u32);
+	for (size_t i = 0; i < b->n; i++)
+		if (!nt || ids[nt - 1] != ids[i])
+			ids[nt++] = ids[i];
+	blk->targets = calloc(nt ? nt : 1, sizeof(*blk->targets));
+	blk->sums = malloc((b->n ? b->n : 1) * sizeof(*blk->sums));
+	at = calloc(nt + 1, sizeof(*at));
+	if (!blk->targets || !blk->sums || !at)
+		goto fail;
+	/* Count per target, then place each sum in its target's run. */
+	for (size_t i = 0; i < b->n; i++) {
+		uint32_t *t = bsearch(&b->sums[i].target_id, ids, nt, sizeof(*ids), cmp_u32);
+
+		at[t - ids + 1]++;
+	}
+	for (size_t t = 0; t < nt; t++) {
+		blk->targets[t] = (struct block_target){ .target_id = ids[t], .n = at[t + 1], .sums = blk->sums + at[t] };
+		at[t + 1] += at[t];
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		uint32_t *t = bsearch(&b->sums[i].target_id, ids, nt, sizeof(*ids), cmp_u32);
+
+		blk->sums[at[t - ids]++] = b->sums[i].s;
+	}
+	blk->ntargets = nt;
+	blk->start_ms = b->start_ms;
+	blk->fingerprint = fp;
+	blk->refs = 1;
+	blk->bytes = sizeof(*blk) + nt * sizeof(*blk->targets) + b->n * sizeof(*blk->sums);
+	free(ids);
+	free(at);
+	return blk;
+fail:
+	if (blk) {
+		free(blk->targets);
+		free(blk->sums);
+		free(blk);
+	}
+	free(ids);
+	free(at);
+	return NULL;
+}
+
+static void block_add(const struct block *b, struct wf_edges_acc *acc)
+{
+	for (size_t t = 0; t < b->ntargets; t++)
+		edges_acc_add_sums(acc, b->targets[t].target_id, b->start_ms, b->targets[t].sums, b->targets[t].n);
+}
+
+static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	/* A blob that does not decode is skipped (history.c does the same). */
+	edges_acc_add(acc, start, end, target, blob, len);
+	return 0;
+}
+
+/* One block of the range: kept, or built (and kept if it may be). */
+static int read_block(struct wf_edge_blocks *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
+		      uint64_t fp, int64_t rolled_until_ms, struct wf_edges_acc *acc)
+{
+	struct block *b = c->max_bytes ? lookup(c, start, fp) : NULL;
+	int rc;
+
+	if (b) {
+		block_add(b, acc);
+		block_unref(c, b);
+		return 0;
+	}
+	bld->start_ms = start;
+	bld->fits = true;
+	bld->enomem = false;
+	bld->n = 0;
+	if (bld->nslots)
+		memset(bld->slots, 0, bld->nslots * sizeof(*bld->slots));
+	rc = store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, build_cb, bld);
+	if (rc)
+		return -1;
+	b = bld->fits && !bld->enomem ? block_from(bld, fp) : NULL;
+	if (!b) /* cannot be kept: the blobs once more, straight into the answer */
+		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
+	block_add(b, acc);
+	if (c->max_bytes)
+		keep(c, b, rolled_until_ms);
+	block_unref(c, b);
+	return 0;
+}
+
+int edge_blocks_read(struct wf_edge_blocks *c, struct wf_store_reader *r, int64_t from, int64_t to,
+		     int64_t rolled_until_ms, struct wf_edges_acc *acc)
+{
+	int64_t a = (from + WF_EDGE_BLOCK_MS - 1) / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
+	int64_t b = to / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
+	struct prints p = { .from_ms = a };
+	struct builder bld = { 0 };
+	int rc = 0;
+
+	if (b > rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS)
+		b = rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
+	if (from < 0 || a >= b)
+		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
+	p.n = (size_t)((b - a) / WF_EDGE_BLOCK_MS);
+	p.fp = calloc(p.n, sizeof(*p.fp));
+	if (!p.fp)
+		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
+	rc = store_read_windows(r, WF_TIER_MINUTE, a, b, print_cb, &p);
+	if (!rc && from < a)
+		rc = store_read_edges(r, WF_TIER_MINUTE, from, a, add_cb, acc);
+	for (size_t k = 0; k < p.n && !rc; k++)
+		rc = read_block(c, r, &bld, a + (int64_t)k * WF_EDGE_BLOCK_MS, p.fp[k], rolled_until_ms, acc);
+	if (!rc && b < to)
+		rc = store_read_edges(r, WF_TIER_MINUTE, b, to, add_cb, acc);
+	free(p.fp);
+	free(bld.sums);
+	free(bld.slots);
+	wtarget_free(&bld.scratch);
+	return rc ? -1 : 0;
+}
