@@ -200,7 +200,7 @@ static int print_cb(void *ctx, int64_t start, int64_t end)
 
 /* The sums of one (target, edge) while a block is built. */
 struct building_sum {
-	uint32_t target_id;
+	uint32_t target; /* index into the builder's targets */
 	struct wf_edge_sum s;
 };
 
@@ -213,11 +213,41 @@ struct builder {
 	size_t n, cap;
 	uint32_t *slots; /* open addressing on (target, id): index + 1 into sums */
 	size_t nslots;
+	/* The targets met, in order, and their sums' count: blobs come a
+	 * target at a time, and a block holds a few targets. */
+	uint32_t *targets;
+	size_t *per_target;
+	size_t ntargets, ctargets;
 };
 
-static size_t slot_of(uint32_t target_id, uint32_t id, size_t nslots)
+/* The index of target_id among the builder's targets, added if new; -1 on ENOMEM. */
+static long builder_target(struct builder *b, uint32_t target_id)
 {
-	uint64_t k = ((uint64_t)target_id << 32 | id) * 0x9e3779b97f4a7c15ull;
+	for (size_t i = b->ntargets; i-- > 0;)
+		if (b->targets[i] == target_id)
+			return (long)i;
+	if (b->ntargets == b->ctargets) {
+		size_t cap = b->ctargets ? 2 * b->ctargets : 16;
+		uint32_t *t = realloc(b->targets, cap * sizeof(*t));
+		size_t *c;
+
+		if (!t)
+			return -1;
+		b->targets = t;
+		c = realloc(b->per_target, cap * sizeof(*c));
+		if (!c)
+			return -1;
+		b->per_target = c;
+		b->ctargets = cap;
+	}
+	b->targets[b->ntargets] = target_id;
+	b->per_target[b->ntargets] = 0;
+	return (long)b->ntargets++;
+}
+
+static size_t slot_of(uint32_t target, uint32_t id, size_t nslots)
+{
+	uint64_t k = ((uint64_t)target << 32 | id) * 0x9e3779b97f4a7c15ull;
 
 	return (size_t)(k >> 32) & (nslots - 1);
 }
@@ -230,7 +260,7 @@ static bool grow_slots(struct builder *b)
 	if (!p)
 		return false;
 	for (size_t i = 0; i < b->n; i++) {
-		size_t k = slot_of(b->sums[i].target_id, b->sums[i].s.id, n);
+		size_t k = slot_of(b->sums[i].target, b->sums[i].s.id, n);
 
 		while (p[k])
 			k = (k + 1) & (n - 1);
@@ -242,16 +272,16 @@ static bool grow_slots(struct builder *b)
 	return true;
 }
 
-static struct building_sum *builder_sum(struct builder *b, uint32_t target_id, uint32_t id)
+static struct building_sum *builder_sum(struct builder *b, uint32_t target, uint32_t id)
 {
 	size_t k;
 
 	if (2 * (b->n + 1) > b->nslots && !grow_slots(b))
 		return NULL;
-	for (k = slot_of(target_id, id, b->nslots); b->slots[k]; k = (k + 1) & (b->nslots - 1)) {
+	for (k = slot_of(target, id, b->nslots); b->slots[k]; k = (k + 1) & (b->nslots - 1)) {
 		struct building_sum *s = &b->sums[b->slots[k] - 1];
 
-		if (s->s.id == id && s->target_id == target_id)
+		if (s->s.id == id && s->target == target)
 			return s;
 	}
 	if (b->n == b->cap) {
@@ -263,8 +293,9 @@ static struct building_sum *builder_sum(struct builder *b, uint32_t target_id, u
 		b->sums = p;
 		b->cap = cap;
 	}
-	b->sums[b->n] = (struct building_sum){ .target_id = target_id, .s = { .id = id, .first_off_ms = INT32_MAX,
-									     .last_off_ms = INT32_MIN } };
+	b->sums[b->n] = (struct building_sum){ .target = target, .s = { .id = id, .first_off_ms = INT32_MAX,
+									  .last_off_ms = INT32_MIN } };
+	b->per_target[target]++;
 	b->slots[k] = (uint32_t)++b->n;
 	return &b->sums[b->n - 1];
 }
@@ -275,6 +306,7 @@ static int build_cb(void *ctx, int64_t start, int64_t end, uint32_t target_id, c
 {
 	struct builder *b = ctx;
 	int64_t first = start - b->start_ms, last = end - b->start_ms;
+	long target;
 
 	if (b->enomem)
 		return 0;
@@ -282,9 +314,14 @@ static int build_cb(void *ctx, int64_t start, int64_t end, uint32_t target_id, c
 		b->fits = false;
 	if (wtarget_decode_edges(&b->scratch, blob, len))
 		return 0;
+	target = builder_target(b, target_id);
+	if (target < 0) {
+		b->enomem = true;
+		return 0;
+	}
 	for (size_t i = 0; i < b->scratch.nedges; i++) {
 		const struct wf_wedge *e = &b->scratch.edges[i];
-		struct building_sum *s = builder_sum(b, target_id, e->id);
+		struct building_sum *s = builder_sum(b, (uint32_t)target, e->id);
 
 		if (!s) {
 			b->enomem = true;
@@ -303,54 +340,31 @@ static int build_cb(void *ctx, int64_t start, int64_t end, uint32_t target_id, c
 	return 0;
 }
 
-static int cmp_u32(const void *x, const void *y)
-{
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-/* The builder's sums grouped by target (in the order of the targets' ids). */
+/* The builder's sums grouped by target, in the order the targets were met. */
 static struct block *block_from(struct builder *b, uint64_t fp)
 {
 	struct block *blk = calloc(1, sizeof(*blk));
-	uint32_t *ids = malloc((b->n + 1) * sizeof(*ids));
-	size_t *at = NULL, nt = 0;
+	size_t nt = b->ntargets, *at = calloc(nt + 1, sizeof(*at));
 
-	if (!blk || !ids)
+	if (!blk || !at)
 		goto fail;
-	for (size_t i = 0; i < b->n; i++)
-		ids[i] = b->sums[i].target_id;
-	qsort(ids, b->n, sizeof(*ids), cmp_u32);
-	for (size_t i = 0; i < b->n; i++)
-		if (!nt || ids[nt - 1] != ids[i])
-			ids[nt++] = ids[i];
 	blk->targets = calloc(nt ? nt : 1, sizeof(*blk->targets));
 	blk->sums = malloc((b->n ? b->n : 1) * sizeof(*blk->sums));
-	at = calloc(nt + 1, sizeof(*at));
-	if (!blk->targets || !blk->sums || !at)
+	if (!blk->targets || !blk->sums)
 		goto fail;
-	/* Count per target, then place each sum in its target's run. */
-	for (size_t i = 0; i < b->n; i++) {
-		uint32_t *t = bsearch(&b->sums[i].target_id, ids, nt, sizeof(*ids), cmp_u32);
-
-		at[t - ids + 1]++;
-	}
+	/* Each target's run starts where the previous ones' end. */
 	for (size_t t = 0; t < nt; t++) {
-		blk->targets[t] = (struct block_target){ .target_id = ids[t], .n = at[t + 1], .sums = blk->sums + at[t] };
-		at[t + 1] += at[t];
+		blk->targets[t] = (struct block_target){ .target_id = b->targets[t], .n = b->per_target[t],
+							 .sums = blk->sums + at[t] };
+		at[t + 1] = at[t] + b->per_target[t];
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		uint32_t *t = bsearch(&b->sums[i].target_id, ids, nt, sizeof(*ids), cmp_u32);
-
-		blk->sums[at[t - ids]++] = b->sums[i].s;
-	}
+	for (size_t i = 0; i < b->n; i++)
+		blk->sums[at[b->sums[i].target]++] = b->sums[i].s;
 	blk->ntargets = nt;
 	blk->start_ms = b->start_ms;
 	blk->fingerprint = fp;
 	blk->refs = 1;
 	blk->bytes = sizeof(*blk) + nt * sizeof(*blk->targets) + b->n * sizeof(*blk->sums);
-	free(ids);
 	free(at);
 	return blk;
 fail:
@@ -359,7 +373,6 @@ fail:
 		free(blk->sums);
 		free(blk);
 	}
-	free(ids);
 	free(at);
 	return NULL;
 }
@@ -377,13 +390,17 @@ static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const 
 	return 0;
 }
 
-/* One block of the range: kept, or built (and kept if it may be). */
+/* One block of the range: kept, or built (and kept if it may be), or
+ * where it may not be kept (no bound, or too old) read as before. */
 static int read_block(struct wf_edge_blocks *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
 		      uint64_t fp, int64_t rolled_until_ms, struct wf_edges_acc *acc)
 {
-	struct block *b = c->max_bytes ? lookup(c, start, fp) : NULL;
+	struct block *b;
 	int rc;
 
+	if (!c->max_bytes || start < rolled_until_ms - WF_EDGE_BLOCKS_SPAN_MS)
+		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
+	b = lookup(c, start, fp);
 	if (b) {
 		block_add(b, acc);
 		block_unref(c, b);
@@ -393,6 +410,7 @@ static int read_block(struct wf_edge_blocks *c, struct wf_store_reader *r, struc
 	bld->fits = true;
 	bld->enomem = false;
 	bld->n = 0;
+	bld->ntargets = 0;
 	if (bld->nslots)
 		memset(bld->slots, 0, bld->nslots * sizeof(*bld->slots));
 	rc = store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, build_cb, bld);
@@ -402,8 +420,7 @@ static int read_block(struct wf_edge_blocks *c, struct wf_store_reader *r, struc
 	if (!b) /* cannot be kept: the blobs once more, straight into the answer */
 		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
 	block_add(b, acc);
-	if (c->max_bytes)
-		keep(c, b, rolled_until_ms);
+	keep(c, b, rolled_until_ms);
 	block_unref(c, b);
 	return 0;
 }
@@ -419,7 +436,8 @@ int edge_blocks_read(struct wf_edge_blocks *c, struct wf_store_reader *r, int64_
 
 	if (b > rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS)
 		b = rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
-	if (from < 0 || a >= b)
+	/* No whole block, none kept, or all of them too old to be: as before. */
+	if (from < 0 || a >= b || !c->max_bytes || b <= rolled_until_ms - WF_EDGE_BLOCKS_SPAN_MS)
 		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
 	p.n = (size_t)((b - a) / WF_EDGE_BLOCK_MS);
 	p.fp = calloc(p.n, sizeof(*p.fp));
@@ -435,6 +453,8 @@ int edge_blocks_read(struct wf_edge_blocks *c, struct wf_store_reader *r, int64_
 	free(p.fp);
 	free(bld.sums);
 	free(bld.slots);
+	free(bld.targets);
+	free(bld.per_target);
 	wtarget_free(&bld.scratch);
 	return rc ? -1 : 0;
 }
