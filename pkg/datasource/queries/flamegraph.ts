@@ -17,18 +17,24 @@ import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv } from './context';
 import { topEdges } from './edges';
 
+/**
+ * A node and its children: most nodes of an off-wake graph have one (paths
+ * share their roots and part ways once), so the first child is held as
+ * itself and a Map is made only for a second one (then holding all of them).
+ */
 interface TrieNode {
   label: string;
   total: number;
   self: number;
-  children: Map<string, TrieNode>;
+  first?: TrieNode;
+  all?: Map<string, TrieNode>;
 }
 
 const NOT_SAMPLED = '[stack not sampled]';
 
 /** Paths added frame by frame (no array per path), then written as the nested set. */
 export class FlameTrie {
-  readonly root: TrieNode = { label: 'total', total: 0, self: 0, children: new Map() };
+  readonly root: TrieNode = { label: 'total', total: 0, self: 0 };
   private at = this.root;
   private value = 0;
   rows = 1;
@@ -45,10 +51,16 @@ export class FlameTrie {
   }
 
   step(label: string): void {
-    let child = this.at.children.get(label);
+    const at = this.at;
+    let child = at.all ? at.all.get(label) : at.first?.label === label ? at.first : undefined;
     if (!child) {
-      child = { label, total: 0, self: 0, children: new Map() };
-      this.at.children.set(label, child);
+      child = { label, total: 0, self: 0 };
+      if (!at.first) {
+        at.first = child;
+      } else {
+        at.all ??= new Map([[at.first.label, at.first]]);
+        at.all.set(label, child);
+      }
       this.rows++;
     }
     child.total += this.value;
@@ -66,17 +78,26 @@ export class FlameTrie {
     const value = new Float64Array(n);
     const self = new Float64Array(n);
     const label = new Utf8Builder(n, n * 24);
-    const stack: Array<[TrieNode, number]> = [[this.root, 0]];
+    const nodes: TrieNode[] = [this.root];
+    const depths: number[] = [0];
     let k = 0;
-    while (stack.length) {
-      const [node, depth] = stack.pop()!;
+    while (nodes.length) {
+      const node = nodes.pop()!;
+      const depth = depths.pop()!;
       level[k] = depth;
       value[k] = node.total;
       self[k++] = node.self;
       label.push(node.label);
-      const kids = [...node.children.values()].sort((a, b) => a.total - b.total || (a.label < b.label ? 1 : -1));
-      for (const c of kids) {
-        stack.push([c, depth + 1]);
+      if (node.all) {
+        // Lightest first onto the stack: the heaviest comes off it first.
+        const kids = [...node.all.values()].sort((a, b) => a.total - b.total || (a.label < b.label ? 1 : -1));
+        for (const c of kids) {
+          nodes.push(c);
+          depths.push(depth + 1);
+        }
+      } else if (node.first) {
+        nodes.push(node.first);
+        depths.push(depth + 1);
       }
     }
     return {

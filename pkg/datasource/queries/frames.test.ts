@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import fc from 'fast-check';
+
 import { readEdgesAnswer } from '../agent-edges';
 import { CHAIN_FIELDS } from '../../../src/shared/frames';
 import { chainsTable, nodeGraphFrames } from './chains';
@@ -169,6 +171,56 @@ test('flame graph nested set: depth-first rows, value = self + children, heavies
   assert.deepEqual(cols.value, [4.5, 4.5, 3, 1]);
   assert.deepEqual(cols.self, [0, 0.5, 3, 1]);
   assert.equal(f.meta?.preferredVisualisationType, 'flamegraph');
+});
+
+test('flame graph nested set: the same rows as a plain recursive build, whatever the paths (fast-check)', () => {
+  // The reference: every node a Map of children, written depth first, heaviest child first, ties by label.
+  type Ref = { total: number; self: number; kids: Map<string, Ref> };
+  const reference = (paths: Array<{ path: string[]; value: number }>) => {
+    const root: Ref = { total: 0, self: 0, kids: new Map() };
+    for (const { path, value } of paths.filter((p) => p.value > 0)) {
+      root.total += value;
+      let at = root;
+      for (const l of path) {
+        const next = at.kids.get(l) ?? { total: 0, self: 0, kids: new Map() };
+        at.kids.set(l, next);
+        next.total += value;
+        at = next;
+      }
+      at.self += value;
+    }
+    const out = { label: [] as string[], level: [] as number[], value: [] as number[], self: [] as number[] };
+    const walk = (label: string, n: Ref, depth: number) => {
+      out.label.push(label);
+      out.level.push(depth);
+      out.value.push(n.total);
+      out.self.push(n.self);
+      const kids = [...n.kids.entries()].sort(
+        ([la, a], [lb, b]) => b.total - a.total || (la < lb ? -1 : la > lb ? 1 : 0)
+      );
+      kids.forEach(([l, k]) => walk(l, k, depth + 1));
+    };
+    walk('total', root, 0);
+    return out;
+  };
+  const paths = fc.array(
+    fc.record({
+      path: fc.array(fc.constantFrom('a', 'b', 'c', 'd', '--', 'é'), { maxLength: 6 }),
+      value: fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: -1, max: 100, noNaN: true })),
+    }),
+    { maxLength: 30 }
+  );
+  fc.assert(
+    fc.property(paths, (ps) => {
+      const cols = columns(buildFlamegraph(ps, 's'));
+      const ref = reference(ps);
+      assert.deepEqual(cols.label, ref.label);
+      assert.deepEqual(cols.level, ref.level);
+      assert.deepEqual(cols.value, ref.value);
+      assert.deepEqual(cols.self, ref.self);
+    }),
+    { numRuns: 300 }
+  );
 });
 
 test('node graph: a node per thread or context, arcs are shares of the target node, edges join nodes', () => {
