@@ -91,58 +91,59 @@ void edges_acc_reset(struct wf_edges_acc *a)
 	a->matched = 0;
 }
 
-/* The slot of id, its page allocated if need be; NULL for an id the catalog
- * never handed out (it could not be answered) or on ENOMEM. */
-static uint32_t *slot(struct wf_edges_acc *a, uint32_t id)
+/* The slot of an id whose page is not there yet: the page allocated; NULL
+ * for an id the catalog never handed out (it could not be answered) or on
+ * ENOMEM. */
+static uint32_t *slot_slow(struct wf_edges_acc *a, uint32_t id)
 {
 	size_t page = id >> PAGE_BITS;
 
-	if (page >= a->npages || !a->pages[page]) {
-		if (id >= a->id_limit) {
-			/* New edges may have been added since the query began. */
-			a->id_limit = catalog_edge_id_limit(a->cat);
-			if (id >= a->id_limit)
-				return NULL;
-		}
-		if (page >= a->npages) {
-			size_t n = ((size_t)a->id_limit >> PAGE_BITS) + 1;
-			uint32_t **p = realloc(a->pages, n * sizeof(*p));
-
-			if (!p)
-				return NULL;
-			memset(p + a->npages, 0, (n - a->npages) * sizeof(*p));
-			a->pages = p;
-			a->npages = n;
-		}
-		a->pages[page] = calloc(PAGE_SLOTS, sizeof(uint32_t));
-		if (!a->pages[page])
+	if (id >= a->id_limit) {
+		/* New edges may have been added since the query began. */
+		a->id_limit = catalog_edge_id_limit(a->cat);
+		if (id >= a->id_limit)
 			return NULL;
 	}
+	if (page >= a->npages) {
+		size_t n = ((size_t)a->id_limit >> PAGE_BITS) + 1;
+		uint32_t **p = realloc(a->pages, n * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		memset(p + a->npages, 0, (n - a->npages) * sizeof(*p));
+		a->pages = p;
+		a->npages = n;
+	}
+	a->pages[page] = calloc(PAGE_SLOTS, sizeof(uint32_t));
+	if (!a->pages[page])
+		return NULL;
 	return &a->pages[page][id & (PAGE_SLOTS - 1)];
 }
 
-/* The sums of id, created on first sight; NULL for an id the catalog never
- * handed out (*enomem false: skipped) or on ENOMEM (*enomem true). */
-static inline struct sums *sums_of(struct wf_edges_acc *a, uint32_t id, uint32_t target_id, int64_t first_ms,
-				   int64_t last_ms, bool *enomem)
+/* The slot of id: one load while its page exists (every add goes through
+ * here), the rest apart. */
+static inline __attribute__((always_inline)) uint32_t *slot(struct wf_edges_acc *a, uint32_t id)
 {
-	uint32_t *sl = slot(a, id);
+	size_t page = id >> PAGE_BITS;
+
+	if (page < a->npages && a->pages[page])
+		return &a->pages[page][id & (PAGE_SLOTS - 1)];
+	return slot_slow(a, id);
+}
+
+/* New sums for id in its (empty) slot; NULL on ENOMEM. Apart from the adds'
+ * loops, which find an existing sum in one load. */
+static struct sums *new_sums(struct wf_edges_acc *a, uint32_t *sl, uint32_t id, uint32_t target_id, int64_t first_ms,
+			     int64_t last_ms)
+{
 	struct sums *s;
 
-	if (!sl) {
-		*enomem = id < a->id_limit;
-		return NULL;
-	}
-	if (*sl)
-		return &a->sums[*sl - 1];
 	if (a->nsums == a->csums) {
 		size_t cap = a->csums ? a->csums * 2 : 1024;
 		struct sums *p = realloc(a->sums, cap * sizeof(*p));
 
-		if (!p) {
-			*enomem = true;
+		if (!p)
 			return NULL;
-		}
 		a->sums = p;
 		a->csums = cap;
 	}
@@ -165,14 +166,17 @@ int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint
 		return -1;
 	for (size_t i = 0; i < w->nedges; i++) {
 		const struct wf_wedge *e = &w->edges[i];
-		bool enomem;
-		struct sums *s = sums_of(a, e->id, target_id, start_ms, end_ms, &enomem);
+		uint32_t *sl = slot(a, e->id);
+		struct sums *s;
 
-		if (!s) {
-			if (enomem)
-				return -1;
+		if (!sl) {
+			if (e->id < a->id_limit)
+				return -1; /* ENOMEM */
 			continue;
 		}
+		s = *sl ? &a->sums[*sl - 1] : new_sums(a, sl, e->id, target_id, start_ms, end_ms);
+		if (!s)
+			return -1;
 		s->count += e->count;
 		s->offcpu_us += e->offcpu_us;
 		s->runq_us += e->runq_us;
@@ -196,14 +200,17 @@ int edges_acc_add_sums(struct wf_edges_acc *a, uint32_t target_id, int64_t base_
 	for (size_t i = 0; i < n; i++) {
 		const struct wf_edge_sum *e = &in[i];
 		int64_t first_ms = base_ms + e->first_off_ms, last_ms = base_ms + e->last_off_ms;
-		bool enomem;
-		struct sums *s = sums_of(a, e->id, target_id, first_ms, last_ms, &enomem);
+		uint32_t *sl = slot(a, e->id);
+		struct sums *s;
 
-		if (!s) {
-			if (enomem)
-				return -1;
+		if (!sl) {
+			if (e->id < a->id_limit)
+				return -1; /* ENOMEM */
 			continue;
 		}
+		s = *sl ? &a->sums[*sl - 1] : new_sums(a, sl, e->id, target_id, first_ms, last_ms);
+		if (!s)
+			return -1;
 		s->count += e->count;
 		s->offcpu_us += e->offcpu_us;
 		s->runq_us += e->runq_us;
