@@ -134,6 +134,20 @@ void catalog_free(struct wf_catalog *c)
 
 /* ---- names ---- */
 
+/* Write lock held; catalog_name_id reads the clock under the read lock. */
+static void advance_clock(struct wf_catalog *c, int64_t ms)
+{
+	if (ms > c->clock_ms)
+		__atomic_store_n(&c->clock_ms, ms, __ATOMIC_RELAXED);
+}
+
+void catalog_advance_clock(struct wf_catalog *c, int64_t now_ms)
+{
+	pthread_rwlock_wrlock(&c->lock);
+	advance_clock(c, now_ms);
+	pthread_rwlock_unlock(&c->lock);
+}
+
 int id_list_push(struct id_list *l, uint32_t id)
 {
 	if (l->n == l->cap) {
@@ -298,7 +312,7 @@ int catalog_load_name(struct wf_catalog *c, uint32_t id, const char *s)
 	else if (names_lookup(c, s))
 		rc = -1; /* the same string under two ids: keep the first */
 	else
-		rc = names_add(c, id, s, NAME_LOADED);
+		rc = names_add(c, id, s, c->clock_ms);
 	if (!rc)
 		c->names[id].saved = true;
 	pthread_rwlock_unlock(&c->lock);
@@ -351,8 +365,7 @@ uint32_t catalog_target_put(struct wf_catalog *c, const struct wf_target *t)
 	uint32_t id = 0;
 
 	pthread_rwlock_wrlock(&c->lock);
-	if (t->last_seen_ms > c->clock_ms)
-		__atomic_store_n(&c->clock_ms, t->last_seen_ms, __ATOMIC_RELAXED);
+	advance_clock(c, t->last_seen_ms);
 	e = target_find(c, t->pid, t->start_time);
 	if (e) {
 		bool changed = strcmp(e->t.comm, t->comm) || strcmp(e->t.exe, t->exe) ||
@@ -586,8 +599,7 @@ uint32_t catalog_edge_put(struct wf_catalog *c, const struct wf_edge_meta *m, co
 	uint32_t id = 0;
 
 	pthread_rwlock_wrlock(&c->lock);
-	if (m->last_seen_ms > c->clock_ms)
-		__atomic_store_n(&c->clock_ms, m->last_seen_ms, __ATOMIC_RELAXED);
+	advance_clock(c, m->last_seen_ms);
 	en = edge_by_hash(c, m->hash);
 	if (en) {
 		if (m->last_seen_ms > en->meta.last_seen_ms)

@@ -60,8 +60,13 @@ uint32_t catalog_name_find(struct wf_catalog *c, const char *s);
 const char *catalog_name(struct wf_catalog *c, uint32_t id, char *buf, size_t len);
 /* Names held (live ids, "none" not counted). */
 size_t catalog_name_count(struct wf_catalog *c);
-/* Loading from the store keeps the stored id. */
+/* Loading from the store keeps the stored id; the name counts as used now
+ * (the catalog's clock: the store keeps no time of use). */
 int catalog_load_name(struct wf_catalog *c, uint32_t id, const char *s);
+/* The catalog's clock, which stamps names as they are handed out: the
+ * newest time it was given here, by the store (its open and each window's
+ * write) or as a target's or edge's last_seen. It never goes back. */
+void catalog_advance_clock(struct wf_catalog *c, int64_t now_ms);
 
 /* ---- targets ---- */
 /* Finds (pid, start_time) or adds t; updates comm, exe, labels, last seen
@@ -124,8 +129,7 @@ int64_t catalog_seen_slack(struct wf_catalog *c);
  * forgets the names nothing stored within the retention can refer to: not
  * handed out since cutoff_ms less CATALOG_NAME_MARGIN_MS and the seen
  * slack, and not used by an edge still held; their ids are handed out again
- * and the store deletes their rows. A name read from the store counts as
- * used at the first prune (the store keeps no time of use). */
+ * and the store deletes their rows. */
 void catalog_prune(struct wf_catalog *c, int64_t cutoff_ms, int64_t detail_cutoff_ms);
 /* The store deletes expired windows once a minute, and a minute's roll-up
  * row starts up to a minute before its windows: a name outlives its last

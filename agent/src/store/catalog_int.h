@@ -34,10 +34,9 @@ struct edge_entry {
  * last handed out, on the catalog's clock. */
 struct name_entry {
 	char *s;
-	int64_t used_ms; /* NAME_LOADED: read from the store, not used since */
-	bool saved;	 /* the store has it under this id */
+	int64_t used_ms;
+	bool saved; /* the store has it under this id */
 };
-#define NAME_LOADED INT64_MIN
 
 /* A growable list of ids. */
 struct id_list {
@@ -60,8 +59,7 @@ struct wf_catalog {
 	struct id_list names_free;	/* ids to hand out again (catalog_prune fills it) */
 	struct id_list names_unsaved;	/* ids handed out since the last commit */
 	struct id_list names_forgotten; /* saved ids forgotten: their store rows go */
-	/* The newest last-seen time the catalog was given (targets, edges): the
-	 * time a name is stamped with when handed out. */
+	/* catalog_advance_clock: the time a name is stamped with when handed out. */
 	int64_t clock_ms;
 
 	struct target_entry *targets;

@@ -181,8 +181,6 @@ static void prune_names(struct wf_catalog *c, int64_t cutoff_ms)
 	for (uint32_t id = 1; id < c->nnames; id++) {
 		struct name_entry *n = &c->names[id];
 
-		if (n->s && n->used_ms == NAME_LOADED)
-			n->used_ms = c->clock_ms; /* the store keeps no time of use */
 		if (n->s && (held[id] || n->used_ms >= cutoff_ms))
 			continue;
 		if (n->s) {

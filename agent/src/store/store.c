@@ -598,6 +598,9 @@ struct wf_store *store_open(const struct wf_store_opts *opts, struct wf_catalog 
 	snprintf(s->status.path, sizeof(s->status.path), "%s", opts->path);
 	s->status.oldest_ms = s->status.newest_ms = -1;
 	s->last_open_try_ms = now_ms;
+	/* Names loaded count as used now: the windows they name may be as
+	 * recent as this. */
+	catalog_advance_clock(cat, now_ms);
 	if (store_open_db(s, true) == 0)
 		wf_log(WF_LOG_INFO, "store: opened %s (retention %llds, windows kept %llds)", s->path,
 		       (long long)(opts->retention_ms / 1000), (long long)(opts->fine_retention_ms / 1000));

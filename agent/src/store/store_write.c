@@ -610,6 +610,9 @@ int store_write_window(struct wf_store *s, const struct wf_store_window *w, int6
 	double t0 = mono_ms();
 	int rc;
 
+	/* Names handed out for the next window are stamped no earlier than
+	 * this one, even on a node where nothing was seen for a while. */
+	catalog_advance_clock(s->cat, now_ms);
 	if (writable(s, now_ms))
 		return -1;
 	if (catalog_dirty(s->cat, &d)) {
