@@ -5,15 +5,25 @@
  * backend/browser stacks. One compile line, so every suite runs the same
  * binary: frame pointers for user stacks, warnings as errors; one way to
  * start a stage and wait for its "ready" line.
+ *
+ * WAKEFLOW_TEST_CHAINLOAD names a binary already built with this line: the
+ * test guest of tests/kernels has no compiler, so tests/kernels/run builds
+ * it on the host (through this function) and the guest copies it.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { copyFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const CHAINLOAD_SOURCE = path.join(__dirname, '..', 'chains', 'chainload.c');
 
 /** Compiles chainload.c to `out` and returns `out`. */
 export function buildChainload(out: string): string {
+  const prebuilt = process.env.WAKEFLOW_TEST_CHAINLOAD;
+  if (prebuilt) {
+    copyFileSync(prebuilt, out);
+    return out;
+  }
   execFileSync('cc', [
     '-O2',
     '-g',
