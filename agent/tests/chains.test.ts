@@ -19,7 +19,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { agentBin, sleep, startRecord, stopRecord } from './lib/record';
-import { scaled } from './lib/pace';
+import { deadline, scaled } from './lib/pace';
 import { buildChainload, startChainload, type ChainloadProcess } from './lib/chainload';
 
 interface Hop {
@@ -100,7 +100,7 @@ function expectChain(chains: Chain[], target: string, hops: string[], categories
 }
 
 async function finish(p: ChainloadProcess) {
-  const timer = setTimeout(() => p.proc.kill('SIGKILL'), scaled(20000));
+  const timer = setTimeout(() => p.proc.kill('SIGKILL'), deadline(20000));
   const code = await p.exited;
   clearTimeout(timer);
   assert.equal(code, 0, `workload failed: ${p.stderr()}`);
@@ -118,7 +118,7 @@ const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
 describe('record: wake chains of real workloads', () => {
   test('a pipeline in one process: [timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c, cut by the interrupt', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(deadline(6000)) });
     await w.ready;
     const { chains, report } = await recordChains(['--pid', String(w.proc.pid)], scaled(1500));
     w.proc.kill('SIGKILL');
@@ -164,7 +164,7 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('--chains 2 cuts the pipeline at the depth: wf-a -> wf-b -> wf-c (depth)', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(deadline(6000)) });
     await w.ready;
     const { chains } = await recordChains(['--pid', String(w.proc.pid), '--chains', '2'], scaled(1500));
     w.proc.kill('SIGKILL');
@@ -176,7 +176,7 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('--chains 1 turns chains off: edges only', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(deadline(6000)) });
     await w.ready;
     const { chains, report } = await recordChains(['--pid', String(w.proc.pid), '--chains', '1'], scaled(1000));
     w.proc.kill('SIGKILL');
@@ -187,7 +187,7 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('a waker that blocked before it woke passes on its new cause, not the old one', async () => {
-    const w = startChainload(chainload, ['blocked'], { CHAINLOAD_MS: String(scaled(6000)) });
+    const w = startChainload(chainload, ['blocked'], { CHAINLOAD_MS: String(deadline(6000)) });
     await w.ready;
     const { chains } = await recordChains(['--pid', String(w.proc.pid)], scaled(1500));
     w.proc.kill('SIGKILL');
@@ -211,7 +211,8 @@ describe('record: wake chains of real workloads', () => {
       async () => {
         const port = freePort();
         const env = { CHAINLOAD_MS: String(scaled(3000)) };
-        const srv = startChainload(chainload, ['udp-server', String(port)], env);
+        // The server runs from before the agent's start to past the client.
+        const srv = startChainload(chainload, ['udp-server', String(port)], { CHAINLOAD_MS: String(deadline(3000)) });
         await srv.ready;
         const rec = await startRecord([
           '--pid',
@@ -263,7 +264,12 @@ describe('record: wake chains of real workloads', () => {
       const port = freePort();
       const env = { CHAINLOAD_MS: String(scaled(4000)) };
       const into = (c: string) => `echo $$ > ${path.join(pod, c, 'cgroup.procs')}`;
-      const srv = startChainload(chainload, ['udp-server', String(port)], env, into('proxy'));
+      const srv = startChainload(
+        chainload,
+        ['udp-server', String(port)],
+        { CHAINLOAD_MS: String(deadline(4000)) },
+        into('proxy')
+      );
       await srv.ready;
       const rec = await startRecord(['--pid', String(srv.proc.pid)]);
       const cli = startChainload(client, ['udp-client', String(port)], env, into('app'));

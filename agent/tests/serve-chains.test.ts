@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { scaled } from './lib/pace';
+import { deadline, scaled } from './lib/pace';
 import { buildChainload } from './lib/chainload';
 import { agentBin, Daemon, get, run, startDaemon, stopDaemon, waitFor } from './lib/serve-daemon';
 
@@ -251,7 +251,7 @@ describe('serve: /api/v1/chains of a live pipeline', () => {
   test('[timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c, then at depth 2 and with filters', async () => {
     const w = spawn(bin, ['pipeline'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CHAINLOAD_MS: String(scaled(20000)) },
+      env: { ...process.env, CHAINLOAD_MS: String(deadline(20000)) },
     });
     let out = '';
     await new Promise<void>((resolve, reject) => {

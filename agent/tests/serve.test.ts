@@ -45,7 +45,7 @@ import {
   waitFor,
   Workload,
 } from './lib/serve-daemon';
-import { scaled } from './lib/pace';
+import { deadline, scaled } from './lib/pace';
 import { checkExplanation, Edge, Explanation } from './lib/record';
 
 interface Target {
@@ -520,7 +520,7 @@ describe('serve: live API', () => {
     const t0 = Date.now();
     const h = await get(`${d.url}/healthz`);
     assert.equal(h.status, 200);
-    assert.ok(Date.now() - t0 < scaled(2000), `/healthz took ${Date.now() - t0} ms`);
+    assert.ok(Date.now() - t0 < deadline(2000), `/healthz took ${Date.now() - t0} ms`);
     for (const r of await Promise.all(burst)) {
       assert.equal(r.status, 200);
     }
@@ -1284,12 +1284,12 @@ describe('serve: connections (a local user cannot starve /healthz)', () => {
   // own work to notice and close, is slower where everything is
   // (lib/pace.ts), the 5 s are not.
   const HEADER_DEADLINE_MS = 5000;
-  const pastDeadline = (ms: number) => HEADER_DEADLINE_MS + scaled(ms);
+  const pastDeadline = (ms: number) => HEADER_DEADLINE_MS + deadline(ms);
 
   test('300 idle connections from one address: /healthz answers; all are closed within the header deadline', async () => {
     const socks = await idle(300);
     try {
-      await healthzWithin(scaled(2000));
+      await healthzWithin(deadline(2000));
       const api = await get<{ error: string }>(`${d.url}/api/v1/status`);
       assert.ok(api.status === 200 || api.status === 503, api.text);
       await sleep(pastDeadline(1000));
@@ -1313,7 +1313,7 @@ describe('serve: connections (a local user cannot starve /healthz)', () => {
       await Promise.all(['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'].map((a) => idle(60, a)))
     ).flat();
     try {
-      await healthzWithin(scaled(2000));
+      await healthzWithin(deadline(2000));
     } finally {
       socks.forEach((s) => s.destroy());
     }
@@ -1336,7 +1336,7 @@ describe('serve: connections (a local user cannot starve /healthz)', () => {
   test('50 keep-alive clients (wrk) under the per-address limit: no refusal', () => {
     // wrk counts an answer slower than its --timeout (2 s unless told) as a
     // socket error: as slow as everything here.
-    const r = run('wrk', ['-t2', '-c50', '-d3s', `--timeout=${scaled(2)}s`, `${d.url}/api/v1/status`]);
+    const r = run('wrk', ['-t2', '-c50', '-d3s', `--timeout=${deadline(2)}s`, `${d.url}/api/v1/status`]);
     assert.equal(r.status, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /Socket errors|Non-2xx/, r.stdout);
     assert.doesNotMatch(d.log(), /connection limit|refused/i);

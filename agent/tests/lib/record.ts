@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 
-import { scaled } from './pace';
+import { deadline } from './pace';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const agentBin = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
@@ -167,9 +167,9 @@ export async function startRecord(args: string[], env: NodeJS.ProcessEnv = {}): 
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
-  const deadline = Date.now() + scaled(10000);
+  const until = Date.now() + deadline(10000);
   while (!err.includes('recording')) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
+    if (proc.exitCode !== null || Date.now() > until) {
       proc.kill('SIGKILL');
       throw new Error(`record did not start: ${err.trim()}`);
     }
@@ -181,7 +181,7 @@ export async function startRecord(args: string[], env: NodeJS.ProcessEnv = {}): 
 /** Ends a recording with SIGINT and parses its report. */
 export async function stopRecord(rec: Recording): Promise<Report> {
   rec.proc.kill('SIGINT');
-  const timer = setTimeout(() => rec.proc.kill('SIGKILL'), scaled(20000));
+  const timer = setTimeout(() => rec.proc.kill('SIGKILL'), deadline(20000));
   const code = await rec.exited;
   clearTimeout(timer);
   if (code !== 0) {

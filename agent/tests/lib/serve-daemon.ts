@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import path from 'node:path';
 
-import { scaled } from './pace';
+import { deadline } from './pace';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
 export const agentBin = process.env.WAKEFLOW_AGENT ?? path.join(repoRoot, 'agent', 'build', 'wakeflow-agent');
@@ -50,7 +50,7 @@ export async function startDaemon(args: string[], port?: number): Promise<Daemon
   proc.stderr!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${p}`;
-  const deadline = Date.now() + scaled(20000);
+  const until = Date.now() + deadline(20000);
   for (;;) {
     if (proc.exitCode !== null) {
       throw new Error(`daemon exited with ${proc.exitCode}: ${log}`);
@@ -63,7 +63,7 @@ export async function startDaemon(args: string[], port?: number): Promise<Daemon
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) {
+    if (Date.now() > until) {
       proc.kill('SIGKILL');
       throw new Error(`daemon did not answer /healthz: ${log}`);
     }
@@ -78,7 +78,7 @@ export async function stopDaemon(d: Daemon, signal: NodeJS.Signals = 'SIGTERM'):
     return d.proc.exitCode;
   }
   d.proc.kill(signal);
-  const timer = setTimeout(() => d.proc.kill('SIGKILL'), scaled(15000));
+  const timer = setTimeout(() => d.proc.kill('SIGKILL'), deadline(15000));
   const code = await d.exited;
   clearTimeout(timer);
   return code;
@@ -129,7 +129,7 @@ export async function waitFor<T>(
   fn: () => Promise<T | undefined | null | false>,
   ms = 20000
 ): Promise<T> {
-  const deadline = Date.now() + scaled(ms);
+  const until = Date.now() + deadline(ms);
   let last: unknown;
   for (;;) {
     try {
@@ -140,7 +140,7 @@ export async function waitFor<T>(
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) {
+    if (Date.now() > until) {
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     }
     await sleep(250);
@@ -229,7 +229,7 @@ export function createTestCgroup(): TestCgroup {
       }
     },
     async destroy() {
-      const deadline = Date.now() + 5000;
+      const until = Date.now() + deadline(5000);
       for (;;) {
         for (const pid of readFileSync(procs(dir), 'utf8').split('\n').filter(Boolean)) {
           try {
@@ -243,7 +243,7 @@ export function createTestCgroup(): TestCgroup {
           return;
         } catch (e) {
           // EBUSY while an exiting task is still being reaped
-          if (Date.now() > deadline) {
+          if (Date.now() > until) {
             throw e;
           }
         }
