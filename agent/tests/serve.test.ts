@@ -45,7 +45,7 @@ import {
   waitFor,
   Workload,
 } from './lib/serve-daemon';
-import { deadline, scaled } from './lib/pace';
+import { deadline } from './lib/pace';
 import { checkExplanation, Edge, Explanation } from './lib/record';
 
 interface Target {
