@@ -48,6 +48,20 @@ const promql = (refId: string, expr: string, legendFormat: string) => ({
   range: true,
 });
 
+const POD_FILTER = 'namespace=~"$namespace", workload=~"$workload", pod=~"$pod"';
+const rateByPod = (metric: string) =>
+  `sum by (namespace, pod, instance) (rate(${metric}{${POD_FILTER}}[$__rate_interval]))`;
+const preemptionRatioByPod = `${rateByPod('wakeflow_preempted_seconds_total')} / (${rateByPod('wakeflow_oncpu_seconds_total')} + ${rateByPod('wakeflow_preempted_seconds_total')})`;
+
+/**
+ * A `wakeflow_group` label named as the backend names its per-pod series (`namespace/pod`, and outside
+ * Kubernetes, where targets have no pod labels, the agent's host:port), so legends never read "/". Prometheus
+ * knows the agent as its scrape `instance`, the address it scrapes (`agent:9781` in the local stack), which the
+ * backend may know by another (the DNS record's address).
+ */
+const podOrAgent = (expr: string) =>
+  `label_replace(label_join(label_join(${expr}, "wakeflow_group", "/", "namespace", "pod"), "wakeflow_key", "@", "wakeflow_group", "instance"), "wakeflow_group", "$1", "wakeflow_key", "/@(.*)")`;
+
 let nextId = 1;
 const grid = (x: number, y: number, w: number, h: number) => ({ x, y, w, h });
 
@@ -302,11 +316,7 @@ const panels: Array<Panel | RowPanel> = [
     gridPos: grid(16, 57, 8, 8),
     datasource: PROMETHEUS,
     targets: [
-      promql(
-        'A',
-        'sum by (namespace, pod) (rate(wakeflow_preempted_seconds_total{namespace=~"$namespace", workload=~"$workload", pod=~"$pod"}[$__rate_interval])) / (sum by (namespace, pod) (rate(wakeflow_oncpu_seconds_total{namespace=~"$namespace", workload=~"$workload", pod=~"$pod"}[$__rate_interval])) + sum by (namespace, pod) (rate(wakeflow_preempted_seconds_total{namespace=~"$namespace", workload=~"$workload", pod=~"$pod"}[$__rate_interval])))',
-        '{{namespace}}/{{pod}}'
-      ),
+      promql('A', podOrAgent(preemptionRatioByPod), '{{wakeflow_group}}'),
     ],
     fieldConfig: { defaults: { unit: 'percentunit', min: 0, custom: { showPoints: 'never' } }, overrides: [] },
   }),

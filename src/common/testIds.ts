@@ -34,6 +34,8 @@ export const TEST_IDS = {
   panel: {
     root: 'data-testid wakeflow chains panel',
     diagram: 'data-testid wakeflow chains diagram',
+    /** The highlight layer: copies of the links a selection or a hover lights. */
+    litLinks: 'data-testid wakeflow chains lit links',
     link: (id: string) => `data-testid wakeflow chains link ${id}`,
     node: (id: string) => `data-testid wakeflow chains node ${id}`,
     breakdown: 'data-testid wakeflow chains breakdown',

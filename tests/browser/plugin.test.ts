@@ -28,7 +28,7 @@ import { ROOT } from './harness/bundle';
 import { launch, openPage, type HarnessPage } from './harness/browser';
 import type { InstanceJson } from './harness/driver';
 import { clickLink, seriousViolations, unexpectedErrors, unexpectedMisses } from './harness/helpers';
-import { CHAIN_POD, podsOf, startLiveStack, WORKLOADS, type LiveStack } from './harness/liveStack';
+import { CHAIN_POD, HOST_WORKLOAD, podsOf, startLiveStack, WORKLOADS, type LiveStack } from './harness/liveStack';
 
 const byTestId = (id: string) => `[data-testid="${id}"]`;
 const INSTANCE = {
@@ -106,7 +106,13 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
     });
 
     test('draws the live chains: wakers, targets, links coloured by category, the breakdown', async () => {
-      const answer = await showChains(h);
+      // The pods' chains (not the process outside Kubernetes, whose always-blocked thread would take a place
+      // among the heaviest), with room for the preemptions, which are light beside threads blocked all along.
+      const answer = await showChains(
+        h,
+        { namespace: [...new Set(WORKLOADS.map((w) => w.labels.namespace))], limit: 150 },
+        { maxLinks: 150 }
+      );
       assert.deepEqual(answer.errors, []);
       assert.deepEqual(
         answer.frames.map((f) => f.name),
@@ -581,6 +587,15 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
         const values = f.fields.filter((x) => x !== time);
         assert.ok(time && values.length === 1, `${f.name}: one time and one value field`);
         const v = values[0];
+        if (!v.labels?.pod) {
+          // The process outside Kubernetes: its series is its agent's, labelled and named by the agent's host:port.
+          assert.equal(
+            v.labels?.node,
+            stack.agentNode,
+            `${f.name}: the host workload's series (${JSON.stringify(v.labels)})`
+          );
+          continue;
+        }
         const labels = known.get(v.labels?.pod ?? '');
         assert.ok(labels, `${f.name}: labelled by one of the workloads' pods (${JSON.stringify(v.labels)})`);
         assert.equal(v.labels?.namespace, labels.namespace, `${f.name}: its namespace`);
@@ -598,6 +613,87 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       const threshold = rules.groups[0].rules[0].data[2].model.conditions[0].evaluator.params[0];
       const means = JSON.stringify(Object.fromEntries(mean));
       assert.ok((mean.get('fraud-85c4d-j7k2l') ?? 0) > threshold, `the spinners' pod fires: ${means}`);
+    });
+  });
+
+  describe('outside Kubernetes: a process without pod labels is named by its agent (host:port)', () => {
+    test('the panel titles its thread and subtitles it with the agent, in the tooltip and the accessible name too', async () => {
+      const h = await open('dark');
+      await showChains(h);
+      const node = h.page.locator(`[data-node][aria-label^="${HOST_WORKLOAD.thread} (${stack.agentNode} · "]`);
+      assert.equal(await node.count(), 1, `a ${HOST_WORKLOAD.thread} target subtitled ${stack.agentNode}`);
+      // Its label, when tall enough for a subtitle, reads the same; hovering it shows the whole name.
+      const label = h.page.locator(`[data-label-of="${await node.getAttribute('data-node')}"]`);
+      await label.hover();
+      assert.equal(
+        await h.page.locator(byTestId(TEST_IDS.panel.tooltip)).innerText(),
+        await node.getAttribute('aria-label')
+      );
+      // Its node selected, its links are the related ones; one of them selected, the details name the agent.
+      await node.click();
+      const details = h.page.locator(byTestId(TEST_IDS.panel.details));
+      assert.match(await details.innerText(), new RegExp(`^${stack.agentNode.replace(/\./g, '\\.')} · `, 'm'));
+      await clickLink(h.page, h.page.locator('[data-link].wf-related').first());
+      const stat = (label: string) => details.locator('dt', { hasText: label }).locator('xpath=following-sibling::dd');
+      assert.equal(await stat('Node').innerText(), stack.agentNode);
+      assert.match(await stat('Target').innerText(), new RegExp(`^${HOST_WORKLOAD.thread} `));
+      await h.screenshot('panel-dark-host-target', PANEL_SELECTOR);
+    });
+
+    test("the provisioned dashboard's per-pod panels name its series by the agent, and the throttling override still matches", async () => {
+      const board = JSON.parse(readFileSync(path.join(ROOT, 'provisioning/dashboards/envoy-wakeups.json'), 'utf8')) as {
+        panels: Array<{
+          title: string;
+          datasource?: { uid?: string };
+          targets?: Array<Record<string, unknown>>;
+          fieldConfig?: { overrides?: Array<{ matcher: { id: string; options: string } }> };
+        }>;
+      };
+      const perPod = board.panels.filter(
+        (p) => p.datasource?.uid === '${ds}' && p.targets?.some((t) => t.groupBy === 'pod')
+      );
+      assert.ok(perPod.length >= 2, `per-pod panels: ${perPod.map((p) => p.title).join(', ')}`);
+      const { fromMs, toMs } = stack.range();
+      for (const p of perPod) {
+        // The dashboard's variables at All: no filter (what the data source sends for All).
+        const model = Object.fromEntries(
+          Object.entries(p.targets![0]).filter(([k]) => !['namespace', 'workload', 'pod', 'datasource'].includes(k))
+        );
+        const answer = await query(
+          stack.backend.plugin,
+          queryRequest({ uid: 'wakeflow', jsonData: liveSettings(), secure: { agentToken: stack.token } }, [
+            { refId: 'A', model, fromMs, toMs, intervalMs: 1000 },
+          ])
+        );
+        const r = answer.A;
+        assert.equal(r.error, '', `${p.title}: ${r.error}`);
+        // Grafana's legend shows displayNameFromDS as it is (getFieldDisplayName puts it before the labels).
+        const names = r.frames.flatMap((f) =>
+          f.fields.filter((x) => x.name !== 'time').map((x) => x.config?.displayNameFromDS)
+        );
+        assert.ok(
+          names.includes(stack.agentNode),
+          `${p.title}: a series named ${stack.agentNode} (${names.join(', ')})`
+        );
+        assert.ok(
+          names.every((n) => typeof n === 'string' && n.length > 0 && !n.startsWith('/') && !n.endsWith('/')),
+          `${p.title}: every legend has a name: ${names.join(', ')}`
+        );
+        // The throttling series ("<group> throttled") go to the right axis by a regexp override: it must take
+        // them and nothing else.
+        const throttled = names.filter((n) => n.endsWith(' throttled'));
+        for (const o of p.fieldConfig?.overrides ?? []) {
+          if (o.matcher.id === 'byRegexp' && o.matcher.options.includes('throttled')) {
+            const re = new RegExp(o.matcher.options);
+            assert.ok(throttled.length > 0, `${p.title}: throttling series`);
+            assert.deepEqual(
+              names.filter((n) => re.test(n)),
+              throttled,
+              `${p.title}: the override takes the throttling series only`
+            );
+          }
+        }
+      }
     });
   });
 

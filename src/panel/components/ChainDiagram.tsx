@@ -18,7 +18,7 @@ import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
 import { chainLinkIds, type Graph, type GraphLink, type GraphNode, type Weight } from '../model/graph';
-import { layoutGraph, type NodeBox } from '../model/layout';
+import { layoutGraph, type LinkPath, type NodeBox } from '../model/layout';
 import { LABEL_FONT, labelPlace, linksMarkup, MIN_LABEL_HEIGHT, nodesMarkup } from './diagramMarkup';
 
 export interface Selection {
@@ -29,7 +29,13 @@ export interface Selection {
 interface Props {
   graph: Graph;
   width: number;
+  /** The height the diagram is laid out in. */
   height: number;
+  /**
+   * The height shown, when less (the details pane is open): the diagram then scrolls in it rather than being
+   * laid out again, so opening the pane costs no new layout and the nodes keep their size and labels.
+   */
+  viewHeight?: number;
   weight: Weight;
   selection: Selection;
   onSelect: (selection: Selection) => void;
@@ -108,7 +114,7 @@ interface Hover {
  * shows its tooltip. Events are handled once at the SVG (delegation), so
  * thousands of links cost no thousands of handlers.
  */
-export function ChainDiagram({ graph, width, height, weight, selection, onSelect }: Props) {
+export function ChainDiagram({ graph, width, height, viewHeight = height, weight, selection, onSelect }: Props) {
   const theme = useTheme2();
   const styles = useStyles2(getStyles);
   const [hover, setHover] = useState<Hover>();
@@ -168,7 +174,7 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     [graph, hoverLink]
   );
   const nodeMarks = useMemo(() => new Map(nodeId ? [[nodeId, 'wf-selected']] : []), [nodeId]);
-  // The ends of the selection are named even when too short for a label (the details pane shrinks the diagram).
+  // The ends of the selection are named even when too short for a label (many nodes in a column).
   const selectedEnds = useMemo(() => {
     const link = linkId ? linkById.get(linkId)?.link : undefined;
     const ids = link ? [link.source, link.target] : nodeId ? [nodeId] : [];
@@ -179,17 +185,21 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
   }, [layout, linkById, linkId, nodeId]);
   const linksLayer = useRef<SVGGElement>(null);
   const nodesLayer = useRef<SVGGElement>(null);
+  const view = useRef<HTMLDivElement>(null);
+  const group = useRef<HTMLDivElement>(null);
+  // Kept from scroll events: reading scrollTop right after the details pane mounts would force a layout.
+  const scrolled = useRef(0);
   useMarks(linksLayer, 'data-link', links, linkMarks);
   useMarks(linksLayer, 'data-link', links, hoverMarks);
   useMarks(nodesLayer, 'data-node', nodes, nodeMarks);
 
-  // A new layout (the details pane opening shrinks the diagram) replaces the elements: keep keyboard focus
-  // on the link or node that had it, so Enter then Tab goes on from there.
+  // A new layout (the panel resized, the breakdown's filter) replaces the elements: keep keyboard focus on
+  // the link or node that had it, so Enter then Tab goes on from there.
   const focused = useRef<{ link?: string; node?: string }>({});
   useLayoutEffect(() => {
     const { link, node } = focused.current;
-    const svg = linksLayer.current?.ownerSVGElement;
-    if (!svg || (!link && !node) || svg.contains(document.activeElement)) {
+    const root = group.current;
+    if (!root || (!link && !node) || root.contains(document.activeElement)) {
       return;
     }
     const layer = link ? linksLayer.current : nodesLayer.current;
@@ -201,9 +211,26 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     (el as SVGElement | undefined)?.focus({ preventScroll: true });
   }, [links, nodes]);
 
+  // In a view shorter than the diagram, bring the selection into it (centred) when it is outside.
+  useLayoutEffect(() => {
+    const box = view.current;
+    if (!box || viewHeight >= height) {
+      scrolled.current = 0; // the whole diagram shows: nothing to scroll
+      return;
+    }
+    const link = linkId ? linkById.get(linkId) : undefined;
+    const node = nodeId ? layout.byNode.get(nodeId) : undefined;
+    const y = link ? link.midY : node ? node.y + node.height / 2 : undefined;
+    if (y !== undefined && (y < scrolled.current + 16 || y > scrolled.current + viewHeight - 16)) {
+      box.scrollTop = scrolled.current = Math.max(0, Math.min(height - viewHeight, y - viewHeight / 2));
+    }
+  }, [linkId, nodeId, linkById, layout, height, viewHeight]);
+
+  // A link, a node's rect, or a node's label (its text or a line of it: the label stands for its node).
   const targetOf = (el: EventTarget): { link?: string; node?: string } => {
     const d = (el as SVGElement).dataset ?? {};
-    return { link: d.link, node: d.node };
+    const label = d.link || d.node ? undefined : (el as Element).closest?.('[data-label-of]');
+    return { link: d.link, node: d.node ?? label?.getAttribute('data-label-of') ?? undefined };
   };
 
   const select = useCallback(
@@ -217,7 +244,7 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     [onSelect, selection]
   );
 
-  const onKeyDown = (event: KeyboardEvent<SVGSVGElement>) => {
+  const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     if (event.key === 'Enter' || event.key === ' ') {
       const t = targetOf(event.target);
       if (t.link || t.node) {
@@ -236,12 +263,12 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
     setHoverLink(t.link);
   };
 
-  const onPointerMove = (event: PointerEvent<SVGSVGElement>) => {
+  const onPointerMove = (event: PointerEvent<HTMLDivElement>) => {
     const box = event.currentTarget.getBoundingClientRect();
     showTooltip(event.target, event.clientX - box.left, event.clientY - box.top);
   };
 
-  const onFocus = (event: React.FocusEvent<SVGSVGElement>) => {
+  const onFocus = (event: React.FocusEvent<HTMLDivElement>) => {
     const t = targetOf(event.target);
     focused.current = t;
     const box = t.link ? linkById.get(t.link) : undefined;
@@ -250,15 +277,34 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
   };
 
   const weightName = weight === 'count' ? 'wakeups' : 'off-CPU time';
+  const hasSelection = Boolean(linkId || nodeId);
+  // The links lit by the selection or the hover, drawn again on the highlight layer.
+  const lit = useMemo(() => {
+    const ids = new Set([...linkMarks.keys(), ...hoverMarks.keys()]);
+    return [...ids].map((id) => linkById.get(id)).filter((l): l is LinkPath => l !== undefined);
+  }, [linkMarks, hoverMarks, linkById]);
   return (
-    <div className={styles.wrap} style={{ width, height }}>
-      <svg
-        width={width}
-        height={height}
+    <div
+      ref={view}
+      className={styles.wrap}
+      style={{ width, height: Math.min(height, viewHeight), overflowY: viewHeight < height ? 'auto' : 'hidden' }}
+      onScroll={(event) => {
+        scrolled.current = event.currentTarget.scrollTop;
+      }}
+    >
+      {/*
+        Three stacked layers, so that a selection or a hover repaints only a few paths: the links (its own
+        compositing layer: dimming it for a selection is an opacity change the compositor applies, no repaint of
+        thousands of strokes), the highlight layer with copies of the lit links, then the nodes and labels.
+        Events are handled once here (delegation), so thousands of links cost no thousands of handlers.
+      */}
+      <div
+        ref={group}
         role="group"
         aria-label={`Wake chains: ${graph.links.length} links weighted by ${weightName}; Tab to a link or node, Enter to select`}
         data-testid={TEST_IDS.panel.diagram}
-        className={cx(styles.svg, (selection.linkId || selection.nodeId) && 'wf-has-selection')}
+        className={cx(styles.layers, hasSelection && 'wf-has-selection')}
+        style={{ width, height }}
         onClick={(event) => select(targetOf(event.target))}
         onKeyDown={onKeyDown}
         onPointerMove={onPointerMove}
@@ -276,46 +322,73 @@ export function ChainDiagram({ graph, width, height, weight, selection, onSelect
           }
         }}
       >
-        <g transform="translate(0,4)">
-          <MarkupLayer ref={linksLayer} className="wf-links" markup={links} />
-          <MarkupLayer ref={nodesLayer} className="wf-nodes" markup={nodes} />
-          <g className="wf-selected-labels" aria-hidden="true">
-            {selectedEnds.map((end) => (
-              <text key={end.id} x={end.x} y={end.y} dy="0.35em" textAnchor={end.anchor}>
-                {end.title}
-              </text>
+        <svg width={width} height={height} className={cx(styles.layer, styles.links)}>
+          <g transform="translate(0,4)">
+            <MarkupLayer ref={linksLayer} className="wf-links" markup={links} />
+          </g>
+        </svg>
+        <svg width={width} height={height} className={cx(styles.layer, styles.passive)} aria-hidden="true">
+          <g transform="translate(0,4)" className="wf-lit" data-testid={TEST_IDS.panel.litLinks}>
+            {lit.map((l) => (
+              <path
+                key={l.link.id}
+                d={l.d}
+                stroke={colors.get(l.link.category) ?? categoryCssColor(theme, l.link.category)}
+                strokeWidth={Math.round(l.width * 10) / 10}
+                fill="none"
+                data-lit={l.link.id}
+              />
             ))}
           </g>
-        </g>
-      </svg>
-      {hover && (
-        <div
-          role="tooltip"
-          className={styles.tooltip}
-          style={{ left: Math.min(hover.x + 12, Math.max(0, width - 280)), top: hover.y + 12 }}
-          data-testid={TEST_IDS.panel.tooltip}
-        >
-          {hover.text}
-        </div>
-      )}
+        </svg>
+        <svg width={width} height={height} className={cx(styles.layer, styles.passive, styles.nodes)}>
+          <g transform="translate(0,4)">
+            <MarkupLayer ref={nodesLayer} className="wf-nodes" markup={nodes} />
+            <g className="wf-selected-labels" aria-hidden="true">
+              {selectedEnds.map((end) => (
+                <text key={end.id} x={end.x} y={end.y} dy="0.35em" textAnchor={end.anchor}>
+                  {end.title}
+                </text>
+              ))}
+            </g>
+          </g>
+        </svg>
+        {hover && (
+          <div
+            role="tooltip"
+            className={styles.tooltip}
+            style={{ left: Math.min(hover.x + 12, Math.max(0, width - 280)), top: hover.y + 12 }}
+            data-testid={TEST_IDS.panel.tooltip}
+          >
+            {hover.text}
+          </div>
+        )}
+      </div>
     </div>
   );
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({
-  wrap: css({ position: 'relative', overflow: 'hidden' }),
-  svg: css({
-    display: 'block',
+  // A thin scrollbar when the view is shorter than the diagram; the right labels leave room for it.
+  wrap: css({ position: 'relative', overflowX: 'hidden', scrollbarWidth: 'thin' }),
+  layers: css({ position: 'relative' }),
+  layer: css({ position: 'absolute', left: 0, top: 0, display: 'block' }),
+  // Only the rects, labels and links inside answer the pointer; the layers' empty parts let it through.
+  passive: css({ pointerEvents: 'none', '.wf-lit path': { strokeOpacity: 0.9 } }),
+  links: css({
+    // Its own compositing layer: a selection dims it with an opacity change, without repainting it.
+    willChange: 'opacity',
+    transition: 'opacity 0s',
     '.wf-link': { strokeOpacity: 0.55, cursor: 'pointer', outline: 'none' },
-    '.wf-link:hover, .wf-link:focus-visible, .wf-link.wf-chain': { strokeOpacity: 0.85 },
-    '.wf-link:focus-visible': { stroke: theme.colors.primary.main },
-    '&.wf-has-selection .wf-link': { strokeOpacity: 0.15 },
-    '&.wf-has-selection .wf-link.wf-selected, &.wf-has-selection .wf-link.wf-related, &.wf-has-selection .wf-link.wf-chain':
-      { strokeOpacity: 0.9 },
+    '.wf-link:focus-visible': { stroke: theme.colors.primary.main, strokeOpacity: 0.85 },
+    '.wf-has-selection &': { opacity: 0.27 },
+  }),
+  nodes: css({
     '.wf-node rect': {
       fill: theme.colors.text.secondary,
       cursor: 'pointer',
       outline: 'none',
+      pointerEvents: 'auto',
     },
     '.wf-node.wf-other rect': { fill: theme.colors.text.disabled },
     '.wf-node rect:focus-visible, .wf-node.wf-selected rect': {
@@ -332,6 +405,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
       strokeWidth: 3,
       strokeLinejoin: 'round',
     },
+    '.wf-label': { pointerEvents: 'auto', cursor: 'pointer' },
     '.wf-subtitle': { fill: theme.colors.text.secondary, fontSize: LABEL_FONT - 1 },
     '.wf-selected-labels text': { fontWeight: theme.typography.fontWeightMedium },
   }),

@@ -42,13 +42,14 @@ function renderPanel(
   series: DataFrame[],
   state = LoadingState.Done,
   options: Partial<ChainsPanelOptions> = {},
-  extra: Partial<PanelData> = {}
+  extra: Partial<PanelData> = {},
+  width = 900
 ) {
   const data: PanelData = { series, state, timeRange: getDefaultTimeRange(), ...extra };
   const props = {
     data,
     options: { ...DEFAULT_OPTIONS, ...options },
-    width: 900,
+    width,
     height: 600,
     id: 1,
     timeRange: data.timeRange,
@@ -129,7 +130,6 @@ describe('ChainsPanel', () => {
     const { user } = renderPanel([chainsFrame([chain, tcpData], {}, 3) as unknown as DataFrame]);
     const link = (name: RegExp) => within(screen.getByTestId(TEST_IDS.panel.diagram)).getByRole('button', { name });
     await user.click(link(/^wf-a woke wf-b: Eventfd/i));
-    // The details pane shrinks the diagram: its links are drawn anew.
     const first = link(/^wf-a woke wf-b: Eventfd/i);
     const second = link(/^wf-b woke wf-c: Pipe/i);
     const other = link(/^kubelet woke wrk:worker_0/);
@@ -160,12 +160,86 @@ describe('ChainsPanel', () => {
     const lightest = links[links.length - 1];
     const [source, target] = lightest.getAttribute('aria-label')!.split(/ woke |: /);
     await user.click(lightest);
-    // The details pane has shrunk the diagram: the light link's nodes are below the label height.
+    // A hundred nodes in a column: the light link's nodes are below the label height.
     expect(ends().length).toBeGreaterThan(0);
     for (const end of ends()) {
       // A long name is cut to the label column's width, with an ellipsis.
       const shown = end!.replace(/…$/, '');
       expect([source, target].some((name) => name.startsWith(shown))).toBe(true);
+    }
+  }, 90_000); // hundreds of elements with accessible names: jsdom's role queries take seconds on a loaded machine
+
+  it('opens the details without laying the diagram out again; the lit links are drawn on their own layer', async () => {
+    const { user } = renderPanel(frames([tcpData, preempted]));
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    const link = within(diagram).getByRole('button', { name: /^kubelet woke wrk:worker_0/ });
+    const path = link.getAttribute('d');
+    const lit = () => Array.from(screen.getByTestId(TEST_IDS.panel.litLinks).querySelectorAll('path'));
+    expect(lit()).toHaveLength(0);
+    await user.click(link);
+    expect(screen.getByTestId(TEST_IDS.panel.details)).toBeInTheDocument();
+    // The same element with the same geometry: the pane took no height from the layout, the diagram scrolls.
+    expect(within(diagram).getByRole('button', { name: /^kubelet woke wrk:worker_0/ })).toBe(link);
+    expect(link.getAttribute('d')).toBe(path);
+    expect(diagram).toHaveClass('wf-has-selection');
+    expect(lit().map((p) => p.getAttribute('d'))).toEqual([path]);
+    expect(lit()[0]).toHaveAttribute('stroke', link.getAttribute('stroke'));
+    await user.keyboard('{Escape}');
+    expect(diagram).not.toHaveClass('wf-has-selection');
+    // The link keeps the keyboard focus, and a focused link is lit as a hovered one is.
+    expect(link).toHaveFocus();
+    expect(lit().map((p) => p.getAttribute('d'))).toEqual([path]);
+    await user.tab();
+    expect(lit()).toHaveLength(0);
+  });
+
+  it('shows a long name whole where the panel is wide, elided with the whole name in the tooltip where it is narrow', async () => {
+    const long: ChainSpec = {
+      ...tcpData,
+      id: 'a/3',
+      targetComm: 'wakeflow-worklo',
+      targetProc: 'wakeflow-worklo',
+      pod: 'checkout-7d9f8b6c4-x2x9q',
+      targetRole: 'other',
+    };
+    const labelOf = (name: string) =>
+      Array.from(screen.getByTestId(TEST_IDS.panel.diagram).querySelectorAll('.wf-label')).find((t) =>
+        t.textContent?.startsWith(name.slice(0, 4))
+      )!;
+    const wide = renderPanel(frames([long]), LoadingState.Done, { showBreakdown: false });
+    expect(labelOf('wakeflow-worklo').firstChild?.textContent).toBe('wakeflow-worklo');
+    // The subtitle (pod · process · role) takes at most 30 % of the width: the pod shows whole, the rest elides.
+    expect(labelOf('wakeflow-worklo').querySelector('.wf-subtitle')).toHaveTextContent(
+      /^checkout-7d9f8b6c4-x2x9q · .*…$/
+    );
+    void wide;
+    document.body.innerHTML = '';
+
+    const narrow = renderPanel(frames([long]), LoadingState.Done, { showBreakdown: false }, {}, 260);
+    const label = labelOf('wakeflow-worklo');
+    expect(label.firstChild?.textContent).toMatch(/^wake.*…$/);
+    // The rect is the control, named by the whole name; hovering the elided label shows the same in the tooltip.
+    const node = within(screen.getByTestId(TEST_IDS.panel.diagram)).getByRole('button', {
+      name: /^wakeflow-worklo \(checkout-7d9f8b6c4-x2x9q · wakeflow-worklo · other\): /,
+    });
+    await narrow.user.hover(label);
+    expect(screen.getByRole('tooltip')).toHaveTextContent(node.getAttribute('aria-label')!);
+    await narrow.user.click(label);
+    expect(node).toHaveAttribute('aria-pressed', 'true');
+  });
+
+  it('names a target by its agent (host:port) outside Kubernetes, where it has no pod', () => {
+    renderPanel(
+      frames([
+        { ...tcpData, id: 'h1/1', node: '10.0.0.7:9781', pod: '', namespace: '', workload: '', labels: {} },
+        { ...tcpData, id: 'h2/1', node: '10.0.0.8:9781', pod: '', namespace: '', workload: '', labels: {} },
+      ])
+    );
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    for (const node of ['10.0.0.7:9781', '10.0.0.8:9781']) {
+      expect(
+        within(diagram).getByRole('button', { name: new RegExp(`^wrk:worker_0 \\(${node.replace(/\./g, '\\.')}\\b`) })
+      ).toBeInTheDocument();
     }
   });
 
@@ -176,7 +250,7 @@ describe('ChainsPanel', () => {
     expect(link).toHaveFocus();
     expect(screen.getByRole('tooltip')).toHaveTextContent('preempted by stress-ng woke wrk:worker_1');
     await user.keyboard('{Enter}');
-    // The details pane shrinks the diagram: the link is drawn anew, and keeps the focus.
+    // The details pane opens below; the link keeps the focus.
     const selected = screen.getByRole('button', { name: /^preempted by stress-ng woke/ });
     expect(selected).toHaveAttribute('aria-pressed', 'true');
     expect(selected).toHaveFocus();

@@ -110,7 +110,9 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
   const breakdownHeight = options.showBreakdown && !sideBySide ? Math.min(180, Math.floor(bodyHeight * 0.35)) : 0;
   const diagramWidth = width - breakdownWidth;
   const mainHeight = bodyHeight - breakdownHeight;
-  const diagramHeight = hasDetails ? Math.max(100, Math.floor(mainHeight * 0.45)) : mainHeight;
+  // The details pane takes the lower part; the diagram keeps the layout of the whole height and scrolls
+  // above it, so opening the pane changes no geometry (no new layout, no new markup: see ChainDiagram).
+  const diagramView = hasDetails ? Math.max(100, Math.floor(mainHeight * 0.45)) : mainHeight;
 
   const breakdownView = options.showBreakdown && breakdown && (
     <div style={sideBySide ? { width: breakdownWidth, height: bodyHeight } : { height: breakdownHeight }}>
@@ -136,13 +138,14 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
             <ChainDiagram
               graph={graph}
               width={diagramWidth}
-              height={diagramHeight}
+              height={mainHeight}
+              viewHeight={diagramView}
               weight={options.weight}
               selection={selection}
               onSelect={setSelection}
             />
           ) : (
-            <div className={styles.state} style={{ height: diagramHeight }}>
+            <div className={styles.state} style={{ height: diagramView }}>
               <p>
                 No chain of the selected categories or activities: click them again in the breakdown to clear the
                 filter.
@@ -150,7 +153,7 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
             </div>
           )}
           {hasDetails && (
-            <div style={{ height: mainHeight - diagramHeight, overflow: 'auto' }}>
+            <div style={{ height: mainHeight - diagramView, overflow: 'auto' }}>
               <ChainDetails
                 link={selectedLink}
                 node={selectedNode}

@@ -9,18 +9,34 @@
  * aria-pressed, and the shared test id.
  */
 import { TEST_IDS } from '../../common/testIds';
-import { NODE_WIDTH, type Layout, type NodeBox } from '../model/layout';
+import {
+  LABEL_CHAR_WIDTH,
+  LABEL_FONT,
+  LABEL_GAP,
+  NODE_WIDTH,
+  SCROLLBAR_ROOM,
+  type Layout,
+  type NodeBox,
+} from '../model/layout';
 
-export const LABEL_FONT = 12;
+export { LABEL_FONT };
 /** A label needs this much height to be drawn; smaller nodes keep their name in the tooltip and aria-label. */
 export const MIN_LABEL_HEIGHT = 12;
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const escapeXml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
-function truncate(text: string, px: number): string {
-  const fits = Math.max(3, Math.floor(px / (LABEL_FONT * 0.6)));
+/** The text, or its start and an ellipsis when it is wider than `px`; the whole text stays in the tooltip and aria-label. */
+export function elide(text: string, px: number): string {
+  const fits = Math.max(3, Math.floor(px / LABEL_CHAR_WIDTH));
   return text.length <= fits ? text : `${text.slice(0, fits - 1)}…`;
+}
+
+/** The width a label of this node may take: its side's room less the gap (and, on the right, the scrollbar's room). */
+function labelSpace(box: NodeBox, layout: Layout): number {
+  return box.node.column === 0
+    ? layout.labelRoom.left - LABEL_GAP - 4
+    : layout.labelRoom.right - LABEL_GAP - 4 - SCROLLBAR_ROOM;
 }
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
@@ -49,15 +65,19 @@ export function labelPlace(
 ): { x: number; y: number; anchor: 'start' | 'end'; title: string } {
   const left = box.node.column === 0;
   return {
-    x: r1(left ? box.x - 6 : box.x + NODE_WIDTH + 6),
+    x: r1(left ? box.x - LABEL_GAP : box.x + NODE_WIDTH + LABEL_GAP),
     y: r1(box.y + box.height / 2),
     anchor: left ? 'end' : 'start',
-    title: truncate(box.node.title, layout.labelWidth - 10),
+    title: elide(box.node.title, labelSpace(box, layout)),
   };
 }
 
+/**
+ * Each node's rect (the focusable control, named by its whole accessible label) and its label. The label is
+ * for the eye (aria-hidden) but answers the pointer as its node does (`data-label-of`): hovering it shows the
+ * tooltip with the whole name, which matters when the label is elided, and a click selects the node.
+ */
 export function nodesMarkup(layout: Layout, labelOf: (id: string) => string): string {
-  const room = layout.labelWidth - 10;
   const parts: string[] = [];
   for (const box of layout.nodes) {
     const { node } = box;
@@ -67,9 +87,11 @@ export function nodesMarkup(layout: Layout, labelOf: (id: string) => string): st
     if (box.height >= MIN_LABEL_HEIGHT) {
       const sub =
         box.height >= MIN_LABEL_HEIGHT * 2.4 && node.subtitle
-          ? `<tspan x="${x}" dy="1.25em" class="wf-subtitle">${escapeXml(truncate(node.subtitle, room))}</tspan>`
+          ? `<tspan x="${x}" dy="1.25em" class="wf-subtitle">${escapeXml(elide(node.subtitle, labelSpace(box, layout)))}</tspan>`
           : '';
-      text = `<text x="${x}" y="${y}" dy="0.35em" text-anchor="${anchor}" aria-hidden="true">${escapeXml(title)}${sub}</text>`;
+      text =
+        `<text x="${x}" y="${y}" dy="0.35em" text-anchor="${anchor}" aria-hidden="true" class="wf-label"` +
+        ` data-label-of="${id}">${escapeXml(title)}${sub}</text>`;
     }
     parts.push(
       `<g class="wf-node${node.other ? ' wf-other' : ''}"><rect x="${r1(box.x)}" y="${r1(box.y)}" width="${NODE_WIDTH}" height="${r1(box.height)}" rx="2"` +

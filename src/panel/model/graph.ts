@@ -114,10 +114,11 @@ export function hopNode(hop: ChainHop, node: string, identity: WakerIdentity): P
 
 export function targetNode(row: ChainRow): PathNode {
   // The pod first: Envoy's threads have the same names in every pod, and a long subtitle is cut at its end.
+  // Outside Kubernetes there is no pod: the agent's node (host:port) tells two machines' Envoys apart.
   return {
     id: `target:${row.node}:${row.targetPid ?? ''}:${row.targetTid ?? ''}:${row.targetComm}`,
     title: row.targetComm || '[unknown]',
-    subtitle: [row.pod, row.targetProc, row.targetRole].filter(Boolean).join(' · '),
+    subtitle: [row.pod || row.node, row.targetProc, row.targetRole].filter(Boolean).join(' · '),
   };
 }
 

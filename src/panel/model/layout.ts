@@ -9,6 +9,13 @@
 import type { Graph, GraphLink, GraphNode } from './graph';
 
 export const NODE_WIDTH = 10;
+/** The labels' font size, and the width of one of its characters as the layout estimates it (DejaVu/Inter ≈ 0.6 em). */
+export const LABEL_FONT = 12;
+export const LABEL_CHAR_WIDTH = LABEL_FONT * 0.6;
+/** Between a node and its label. */
+export const LABEL_GAP = 6;
+/** Kept free right of the right-hand labels: the diagram's scrollbar sits there while the details are open. */
+export const SCROLLBAR_ROOM = 12;
 
 export interface NodeBox {
   node: GraphNode;
@@ -31,16 +38,31 @@ export interface Layout {
   nodes: NodeBox[];
   links: LinkPath[];
   byNode: Map<string, NodeBox>;
-  /** Room left of the first column and right of the last for labels. */
-  labelWidth: number;
+  /** Room for the labels left of the first column, and right of the others (the last column's is the panel's edge). */
+  labelRoom: { left: number; right: number };
+}
+
+/**
+ * How wide the labels of a side need to be for its longest title or subtitle to show whole, within
+ * [60 px, 30 % of the width]: a panel wide enough shows every thread name uncut (a thread name has at most
+ * 15 characters, the kernel's TASK_COMM_LEN), a narrow one elides (the tooltip and accessible name keep the
+ * whole name).
+ */
+function labelRoomFor(nodes: readonly GraphNode[], width: number, reserve: number): number {
+  const longest = nodes.reduce((m, n) => Math.max(m, n.title.length, n.subtitle.length), 0);
+  const need = Math.ceil(longest * LABEL_CHAR_WIDTH) + LABEL_GAP + 4 + reserve;
+  return Math.max(60, Math.min(need, Math.floor(width * 0.3)));
 }
 
 export function layoutGraph(graph: Graph, width: number, height: number): Layout {
-  const labelWidth = Math.max(60, Math.min(200, width * 0.24));
   const columns: GraphNode[][] = Array.from({ length: graph.columns }, () => []);
   for (const node of graph.nodes) {
     columns[node.column].push(node);
   }
+  const labelRoom = {
+    left: labelRoomFor(columns[0] ?? [], width, 0),
+    right: labelRoomFor(columns[columns.length - 1] ?? [], width, SCROLLBAR_ROOM),
+  };
   for (const column of columns) {
     // Heaviest first; the folded "other" node always last.
     column.sort((a, b) => Number(a.other) - Number(b.other) || b.value - a.value || a.title.localeCompare(b.title));
@@ -76,8 +98,8 @@ export function layoutGraph(graph: Graph, width: number, height: number): Layout
     scale = 0;
   }
 
-  const innerLeft = labelWidth;
-  const innerRight = Math.max(innerLeft + NODE_WIDTH, width - labelWidth - NODE_WIDTH);
+  const innerLeft = labelRoom.left;
+  const innerRight = Math.max(innerLeft + NODE_WIDTH, width - labelRoom.right - NODE_WIDTH);
   const xOf = (c: number) =>
     graph.columns <= 1 ? innerLeft : innerLeft + ((innerRight - innerLeft) * c) / (graph.columns - 1);
 
@@ -143,5 +165,5 @@ export function layoutGraph(graph: Graph, width: number, height: number): Layout
     };
   });
 
-  return { nodes: boxes, links, byNode, labelWidth };
+  return { nodes: boxes, links, byNode, labelRoom };
 }

@@ -52,6 +52,12 @@ export const WORKLOADS: Array<{ mode: string; args: string[]; labels: PodLabels 
   { mode: 'preempt', args: ['--cpu', '1'], labels: pod('payments', 'fraud', 'fraud-85c4d-j7k2l') },
 ];
 
+/**
+ * A process outside Kubernetes: no pod labels in its environment, so the backend names its series and the
+ * panel its thread by the agent that traces it (the `node` label, the agent's host:port).
+ */
+export const HOST_WORKLOAD = { mode: 'timerfd', args: ['--interval-us', '5000'], thread: 'wf-timerfd' };
+
 function pod(namespace: string, workload: string, name: string): PodLabels {
   return { namespace, workload, pod: name };
 }
@@ -73,9 +79,17 @@ const labelEnv = (labels: PodLabels) => ({
   ISTIO_META_WORKLOAD_NAME: labels.workload,
 });
 
-/** A workload with its pod's labels in the environment, where the agent reads them (/proc/PID/environ). */
-async function startLabelledWorkload(mode: string, args: string[], labels: PodLabels): Promise<Workload> {
-  const env = { ...process.env, ...labelEnv(labels) };
+/**
+ * A workload with its pod's labels in the environment, where the agent reads them (/proc/PID/environ), or
+ * without any (`labels` undefined: outside Kubernetes).
+ */
+async function startLabelledWorkload(mode: string, args: string[], labels?: PodLabels): Promise<Workload> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...(labels ? labelEnv(labels) : {}) };
+  if (!labels) {
+    for (const k of Object.keys(labelEnv({ namespace: '', workload: '', pod: '' }))) {
+      delete env[k];
+    }
+  }
   const proc = spawn(workloadBin, [mode, '--duration', '600', ...args], { stdio: 'ignore', env });
   await sleep(50);
   if (proc.exitCode !== null || !proc.pid) {
@@ -88,6 +102,8 @@ export interface LiveStack {
   server: HarnessServer;
   backend: BackendHost;
   agent: Daemon;
+  /** The agent as the backend names it (its URL's host:port): the `node` label. */
+  agentNode: string;
   token: string;
   /** A loopback port nothing listens on: an agent that is down. */
   deadAgentUrl: string;
@@ -112,7 +128,11 @@ export async function startLiveStack(): Promise<LiveStack> {
     for (const { mode, args, labels } of WORKLOADS) {
       workloads.push(await startLabelledWorkload(mode, args, labels));
     }
-    say(`workloads ${WORKLOADS.map((w) => `${w.mode} (${w.labels.namespace}/${w.labels.pod})`).join(', ')} started`);
+    const host = await startLabelledWorkload(HOST_WORKLOAD.mode, HOST_WORKLOAD.args);
+    workloads.push(host);
+    say(
+      `workloads ${WORKLOADS.map((w) => `${w.mode} (${w.labels.namespace}/${w.labels.pod})`).join(', ')} and ${HOST_WORKLOAD.mode} (no pod labels) started`
+    );
     chains = await startChainWorkloads(600, labelEnv(CHAIN_POD));
     say(`chain workloads started: a pipeline and a UDP pair (${CHAIN_POD.namespace}/${CHAIN_POD.pod})`);
     agent = await startDaemon([
@@ -132,8 +152,10 @@ export async function startLiveStack(): Promise<LiveStack> {
         `${agent!.url}/api/v1/targets`,
         auth
       );
-      return workloads.every((w, i) =>
-        r.body.targets.some((t) => t.pid === w.pid && t.alive && t.labels?.pod === WORKLOADS[i].labels.pod)
+      return (
+        WORKLOADS.every((w, i) =>
+          r.body.targets.some((t) => t.pid === workloads[i].pid && t.alive && t.labels?.pod === w.labels.pod)
+        ) && r.body.targets.some((t) => t.pid === host.pid && t.alive && !t.labels?.pod)
       );
     });
     say(`agent ${agent.url} traces ${workloads.length} processes; recording`);
@@ -158,6 +180,7 @@ export async function startLiveStack(): Promise<LiveStack> {
       server,
       backend,
       agent,
+      agentNode: new URL(agent.url).host,
       token,
       deadAgentUrl,
       range: () => {
