@@ -315,9 +315,7 @@ const panels: Array<Panel | RowPanel> = [
       'The same ratio computed in PromQL from wakeflow_* counters (docs/metrics.md): the second path, through Prometheus alone.',
     gridPos: grid(16, 57, 8, 8),
     datasource: PROMETHEUS,
-    targets: [
-      promql('A', podOrAgent(preemptionRatioByPod), '{{wakeflow_group}}'),
-    ],
+    targets: [promql('A', podOrAgent(preemptionRatioByPod), '{{wakeflow_group}}')],
     fieldConfig: { defaults: { unit: 'percentunit', min: 0, custom: { showPoints: 'never' } }, overrides: [] },
   }),
   panel({
