@@ -111,8 +111,8 @@ interface Hover {
  * Waker → target chains as columns of nodes joined by links as thick as
  * their weight and coloured by category. Every link and node is focusable
  * (Tab), Enter or Space selects it, Escape clears; hovering or focusing one
- * shows its tooltip. Events are handled once at the SVG (delegation), so
- * thousands of links cost no thousands of handlers.
+ * shows its tooltip. Events are handled once, at the layers' container
+ * (delegation), so thousands of links cost no thousands of handlers.
  */
 export function ChainDiagram({ graph, width, height, viewHeight = height, weight, selection, onSelect }: Props) {
   const theme = useTheme2();
@@ -296,7 +296,6 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
         Three stacked layers, so that a selection or a hover repaints only a few paths: the links (its own
         compositing layer: dimming it for a selection is an opacity change the compositor applies, no repaint of
         thousands of strokes), the highlight layer with copies of the lit links, then the nodes and labels.
-        Events are handled once here (delegation), so thousands of links cost no thousands of handlers.
       */}
       <div
         ref={group}
