@@ -764,3 +764,8 @@ void capture_totals_free(struct capture_totals *t)
 	free(t->items);
 	memset(t, 0, sizeof(*t));
 }
+
+struct wf_symbolizer *capture_symbolizer(struct wf_capture *c)
+{
+	return c->sym;
+}

@@ -154,5 +154,9 @@ void capture_lost_counters(const struct capture_stats *st, struct wf_counter out
 size_t capture_programs(const struct wf_capture *c, const char **names, size_t max);
 void capture_totals_free(struct capture_totals *t);
 void capture_close(struct wf_capture *c);
+/* The capture's symbolizer, for what may be used from other threads
+ * (symbolize.h: sym_name_late, names at read time); it lives until
+ * capture_close. */
+struct wf_symbolizer *capture_symbolizer(struct wf_capture *c);
 
 #endif

@@ -213,7 +213,7 @@ enum wf_context classify_stack_context(const struct wf_rules *rules, const struc
 	return WF_CTX_TASK;
 }
 
-void classify_edge(const struct wf_rules *rules, struct wf_edge *e)
+static void classify(const struct wf_rules *rules, struct wf_edge *e, bool interned)
 {
 	int i;
 
@@ -240,10 +240,20 @@ void classify_edge(const struct wf_rules *rules, struct wf_edge *e)
 
 		if (r->sets_activity && rule_matches(r, e)) {
 			/* Interned, so the edge outlives a rules reload. */
-			e->activity = r->activity ? intern(r->activity) : NULL;
+			e->activity = r->activity && interned ? intern(r->activity) : r->activity;
 			break;
 		}
 	}
+}
+
+void classify_edge(const struct wf_rules *rules, struct wf_edge *e)
+{
+	classify(rules, e, true);
+}
+
+void classify_edge_no_intern(const struct wf_rules *rules, struct wf_edge *e)
+{
+	classify(rules, e, false);
 }
 
 /* ---- explanation ------------------------------------------------------- */

@@ -27,6 +27,10 @@ void rules_free(struct wf_rules *rules);
  * When e->context is WF_CTX_UNKNOWN and the edge has a waker stack (imports),
  * it first sets e->context from that stack (classify_stack_context). */
 void classify_edge(const struct wf_rules *rules, struct wf_edge *e);
+/* Same for a thread that must not intern (an HTTP answer reclassifying an
+ * edge named at read time): e->activity then points into rules, which must
+ * outlive e. */
+void classify_edge_no_intern(const struct wf_rules *rules, struct wf_edge *e);
 
 /*
  * Why an edge got its category and activity: the deciding rule, its `when`

@@ -38,6 +38,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "serve_flags.h"
+#include "symbolize.h"
 #include "targets.h"
 #include "tracker.h"
 
@@ -441,6 +442,19 @@ static int serve_check(const struct serve_flags *f, struct serve *s, struct sock
 	return 0;
 }
 
+/*
+ * An answer's edge records get the names of frames recorded before their
+ * symbol file appeared, and are classified again with them (HTTP threads:
+ * symbolize.h, sym_name_late).
+ */
+static void name_late(struct wf_edge *e, struct wf_arena *arena, void *ctx)
+{
+	struct serve *s = ctx;
+
+	if (sym_name_edge_late(capture_symbolizer(s->cap), e, arena) > 0)
+		classify_edge_no_intern(s->rules, e);
+}
+
 /* Catalog, tracker, metrics, store, history, capture, then HTTP; 0 or the exit status. */
 static int serve_setup(const struct serve_flags *f, struct serve *s, const struct sockaddr_storage *addr,
 		       socklen_t addrlen)
@@ -475,6 +489,7 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 	s->cap = capture_open(&copts, err, sizeof(err));
 	if (!s->cap)
 		return print_error(1, err);
+	history_set_detail_hook(s->hist, name_late, s);
 	s->nprograms = capture_programs(s->cap, names, STATUS_MAX_PROGRAMS);
 	for (size_t i = 0; i < s->nprograms; i++)
 		snprintf(s->programs[i], sizeof(s->programs[i]), "%s", names[i]);

@@ -23,6 +23,8 @@ struct ring_window {
 struct wf_history {
 	struct wf_store *store;
 	struct wf_catalog *cat;
+	wf_detail_hook detail_hook; /* history_set_detail_hook */
+	void *detail_ctx;
 	int64_t window_ms, fine_retention_ms;
 	pthread_mutex_t lock;
 	struct ring_window **ring; /* circular, oldest at head */
@@ -419,6 +421,15 @@ void history_edge_details(struct wf_history *h, const uint32_t *ids, size_t n, s
 		found[i] = r && store_read_edge(r, ids[i], &out[i]) == 0;
 	}
 	store_reader_close(r);
+	for (size_t i = 0; h->detail_hook && i < n; i++)
+		if (found[i])
+			h->detail_hook(&out[i].edge, &out[i].arena, h->detail_ctx);
+}
+
+void history_set_detail_hook(struct wf_history *h, wf_detail_hook fn, void *ctx)
+{
+	h->detail_hook = fn;
+	h->detail_ctx = ctx;
 }
 
 int history_write_pending(struct wf_history *h, int64_t now_ms)

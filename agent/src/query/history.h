@@ -69,7 +69,14 @@ struct wf_chains_acc *history_chains(struct wf_history *h, const struct wf_query
 
 /* The edges' full records: from memory where recent, else from the store
  * (one reader for all). found[i] is false where an edge is known nowhere.
- * Free each found one with store_edge_detail_free. */
+ * Each found one is passed to the detail hook, if set. Free each found one
+ * with store_edge_detail_free. */
+/* Called from HTTP threads on each edge record an answer reads; may
+ * rewrite its frames and classification in place, new strings in arena
+ * (serve: names found since the edge was recorded, symbolize.h
+ * sym_name_edge_late). Set before the first answer. */
+typedef void (*wf_detail_hook)(struct wf_edge *e, struct wf_arena *arena, void *ctx);
+void history_set_detail_hook(struct wf_history *h, wf_detail_hook fn, void *ctx);
 void history_edge_details(struct wf_history *h, const uint32_t *ids, size_t n, struct wf_edge_detail *out,
 			  bool *found);
 

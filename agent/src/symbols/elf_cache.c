@@ -148,25 +148,28 @@ static bool debug_by_link(const struct wf_symbolizer *s, struct elf_syms *es, co
 	return false;
 }
 
+bool elf_cache_find_debug(const struct wf_symbolizer *s, struct elf_syms *es, const char *root,
+			  const char *bin_path)
+{
+	return debug_by_build_id(s, es, root) || debug_by_link(s, es, root, bin_path);
+}
+
 /*
  * A stripped object may have its symbols in a separate debug file: found
  * by build-id first (the stronger identity), then by .gnu_debuglink. Without
  * one, elf_syms_load falls back to the object's MiniDebugInfo, if any.
  */
-static void add_debug_file(struct wf_symbolizer *s, struct elf_syms *es, int32_t pid, const char *bin_path)
+static void add_debug_file(struct wf_symbolizer *s, struct elf_syms *es, const char *root, const char *bin_path)
 {
-	char root[PATH_MAX + 32];
-
-	if (es->has_symtab)
-		return;
-	snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
-	if (debug_by_build_id(s, es, root) || debug_by_link(s, es, root, bin_path))
+	if (!es->has_symtab && elf_cache_find_debug(s, es, root, bin_path))
 		s->stats.debug_files++;
 }
 
 /* Looks the object up by identity, else indexes it (see symbolize_int.h). */
-struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, const struct proc_map *m)
+struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, const struct proc_map *m,
+			      const char *module_name)
 {
+	char root[PATH_MAX + 32];
 	struct elf_syms *es;
 	struct elf_obj *o;
 	struct stat st;
@@ -183,13 +186,15 @@ struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, cons
 			return o;
 		}
 	}
-	add_debug_file(s, es, pid, m->path);
+	snprintf(root, sizeof(root), "%s/%d/root", s->proc_root, pid);
+	add_debug_file(s, es, root, m->path);
 	o = calloc(1, sizeof(*o));
 	if (!o || elf_syms_load(es)) {
 		free(o);
 		elf_syms_free(es);
 		return NULL;
 	}
+	late_names_note(s, fd, es, module_name, root, m->path);
 	if (es->mini_image && !es->mini_failed)
 		s->stats.minidebuginfo++;
 	else if (es->mini_failed)

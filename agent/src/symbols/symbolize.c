@@ -177,7 +177,7 @@ static void resolve_mapping(struct wf_symbolizer *s, int32_t pid, const struct p
 		s->stats.errors++;
 		return;
 	}
-	out->obj = elf_cache_get(s, fd, pid, m);
+	out->obj = elf_cache_get(s, fd, pid, m, out->module);
 	close(fd);
 	if (!out->obj && errno != ENOEXEC)
 		s->stats.errors++; /* not an ELF file is normal (e.g. a mapped font); the rest is not */
@@ -546,6 +546,7 @@ struct wf_symbolizer *symbolizer_new_root(const char *proc_root)
 		return NULL;
 	}
 	strcpy(s->proc_root, proc_root);
+	late_names_init(&s->late);
 	s->nbuckets = 64;
 	s->buckets = calloc(s->nbuckets, sizeof(*s->buckets));
 	if (!s->buckets) {
@@ -595,6 +596,7 @@ void symbolizer_free(struct wf_symbolizer *s)
 		free(o);
 	}
 	elf_syms_free(s->vdso.es);
+	late_names_free(&s->late);
 	ksyms_free(s->ks);
 	for (size_t i = 0; i < s->ndirs; i++)
 		free(s->dirs[i]);
@@ -622,9 +624,13 @@ void sym_mark_interned(const struct wf_symbolizer *s)
 				intern_mark(p->maps[i].module);
 }
 
-void sym_get_stats(const struct wf_symbolizer *s, struct sym_stats *out)
+void sym_get_stats(struct wf_symbolizer *s, struct sym_stats *out)
 {
 	*out = s->stats;
 	out->processes = s->nprocs;
 	out->elf_files = s->nobjs;
+	pthread_mutex_lock(&s->late.lock);
+	out->late_files = s->late.files_found;
+	out->late_named = s->late.named;
+	pthread_mutex_unlock(&s->late.lock);
 }

@@ -13,6 +13,8 @@
 #ifndef WAKEFLOW_SYMBOLIZE_H
 #define WAKEFLOW_SYMBOLIZE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct wf_symbolizer;
@@ -24,6 +26,8 @@ struct sym_stats {
 	uint64_t errors;		    /* unreadable maps/ELF files, corrupt MiniDebugInfo */
 	uint64_t debug_files;		    /* separate debug files attached (build-id or debuglink) */
 	uint64_t minidebuginfo;		    /* objects named from their .gnu_debugdata */
+	uint64_t late_files;		    /* symbol files found after their binary was loaded */
+	uint64_t late_named;		    /* frames named at read time (sym_name_late) */
 };
 
 /* Reads /proc. NULL on allocation failure. */
@@ -87,7 +91,28 @@ const char *sym_user(struct wf_symbolizer *s, int32_t pid, uint64_t addr);
 int sym_process_seen(struct wf_symbolizer *s, int32_t pid);
 void sym_process_gone(struct wf_symbolizer *s, int32_t pid);
 
-void sym_get_stats(const struct wf_symbolizer *s, struct sym_stats *out);
+void sym_get_stats(struct wf_symbolizer *s, struct sym_stats *out);
+
+/*
+ * Names at read time, for frames recorded before a symbol file appeared.
+ * frame is a frame text as sym_user gave it. If it is "module+0xOFF" of a
+ * stripped build with a build-id that is the only build the symbolizer
+ * ever loaded under that basename (else the text cannot tell which build
+ * it was, and nothing is named), the build's symbol file is looked for
+ * again (the --symbols directories and the rest of the lookup order; at
+ * most once a second while none is found) and, once found, the function
+ * at OFF is written, demangled, into out (true). Thread-safe (its own
+ * lock; not the rest of the symbolizer's): HTTP answers call it while the
+ * main loop captures. Not persisted: after a restart, a build is known
+ * again once a process of it is traced.
+ */
+bool sym_name_late(struct wf_symbolizer *s, const char *frame, char *out, size_t len);
+
+struct wf_edge;
+struct wf_arena;
+/* sym_name_late on every user frame of e's two stacks, the new names
+ * copied into arena; returns how many frames were renamed. */
+int sym_name_edge_late(struct wf_symbolizer *s, struct wf_edge *e, struct wf_arena *arena);
 
 /* Marks the interned names the symbolizer caches (symbol display names,
  * mapping modules), for intern_sweep (intern.h). Names it formats on each

@@ -9,6 +9,7 @@
 #define WAKEFLOW_SYMBOLIZE_INT_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -76,6 +77,35 @@ struct proc_snap {
 	struct proc_snap *next;
 };
 
+/*
+ * Names at read time (late_names.c): every file object the symbolizer
+ * loaded, by mapping basename and build-id, so that a "module+0xOFF" frame
+ * text can be traced back to exactly one build; for the stripped ones, the
+ * image (kept mapped) to which a symbol file found later is attached.
+ * Guarded by its own lock: HTTP threads read it while the main loop adds.
+ */
+#define LATE_MAX_OBJS 1024
+/* A stripped build's symbol file is looked for again at most this often. */
+#define LATE_RETRY_NS (1000ull * 1000 * 1000)
+
+struct late_obj {
+	char module[NAME_MAX + 1];
+	uint8_t build_id[ELF_SYMS_BUILD_ID_MAX];
+	size_t build_id_len;	/* 0: none (such a build is never named late) */
+	struct elf_syms *es;	/* stripped and unnamed: its image, else NULL */
+	char *root, *bin_path;	/* where its process saw it (for the search) */
+	bool found;		/* a symbol file was attached and indexed */
+	uint64_t tried_ns;	/* last search */
+};
+
+struct late_names {
+	pthread_mutex_t lock;
+	struct late_obj *objs;
+	size_t n, cap;
+	bool overflow; /* more builds than LATE_MAX_OBJS: name nothing late */
+	uint64_t named, files_found;
+};
+
 struct wf_symbolizer {
 	char proc_root[PATH_MAX];
 	char *dirs[SYM_MAX_DIRS]; /* --symbols, in order */
@@ -97,6 +127,7 @@ struct wf_symbolizer {
 
 	uint64_t tick;
 	struct sym_stats stats;
+	struct late_names late;
 };
 
 /* ---- ELF object cache (elf_cache.c) --------------------------------------- */
@@ -104,11 +135,27 @@ struct wf_symbolizer {
 /* Drops a snapshot mapping's reference; idle objects beyond the allowance are freed. */
 void elf_cache_release(struct wf_symbolizer *s, struct elf_obj *o);
 void elf_cache_acquire(struct wf_symbolizer *s, struct elf_obj *o);
-/* The cached object for the open file behind mapping m, loading its symbols on a miss. */
-struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, const struct proc_map *m);
+/* The cached object for the open file behind mapping m (shown as
+ * module_name), loading its symbols on a miss. */
+struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, const struct proc_map *m,
+			      const char *module_name);
+/* Attaches a separate debug file to the stripped es, searching the places
+ * the lookup order names (root: the process's /proc/PID/root; bin_path:
+ * the binary's path in it). Reads only what never changes after set-up, so
+ * any thread may call it on an es it owns. */
+bool elf_cache_find_debug(const struct wf_symbolizer *s, struct elf_syms *es, const char *root,
+			  const char *bin_path);
 /* Opens the file behind a mapping (fd, or -1). */
 int mapping_open(const struct wf_symbolizer *s, int32_t pid, const struct proc_map *m);
 /* Loads our own vDSO's symbols into s->vdso (once). */
 void elf_cache_load_vdso(struct wf_symbolizer *s);
+
+/* ---- names at read time (late_names.c) ------------------------------------ */
+
+void late_names_init(struct late_names *l);
+void late_names_free(struct late_names *l);
+/* Records the object just loaded from fd (es) under its module basename. */
+void late_names_note(struct wf_symbolizer *s, int fd, const struct elf_syms *es, const char *module,
+		     const char *root, const char *bin_path);
 
 #endif

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
+#include "edge.h"
 #include "intern.h"
 #include "proc_maps.h"
 #include "kallsyms.h"
@@ -1186,6 +1188,114 @@ static void test_minidebuginfo(void **state)
 	}
 }
 
+/* sym_name_late's answer for a frame text, or NULL. */
+static const char *late(struct wf_symbolizer *s, const char *frame)
+{
+	static char out[512];
+
+	return sym_name_late(s, frame, out, sizeof(out)) ? out : NULL;
+}
+
+/*
+ * Names at read time: a stripped build (the static program, copied as
+ * wfsym-late) is loaded while no symbol file exists, so its frames are
+ * module+offset; another build's (-O2) symbols under its build-id name
+ * nothing; its own symbol file copied into the --symbols DIR afterwards
+ * names the texts recorded before, as sym_name_late and as
+ * sym_name_edge_late on an edge (kernel frames left alone). A second
+ * build loaded under the same basename makes every text of that name
+ * ambiguous: nothing is named.
+ */
+static void test_late_names(void **state)
+{
+	char dir[64], bin[PATH_MAX], from[PATH_MAX], symdir[PATH_MAX], hex[128], rel[256], frame[128];
+	char texts[8][128];
+	const char *frames[10];
+	struct wf_symbolizer *s;
+	struct child c, other;
+	struct sym_stats st;
+	struct wf_edge e;
+	struct wf_arena arena;
+	size_t n = sizeof(expected) / sizeof(expected[0]);
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	path_in(symdir, sizeof(symdir), dir, "syms");
+	assert_int_equal(mkdir(symdir, 0755), 0);
+	input_path(from, sizeof(from), "wfsym-static-stripped");
+	place_file(dir, "a/wfsym-late", from);
+	path_in(bin, sizeof(bin), dir, "a/wfsym-late");
+	spawn(&c, bin, NULL);
+	s = fresh_symbolizer(&c, symdir);
+	check_unnamed(s, &c, "wfsym-late");
+	snprintf(frame, sizeof(frame), "wfsym-late+0x%" PRIx64, addr_of(&c, "exe_member") - c.bias);
+	assert_null(late(s, frame));
+
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	build_id_of(from, hex, sizeof(hex));
+	snprintf(rel, sizeof(rel), ".build-id/%.2s/%s.debug", hex, hex + 2);
+	input_path(from, sizeof(from), "wfsym-static-other.debug");
+	place_file(symdir, rel, from);
+	sleep(1); /* past the retry interval */
+	usleep(100 * 1000);
+	assert_null(late(s, frame));
+
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	place_file(symdir, rel, from);
+	assert_null(late(s, frame)); /* searched under a second ago */
+	sleep(1);
+	usleep(100 * 1000);
+	for (size_t i = 0; i < n; i++) {
+		const char *got;
+
+		snprintf(frame, sizeof(frame), "wfsym-late+0x%" PRIx64, addr_of(&c, expected[i].label) - c.bias);
+		got = late(s, frame);
+		assert_non_null(got);
+		assert_string_equal(got, expected[i].name);
+	}
+	/* Texts that are not a known build's frames. */
+	assert_null(late(s, "[anon]+0x10"));
+	assert_null(late(s, "wfsym-other+0x401000"));
+	assert_null(late(s, "wfsym-late+0x"));
+	assert_null(late(s, "wfsym-late+0x1zz"));
+	assert_null(late(s, "schedule"));
+
+	/* An edge: two kernel frames, then the user frames recorded unnamed. */
+	memset(&e, 0, sizeof(e));
+	arena_init(&arena);
+	frames[0] = "schedule";
+	frames[1] = "wfsym-late+0x10"; /* a kernel-side text is never renamed */
+	for (size_t i = 0; i < n; i++) {
+		snprintf(texts[i], sizeof(texts[i]), "wfsym-late+0x%" PRIx64, addr_of(&c, expected[i].label) - c.bias);
+		frames[2 + i] = texts[i];
+	}
+	e.target_stack.frames = frames;
+	e.target_stack.nframes = (int)(2 + n);
+	e.target_stack.nkernel = 2;
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), (int)n);
+	assert_string_equal(frames[0], "schedule");
+	assert_string_equal(frames[1], "wfsym-late+0x10");
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(frames[2 + i], expected[i].name);
+	arena_free(&arena);
+	sym_get_stats(s, &st);
+	assert_int_equal(st.late_files, 1);
+	assert_int_equal(st.late_named, 2 * n);
+
+	/* Another build (the PIE one) under the same basename: ambiguous. */
+	input_path(from, sizeof(from), "libwfsym.so");
+	place_file(dir, "b/libwfsym.so", from);
+	input_path(from, sizeof(from), "wfsym-stripped");
+	place_file(dir, "b/wfsym-late", from);
+	path_in(bin, sizeof(bin), dir, "b/wfsym-late");
+	spawn(&other, bin, NULL);
+	assert_int_equal(sym_process_seen(s, other.pid), 0);
+	assert_null(late(s, texts[0]));
+	symbolizer_free(s);
+	finish(&other);
+	finish(&c);
+}
+
 static void test_build_id_cache(void **state)
 {
 	struct wf_symbolizer *s = symbolizer_new();
@@ -1284,6 +1394,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_symbols_dir, cleanup_scratch),
 		cmocka_unit_test_teardown(test_debuglink, cleanup_scratch),
 		cmocka_unit_test_teardown(test_minidebuginfo, cleanup_scratch),
+		cmocka_unit_test_teardown(test_late_names, cleanup_scratch),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
 		cmocka_unit_test(test_benchmark),

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Names at read time, live: the real `serve` traces a stripped program of
+ * our own (the workload, stripped: agent/build/tests/symbolize/wf-symwork)
+ * while its --symbols directory is empty, so the edges it records carry
+ * `wf-symwork+0x…` frames; then the workload's debug file is copied into
+ * the directory by build-id while serve runs, and the next /api/v1/edges
+ * answer names the frames of the edge recorded before, and classifies it
+ * again with them: a rule that reads a function of the workload (main, as
+ * the default rules read Envoy's) gives its activity only once the names
+ * exist.
+ *
+ * Needs root, agent/build/wakeflow-agent and the test inputs
+ * (make -C agent test); run under the BPF lock.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { agentBin, Daemon, get, repoRoot, sleep, startDaemon, stopDaemon, waitFor, Workload } from './lib/serve-daemon';
+
+const inputs = path.join(path.dirname(agentBin), 'tests', 'symbolize');
+const strippedBin = path.join(inputs, 'wf-symwork');
+const debugFile = path.join(inputs, 'wf-symwork.debug');
+
+interface ApiEdge {
+  id: number;
+  waker: { comm: string };
+  target: { comm: string };
+  category: string;
+  activity: string | null;
+  waker_stack: string[];
+  target_stack: string[];
+}
+
+function buildId(file: string): string {
+  const out = spawnText('readelf', ['-n', file]);
+  const m = /Build ID: ([0-9a-f]+)/.exec(out);
+  assert.ok(m, `no build-id in ${file}:\n${out}`);
+  return m[1];
+}
+
+function spawnText(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.stdout + r.stderr;
+}
+
+async function startStripped(): Promise<Workload> {
+  const proc = spawn(strippedBin, ['eventfd', '--duration', '600', '--interval-us', '500'], { stdio: 'ignore' });
+  await sleep(50);
+  if (proc.exitCode !== null || !proc.pid) {
+    throw new Error('the stripped workload did not start');
+  }
+  return { proc, pid: proc.pid };
+}
+
+const unnamed = (f: string) => f.startsWith('wf-symwork+0x');
+const edgesOf = async (d: Daemon) => {
+  const now = Date.now();
+  const r = await get<{ edges: ApiEdge[] }>(`${d.url}/api/v1/edges?from=${now - 120000}&to=${now + 1000}&limit=100`);
+  assert.equal(r.status, 200, r.text);
+  return r.body.edges;
+};
+
+describe('serve: frames named at read time', () => {
+  let dir: string;
+  let symdir: string;
+  let d: Daemon | undefined;
+  let w: Workload | undefined;
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'wf-serve-symbols-'));
+    symdir = path.join(dir, 'symbols');
+    mkdirSync(symdir);
+    // The default rules, and first a rule reading the workload's own function.
+    const rules = readFileSync(path.join(repoRoot, 'agent', 'rules', 'default.rules'), 'utf8');
+    writeFileSync(
+      path.join(dir, 'test.rules'),
+      `rule symtest-main\n    activity envoy.stats_flush\n    when target.frame=main\n\n${rules}`
+    );
+  });
+  after(async () => {
+    if (w && w.proc.exitCode === null) {
+      w.proc.kill('SIGKILL');
+    }
+    if (d) {
+      assert.equal(await stopDaemon(d), 0, d.log());
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('an edge recorded before its symbol file appeared is named and classified on the next answer', async () => {
+    const id = buildId(strippedBin);
+    assert.equal(buildId(debugFile), id);
+    d = await startDaemon([
+      '--db',
+      path.join(dir, 'serve.db'),
+      '--window',
+      '1',
+      '--comm',
+      '^wf-symwork$',
+      '--symbols',
+      symdir,
+      '--rules',
+      path.join(dir, 'test.rules'),
+    ]);
+    w = await startStripped();
+    const daemon = d;
+    // Edges whose stacks show the stripped program's frames unnamed.
+    const before = await waitFor(
+      'edges with wf-symwork+0x frames',
+      async () => {
+        const edges = (await edgesOf(daemon)).filter((e) => [...e.waker_stack, ...e.target_stack].some(unnamed));
+        return edges.length > 0 ? edges : undefined;
+      },
+      30000
+    );
+    for (const e of before) {
+      assert.notEqual(e.activity, 'envoy.stats_flush', JSON.stringify(e));
+    }
+    // Stop recording new edges of it: only the earlier edges can get names.
+    w.proc.kill('SIGKILL');
+    await sleep(1500);
+    const ids = new Set(before.map((e) => e.id));
+
+    mkdirSync(path.join(symdir, '.build-id', id.slice(0, 2)), { recursive: true });
+    copyFileSync(debugFile, path.join(symdir, '.build-id', id.slice(0, 2), `${id.slice(2)}.debug`));
+
+    const after = await waitFor(
+      'the earlier edges named',
+      async () => {
+        const edges = (await edgesOf(daemon)).filter((e) => ids.has(e.id));
+        return edges.length === ids.size && edges.every((e) => ![...e.waker_stack, ...e.target_stack].some(unnamed))
+          ? edges
+          : undefined;
+      },
+      15000
+    );
+    // The main thread sleeps in main(): a frame-pointer walk shows it (a thread
+    // function that called the blocking syscall itself is skipped by the walk).
+    const named = after.filter((e) => e.target_stack.includes('main'));
+    assert.ok(named.length > 0, `no edge with main() among the named frames: ${JSON.stringify(after, null, 1)}`);
+    // The rule that reads that name now gives the activity.
+    for (const e of named) {
+      assert.equal(e.activity, 'envoy.stats_flush', JSON.stringify(e));
+    }
+  });
+});
