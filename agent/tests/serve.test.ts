@@ -634,7 +634,8 @@ describe('serve: auth', () => {
   for (const [what, head, status, re] of raw) {
     test(`raw request, ${what} -> ${status}`, async () => {
       const answer = await rawRequest(d.url, `${head}Connection: close\r\n\r\n`);
-      assert.equal(answer.match(/^HTTP\/1\.1 \d{3}/gm)?.length, 1, `one answer: ${answer}`);
+      // Not anchored to a line: a second answer may follow a body at once.
+      assert.equal(answer.match(/HTTP\/1\.1 \d{3} /g)?.length, 1, `one answer: ${answer}`);
       assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status} `));
       if (re) {
         const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
@@ -642,6 +643,28 @@ describe('serve: auth', () => {
         assert.match((JSON.parse(body) as { error: string }).error, re);
       }
     });
+  }
+});
+
+test('serve: keep-alive, two requests on one connection are both answered', async () => {
+  // libmicrohttpd 0.9.75 closed every connection after one answer when the
+  // handler answered on its first call; Grafana's backend and wrk reuse them.
+  const d = await startDaemon(['--db', path.join(dir, 'keepalive.db'), '--window', '1']);
+  try {
+    const one = 'GET /api/v1/status HTTP/1.1\r\nHost: x\r\n\r\n';
+    const answer = await rawRequest(d.url, `${one}${one.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`);
+    // (not anchored: the first JSON body ends without a newline)
+    const heads = answer.match(/HTTP\/1\.1 \d{3} [^\r]*/g) ?? [];
+    assert.deepEqual(
+      heads.map((h) => h.trim()),
+      ['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK'],
+      answer.slice(0, 400)
+    );
+    const first = answer.slice(0, answer.indexOf('\r\n\r\n'));
+    assert.doesNotMatch(first, /^Connection: close/im);
+    assert.match(first, /^Keep-Alive: timeout=15\r?$/im);
+  } finally {
+    assert.equal(await stopDaemon(d), 0);
   }
 });
 

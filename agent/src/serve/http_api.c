@@ -149,7 +149,7 @@ static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, uns
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
-	char code[12];
+	char code[12], keep_alive[24];
 
 	if (!r) {
 		free(buf);
@@ -157,6 +157,12 @@ static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, uns
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* How long an idle connection stays open (http_conn.c closes it then):
+	 * a client that reuses connections (Node's http.Agent: the backend)
+	 * drops it a second before, instead of sending a request into a
+	 * connection being closed. */
+	snprintf(keep_alive, sizeof(keep_alive), "timeout=%d", WF_HTTP_TIMEOUT_S);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_KEEP_ALIVE, keep_alive);
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"wakeflow\"");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
@@ -405,8 +411,9 @@ static enum MHD_Result do_metrics(struct wf_http *h, struct MHD_Connection *c)
  * (The buffer may move later: it is only looked at here.)
  */
 struct request {
-	bool control; /* holds a control byte, or was cut by a raw NUL */
-	char uri[];   /* a copy */
+	bool control;  /* holds a control byte, or was cut by a raw NUL */
+	bool answer_next; /* the headers were seen: answer on the next call */
+	char uri[];    /* a copy */
 };
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
@@ -419,6 +426,7 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 	if (!rq)
 		return NULL;
 	rq->control = uri && strncmp(uri + len + 1, "HTTP/", 5) != 0;
+	rq->answer_next = false;
 	for (size_t i = 0; i < len; i++)
 		rq->control |= (unsigned char)uri[i] < 0x20 || (unsigned char)uri[i] == 0x7f;
 	memcpy(rq->uri, uri ? uri : "", len + 1);
@@ -473,6 +481,14 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const ch
 	if (key && !strcasecmp(key, hc->name))
 		hc->n++;
 	return MHD_YES;
+}
+
+static bool has_body(struct MHD_Connection *c)
+{
+	const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return (len && strcmp(len, "0")) ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 /* What is wrong with the request as HTTP, before any endpoint looks at it
@@ -576,7 +592,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			      const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
 {
 	struct wf_http *h = cls;
-	const struct request *rq = *req_cls;
+	struct request *rq = *req_cls;
 	const char *uri = rq ? rq->uri : "";
 	const char *qmark = strchr(uri, '?');
 	const char *qs = qmark ? qmark + 1 : "";
@@ -589,6 +605,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 
 	(void)upload_data;
 	conn_request_begins(h->guard, conn_of(c));
+	if (rq && !rq->answer_next && !has_body(c)) {
+		/* libmicrohttpd 0.9.75 takes an answer queued in this first call
+		 * (headers only) as an early refusal: it reads nothing more and
+		 * closes the connection after it (every answer went out with
+		 * "Connection: close", so no client could keep a connection).
+		 * Answered on the next call instead, which comes at once. A request
+		 * with a body is answered now, and closed: nothing here takes one,
+		 * and reading it would let a client hold the thread. */
+		rq->answer_next = true;
+		return MHD_YES;
+	}
 	if (*upload_data_size) {
 		/* Nothing here takes a body: drop it and answer once it is read. */
 		*upload_data_size = 0;
