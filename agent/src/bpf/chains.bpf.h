@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Wake chains (docs/chains.md): who woke the waker. Every task in the chain
- * scope carries its cause in task-local storage (struct wf_cause): the
- * links of the wakeups that made it runnable, first cause first, its own
- * wakeup last. At sched_waking the wakee inherits the waker's cause shifted
+ * scope carries its cause (struct wf_cause): the links of the wakeups that
+ * made it runnable, first cause first, its own wakeup last. A target keeps
+ * it in its thread state (every path that needs it has that state at hand,
+ * so it costs no lookup of its own); any other task of the scope in
+ * task-local storage. At sched_waking the wakee inherits the waker's cause shifted
  * by one link (cut at the depth) and the new link appended; at a target's
  * switch-in after a wakeup its cause is added to the chain map, which user
  * space drains like the edges.
  *
  * A cause is current only during the run its wakeup started. Instead of a
  * write at every blocking switch-out of every task in scope, the cause
- * records the task's voluntary switch count (nvcsw) as of its wakeup,
- * stamped at sched_wakeup (when the wakee's previous switch-out is
- * complete, whatever the race with the waker): the task blocks again ->
- * nvcsw moves -> the cause no longer matches. A preemption does not count
- * as voluntary and keeps the cause, as it should.
+ * records the task's voluntary switch count (nvcsw) as of its wakeup: the
+ * task blocks again -> nvcsw moves -> the cause no longer matches. A
+ * preemption does not count as voluntary and keeps the cause, as it should.
+ * The count is final at the waking when the wakee is off its CPU (its
+ * switch-out is complete: the common case, stamped there); a wakee still
+ * on its CPU (on its way to sleep, or about to have the sleep cancelled) is
+ * stamped at sched_wakeup, when its switch-out, if any, is complete
+ * (wake_pending tells sched_wakeup so without a lookup).
  *
  * tp_btf only: task storage needs the BTF task pointers raw_tp programs do
- * not have (user space turns chains off in raw_tp mode). Part of
+ * not have (user space turns chains off in raw_tp mode; docs/chains.md). Part of
  * wakeflow.bpf.c, included after its settings, targets.bpf.h and
  * stacks.bpf.h.
  */
@@ -93,34 +98,64 @@ static __always_inline __u64 link_hash(const struct wf_chain_link *l)
 	return mix64(h, w[9]); /* wsyscall, ctx, wfd, irq, softirq */
 }
 
+/* The current task's cause (thread wtid of process wtgid, in the chain
+ * scope): in its thread state if it is a target, else in task storage. */
+static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u32 wtgid, __u32 wtid)
+{
+	struct wf_thread *wth;
+
+	if (maybe_target(wtgid)) {
+		wth = target_thread(cur, wtgid, wtid, true, false);
+		if (wth)
+			return &wth->cause;
+	}
+	return bpf_task_storage_get(&causes, cur, 0, 0);
+}
+
 /*
- * current (wtgid) wakes p (tgid) of the chain scope; wk is the waker part
- * of the wakeup (an edge key's, filled by note_waker). p's cause becomes
- * the waker's current cause shifted by one, cut at chain_links, with this
- * link last. regs: the waker's user registers (for first-hop stacks).
+ * current (thread wtid of wtgid) wakes p (thread tid of tgid; th: its state
+ * if p is a target) of the chain scope; wk is the waker part of the wakeup
+ * (an edge key's, filled by note_waker). p's cause becomes the waker's
+ * current cause shifted by one, cut at chain_links, with this link last.
+ * regs: the waker's user registers (for first-hop stacks).
  */
-static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32 tgid, struct task_struct *cur,
-					 __u32 wtgid, const struct wf_edge_key *wk, struct pt_regs *regs)
+static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32 tgid, __u32 tid,
+					 struct wf_thread *th, struct task_struct *cur, __u32 wtgid, __u32 wtid,
+					 const struct wf_edge_key *wk, struct pt_regs *regs)
 {
 	struct wf_cause *nc, *oc = NULL;
 	struct wf_chain_link *l;
 	__u32 m = 0, start = 0, keep;
 	__u8 end;
 
-	if (!in_chain_scope(tgid) || p == cur)
+	if (p == cur)
 		return;
-	nc = bpf_task_storage_get(&causes, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!nc) {
-		stat_inc(WF_STAT_CAUSES_DROPPED);
-		return;
+	if (th) {
+		nc = &th->cause;
+	} else {
+		if (!in_chain_scope(tgid))
+			return;
+		nc = bpf_task_storage_get(&causes, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!nc) {
+			stat_inc(WF_STAT_CAUSES_DROPPED);
+			return;
+		}
 	}
-	nc->gen = WF_CAUSE_PENDING; /* until sched_wakeup (chain_wakeup) */
+	/* Off its CPU, the wakee's switch-out is complete and its count final;
+	 * on it, sched_wakeup stamps the count (chain_wakeup). Written first:
+	 * a wakee on its CPU may read its own cause meanwhile (as a waker). */
+	if (p->on_cpu) {
+		nc->gen = WF_CAUSE_PENDING;
+		wake_pending_set(tid);
+	} else {
+		nc->gen = p->nvcsw;
+	}
 	if (wk->ctx != WF_BPF_CTX_TASK) {
 		end = WF_CEND_INTERRUPT; /* a device or a timer: nothing before it */
 	} else if (!in_chain_scope(wtgid)) {
 		end = WF_CEND_UNTRACKED;
 	} else {
-		oc = bpf_task_storage_get(&causes, cur, 0, 0);
+		oc = waker_cause(cur, wtgid, wtid);
 		if (oc && (oc->gen != cur->nvcsw || !oc->n))
 			oc = NULL; /* the waker blocked since its cause woke it */
 		end = WF_CEND_NONE;
@@ -156,19 +191,24 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 			nc->last_walk_ns = now;
 			l->wkstack = walk_waker_kstack(ctx, cur);
 			if (regs)
-				l->wustack = current_user_stack(ctx, regs, wtgid, cur->pid, NULL);
+				l->wustack = current_user_stack(ctx, regs, wtgid, wtid, NULL);
 		}
 	}
 	nc->n = keep + 1;
 	nc->end = end;
 }
 
-/* p's wakeup is done: its previous switch-out, if any, is complete, so its
- * voluntary switch count is the one of the run this cause starts. */
-static __always_inline void chain_wakeup(struct task_struct *p, __u32 tgid)
+/* p's wakeup, whose waking found p on its CPU, is done: its previous
+ * switch-out, if any, is complete, so its voluntary switch count is the one
+ * of the run this cause starts. th: p's thread state if p is a target. */
+static __always_inline void chain_wakeup(struct task_struct *p, __u32 tgid, struct wf_thread *th)
 {
 	struct wf_cause *c;
 
+	if (th && th->cause.gen == WF_CAUSE_PENDING && th->pstart == task_pstart(p, true)) {
+		th->cause.gen = p->nvcsw;
+		return;
+	}
 	if (!in_chain_scope(tgid))
 		return;
 	c = bpf_task_storage_get(&causes, p, 0, 0);
@@ -190,7 +230,8 @@ static __always_inline __u64 cause_hash(const struct wf_cause *c)
 
 /*
  * A target's interval that ended in a wakeup (k: its edge key) is added to
- * its chain: the target's current cause, whose last link is that wakeup.
+ * its chain: the target's current cause (in its state th), whose last link
+ * is that wakeup.
  */
 static __always_inline void chain_interval(struct wf_thread *th, struct task_struct *next,
 					   const struct wf_edge_key *k, __u64 offcpu, __u64 runq, bool runq_known,
@@ -198,11 +239,10 @@ static __always_inline void chain_interval(struct wf_thread *th, struct task_str
 {
 	struct wf_chain_key ck;
 	struct wf_chain_val *v;
-	struct wf_cause *c;
+	const struct wf_cause *c = &th->cause;
 	__u32 n;
 
-	c = bpf_task_storage_get(&causes, next, 0, 0);
-	if (!c || c->gen != next->nvcsw || !c->n)
+	if (c->gen != next->nvcsw || !c->n)
 		return;
 	ck.tpid = k->tpid;
 	ck.ttid = k->ttid;

@@ -76,8 +76,12 @@ static __always_inline struct wf_thread *target_thread(struct task_struct *t, __
 		tg->pstart = ps;
 	}
 	if (th) {
-		/* The tid belonged to a process that is gone. */
-		__builtin_memset(th, 0, sizeof(*th));
+		/* The tid belonged to a process that is gone. (Its cause is
+		 * emptied, not cleared: clang expands no memset this large.) */
+		__builtin_memset(th, 0, __builtin_offsetof(struct wf_thread, cause));
+		th->cause.n = 0;
+		th->cause.gen = 0;
+		th->cause.last_walk_ns = 0;
 	} else {
 		if (!create)
 			return NULL;

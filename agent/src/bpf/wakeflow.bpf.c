@@ -103,6 +103,23 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/*
+ * One bit per tid: a wakeup whose sched_wakeup has work to do (an early
+ * wakeup of a target, handle_waking; a chain cause whose run count is not
+ * final yet, chain_waking). sched_wakeup runs for every wakeup of every
+ * task; this lets it answer with one inlined array access instead of a
+ * thread-state or task-storage lookup (measured: docs/performance.md,
+ * "Wake chains"). Set by the waking, taken by its sched_wakeup: the two
+ * never overlap for one task (the wakee cannot be woken again before it
+ * has run).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WF_TARGET_BITS_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} wake_pending SEC(".maps");
+
 static const struct wf_thread zero_thread;
 static const struct wf_edge_val zero_edge;
 
@@ -112,6 +129,27 @@ static __always_inline void stat_inc(__u32 which)
 
 	if (v)
 		*v += 1; /* per-CPU: no atomics needed */
+}
+
+static __always_inline void wake_pending_set(__u32 tid)
+{
+	__u32 idx = (tid >> 6) & (WF_TARGET_BITS_WORDS - 1);
+	__u64 bit = 1ULL << (tid & 63), *w = bpf_map_lookup_elem(&wake_pending, &idx);
+
+	if (w && !(*w & bit))
+		__sync_fetch_and_or(w, bit); /* other tids share the word */
+}
+
+/* Whether tid's wakeup has work pending; clears it. */
+static __always_inline bool wake_pending_take(__u32 tid)
+{
+	__u32 idx = (tid >> 6) & (WF_TARGET_BITS_WORDS - 1);
+	__u64 bit = 1ULL << (tid & 63), *w = bpf_map_lookup_elem(&wake_pending, &idx);
+
+	if (!w || !(*w & bit))
+		return false;
+	__sync_fetch_and_and(w, ~bit);
+	return true;
 }
 
 /* Whether ip (a frame or a function pointer) lies in kernel function sym. */
@@ -503,17 +541,15 @@ static __always_inline struct pt_regs *note_waker(struct wf_edge_key *k, struct 
  * part of p's edge. Returns the key it filled (NULL if p is no target
  * waiting for a wakeup), and in *regsp the waker's user registers.
  */
-static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct task_struct *p, __u32 tgid, __u32 tid,
-						       struct task_struct *cur, __u32 wtgid, __u32 wtid, bool btf,
-						       struct pt_regs **regsp)
+static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct wf_thread *th, struct task_struct *p,
+						       __u32 tid, struct task_struct *cur, __u32 wtgid, __u32 wtid,
+						       bool btf, struct pt_regs **regsp)
 {
 	struct pt_regs *regs;
-	struct wf_thread *th;
 	struct wf_edge_key *k;
 	bool sample, early = false;
 	__u64 now;
 
-	th = target_thread(p, tgid, tid, btf, false);
 	if (!th || th->woken)
 		return NULL;
 	if (!th->ts_out) {
@@ -547,6 +583,7 @@ static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct task_st
 		 * key is only known at the switch-out. */
 		barrier_var(k);
 		th->early_ts = now;
+		wake_pending_set(tid); /* for handle_wakeup */
 		return k;
 	}
 	th->early_ts = 0;
@@ -593,19 +630,21 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	__u32 wtgid = cur->tgid, wtid = cur->pid, zero = 0;
 	struct pt_regs *regs = NULL;
 	struct wf_edge_key *k;
+	struct wf_thread *th;
 
-	k = edge_waking(ctx, p, tgid, tid, cur, wtgid, wtid, btf, &regs);
+	th = target_thread(p, tgid, tid, btf, false);
+	k = edge_waking(ctx, th, p, tid, cur, wtgid, wtid, btf, &regs);
 	if (!chains_on(btf))
 		return 0;
 	if (!k) {
-		if (!in_chain_scope(tgid))
+		if (!th && !in_chain_scope(tgid))
 			return 0;
 		k = bpf_map_lookup_elem(&chain_waker, &zero);
 		if (!k)
 			return 0;
 		regs = note_waker(k, cur, wtgid, wtid);
 	}
-	chain_waking(ctx, p, tgid, cur, wtgid, k, regs);
+	chain_waking(ctx, p, tgid, tid, th, cur, wtgid, wtid, k, regs);
 	return 0;
 }
 
@@ -619,15 +658,16 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
  */
 static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
 {
-	__u32 tid;
-	struct wf_thread *th;
+	__u32 tid = task_tid(p, btf), tgid;
+	struct wf_thread *th = NULL;
 
+	if (!wake_pending_take(tid))
+		return 0; /* the common case: the waking settled everything */
+	tgid = task_tgid(p, btf);
+	if (maybe_target(tgid))
+		th = bpf_map_lookup_elem(&threads, &tid);
 	if (chains_on(btf))
-		chain_wakeup(p, task_tgid(p, btf));
-	if (!maybe_target(task_tgid(p, btf)))
-		return 0;
-	tid = task_tid(p, btf);
-	th = bpf_map_lookup_elem(&threads, &tid);
+		chain_wakeup(p, tgid, th);
 	if (!th || !th->early_ts)
 		return 0;
 	if (th->ts_out)

@@ -225,6 +225,11 @@ struct wf_thread {
 	struct wf_edge_key key;
 	struct wf_edge_key early;    /* waker part of that early wakeup */
 	struct wf_edge_key last_key; /* the edge of the previous interval */
+	/* A target's wake chain cause (docs/chains.md): kept here rather than
+	 * in task storage because every path that reads or writes it (the
+	 * waking, the wakeup, the switch-in) has this state at hand already;
+	 * other tasks of the chain scope keep theirs in task storage. */
+	struct wf_cause cause;
 };
 
 /* What the user side asked to trace. pstart 0: bind to the process seen first. */
