@@ -331,6 +331,61 @@ describe('record: wake chains of real workloads', () => {
   });
 });
 
+describe('record through the raw_tp fallback (WAKEFLOW_ATTACH=raw_tp): chains through targets only', () => {
+  // Task storage needs BTF task pointers, which raw_tp programs do not get:
+  // there only targets carry causes (in their thread state).
+  const rawTp = { WAKEFLOW_ATTACH: 'raw_tp' };
+
+  test('the pipeline inside one target process: [timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c', async () => {
+    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
+    await w.ready;
+    const rec = await startRecord(['--pid', String(w.proc.pid)], rawTp);
+    await sleep(scaled(1500));
+    const report: any = await stopRecord(rec);
+    w.proc.kill('SIGKILL');
+    await w.exited;
+    assert.match(rec.stderr(), /, raw_tp\)/, `not attached through raw_tp: ${rec.stderr()}`);
+    assert.match(rec.stderr(), /wake chains follow the traced processes only/);
+    const chains = chainsOf(report);
+    const c = expectChain(
+      chains,
+      'wf-c',
+      ['[timer]', 'wf-a', 'wf-b', 'wf-c'],
+      ['timer', 'ipc.eventfd', 'ipc.pipe'],
+      'interrupt'
+    );
+    assert.deepEqual(
+      c.links.map((l) => l.context),
+      ['hardirq', 'task', 'task']
+    );
+    assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
+    assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
+    expectChain(chains, 'wf-b', ['[timer]', 'wf-a', 'wf-b'], ['timer', 'ipc.eventfd'], 'interrupt');
+  });
+
+  test('a waker in another process, even with --chain-comm, ends the chain: wfc-client -[udp]-> wf-srv -[unix]-> wf-tgt (untracked)', async () => {
+    const port = freePort();
+    const env = { CHAINLOAD_MS: String(scaled(3000)) };
+    const srv = startChainload(chainload, ['udp-server', String(port)], env);
+    await srv.ready;
+    const rec = await startRecord(['--pid', String(srv.proc.pid), '--chain-comm', '^wfc-client$'], rawTp);
+    const cli = startChainload(client, ['udp-client', String(port)], env);
+    await cli.ready;
+    await sleep(scaled(1500));
+    const report = await stopRecord(rec);
+    await finish(cli);
+    await finish(srv);
+    const c = expectChain(
+      chainsOf(report),
+      'wf-tgt',
+      ['wfc-client', 'wf-srv', 'wf-tgt'],
+      ['net.udp', 'net.unix'],
+      'untracked'
+    );
+    assert.equal(c.hops[0].pid, cli.proc.pid);
+  });
+});
+
 describe('record and serve: bad chain flags', () => {
   const cases: Array<[string[], RegExp]> = [
     [['--chains', '0'], /--chains needs a number of links from 1 \(chains off\) to 4, got '0'/],

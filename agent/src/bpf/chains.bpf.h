@@ -21,8 +21,10 @@
  * stamped at sched_wakeup, when its switch-out, if any, is complete
  * (wake_pending tells sched_wakeup so without a lookup).
  *
- * tp_btf only: task storage needs the BTF task pointers raw_tp programs do
- * not have (user space turns chains off in raw_tp mode; docs/chains.md). Part of
+ * Under the raw_tp fallback the wakee is a bare task address, and task
+ * storage needs a BTF task pointer: there the scope is the targets alone
+ * (their causes live in their thread state), and a waker outside it ends a
+ * chain as untracked (docs/chains.md). Part of
  * wakeflow.bpf.c, included after its settings, targets.bpf.h and
  * stacks.bpf.h.
  */
@@ -62,7 +64,8 @@ static const struct wf_chain_val zero_chain;
 
 static __always_inline bool chains_on(bool btf)
 {
-	return btf && chain_links > 1;
+	(void)btf; /* both twins: raw_tp follows targets only (in_scope) */
+	return chain_links > 1;
 }
 
 static __always_inline bool chain_bit(__u32 tgid)
@@ -77,6 +80,24 @@ static __always_inline bool chain_bit(__u32 tgid)
 static __always_inline bool in_chain_scope(__u32 tgid)
 {
 	return tgid && (maybe_target(tgid) || chain_bit(tgid));
+}
+
+/* The scope a twin can follow: raw_tp has no task storage for a wakee
+ * (a bare task address), so only targets, whose thread state holds it. */
+static __always_inline bool in_scope(__u32 tgid, bool btf)
+{
+	return btf ? in_chain_scope(tgid) : tgid && maybe_target(tgid);
+}
+
+/* A task's voluntary switch count, and whether it is on a CPU. */
+static __always_inline __u64 task_nvcsw(struct task_struct *t, bool btf)
+{
+	return btf ? t->nvcsw : BPF_CORE_READ(t, nvcsw);
+}
+
+static __always_inline bool task_on_cpu(struct task_struct *t, bool btf)
+{
+	return btf ? t->on_cpu : BPF_CORE_READ(t, on_cpu);
 }
 
 static __always_inline __u64 mix64(__u64 h, __u64 w)
@@ -100,7 +121,7 @@ static __always_inline __u64 link_hash(const struct wf_chain_link *l)
 
 /* The current task's cause (thread wtid of process wtgid, in the chain
  * scope): in its thread state if it is a target, else in task storage. */
-static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u32 wtgid, __u32 wtid)
+static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u32 wtgid, __u32 wtid, bool btf)
 {
 	struct wf_thread *wth;
 
@@ -109,6 +130,8 @@ static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u
 		if (wth)
 			return &wth->cause;
 	}
+	if (!btf)
+		return NULL; /* raw_tp: only targets carry causes */
 	return bpf_task_storage_get(&causes, cur, 0, 0);
 }
 
@@ -121,7 +144,7 @@ static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u
  */
 static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32 tgid, __u32 tid,
 					 struct wf_thread *th, struct task_struct *cur, __u32 wtgid, __u32 wtid,
-					 const struct wf_edge_key *wk, struct pt_regs *regs)
+					 const struct wf_edge_key *wk, struct pt_regs *regs, bool btf)
 {
 	struct wf_cause *nc, *oc = NULL;
 	struct wf_chain_link *l;
@@ -133,7 +156,7 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 	if (th) {
 		nc = &th->cause;
 	} else {
-		if (!in_chain_scope(tgid))
+		if (!btf || !in_chain_scope(tgid))
 			return;
 		nc = bpf_task_storage_get(&causes, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!nc) {
@@ -144,18 +167,18 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 	/* Off its CPU, the wakee's switch-out is complete and its count final;
 	 * on it, sched_wakeup stamps the count (chain_wakeup). Written first:
 	 * a wakee on its CPU may read its own cause meanwhile (as a waker). */
-	if (p->on_cpu) {
+	if (task_on_cpu(p, btf)) {
 		nc->gen = WF_CAUSE_PENDING;
 		wake_pending_set(tid);
 	} else {
-		nc->gen = p->nvcsw;
+		nc->gen = task_nvcsw(p, btf);
 	}
 	if (wk->ctx != WF_BPF_CTX_TASK) {
 		end = WF_CEND_INTERRUPT; /* a device or a timer: nothing before it */
-	} else if (!in_chain_scope(wtgid)) {
+	} else if (!in_scope(wtgid, btf)) {
 		end = WF_CEND_UNTRACKED;
 	} else {
-		oc = waker_cause(cur, wtgid, wtid);
+		oc = waker_cause(cur, wtgid, wtid, btf);
 		if (oc && (oc->gen != cur->nvcsw || !oc->n))
 			oc = NULL; /* the waker blocked since its cause woke it */
 		end = WF_CEND_NONE;
@@ -189,7 +212,8 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 
 		if (now - nc->last_walk_ns >= sample_period_ns) {
 			nc->last_walk_ns = now;
-			l->wkstack = walk_waker_kstack(ctx, cur);
+			l->wkstack = btf ? walk_waker_kstack(ctx, cur)
+					 : walk_stack(ctx, NULL, false, 0, WF_MAX_STACK_DEPTH, NULL);
 			if (regs)
 				l->wustack = current_user_stack(ctx, regs, wtgid, wtid, NULL);
 		}
@@ -201,15 +225,15 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 /* p's wakeup, whose waking found p on its CPU, is done: its previous
  * switch-out, if any, is complete, so its voluntary switch count is the one
  * of the run this cause starts. th: p's thread state if p is a target. */
-static __always_inline void chain_wakeup(struct task_struct *p, __u32 tgid, struct wf_thread *th)
+static __always_inline void chain_wakeup(struct task_struct *p, __u32 tgid, struct wf_thread *th, bool btf)
 {
 	struct wf_cause *c;
 
-	if (th && th->cause.gen == WF_CAUSE_PENDING && th->pstart == task_pstart(p, true)) {
-		th->cause.gen = p->nvcsw;
+	if (th && th->cause.gen == WF_CAUSE_PENDING && th->pstart == task_pstart(p, btf)) {
+		th->cause.gen = task_nvcsw(p, btf);
 		return;
 	}
-	if (!in_chain_scope(tgid))
+	if (!btf || !in_chain_scope(tgid))
 		return;
 	c = bpf_task_storage_get(&causes, p, 0, 0);
 	if (c && c->gen == WF_CAUSE_PENDING)
@@ -235,14 +259,14 @@ static __always_inline __u64 cause_hash(const struct wf_cause *c)
  */
 static __always_inline void chain_interval(struct wf_thread *th, struct task_struct *next,
 					   const struct wf_edge_key *k, __u64 offcpu, __u64 runq, bool runq_known,
-					   __u64 now)
+					   __u64 now, bool btf)
 {
 	struct wf_chain_key ck;
 	struct wf_chain_val *v;
 	const struct wf_cause *c = &th->cause;
 	__u32 n;
 
-	if (c->gen != next->nvcsw || !c->n)
+	if (c->gen != task_nvcsw(next, btf) || !c->n)
 		return;
 	ck.tpid = k->tpid;
 	ck.ttid = k->ttid;

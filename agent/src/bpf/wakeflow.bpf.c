@@ -464,7 +464,7 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 
 	add_interval(th, k, offcpu, runq, runq_known, now);
 	if (chains_on(btf) && woken)
-		chain_interval(th, next, k, offcpu, runq, runq_known, now);
+		chain_interval(th, next, k, offcpu, runq, runq_known, now, btf);
 	stat_inc(WF_STAT_EVENTS);
 
 	if (k->kind == WF_BPF_KIND_PREEMPTED) {
@@ -637,14 +637,14 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	if (!chains_on(btf))
 		return 0;
 	if (!k) {
-		if (!th && !in_chain_scope(tgid))
+		if (!th && !in_scope(tgid, btf))
 			return 0;
 		k = bpf_map_lookup_elem(&chain_waker, &zero);
 		if (!k)
 			return 0;
 		regs = note_waker(k, cur, wtgid, wtid);
 	}
-	chain_waking(ctx, p, tgid, tid, th, cur, wtgid, wtid, k, regs);
+	chain_waking(ctx, p, tgid, tid, th, cur, wtgid, wtid, k, regs, btf);
 	return 0;
 }
 
@@ -667,7 +667,7 @@ static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
 	if (maybe_target(tgid))
 		th = bpf_map_lookup_elem(&threads, &tid);
 	if (chains_on(btf))
-		chain_wakeup(p, tgid, th);
+		chain_wakeup(p, tgid, th, btf);
 	if (!th || !th->early_ts)
 		return 0;
 	if (th->ts_out)

@@ -318,9 +318,9 @@ static int open_and_load(struct wf_capture *c, const struct capture_opts *o, cha
 	/* --chain-comm matches on exec, like --comm. */
 	c->skel->rodata->exec_events_all = o->ncomm > 0 || (c->chain_links > 1 && o->nchain_comm > 0);
 	{
-		/* Chains need tp_btf (task storage on BTF task pointers); off,
-		 * their maps shrink to one entry each. */
-		bool chains = c->chain_links > 1 && !c->raw_tp;
+		/* Chains off: their maps shrink to one entry each. (raw_tp
+		 * follows chains through targets only: chains.bpf.h.) */
+		bool chains = c->chain_links > 1;
 
 		c->skel->rodata->chain_links = chains ? c->chain_links : 1;
 		bpf_map__set_max_entries(c->skel->maps.chains, chains ? c->max_chains : 1);

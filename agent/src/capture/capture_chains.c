@@ -107,14 +107,13 @@ int capture_chains_open(struct wf_capture *c, const struct capture_opts *o, char
 	return 0;
 }
 
-/* After the load: chains need task storage on BTF task pointers (tp_btf). */
+/* After the load. Under the raw_tp fallback chains follow targets only
+ * (task storage needs BTF task pointers; docs/chains.md): said once. */
 void capture_chains_loaded(struct wf_capture *c)
 {
-	if (c->chain_links > 1 && c->raw_tp) {
-		fprintf(stderr, "wakeflow-agent: warning: wake chains need tp_btf tracepoints (attached: raw_tp); "
-				"chains are off\n");
-		c->chain_links = 1;
-	}
+	if (c->chain_links > 1 && c->raw_tp)
+		fprintf(stderr, "wakeflow-agent: note: raw_tp tracepoints: wake chains follow the traced processes "
+				"only (a hop through another process ends the chain as untracked)\n");
 	if (c->chain_links <= 1)
 		return;
 	c->ckeys = calloc(c->max_chains, sizeof(*c->ckeys));
