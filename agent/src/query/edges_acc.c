@@ -153,8 +153,33 @@ static struct sums *new_sums(struct wf_edges_acc *a, uint32_t *sl, uint32_t id, 
 	return s;
 }
 
-/* One window's edges blob of one target: each edge's numbers added to its
- * sums (created on first sight), first/last seen widened to the window. */
+/* One edge's numbers, seen from first_ms to last_ms, added to its sums
+ * (created on first sight), first/last seen widened. The one addition of
+ * both callers below: a window's blob and a block's sums. 0, -1 on ENOMEM. */
+static inline int add_edge(struct wf_edges_acc *a, uint32_t id, uint32_t target_id, int64_t first_ms,
+			   int64_t last_ms, uint64_t count, uint64_t offcpu_us, uint64_t runq_us, uint64_t max_us)
+{
+	uint32_t *sl = slot(a, id);
+	struct sums *s;
+
+	if (!sl)
+		return id < a->id_limit ? -1 /* ENOMEM */ : 0;
+	s = *sl ? &a->sums[*sl - 1] : new_sums(a, sl, id, target_id, first_ms, last_ms);
+	if (!s)
+		return -1;
+	s->count += count;
+	s->offcpu_us += offcpu_us;
+	s->runq_us += runq_us;
+	if (max_us > s->max_us)
+		s->max_us = max_us;
+	if (first_ms < s->first_ms)
+		s->first_ms = first_ms;
+	if (last_ms > s->last_ms)
+		s->last_ms = last_ms;
+	return 0;
+}
+
+/* One window's edges blob of one target. */
 int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
 		  size_t len)
 {
@@ -166,26 +191,9 @@ int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint
 		return -1;
 	for (size_t i = 0; i < w->nedges; i++) {
 		const struct wf_wedge *e = &w->edges[i];
-		uint32_t *sl = slot(a, e->id);
-		struct sums *s;
 
-		if (!sl) {
-			if (e->id < a->id_limit)
-				return -1; /* ENOMEM */
-			continue;
-		}
-		s = *sl ? &a->sums[*sl - 1] : new_sums(a, sl, e->id, target_id, start_ms, end_ms);
-		if (!s)
+		if (add_edge(a, e->id, target_id, start_ms, end_ms, e->count, e->offcpu_us, e->runq_us, e->max_us))
 			return -1;
-		s->count += e->count;
-		s->offcpu_us += e->offcpu_us;
-		s->runq_us += e->runq_us;
-		if (e->max_us > s->max_us)
-			s->max_us = e->max_us;
-		if (start_ms < s->first_ms)
-			s->first_ms = start_ms;
-		if (end_ms > s->last_ms)
-			s->last_ms = end_ms;
 	}
 	return 0;
 }
@@ -199,27 +207,10 @@ int edges_acc_add_sums(struct wf_edges_acc *a, uint32_t target_id, int64_t base_
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct wf_edge_sum *e = &in[i];
-		int64_t first_ms = base_ms + e->first_off_ms, last_ms = base_ms + e->last_off_ms;
-		uint32_t *sl = slot(a, e->id);
-		struct sums *s;
 
-		if (!sl) {
-			if (e->id < a->id_limit)
-				return -1; /* ENOMEM */
-			continue;
-		}
-		s = *sl ? &a->sums[*sl - 1] : new_sums(a, sl, e->id, target_id, first_ms, last_ms);
-		if (!s)
+		if (add_edge(a, e->id, target_id, base_ms + e->first_off_ms, base_ms + e->last_off_ms, e->count,
+			     e->offcpu_us, e->runq_us, e->max_us))
 			return -1;
-		s->count += e->count;
-		s->offcpu_us += e->offcpu_us;
-		s->runq_us += e->runq_us;
-		if (e->max_us > s->max_us)
-			s->max_us = e->max_us;
-		if (first_ms < s->first_ms)
-			s->first_ms = first_ms;
-		if (last_ms > s->last_ms)
-			s->last_ms = last_ms;
 	}
 	return 0;
 }
