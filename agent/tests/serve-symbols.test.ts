@@ -14,13 +14,24 @@
  * (make -C agent test); run under the BPF lock.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { agentBin, Daemon, get, repoRoot, sleep, startDaemon, stopDaemon, waitFor, Workload } from './lib/serve-daemon';
+import {
+  agentBin,
+  Daemon,
+  freePort,
+  get,
+  repoRoot,
+  sleep,
+  startDaemon,
+  stopDaemon,
+  waitFor,
+  Workload,
+} from './lib/serve-daemon';
 
 const inputs = path.join(path.dirname(agentBin), 'tests', 'symbolize');
 const strippedBin = path.join(inputs, 'wf-symwork');
@@ -55,6 +66,38 @@ async function startStripped(): Promise<Workload> {
     throw new Error('the stripped workload did not start');
   }
   return { proc, pid: proc.pid };
+}
+
+interface DebuginfodStatus {
+  enabled: boolean;
+  requested: number;
+  fetched: number;
+  failed: number;
+  last_error: string | null;
+  cache_bytes: number;
+}
+
+const debuginfodOf = async (d: Daemon) => {
+  const r = await get<{ symbols: { debuginfod: DebuginfodStatus } }>(`${d.url}/api/v1/status`);
+  assert.equal(r.status, 200, r.text);
+  return r.body.symbols.debuginfod;
+};
+
+/** A daemon started with these environment variables set (then restored). */
+async function startDaemonWithEnv(env: Record<string, string>, args: string[]): Promise<Daemon> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await startDaemon(args);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) {
+        delete process.env[k];
+      } else {
+        process.env[k] = v;
+      }
+    }
+  }
 }
 
 const unnamed = (f: string) => f.startsWith('wf-symwork+0x');
@@ -146,6 +189,102 @@ describe('serve: frames named at read time', () => {
     // The rule that reads that name now gives the activity.
     for (const e of named) {
       assert.equal(e.activity, 'envoy.stats_flush', JSON.stringify(e));
+    }
+    const status = await debuginfodOf(daemon);
+    assert.equal(status.enabled, false); // off: DEBUGINFOD_URLS not set
+    assert.equal(await stopDaemon(daemon), 0, daemon.log());
+    d = undefined;
+  });
+
+  test('DEBUGINFOD_URLS: the symbol file fetched in the background from a real debuginfod; a server that is down is counted', async () => {
+    const id = buildId(strippedBin);
+    const served = path.join(dir, 'served');
+    mkdirSync(served);
+    copyFileSync(debugFile, path.join(served, 'wf-symwork.debug'));
+    const port = await freePort();
+    // Debian's debuginfod over a directory of our own debug files (it listens on every address; the port is random).
+    const server: ChildProcess = spawn(
+      'debuginfod',
+      ['-p', String(port), '-F', served, '-d', path.join(dir, 'debuginfod.sqlite'), '-t', '3600'],
+      { stdio: 'ignore' }
+    );
+    try {
+      await waitFor(
+        'debuginfod indexed the debug file',
+        async () => (await fetch(`http://127.0.0.1:${port}/buildid/${id}/debuginfo`)).status === 200,
+        30000
+      );
+      const cache = path.join(dir, 'debuginfod-cache');
+      const empty = path.join(dir, 'no-symbols');
+      mkdirSync(empty);
+      const args = [
+        '--window',
+        '1',
+        '--comm',
+        '^wf-symwork$',
+        '--symbols',
+        empty,
+        '--rules',
+        path.join(dir, 'test.rules'),
+      ];
+      d = await startDaemonWithEnv({ DEBUGINFOD_URLS: `http://127.0.0.1:${port}`, DEBUGINFOD_CACHE_PATH: cache }, [
+        '--db',
+        path.join(dir, 'fetch.db'),
+        ...args,
+      ]);
+      w = await startStripped();
+      const daemon = d;
+      // Fetched without any answer waiting for it, then the frames are named and classified.
+      const fetched = await waitFor(
+        'the debug file fetched',
+        async () => {
+          const st = await debuginfodOf(daemon);
+          return st.fetched >= 1 ? st : undefined;
+        },
+        30000
+      );
+      assert.equal(fetched.enabled, true);
+      assert.equal(fetched.failed, 0);
+      assert.ok(fetched.cache_bytes > 0, JSON.stringify(fetched));
+      assert.ok(existsSync(path.join(cache, id, 'debuginfo')), `no ${id}/debuginfo in the cache`);
+      const named = await waitFor(
+        'edges of the stripped program named from the fetched file',
+        async () => {
+          const edges = (await edgesOf(daemon)).filter((e) => e.target_stack.includes('main'));
+          return edges.length > 0 ? edges : undefined;
+        },
+        20000
+      );
+      for (const e of named) {
+        assert.equal(e.activity, 'envoy.stats_flush', JSON.stringify(e));
+      }
+      assert.equal(await stopDaemon(daemon), 0, daemon.log());
+      d = undefined;
+
+      // A server that is not there: the request fails, is counted, and nothing is named.
+      const closed = await freePort();
+      d = await startDaemonWithEnv(
+        { DEBUGINFOD_URLS: `http://127.0.0.1:${closed}`, DEBUGINFOD_CACHE_PATH: path.join(dir, 'cache-2') },
+        ['--db', path.join(dir, 'down.db'), ...args]
+      );
+      const down = d;
+      const failed = await waitFor(
+        'the failed fetch counted',
+        async () => {
+          const st = await debuginfodOf(down);
+          return st.failed >= 1 ? st : undefined;
+        },
+        30000
+      );
+      assert.equal(failed.fetched, 0);
+      assert.ok(failed.last_error, JSON.stringify(failed));
+      const edges = await waitFor('edges of the stripped program', async () => {
+        const e = (await edgesOf(down)).filter((x) => [...x.waker_stack, ...x.target_stack].some(unnamed));
+        return e.length > 0 ? e : undefined;
+      });
+      assert.ok(edges.every((e) => !e.target_stack.includes('main')));
+    } finally {
+      server.kill('SIGKILL');
     }
   });
 });

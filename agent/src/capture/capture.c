@@ -460,6 +460,11 @@ struct wf_capture *capture_open(const struct capture_opts *opts, char *err, size
 			goto fail;
 		}
 	}
+	/* Off unless DEBUGINFOD_URLS is set (symbolize.h). */
+	if (symbolizer_use_debuginfod(c->sym, getenv("DEBUGINFOD_URLS"))) {
+		snprintf(err, errlen, "DEBUGINFOD_URLS: %s", strerror(errno));
+		goto fail;
+	}
 	if (capture_load(c, opts, err, errlen))
 		goto fail;
 	capture_chains_loaded(c);

@@ -331,6 +331,45 @@ static void finish_window(struct serve *s, int64_t start, int64_t end)
 
 /* ---- /api/v1/status: the capture's part ---- */
 
+/* Symbol files found late and fetched from debuginfod (docs/api.md). */
+static void symbols_status_json(struct serve *s, struct json *j)
+{
+	struct wf_symbolizer *sym = capture_symbolizer(s->cap);
+	struct sym_debuginfod_stats d;
+	uint64_t files, named;
+
+	sym_late_get_stats(sym, &files, &named);
+	sym_debuginfod_get_stats(sym, &d);
+	json_key(j, "symbols");
+	json_obj_begin(j);
+	json_key(j, "late_files");
+	json_u64(j, files);
+	json_key(j, "late_frames_named");
+	json_u64(j, named);
+	json_key(j, "debuginfod");
+	json_obj_begin(j);
+	json_key(j, "enabled");
+	json_bool(j, d.enabled);
+	json_key(j, "requested");
+	json_u64(j, d.requested);
+	json_key(j, "fetched");
+	json_u64(j, d.fetched);
+	json_key(j, "failed");
+	json_u64(j, d.failed);
+	json_key(j, "last_error");
+	json_str(j, d.failed ? strerrordesc_np(d.last_error) : NULL);
+	json_key(j, "queued");
+	json_u64(j, d.queued);
+	json_key(j, "dropped");
+	json_u64(j, d.dropped);
+	json_key(j, "evicted");
+	json_u64(j, d.evicted);
+	json_key(j, "cache_bytes");
+	json_u64(j, d.cache_bytes);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 static void status_json(void *ctx, struct json *j)
 {
 	struct serve *s = ctx;
@@ -401,6 +440,7 @@ static void status_json(void *ctx, struct json *j)
 	json_key(j, "chains_dropped");
 	json_u64(j, st.chains_dropped);
 	json_obj_end(j);
+	symbols_status_json(s, j);
 }
 
 /* ---- set-up, loop, clean-up ---- */

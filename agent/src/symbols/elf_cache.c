@@ -86,7 +86,9 @@ static bool debug_by_build_id(const struct wf_symbolizer *s, struct elf_syms *es
 {
 	/* Sized so no path is ever truncated (proc_root and dirs < PATH_MAX). */
 	char hex[2 * ELF_SYMS_BUILD_ID_MAX + 1], path[PATH_MAX + 256];
-	static const char *const layouts[] = { "%s/.build-id/%.2s/%s.debug", "%s/%.2s%s.debug", "%s/%.2s%s" };
+	/* gdb's and debuginfod's server layout, plain files, a debuginfod client cache. */
+	static const char *const layouts[] = { "%s/.build-id/%.2s/%s.debug", "%s/%.2s%s.debug", "%s/%.2s%s",
+					       "%s/%.2s%s/debuginfo" };
 
 	if (es->build_id_len < 2)
 		return false;
@@ -161,8 +163,12 @@ bool elf_cache_find_debug(const struct wf_symbolizer *s, struct elf_syms *es, co
  */
 static void add_debug_file(struct wf_symbolizer *s, struct elf_syms *es, const char *root, const char *bin_path)
 {
-	if (!es->has_symtab && elf_cache_find_debug(s, es, root, bin_path))
+	if (es->has_symtab)
+		return;
+	if (elf_cache_find_debug(s, es, root, bin_path))
 		s->stats.debug_files++;
+	else if (!es->debugdata_size)
+		debuginfod_request(s, es->build_id, es->build_id_len); /* off unless DEBUGINFOD_URLS */
 }
 
 /* Looks the object up by identity, else indexes it (see symbolize_int.h). */

@@ -232,3 +232,11 @@ int sym_name_edge_late(struct wf_symbolizer *s, struct wf_edge *e, struct wf_are
 {
 	return name_stack(s, &e->waker_stack, arena) + name_stack(s, &e->target_stack, arena);
 }
+
+void sym_late_get_stats(struct wf_symbolizer *s, uint64_t *files_found, uint64_t *frames_named)
+{
+	pthread_mutex_lock(&s->late.lock);
+	*files_found = s->late.files_found;
+	*frames_named = s->late.named;
+	pthread_mutex_unlock(&s->late.lock);
+}

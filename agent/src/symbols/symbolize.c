@@ -582,6 +582,7 @@ void symbolizer_free(struct wf_symbolizer *s)
 {
 	if (!s)
 		return;
+	debuginfod_stop(s);
 	for (size_t b = 0; b < s->nbuckets; b++) {
 		for (struct proc_snap *p = s->buckets[b], *next; p; p = next) {
 			next = p->next;

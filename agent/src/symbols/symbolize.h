@@ -108,6 +108,34 @@ void sym_get_stats(struct wf_symbolizer *s, struct sym_stats *out);
  */
 bool sym_name_late(struct wf_symbolizer *s, const char *frame, char *out, size_t len);
 
+/*
+ * DEBUGINFOD_URLS (urls; NULL or "": off): a stripped build whose symbol
+ * file no lookup finds is asked for, once, from those debuginfod servers
+ * through libdebuginfod (dlopen'ed: without it, a warning and nothing
+ * else) in a background thread; the file lands in DEBUGINFOD_CACHE_PATH
+ * (default /var/cache/wakeflow/debuginfod), searched after the --symbols
+ * directories, and its frames are named at read time (sym_name_late).
+ * The cache is cut back to WAKEFLOW_DEBUGINFOD_CACHE_MB (2048) after each
+ * fetch, oldest first. Call after symbolizer_add_dir, before the first
+ * lookup. 0, or -1 on ENOMEM or too many directories.
+ */
+int symbolizer_use_debuginfod(struct wf_symbolizer *s, const char *urls);
+
+struct sym_debuginfod_stats {
+	bool enabled;		  /* fetching (DEBUGINFOD_URLS set and libdebuginfod loaded) */
+	uint64_t requested;	  /* build-ids asked for */
+	uint64_t fetched, failed; /* answers: a file, or none (not found, unreachable, timeout) */
+	int last_error;		  /* errno of the last failure (ENOENT: no server has it) */
+	uint64_t queued, dropped; /* waiting now; not asked (queue full) */
+	uint64_t evicted;	  /* cache entries dropped for the size cap */
+	uint64_t cache_bytes;	  /* the cache's size after the last fetch */
+};
+/* Thread-safe. All zero when off. */
+void sym_debuginfod_get_stats(struct wf_symbolizer *s, struct sym_debuginfod_stats *out);
+
+/* Thread-safe: symbol files found after their build was loaded, frames named at read time. */
+void sym_late_get_stats(struct wf_symbolizer *s, uint64_t *files_found, uint64_t *frames_named);
+
 struct wf_edge;
 struct wf_arena;
 /* sym_name_late on every user frame of e's two stacks, the new names

@@ -128,6 +128,7 @@ struct wf_symbolizer {
 	uint64_t tick;
 	struct sym_stats stats;
 	struct late_names late;
+	struct sym_debuginfod *debuginfod; /* NULL: off (debuginfod.c) */
 };
 
 /* ---- ELF object cache (elf_cache.c) --------------------------------------- */
@@ -149,6 +150,13 @@ bool elf_cache_find_debug(const struct wf_symbolizer *s, struct elf_syms *es, co
 int mapping_open(const struct wf_symbolizer *s, int32_t pid, const struct proc_map *m);
 /* Loads our own vDSO's symbols into s->vdso (once). */
 void elf_cache_load_vdso(struct wf_symbolizer *s);
+
+/* ---- debuginfod (debuginfod.c) --------------------------------------------- */
+
+struct sym_debuginfod;
+/* Queues a build-id for the fetching thread (each once); never blocks. */
+void debuginfod_request(struct wf_symbolizer *s, const uint8_t *id, size_t len);
+void debuginfod_stop(struct wf_symbolizer *s);
 
 /* ---- names at read time (late_names.c) ------------------------------------ */
 

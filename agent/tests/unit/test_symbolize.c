@@ -18,7 +18,10 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1296,6 +1299,126 @@ static void test_late_names(void **state)
 	finish(&c);
 }
 
+/* A free TCP port on loopback (bound and released). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+/* Stats once cond holds, polled for up to 30 s. */
+static struct sym_debuginfod_stats wait_debuginfod(struct wf_symbolizer *s, bool want_fetched)
+{
+	struct sym_debuginfod_stats st;
+
+	for (int i = 0; i < 300; i++) {
+		sym_debuginfod_get_stats(s, &st);
+		if (want_fetched ? st.fetched > 0 : st.failed > 0)
+			return st;
+		usleep(100 * 1000);
+	}
+	fail_msg("debuginfod: no %s after 30 s (requested %" PRIu64 ", fetched %" PRIu64 ", failed %" PRIu64
+		 ", last error %d)",
+		 want_fetched ? "fetch" : "failure", st.requested, st.fetched, st.failed, st.last_error);
+	return st;
+}
+
+/*
+ * DEBUGINFOD_URLS: Debian's debuginfod server on a random port over a
+ * directory holding the static program's debug file; the stripped program
+ * loaded with no symbol file anywhere asks for it (in the background: the
+ * lookup itself returns module+offset at once), the file lands in the
+ * cache as <build-id>/debuginfo and the frames are named at read time. A
+ * server that is down: one failure counted, nothing named. Off (no URLs):
+ * nothing asked.
+ */
+static void test_debuginfod(void **state)
+{
+	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], cmd[4 * PATH_MAX], url[64], hex[128];
+	char frame[128], path[2 * PATH_MAX];
+	struct sym_debuginfod_stats st;
+	struct wf_symbolizer *s;
+	struct child c;
+	int port;
+
+	(void)state;
+	if (system("command -v debuginfod >/dev/null"))
+		fail_msg("debuginfod is not installed (scripts/setup installs it)");
+	make_tmpdir(dir, sizeof(dir));
+	path_in(served, sizeof(served), dir, "served");
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	place_file(served, "wfsym-static.debug", from);
+	build_id_of(from, hex, sizeof(hex));
+	port = free_port();
+	snprintf(cmd, sizeof(cmd),
+		 "debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600 >/dev/null 2>&1 & echo $! > '%s/server.pid'", port,
+		 served, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "for i in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && exit 0; "
+		 "sleep 0.1; done; exit 1",
+		 port, hex);
+	assert_int_equal(system(cmd), 0);
+
+	input_path(from, sizeof(from), "wfsym-static-stripped");
+	spawn(&c, from, NULL);
+	snprintf(frame, sizeof(frame), "wfsym-static-stripped+0x%" PRIx64, addr_of(&c, "exe_member") - c.bias);
+
+	/* Off. */
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_use_debuginfod(s, NULL), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	sym_debuginfod_get_stats(s, &st);
+	assert_false(st.enabled);
+	assert_int_equal(st.requested, 0);
+	symbolizer_free(s);
+
+	path_in(cache, sizeof(cache), dir, "cache");
+	setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	check_unnamed(s, &c, "wfsym-static-stripped"); /* answered at once, file or not */
+	st = wait_debuginfod(s, true);
+	assert_true(st.enabled);
+	assert_int_equal(st.requested, 1);
+	assert_int_equal(st.failed, 0);
+	assert_true(st.cache_bytes > 0);
+	snprintf(path, sizeof(path), "%s/%s/debuginfo", cache, hex);
+	assert_int_equal(access(path, R_OK), 0);
+	sleep(1); /* the late search's retry interval since the load */
+	assert_non_null(late(s, frame));
+	assert_string_equal(late(s, frame), "wfapp::Dispatcher::onEvent(int)");
+	symbolizer_free(s);
+
+	/* Down: a port nothing listens on. */
+	path_in(cache, sizeof(cache), dir, "cache-2");
+	setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port());
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	st = wait_debuginfod(s, false);
+	assert_int_equal(st.fetched, 0);
+	sleep(1);
+	assert_null(late(s, frame));
+	symbolizer_free(s);
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+	unsetenv("DEBUGINFOD_URLS"); /* symbolizer_use_debuginfod set it for libdebuginfod */
+
+	finish(&c);
+	snprintf(cmd, sizeof(cmd), "kill $(cat '%s/server.pid')", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_build_id_cache(void **state)
 {
 	struct wf_symbolizer *s = symbolizer_new();
@@ -1395,6 +1518,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_debuglink, cleanup_scratch),
 		cmocka_unit_test_teardown(test_minidebuginfo, cleanup_scratch),
 		cmocka_unit_test_teardown(test_late_names, cleanup_scratch),
+		cmocka_unit_test_teardown(test_debuginfod, cleanup_scratch),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
 		cmocka_unit_test(test_benchmark),
