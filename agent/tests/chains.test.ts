@@ -311,8 +311,13 @@ describe('record: wake chains of real workloads', () => {
       const p = 15000 + Math.floor(Math.random() * 15000);
       pid = used.has(p) ? 0 : p;
     }
-    const rec = await startRecord(['--comm', '^wf-chainload$']);
+    // The workload first, the agent next (it finds the workload when it
+    // starts), then the generations: none is forked before the agent knows
+    // their parent (that raced, and generation 1 was sometimes untraced).
     const w = startChainload(chainload, ['reuse', String(pid)], { CHAINLOAD_MS: String(scaled(1200)) });
+    await w.ready;
+    const rec = await startRecord(['--comm', '^wf-chainload$']);
+    w.proc.kill('SIGUSR1');
     await finish(w);
     const chains = chainsOf(await stopRecord(rec));
     const gen = (n: number) => chainsTo(chains, `wf-gen${n}`).filter((c) => c.hops[c.hops.length - 1].tid === pid);

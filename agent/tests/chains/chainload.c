@@ -19,6 +19,7 @@
  *   reuse PID     two generations of a pipeline process, one after the
  *                 other, both with the pid PID (clone3 set_tid; root): the
  *                 main thread (named wf-gen1, then wf-gen2) reads the pipe.
+ *                 Prints "ready" and starts the first on SIGUSR1.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -241,6 +242,19 @@ static pid_t spawn_with_pid(pid_t pid)
 
 static int reuse(pid_t pid)
 {
+	sigset_t go;
+	int sig;
+
+	/* Wait for the test's SIGUSR1, sent once the agent runs: the agent then
+	 * found this process a target when it started, and follows the forks
+	 * that follow. A generation forked before the agent knew its parent
+	 * (and renamed, so --comm no longer names it) would not be traced. */
+	sigemptyset(&go);
+	sigaddset(&go, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &go, NULL);
+	printf("ready\n");
+	if (sigwait(&go, &sig))
+		die("sigwait");
 	for (int gen = 1; gen <= 2; gen++) {
 		pid_t child = spawn_with_pid(pid);
 		int status;
