@@ -214,6 +214,10 @@ static int name_stack(struct wf_symbolizer *s, struct wf_stack *st, struct wf_ar
 	char name[1024];
 	int renamed = 0;
 
+	/* A chain link's record may carry a frame count without its frames
+	 * (stacks not sampled for that link). */
+	if (!st->frames)
+		return 0;
 	for (int i = st->nkernel; i < st->nframes; i++) {
 		char *copy;
 

@@ -679,6 +679,27 @@ static void test_garbage_input(void **state)
 	symbolizer_free(s);
 }
 
+/* A chain link's record can carry a frame count without its frames (its
+ * stacks were not sampled): naming it late must leave it alone. serve
+ * crashed on the first /api/v1/chains answer of a filled store. */
+static void test_late_names_stack_without_frames(void **state)
+{
+	struct wf_symbolizer *s = symbolizer_new();
+	struct wf_arena arena;
+	struct wf_edge e;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	arena_init(&arena);
+	e.waker_stack.nframes = 5;
+	e.waker_stack.nkernel = 2;
+	e.target_stack.nframes = 3;
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), 0);
+	assert_null(e.waker_stack.frames);
+	arena_free(&arena);
+	symbolizer_free(s);
+}
+
 /* ---- user space: spawned programs ---------------------------------------------- */
 
 static void test_pie_seen_exit_gone(void **state)
@@ -1511,6 +1532,7 @@ int main(void)
 		cmocka_unit_test(test_user_in_process),
 		cmocka_unit_test(test_user_special_mappings),
 		cmocka_unit_test(test_garbage_input),
+		cmocka_unit_test(test_late_names_stack_without_frames),
 		cmocka_unit_test(test_pie_seen_exit_gone),
 		cmocka_unit_test(test_non_pie),
 		cmocka_unit_test(test_stripped),
