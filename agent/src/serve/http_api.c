@@ -191,15 +191,20 @@ enum MHD_Result http_send_json(struct wf_http *h, struct MHD_Connection *c, unsi
 	return send_buf(h, c, status, "application/json", buf ? buf : strdup(""), buf ? len : 0);
 }
 
+void http_error_json(struct json *j, const char *msg)
+{
+	json_init(j);
+	json_obj_begin(j);
+	json_key(j, "error");
+	json_str(j, msg);
+	json_obj_end(j);
+}
+
 enum MHD_Result http_send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg)
 {
 	struct json j;
 
-	json_init(&j);
-	json_obj_begin(&j);
-	json_key(&j, "error");
-	json_str(&j, msg);
-	json_obj_end(&j);
+	http_error_json(&j, msg);
 	return http_send_json(h, c, status, &j);
 }
 

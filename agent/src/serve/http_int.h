@@ -27,6 +27,8 @@ struct wf_http {
 /* The JSON answer j (consumed) with this status; the documented one-line error. */
 enum MHD_Result http_send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j);
 enum MHD_Result http_send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg);
+/* The documented error body {"error": msg} into j (initialized here). */
+void http_error_json(struct json *j, const char *msg);
 
 /* MHD_queue_response for an answer the daemon made itself: passed to the
  * library unchanged (http_library_errors.c rewrites only the library's own

@@ -75,18 +75,21 @@ static void answer_on_socket(struct MHD_Connection *c, unsigned status)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	const char *reason = MHD_get_reason_phrase_for(status);
-	char body[192], answer[512];
-	int nb, na;
+	struct json body;
+	char answer[512];
+	int na;
 
 	if (!ci)
 		return;
-	nb = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", library_error_message(status));
+	http_error_json(&body, library_error_message(status));
 	na = snprintf(answer, sizeof(answer),
 		      "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
-		      "Cache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s",
-		      status, reason && *reason ? reason : "Error", nb, body);
-	if (na > 0 && (size_t)na < sizeof(answer) && send(ci->connect_fd, answer, (size_t)na, MSG_NOSIGNAL) == na)
+		      "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n%.*s",
+		      status, reason && *reason ? reason : "Error", body.len, (int)body.len, body.buf ? body.buf : "");
+	if (!body.failed && na > 0 && (size_t)na < sizeof(answer) &&
+	    send(ci->connect_fd, answer, (size_t)na, MSG_NOSIGNAL) == na)
 		shutdown(ci->connect_fd, SHUT_WR);
+	json_free(&body);
 }
 
 enum MHD_Result http_queue_own_answer(struct MHD_Connection *c, unsigned int status, struct MHD_Response *r)
