@@ -137,43 +137,83 @@ static bool switch_has_prev_state(const struct btf *btf)
 
 /*
  * The scheduler tracepoints fire on every context switch and wakeup of every
- * task on the node. Even a program that returns at once costs each of them
- * the kernel's dispatch (about 100 ns here, with retpolines and SRSO return
- * thunks), so their programs are attached only while at least one process
- * is traced, and detached when the last one is gone: a node without a
- * matching process pays nothing. Process exec/fork/exit and interrupt
- * programs stay attached (rare events; exec is how a match is found).
+ * task on the node, the interrupt-state ones (irq, softirq, timer and x86
+ * vector tracepoints: irq_state.bpf.h) on every interrupt, softirq and timer.
+ * Even a program that returns at once costs each of them the kernel's
+ * dispatch (about 100 ns here, with retpolines and SRSO return thunks), so
+ * these programs are attached only while at least one process is traced,
+ * and detached when the last one is gone: a node without a matching process
+ * pays nothing. The interrupt state is read only by the scheduler programs;
+ * attached first, it is kept from before their first run, and an interrupt
+ * already under way when it attaches is healed at the next switch
+ * (irq_state_heal). Process exec/fork/exit programs stay attached (rare
+ * events; exec is how a match is found).
  */
-static const char *const sched_tps[] = { "sched_switch", "sched_waking", "sched_wakeup" };
+static const char *const process_tps[] = { "sched_process_exec", "sched_process_fork", "sched_process_exit" };
 
-static int sched_program(const char *tp)
+/* Whether tracepoint tp's program follows the targets (sched_attach_update). */
+static bool on_demand_program(const char *tp)
 {
-	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++)
-		if (!strcmp(tp, sched_tps[i]))
-			return i;
-	return -1;
+	for (int i = 0; i < (int)(sizeof(process_tps) / sizeof(process_tps[0])); i++)
+		if (!strcmp(tp, process_tps[i]))
+			return false;
+	return true;
+}
+
+static bool is_sched_program(const char *tp)
+{
+	return !strcmp(tp, "sched_switch") || !strcmp(tp, "sched_waking") || !strcmp(tp, "sched_wakeup");
 }
 
 void sched_detach(struct wf_capture *c)
 {
-	for (int i = 0; i < (int)(sizeof(sched_tps) / sizeof(sched_tps[0])); i++) {
+	/* The scheduler programs (attached last) first: none runs without the
+	 * interrupt state. */
+	for (int i = c->nsched_links - 1; i >= 0; i--) {
 		bpf_link__destroy(c->sched_links[i]);
 		c->sched_links[i] = NULL;
 	}
+	c->nsched_links = 0;
 }
 
 bool sched_attached(const struct wf_capture *c)
 {
-	return c->sched_links[0] != NULL;
+	return c->nsched_links > 0;
 }
 
-/* Attaches or detaches the scheduler programs to match the targets map.
+/* Attaches the on-demand programs whose tracepoint is (sched) or is not
+ * (!sched) a scheduler one. Returns 0, or -1 with errno set. */
+static int attach_on_demand(struct wf_capture *c, bool sched)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, c->skel->obj)
+	{
+		const char *name = bpf_program__name(prog);
+		const char *tp = name + (strncmp(name, "raw_", 4) ? 3 : 4);
+		struct bpf_link *link;
+
+		if (!strncmp(name, "util_", 5) || !on_demand_program(tp) || is_sched_program(tp) != sched ||
+		    !bpf_program__autoload(prog))
+			continue;
+		if (c->nsched_links >= (int)(sizeof(c->sched_links) / sizeof(c->sched_links[0]))) {
+			errno = E2BIG;
+			return -1;
+		}
+		link = bpf_program__attach(prog);
+		if (!link)
+			return -1;
+		c->sched_links[c->nsched_links++] = link;
+	}
+	return 0;
+}
+
+/* Attaches or detaches the on-demand programs to match the targets map.
  * Returns 0, or -1 with errno set if attaching failed (nothing attached). */
 int sched_attach_update(struct wf_capture *c)
 {
 	uint32_t key;
 	bool wanted = bpf_map_get_next_key(bpf_map__fd(c->skel->maps.targets), NULL, &key) == 0;
-	struct bpf_program *prog;
 
 	if (wanted == sched_attached(c))
 		return 0;
@@ -181,22 +221,12 @@ int sched_attach_update(struct wf_capture *c)
 		sched_detach(c);
 		return 0;
 	}
-	bpf_object__for_each_program(prog, c->skel->obj)
-	{
-		const char *name = bpf_program__name(prog);
-		int i = sched_program(name + (strncmp(name, "raw_", 4) ? 3 : 4));
+	if (attach_on_demand(c, false) || attach_on_demand(c, true) || !sched_attached(c)) {
+		int err = errno ? errno : ENOENT;
 
-		if (i < 0 || !bpf_program__autoload(prog))
-			continue;
-		c->sched_links[i] = bpf_program__attach(prog);
-		if (!c->sched_links[i]) {
-			int err = errno;
-
-			c->sched_links[i] = NULL;
-			sched_detach(c);
-			errno = err;
-			return -1;
-		}
+		sched_detach(c);
+		errno = err;
+		return -1;
 	}
 	c->sched_attaches++;
 	return 0;
@@ -234,7 +264,7 @@ static void choose_programs(struct wf_capture *c)
 			continue;
 		}
 		bpf_program__set_autoload(prog, load);
-		if (sched_program(tp) >= 0)
+		if (on_demand_program(tp))
 			bpf_program__set_autoattach(prog, false); /* see sched_attach_update */
 		if (load && c->nprogs < (int)(sizeof(c->progs) / sizeof(c->progs[0])))
 			c->progs[c->nprogs++] = name;

@@ -129,8 +129,10 @@ struct wf_capture {
 	bool orc_usable;
 	int orc_load_error; /* loading with the unwind table maps failed: errno */
 	char unwinder[200]; /* which walker walks kernel stacks, and why */
-	/* The scheduler programs run only while something is traced. */
-	struct bpf_link *sched_links[3];
+	/* The scheduler and interrupt-state programs run only while something
+	 * is traced (sched_attach_update): their links, scheduler ones last. */
+	struct bpf_link *sched_links[32];
+	int nsched_links;
 	uint64_t sched_attaches;
 	int nprogs;
 	const char *progs[32];
@@ -159,8 +161,8 @@ void capture_read_env(struct capture_env *env);
  * maps, then raw_tp) when a load fails; starts the ORC walker where it is
  * usable. Returns 0, or a negative errno with one sentence in err. */
 int capture_load(struct wf_capture *c, const struct capture_opts *o, char *err, size_t errlen);
-/* Attaches every program but the scheduler ones, which follow the targets
- * map (sched_attach_update). Returns 0, or -1 with one sentence in err. */
+/* Attaches the process programs; the scheduler and interrupt-state ones
+ * follow the targets map (sched_attach_update). Returns 0, or -1 with one sentence in err. */
 int capture_attach(struct wf_capture *c, char *err, size_t errlen);
 int sched_attach_update(struct wf_capture *c);
 void sched_detach(struct wf_capture *c);
