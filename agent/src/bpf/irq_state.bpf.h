@@ -80,13 +80,13 @@ static __always_inline bool waker_context(struct wf_edge_key *k, __u32 wtid)
 	return wtid != 0;
 }
 
+/* (The name read through the task's BTF pointer: plain loads, no helper.) */
 static __always_inline bool is_ksoftirqd(struct task_struct *cur)
 {
-	char comm[10];
+	const char *comm = cur->comm;
 
 	if (!(cur->flags & PF_KTHREAD))
 		return false;
-	bpf_get_current_comm(comm, sizeof(comm));
 	return comm[0] == 'k' && comm[1] == 's' && comm[2] == 'o' && comm[3] == 'f' && comm[4] == 't' &&
 	       comm[5] == 'i' && comm[6] == 'r' && comm[7] == 'q' && comm[8] == 'd';
 }
@@ -103,20 +103,30 @@ static __always_inline int handle_softirq(void *ctx, __u32 vec, bool entry)
 {
 	struct wf_cpu *cpu = this_cpu();
 	struct task_struct *cur;
-	__u64 now = bpf_ktime_get_boot_ns();
-	bool from_irq;
+	bool from_irq, recent;
+	__u64 now = 0;
 
 	if (!cpu)
 		return 0;
+	/* The clock (a helper call, dear here) is read only where a time is
+	 * compared: a vector's end matters only after a vector run on irq
+	 * exit (the next one of that run follows it closely), and a start
+	 * only when a hard irq handler returned since the last start or the
+	 * last vector ran on irq exit. Under a loopback proxy most softirqs
+	 * run at local_bh_enable in a task's send and need neither. */
 	if (!entry) {
 		cpu->softirq = 0;
-		cpu->softirq_exit_ns = now;
+		cpu->softirq_exit_ns = cpu->softirq_from_irq ? bpf_ktime_get_boot_ns() : 0;
 		return 0;
 	}
+	recent = cpu->hardirq_exit_ns || (cpu->softirq_from_irq && cpu->softirq_exit_ns);
+	if (recent || debug_softirq_origin)
+		now = bpf_ktime_get_boot_ns();
 	cur = bpf_get_current_task_btf();
 	from_irq = cur->pid == 0 || is_ksoftirqd(cur) ||
-		   (cpu->hardirq_exit_ns && now - cpu->hardirq_exit_ns <= irq_exit_window_ns) ||
-		   (cpu->softirq_from_irq && cpu->softirq_exit_ns && now - cpu->softirq_exit_ns <= irq_exit_window_ns);
+		   (recent && cpu->hardirq_exit_ns && now - cpu->hardirq_exit_ns <= irq_exit_window_ns) ||
+		   (recent && cpu->softirq_from_irq && cpu->softirq_exit_ns &&
+		    now - cpu->softirq_exit_ns <= irq_exit_window_ns);
 	/* A user task outside any syscall was interrupted in user space: no
 	 * local_bh_enable of its own can be running. */
 	if (!from_irq && !(cur->flags & PF_KTHREAD))
