@@ -195,6 +195,56 @@ test('cursor: numbers, escapes and odd corners as JSON.parse has them', () => {
   assert.equal(new JsonCursor(utf8Bytes(raw)).string(), JSON.parse(raw.toString('utf8')));
 });
 
+test('cursor: decimal numbers are the doubles JSON.parse makes of them, bit for bit', () => {
+  const read = (t: string) => new JsonCursor(Buffer.from(t)).number();
+  // What the agent writes ("%.15g": rates, seconds per second), JS's own shortest form, and
+  // hand-made decimals of up to 22 digits with exponents on both sides of the fast path's edges.
+  const fromDouble = fc
+    .double({ noNaN: true, noDefaultInfinity: true })
+    .chain((d) =>
+      fc.constantFrom(
+        JSON.stringify(d),
+        d.toPrecision(15),
+        d.toPrecision(17),
+        d.toExponential(14),
+        Math.abs(d).toPrecision(1)
+      )
+    );
+  const decimal = fc
+    .tuple(
+      fc.boolean(),
+      fc.stringMatching(/^(0|[1-9][0-9]{0,21})$/),
+      fc.option(fc.stringMatching(/^[0-9]{1,22}$/)),
+      fc.option(fc.integer({ min: -340, max: 340 }))
+    )
+    .map(
+      ([neg, int, frac, exp]) =>
+        `${neg ? '-' : ''}${int}${frac === null ? '' : `.${frac}`}${exp === null ? '' : `e${exp}`}`
+    );
+  fc.assert(
+    fc.property(fc.oneof(fromDouble, decimal), (t) => {
+      assert.ok(Object.is(read(t), JSON.parse(t)), t);
+    }),
+    { numRuns: 20000 }
+  );
+  for (const t of [
+    '0.1',
+    '0.30000000000000004',
+    '4.10538860833333',
+    '1e22',
+    '1e23',
+    '123456789012345e-22',
+    '1234567890123456e-22',
+    '9.999999999999999e22',
+    '5e-324',
+    '-0.0',
+    '0e400',
+    '1.7976931348623157e308',
+  ]) {
+    assert.ok(Object.is(read(t), JSON.parse(t)), t);
+  }
+});
+
 /* --- edges: the reference reading -------------------------------------- */
 
 type Json = Record<string, unknown>;

@@ -36,6 +36,8 @@ const PLUS = 0x2b;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
+/** 10^0 .. 10^22, each exact in a double. */
+const POW10 = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 
 /** `"` `\` `/` `b` `f` `n` `r` `t` may follow a backslash; `u` is followed by four hex digits. */
 const SIMPLE_ESCAPE = new Uint8Array(256);
@@ -348,55 +350,66 @@ export class JsonCursor {
     if (b[p] === MINUS) {
       p++;
     }
-    let v = 0;
-    let digits = 0;
+    // The digits as one integer m (exact while it has at most 15 significant digits), and how many were fractional.
+    let m = 0;
+    let significant = 0;
     const first = b[p];
     if (first === ZERO) {
       p++;
-      digits = 1;
     } else if (first > ZERO && first <= NINE) {
       while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
-        v = v * 10 + (b[p] - ZERO);
+        m = m * 10 + (b[p] - ZERO);
         p++;
-        digits++;
+        significant++;
       }
     } else {
       this.fail('expected a number');
     }
-    let integer = true;
+    let scale = 0;
     if (b[p] === DOT) {
-      integer = false;
-      p = this.someDigits(p + 1, 'expected a digit after the decimal point');
-    }
-    if (b[p] === 0x65 || b[p] === 0x45) {
-      integer = false;
-      p++;
-      if (b[p] === PLUS || b[p] === MINUS) {
+      const d = ++p;
+      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
+        m = m * 10 + (b[p] - ZERO);
+        if (m !== 0) {
+          significant++;
+        }
         p++;
       }
-      p = this.someDigits(p, 'expected a digit in the exponent');
+      if (p === d) {
+        this.pos = p;
+        this.fail('expected a digit after the decimal point');
+      }
+      scale = d - p;
+    }
+    if (b[p] === 0x65 || b[p] === 0x45) {
+      p++;
+      let negative = false;
+      if (b[p] === PLUS || b[p] === MINUS) {
+        negative = b[p] === MINUS;
+        p++;
+      }
+      const d = p;
+      let e = 0;
+      while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
+        e = e < 1e6 ? e * 10 + (b[p] - ZERO) : e;
+        p++;
+      }
+      if (p === d) {
+        this.pos = p;
+        this.fail('expected a digit in the exponent');
+      }
+      scale += negative ? -e : e;
     }
     this.pos = p;
-    // Up to 15 digits an integer is exact as accumulated; otherwise the
-    // engine's correctly rounded conversion (what JSON.parse gives).
-    if (integer && digits <= 15) {
+    // m is exact (at most 15 digits) and so is 10^|scale| up to 10^22: one
+    // division or product of exact operands is correctly rounded, which is
+    // what JSON.parse gives (Clinger's fast path). Anything else goes to the
+    // engine's own conversion.
+    if (significant <= 15 && scale >= -22 && scale <= 22) {
+      const v = scale < 0 ? m / POW10[-scale] : m * POW10[scale];
       return b[s] === MINUS ? -v : v;
     }
     return Number(b.toString('latin1', s, p));
-  }
-
-  /** Past the digits from `p` (at least one, else `what`): a fraction's or an exponent's. */
-  private someDigits(p: number, what: string): number {
-    const b = this.buf;
-    const d = p;
-    while (p < b.length && b[p] >= ZERO && b[p] <= NINE) {
-      p++;
-    }
-    if (p === d) {
-      this.pos = p;
-      this.fail(what);
-    }
-    return p;
   }
 
   private literal(text: string, value: boolean | null): boolean | null {
