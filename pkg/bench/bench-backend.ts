@@ -15,7 +15,10 @@
  * docs/performance.md ("Backend"). Not a test.
  * As root (the daemons attach BPF); run under flock /tmp/wakeflow-bpf.lock.
  * BENCH_DB=FILE reuses a store an earlier `serve --bench-fill` wrote (less
- * than an hour old, or "the last hour" is empty). BENCH_COMPARE_EXE=FILE
+ * than two hours old, so that its last hour is still in the fine windows).
+ * "The last hour" is the hour before the fill's newest window, not before
+ * now: the fill writes windows up to when it started, and the daemons'
+ * own windows after it are empty. BENCH_COMPARE_EXE=FILE
  * runs another build of the executable in the same rounds, interleaved (a
  * before/after within one run; BENCH_COMPARE_LABEL names it).
  */
@@ -76,6 +79,18 @@ async function fill(db: string): Promise<void> {
     p.stderr.on('data', (d) => (err += d));
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`bench fill failed (${code}): ${err}`))));
   });
+}
+
+/**
+ * The end of the newest window the fill wrote (ms), read from the store
+ * before any daemon opens it; undefined when sqlite3 cannot tell.
+ */
+function newestWindowMs(db: string): number | undefined {
+  const r = spawnSync('sqlite3', ['-readonly', db, 'SELECT max(end_ms) FROM windows WHERE tier = 0'], {
+    encoding: 'utf8',
+  });
+  const ms = Number(r.stdout?.trim());
+  return r.status === 0 && Number.isInteger(ms) && ms > 0 ? ms : undefined;
 }
 
 type Name = 'chains' | 'categories' | 'flamegraph';
@@ -146,6 +161,14 @@ async function main(): Promise<void> {
       await fill(db0);
     }
     const fillS = (Date.now() - t0) / 1000;
+    const newest = newestWindowMs(db0);
+    if (newest === undefined) {
+      say('warning: sqlite3 could not read the newest window of the store: "the last hour" ends now');
+    } else if (Date.now() - newest > 2 * 3_600_000) {
+      throw new Error(
+        `the store's newest window is ${((Date.now() - newest) / 3_600_000).toFixed(1)} h old: fill again`
+      );
+    }
     // The same history for each agent: a store per daemon, as on three nodes.
     for (const i of [1, 2]) {
       copyFileSync(db0, path.join(dir, `agent${i}.db`));
@@ -157,12 +180,14 @@ async function main(): Promise<void> {
     const dsReal = { jsonData: { agentUrls: daemons.map((d) => d.url), timeoutSeconds: 30 }, uid: 'bench' };
     const dsReplay = { jsonData: { agentUrls: replays.map((r) => r.url), timeoutSeconds: 30 }, uid: 'bench-replay' };
 
-    say('exec to handshake, 10 launches');
-    const handshakes: number[] = [];
+    say(`exec to handshake, 10 launches of each build, interleaved`);
+    const handshakes = new Map<string, number[]>(exes.map((e) => [e.exe, []]));
     for (let i = 0; i < 10; i++) {
-      const p = await startPlugin();
-      handshakes.push(p.handshakeMs);
-      await p.stop();
+      for (const e of exes) {
+        const p = await startPlugin({ exe: e.exe });
+        handshakes.get(e.exe)!.push(p.handshakeMs);
+        await p.stop();
+      }
     }
 
     for (const e of exes) {
@@ -187,7 +212,8 @@ async function main(): Promise<void> {
         rows: { chains: '', categories: '', flamegraph: '' },
       });
     }
-    const now = Date.now();
+    // Every range ends at the fill's newest window, so that "the last hour" holds a whole hour of edges.
+    const now = newest ?? Date.now();
     const hour = 3_600_000;
     const queries = {
       chains: { refId: 'C', model: { queryType: 'chains', limit: 1000 }, fromMs: now - hour, toMs: now },
@@ -289,9 +315,13 @@ async function main(): Promise<void> {
         `| backend RSS idle, after the handshake | ${sub.idleMiB.toFixed(1)} MiB | | | | | | | |`,
       ].join('\n');
     };
-    const hs50 = pctl(handshakes, 0.5);
-    const hsMax = Math.max(...handshakes);
-    const handshakeLine = `Exec to handshake line (this build, 10 launches): median ${hs50.toFixed(0)} ms, max ${hsMax.toFixed(0)} ms (goal ≤ ${GOALS.handshake} ms: ${met(hsMax, GOALS.handshake)}).`;
+    const handshakeLine = exes
+      .map((e) => {
+        const hs = handshakes.get(e.exe)!;
+        const max = Math.max(...hs);
+        return `Exec to handshake line (${e.label}, 10 launches): median ${pctl(hs, 0.5).toFixed(0)} ms, max ${max.toFixed(0)} ms (goal ≤ ${GOALS.handshake} ms: ${met(max, GOALS.handshake)}).`;
+      })
+      .join('\n');
     const tables = subjects
       .map(
         (sub) =>
@@ -302,7 +332,8 @@ async function main(): Promise<void> {
     const section = `<!-- bench:backend:start (written by npm run bench:backend) -->
 
 Last run ${when} UTC: ${HOURS} h per store, ${RUNS} timed rounds after one warm-up round, ${cpus().length} × ${cpu},
-load average ${load0} at the start and ${load} at the end${process.env.BENCH_DB ? '' : ` (fill: ${fillS.toFixed(0)} s)`}${tracing > 0 ? `; ${tracing} wakeflow BPF programs of other processes were loaded meanwhile` : ''}.
+load average ${load0} at the start and ${load} at the end${process.env.BENCH_DB ? '' : ` (fill: ${fillS.toFixed(0)} s)`};
+every range ends at the fill's newest window${newest === undefined ? ' (unknown: at the start of the rounds)' : ` (${new Date(newest).toISOString().slice(11, 16)} UTC, ${((Date.now() - newest) / 60_000).toFixed(0)} min before the end of the run)`}${tracing > 0 ? `; ${tracing} wakeflow BPF programs of other processes were loaded meanwhile` : ''}.
 
 ${tables}
 
