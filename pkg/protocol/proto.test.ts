@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 import protobuf from 'protobufjs';
 
-import { PROTO_FILES, loadProtos, parseProto } from './protos';
+import { PROTO_FILES, loadProtos, parseProto, servedServices } from './protos';
 
 const FIELDS: Record<string, Record<string, [number, string]>> = {
   'pluginv2.DataSourceInstanceSettings': {
@@ -116,4 +116,73 @@ test('the services and methods Grafana calls, with their streaming', () => {
   assert.equal(p.pluginv2.Data.service.QueryData.path, '/pluginv2.Data/QueryData');
   assert.equal(p.controller.service.Shutdown.path, '/plugin.GRPCController/Shutdown');
   assert.equal(p.health.service.Check.path, '/grpc.health.v1.Health/Check');
+});
+
+test("the server's service definitions are proto-loader's: paths, streaming, names, bytes and JS shapes", () => {
+  const loaded = loadProtos();
+  const served = servedServices();
+  const theirs = {
+    data: loaded.pluginv2.Data.service,
+    diagnostics: loaded.pluginv2.Diagnostics.service,
+    resource: loaded.pluginv2.Resource.service,
+    controller: loaded.controller.service,
+    health: loaded.health.service,
+  };
+  // Messages as Grafana and our handlers send them: nested, repeated, maps, bytes, int64, enums, defaults left out.
+  const samples: Record<string, object> = {
+    QueryData: {
+      pluginContext: {
+        orgId: 1,
+        pluginId: 'wakeflow',
+        dataSourceInstanceSettings: {
+          id: 7,
+          uid: 'u',
+          jsonData: Buffer.from('{"a":1}'),
+          lastUpdatedMS: 1764000000000,
+          decryptedSecureJsonData: { agentToken: 't' },
+        },
+      },
+      headers: { a: 'b' },
+      queries: [
+        {
+          refId: 'A',
+          maxDataPoints: 43200,
+          intervalMS: 1000,
+          timeRange: { fromEpochMS: 1, toEpochMS: 2 },
+          json: Buffer.from('{}'),
+        },
+      ],
+    },
+    CheckHealth: { pluginContext: { orgId: 2 } },
+    CallResource: { path: 'pods', method: 'GET', headers: { h: { values: ['1', '2'] } }, body: Buffer.alloc(0) },
+    Check: { service: 'plugin' },
+  };
+  const replies: Record<string, object> = {
+    QueryData: {
+      responses: { A: { frames: [Buffer.from([1, 2, 3])], status: 200, error: '' }, B: { status: 400, error: 'no' } },
+    },
+    CheckHealth: { status: 'ERROR', message: 'm', jsonDetails: Buffer.from('{}') },
+    CollectMetrics: { metrics: { prometheus: Buffer.from('x 1\n') } },
+    CallResource: { code: 404, headers: { 'Content-Type': { values: ['application/json'] } }, body: Buffer.from('{}') },
+    Check: { status: 'SERVING' },
+    Watch: { status: 'SERVING' },
+  };
+  for (const key of Object.keys(theirs) as Array<keyof typeof theirs>) {
+    const a = served[key];
+    const b = theirs[key];
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), key);
+    for (const m of Object.keys(b)) {
+      for (const prop of ['path', 'requestStream', 'responseStream', 'originalName'] as const) {
+        assert.equal(a[m][prop], b[m][prop], `${key}.${m}.${prop}`);
+      }
+      for (const [msg, ser, de] of [
+        [samples[m] ?? {}, 'requestSerialize', 'requestDeserialize'],
+        [replies[m] ?? {}, 'responseSerialize', 'responseDeserialize'],
+      ] as const) {
+        const bytes = a[m][ser](msg);
+        assert.deepEqual(bytes, b[m][ser](msg), `${key}.${m}.${ser}`);
+        assert.deepEqual(a[m][de](bytes), b[m][de](bytes), `${key}.${m}.${de}`);
+      }
+    }
+  }
 });

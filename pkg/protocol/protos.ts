@@ -63,6 +63,67 @@ export interface PluginProtos {
   health: grpc.ServiceClientConstructor;
 }
 
+/** The services a plugin serves, each by its full name (the gRPC path's first part). */
+export const SERVED_SERVICES = {
+  data: ['backend.proto', 'pluginv2.Data'],
+  diagnostics: ['backend.proto', 'pluginv2.Diagnostics'],
+  resource: ['backend.proto', 'pluginv2.Resource'],
+  controller: ['grpc_controller.proto', 'plugin.GRPCController'],
+  health: ['health.proto', 'grpc.health.v1.Health'],
+} as const satisfies Record<string, readonly [ProtoFile, string]>;
+export type ServedService = keyof typeof SERVED_SERVICES;
+
+/**
+ * The served services' definitions for grpc.Server, made from the parsed
+ * .proto files with the same (de)serializers @grpc/proto-loader makes
+ * (fromObject + encode; decode + toObject with LOADER_OPTIONS), so handlers
+ * see the very same JS shapes. proto-loader also builds a descriptor proto
+ * of every message for reflection, which we never use: that cost ~35 ms of
+ * the ~230 ms before the handshake, so the server does without it (the test
+ * harness, a client, still loads through proto-loader: loadProtos).
+ */
+export function servedServices(): Record<ServedService, grpc.ServiceDefinition> {
+  const roots = new Map<ProtoFile, protobuf.Root>();
+  const rootOf = (file: ProtoFile): protobuf.Root => {
+    let r = roots.get(file);
+    if (!r) {
+      r = parseProto(file);
+      r.resolveAll();
+      roots.set(file, r);
+    }
+    return r;
+  };
+  const serialize = (t: protobuf.Type) => (arg: object) => {
+    if (Array.isArray(arg)) {
+      throw new Error(`Failed to serialize message: expected object with ${t.name} structure, got array instead`);
+    }
+    // A Buffer in Node (protobufjs writes through Buffer there), as proto-loader returns it: not copied again.
+    return t.encode(t.fromObject(arg)).finish() as Buffer;
+  };
+  const deserialize = (t: protobuf.Type) => (buf: Buffer) => t.toObject(t.decode(buf), LOADER_OPTIONS);
+  const out = {} as Record<ServedService, grpc.ServiceDefinition>;
+  for (const [key, [file, name]] of Object.entries(SERVED_SERVICES) as Array<[ServedService, [ProtoFile, string]]>) {
+    const service = rootOf(file).lookupService(name);
+    const def: Record<string, grpc.MethodDefinition<object, object>> = {};
+    for (const m of service.methodsArray) {
+      const req = m.resolvedRequestType!;
+      const res = m.resolvedResponseType!;
+      def[m.name] = {
+        path: `/${name}/${m.name}`,
+        requestStream: !!m.requestStream,
+        responseStream: !!m.responseStream,
+        requestSerialize: serialize(req),
+        requestDeserialize: deserialize(req),
+        responseSerialize: serialize(res),
+        responseDeserialize: deserialize(res),
+        originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
+      };
+    }
+    out[key] = def;
+  }
+  return out;
+}
+
 export function loadProtos(): PluginProtos {
   const load = (name: ProtoFile) =>
     grpc.loadPackageDefinition(protoLoader.fromJSON(parseProto(name).toJSON(), LOADER_OPTIONS));

@@ -16,7 +16,7 @@ import {
   PluginHandlers,
   QueryDataRequest,
 } from './messages';
-import { loadProtos } from './protos';
+import { servedServices } from './protos';
 
 /** What the Go SDK accepts (backend/serve.go); grpc-js would stop at 4 MiB. */
 export const MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
@@ -50,21 +50,21 @@ export async function startPluginServer(
   log: Logger,
   onShutdown: () => void
 ): Promise<PluginServer> {
-  const protos = loadProtos();
+  const services = servedServices();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': -1,
   });
 
-  server.addService(protos.pluginv2.Data.service, {
+  server.addService(services.data, {
     QueryData: unary<QueryDataRequest, unknown>(log, 'QueryData', (r) => handlers.queryData(r)),
     // QueryChunkedData is left out: grpc-js answers UNIMPLEMENTED, which Grafana reads as "not supported".
   });
-  server.addService(protos.pluginv2.Diagnostics.service, {
+  server.addService(services.diagnostics, {
     CheckHealth: unary<CheckHealthRequest, unknown>(log, 'CheckHealth', (r) => handlers.checkHealth(r)),
     CollectMetrics: unary<CollectMetricsRequest, unknown>(log, 'CollectMetrics', (r) => handlers.collectMetrics(r)),
   });
-  server.addService(protos.pluginv2.Resource.service, {
+  server.addService(services.resource, {
     // A server stream of which we send exactly one message: Grafana fails a
     // resource call that got none ("received empty resource response").
     CallResource: (call: grpc.ServerWritableStream<CallResourceRequest, CallResourceResponse>) => {
@@ -85,7 +85,7 @@ export async function startPluginServer(
       );
     },
   });
-  server.addService(protos.controller.service, {
+  server.addService(services.controller, {
     Shutdown: (_call: unknown, callback: grpc.sendUnaryData<object>) => {
       log.info('shutdown requested by the plugin host');
       callback(null, {});
@@ -94,7 +94,7 @@ export async function startPluginServer(
     },
   });
   // go-plugin's health check asks for service "plugin"; we are healthy for any name while we run.
-  server.addService(protos.health.service, {
+  server.addService(services.health, {
     Check: (_call: unknown, callback: grpc.sendUnaryData<object>) => callback(null, { status: 'SERVING' }),
     Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
       call.write({ status: 'SERVING' });
