@@ -5,6 +5,12 @@
 # packages, with their own configs and logs under a temp dir, on free ports.
 # Source this file, then: proxy_start; wrk_run SECONDS; proxy_stop.
 # Every process started here is stopped by proxy_stop (call it from a trap).
+# PROXY_PIN=1 (set before proxy_start) pins each process to a CPU: haproxy's
+# two threads one per CPU (cpu-map), nginx on CPU 0, wrk on CPU 1, so that
+# every run of a benchmark has the same placement of the four busy threads
+# on two CPUs (left to the scheduler, one quiet run flipped between ~15,000
+# and ~26,000 requests/s for tens of seconds at a time: docs/performance.md,
+# "Agent capture").
 
 PROXY_DIR=""
 PROXY_PORT=""
@@ -55,9 +61,15 @@ http {
 	}
 }
 EOF
+	local cpumap="" pin_nginx=()
+	if [ -n "${PROXY_PIN:-}" ]; then
+		cpumap="cpu-map auto:1/1-2 0-1"
+		pin_nginx=(taskset -c 0)
+	fi
 	cat >"$PROXY_DIR/haproxy.cfg" <<EOF
 global
 	nbthread 2
+	$cpumap
 	maxconn 4096
 defaults
 	mode http
@@ -72,7 +84,7 @@ backend be
 	http-reuse always
 	server up 127.0.0.1:$UPSTREAM_PORT maxconn 256
 EOF
-	nginx -c "$PROXY_DIR/nginx.conf" -p "$PROXY_DIR" >"$PROXY_DIR/nginx.out" 2>&1 &
+	"${pin_nginx[@]}" nginx -c "$PROXY_DIR/nginx.conf" -p "$PROXY_DIR" >"$PROXY_DIR/nginx.out" 2>&1 &
 	NGINX_PID=$!
 	haproxy -f "$PROXY_DIR/haproxy.cfg" -db >"$PROXY_DIR/haproxy.out" 2>&1 &
 	HAPROXY_PID=$!
@@ -95,8 +107,9 @@ EOF
 
 # wrk_run SECONDS [CONNECTIONS]: prints requests/s.
 wrk_run() {
-	local out
-	out=$(wrk -t 1 -c "${2:-32}" -d "${1}s" "http://127.0.0.1:$PROXY_PORT/" 2>&1) || { echo "$out" >&2; return 1; }
+	local out pin=()
+	[ -z "${PROXY_PIN:-}" ] || pin=(taskset -c 1)
+	out=$("${pin[@]}" wrk -t 1 -c "${2:-32}" -d "${1}s" "http://127.0.0.1:$PROXY_PORT/" 2>&1) || { echo "$out" >&2; return 1; }
 	echo "$out" >"$PROXY_DIR/wrk.last"
 	awk '/^Requests\/sec:/ {print $2}' <<<"$out"
 }

@@ -47,13 +47,14 @@ struct hrtimer___x {
 	__u8 is_soft;
 } __attribute__((preserve_access_index));
 
-static __always_inline bool hrtimer_is_soft(void *t)
+static __always_inline bool hrtimer_is_soft(void *t, bool btf)
 {
 	struct hrtimer___x *h = t;
 
-	if (bpf_core_field_exists(h->is_soft))
-		return BPF_CORE_READ(h, is_soft);
-	return false;
+	if (!bpf_core_field_exists(h->is_soft))
+		return false;
+	/* A tp_btf argument is a BTF pointer: a plain load, no helper. */
+	return btf ? h->is_soft : BPF_CORE_READ(h, is_soft);
 }
 
 #endif

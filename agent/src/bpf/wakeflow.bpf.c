@@ -726,10 +726,14 @@ TWINS(sched_process_fork, chain_fork(parent, child); return handle_fork(parent, 
 TWINS(sched_process_exit, return handle_exit(p);, struct task_struct *p)
 TWINS(softirq_entry, return handle_softirq(ctx, vec, true);, unsigned int vec)
 TWINS(softirq_exit, return handle_softirq(ctx, vec, false);, unsigned int vec)
-TWINS(hrtimer_expire_entry, return handle_timer((__u64)BPF_CORE_READ(t, function), !hrtimer_is_soft(t), true);,
-      struct hrtimer *t)
-TWINS(hrtimer_expire_exit, return handle_timer(0, !hrtimer_is_soft(t), false);, struct hrtimer *t)
-TWINS(timer_expire_entry, return handle_timer((__u64)BPF_CORE_READ(t, function), false, true);, struct timer_list *t)
+/* (Timer arguments: plain loads in tp_btf, probe reads in raw_tp.) */
+TWINS(hrtimer_expire_entry,
+      return handle_timer(btf ? (__u64)t->function : (__u64)BPF_CORE_READ(t, function), !hrtimer_is_soft(t, btf), true);
+      , struct hrtimer *t)
+TWINS(hrtimer_expire_exit, return handle_timer(0, !hrtimer_is_soft(t, btf), false);, struct hrtimer *t)
+TWINS(timer_expire_entry,
+      return handle_timer(btf ? (__u64)t->function : (__u64)BPF_CORE_READ(t, function), false, true);
+      , struct timer_list *t)
 TWINS(timer_expire_exit, return handle_timer(0, false, false);, struct timer_list *t)
 
 /*
