@@ -340,7 +340,13 @@ const panels: Array<Panel | RowPanel> = [
     gridPos: grid(12, 65, 12, 8),
     datasource: PROMETHEUS,
     targets: [
-      promql('A', 'sum by (reason) (rate(wakeflow_agent_lost_events_total[$__rate_interval]))', 'lost: {{reason}}'),
+      // The agents export a reason's counter from its first loss on; `or on()` draws "lost: none" at 0 while
+      // no agent has lost anything, so a healthy stack reads as such rather than as "No data".
+      promql(
+        'A',
+        'sum by (reason) (rate(wakeflow_agent_lost_events_total[$__rate_interval])) or on() label_replace(0 * sum(rate(wakeflow_agent_windows_total[$__rate_interval])), "reason", "none", "", "")',
+        'lost: {{reason}}'
+      ),
       promql('B', 'max by (instance) (wakeflow_agent_window_drain_seconds)', 'drain {{instance}}'),
     ],
     fieldConfig: {
