@@ -27,7 +27,13 @@ import { query, queryRequest } from '../backend/grafana-host';
 import { ROOT } from './harness/bundle';
 import { launch, openPage, type HarnessPage } from './harness/browser';
 import type { InstanceJson } from './harness/driver';
-import { clickLink, seriousViolations, unexpectedErrors, unexpectedMisses } from './harness/helpers';
+import {
+  clickLink,
+  fieldsWithoutInfoIcon,
+  seriousViolations,
+  unexpectedErrors,
+  unexpectedMisses,
+} from './harness/helpers';
 import { CHAIN_POD, HOST_WORKLOAD, podsOf, startLiveStack, WORKLOADS, type LiveStack } from './harness/liveStack';
 
 const byTestId = (id: string) => `[data-testid="${id}"]`;
@@ -152,6 +158,26 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       assert.match(
         await h.page.locator(byTestId(TEST_IDS.panel.preemptedShare)).innerText(),
         /^Preempted: (?!0%)[\d.<]+% of off-CPU time/
+      );
+      // The workloads' main threads all read "wakeflow-worklo" (the kernel's 15 characters): each label says
+      // which one it is, so no two labels of a column read the same.
+      const drawn = await h.page.evaluate(() =>
+        Array.from(document.querySelectorAll('[data-label-of]')).map((t) => ({
+          column: t.getAttribute('data-label-of')!.split('|')[0],
+          text: `${t.firstChild?.textContent ?? ''}${t.querySelector('.wf-qualifier')?.textContent ?? ''}`,
+        }))
+      );
+      const worklo = drawn.filter((l) => l.text.startsWith('wakeflow-worklo'));
+      assert.ok(worklo.length >= 2, `several wakeflow-worklo labels: ${JSON.stringify(drawn)}`);
+      assert.ok(
+        worklo.every((l) => /^wakeflow-worklo \((tid \d+|[a-z0-9-]+)\)$/.test(l.text)),
+        JSON.stringify(worklo)
+      );
+      const seen = drawn.map((l) => `${l.column}|${l.text}`);
+      assert.deepEqual(
+        seen.filter((x, i) => seen.indexOf(x) !== i),
+        [],
+        'no label repeats in its column'
       );
       await h.screenshot('panel-dark', PANEL_SELECTOR);
     });
@@ -434,6 +460,7 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
         await h.page.mouse.move(0, 0); // the radio's tooltip would cover the options
         await h.screenshot(`query-editor-${type}-dark`);
         assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.queryEditor.root)), [], name);
+        assert.deepEqual(await fieldsWithoutInfoIcon(h.page, byTestId(TEST_IDS.queryEditor.root)), [], name);
       }
       await editor.getByRole('button', { name: 'Examples' }).click();
       await h.page.locator(byTestId(TEST_IDS.cheatSheet.root)).waitFor();
@@ -498,6 +525,8 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
         'pods are narrowed by namespace'
       );
       assert.ok((await editor.getByRole('combobox', { name: 'Pod' }).count()) === 0, 'not by themselves');
+      // Each field, "Values of", Namespace and Workload alike, has its info icon.
+      assert.deepEqual(await fieldsWithoutInfoIcon(h.page, byTestId(TEST_IDS.variableEditor.root)), []);
       await h.screenshot('variable-editor-dark');
       assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.variableEditor.root)), []);
     });

@@ -10,7 +10,7 @@ import { TEST_IDS } from '../../common/testIds';
 import { linkRow, type ChainRow } from '../model/chains';
 import { chainText } from '../../shared/frames';
 import { describeDecision } from '../model/explanation';
-import type { GraphLink, GraphNode } from '../model/graph';
+import { nodeName, type GraphLink, type GraphNode } from '../model/graph';
 import { chainFoldedLines, chainStacksText, decisionNote, frameAt, offwaketimeLines } from '../model/stacks';
 
 function Stat({ label, children }: { label: string; children: React.ReactNode }) {
@@ -219,7 +219,11 @@ interface Props {
 /** What is selected: a chain with its stacks, an "other" link, or a node's totals. */
 export function ChainDetails({ link, node, source, target, onClose }: Props) {
   const styles = useStyles2(getStyles);
-  const title = link ? `${source?.title ?? '?'} → ${target?.title ?? '?'}` : (node?.title ?? '');
+  const title = link
+    ? `${source ? nodeName(source) : '?'} → ${target ? nodeName(target) : '?'}`
+    : node
+      ? nodeName(node)
+      : '';
   return (
     <section className={styles.details} aria-label={`Selected: ${title}`} data-testid={TEST_IDS.panel.details}>
       <header className={styles.header}>

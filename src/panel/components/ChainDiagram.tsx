@@ -17,7 +17,7 @@ import { css, cx } from '@emotion/css';
 import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
-import { chainLinkIds, type Graph, type GraphLink, type GraphNode, type Weight } from '../model/graph';
+import { chainLinkIds, nodeName, type Graph, type GraphLink, type GraphNode, type Weight } from '../model/graph';
 import { layoutGraph, type LinkPath, type NodeBox } from '../model/layout';
 import { LABEL_FONT, labelPlace, linksMarkup, MIN_LABEL_HEIGHT, nodesMarkup } from './diagramMarkup';
 
@@ -43,11 +43,14 @@ interface Props {
 
 export function linkLabel(link: GraphLink, source: GraphNode, target: GraphNode): string {
   const what = link.activity ? `${categoryName(link.category)}, ${link.activity}` : categoryName(link.category);
-  return `${source.title} woke ${target.title}: ${what}; ${formatSeconds(link.offcpu)} off CPU, ${formatCount(link.count)} wakeups`;
+  return `${nodeName(source)} woke ${nodeName(target)}: ${what}; ${formatSeconds(link.offcpu)} off CPU, ${formatCount(link.count)} wakeups`;
 }
 
 export function nodeLabel(node: GraphNode): string {
-  return `${node.title} (${node.subtitle}): ${formatSeconds(node.offcpu)} off CPU, ${formatCount(node.count)} wakeups`;
+  // What tells it apart is often in the subtitle already (the pod); a thread id is not.
+  const about = [node.subtitle, ...node.qualifiers.filter((q) => !node.subtitle.includes(q))];
+  const described = about.filter(Boolean).join(' · ');
+  return `${node.title} (${described}): ${formatSeconds(node.offcpu)} off CPU, ${formatCount(node.count)} wakeups`;
 }
 
 /** The links of the chain under the pointer or keyboard focus. */
@@ -347,6 +350,7 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
               {selectedEnds.map((end) => (
                 <text key={end.id} x={end.x} y={end.y} dy="0.35em" textAnchor={end.anchor}>
                   {end.title}
+                  {end.qualifier && <tspan className="wf-qualifier">{end.qualifier}</tspan>}
                 </text>
               ))}
             </g>
@@ -405,7 +409,7 @@ const getStyles = (theme: GrafanaTheme2) => ({
       strokeLinejoin: 'round',
     },
     '.wf-label': { pointerEvents: 'auto', cursor: 'pointer' },
-    '.wf-subtitle': { fill: theme.colors.text.secondary, fontSize: LABEL_FONT - 1 },
+    '.wf-subtitle, .wf-qualifier': { fill: theme.colors.text.secondary, fontSize: LABEL_FONT - 1 },
     '.wf-selected-labels text': { fontWeight: theme.typography.fontWeightMedium },
   }),
   tooltip: css({

@@ -163,8 +163,10 @@ describe('ChainsPanel', () => {
     // A hundred nodes in a column: the light link's nodes are below the label height.
     expect(ends().length).toBeGreaterThan(0);
     for (const end of ends()) {
-      // A long name is cut to the label column's width, with an ellipsis.
-      const shown = end!.replace(/…$/, '');
+      // A long name is cut to the label column's width, with an ellipsis; what tells a repeated name apart
+      // (in parentheses) is kept whole.
+      const [, title] = /^(.*?)( \([^()]*\))?$/.exec(end!)!;
+      const shown = title.replace(/…$/, '');
       expect([source, target].some((name) => name.startsWith(shown))).toBe(true);
     }
   }, 90_000); // hundreds of elements with accessible names: jsdom's role queries take seconds on a loaded machine
@@ -191,6 +193,54 @@ describe('ChainsPanel', () => {
     expect(lit().map((p) => p.getAttribute('d'))).toEqual([path]);
     await user.tab();
     expect(lit()).toHaveLength(0);
+  });
+
+  it('tells repeated names in a column apart: the pod, or the thread id where it does not fit, after each label', async () => {
+    // wakeflow-workload processes' main threads: the kernel names each "wakeflow-worklo".
+    const worklo = (tid: number, pod: string): ChainSpec => ({
+      ...tcpData,
+      id: `a/${tid}`,
+      targetComm: 'wakeflow-worklo',
+      targetProc: 'wakeflow-worklo',
+      targetTid: tid,
+      pod,
+      node: '127.0.0.1:9781',
+      targetRole: 'other',
+      offcpu: tid / 1000,
+    });
+    const drawn = () =>
+      Array.from(screen.getByTestId(TEST_IDS.panel.diagram).querySelectorAll('.wf-label'))
+        .filter((t) => t.textContent?.startsWith('wakeflow-worklo'))
+        .map((t) => `${t.firstChild?.textContent}${t.querySelector('.wf-qualifier')?.textContent ?? ''}`)
+        .sort();
+    // Two pods: the pod shows where the panel is wide, the shorter thread id where it is narrow.
+    const inPods = frames([worklo(301, 'cart-7f9c-abcde'), worklo(302, 'shop-5d4b-fghij')]);
+    renderPanel(inPods, LoadingState.Done, { showBreakdown: false });
+    expect(drawn()).toEqual(['wakeflow-worklo (cart-7f9c-abcde)', 'wakeflow-worklo (shop-5d4b-fghij)']);
+    document.body.innerHTML = '';
+    renderPanel(inPods, LoadingState.Done, { showBreakdown: false }, {}, 720);
+    expect(drawn()).toEqual(['wakeflow-worklo (tid 301)', 'wakeflow-worklo (tid 302)']);
+    document.body.innerHTML = '';
+
+    // One host outside Kubernetes: the thread id, in the label, the names and the details' title.
+    const { user } = renderPanel(frames([worklo(301, ''), worklo(302, ''), worklo(303, '')]), LoadingState.Done, {
+      showBreakdown: false,
+    });
+    expect(drawn()).toEqual(['wakeflow-worklo (tid 301)', 'wakeflow-worklo (tid 302)', 'wakeflow-worklo (tid 303)']);
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    // The waker (one kubelet) is not repeated: no qualifier.
+    expect(diagram.querySelector('[data-label-of^="0|"] .wf-qualifier')).toBeNull();
+    expect(
+      within(diagram).getByRole('button', {
+        name: /^wakeflow-worklo \(127\.0\.0\.1:9781 · wakeflow-worklo · other · tid 302\): /,
+      })
+    ).toBeInTheDocument();
+    await user.click(
+      within(diagram).getByRole('button', { name: /^kubelet woke wakeflow-worklo \(tid 302\): TCP data/ })
+    );
+    expect(screen.getByTestId(TEST_IDS.panel.details)).toHaveAccessibleName(
+      'Selected: kubelet → wakeflow-worklo (tid 302)'
+    );
   });
 
   it('shows a long name whole where the panel is wide, elided with the whole name in the tooltip where it is narrow', async () => {

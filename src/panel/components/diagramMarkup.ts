@@ -58,17 +58,28 @@ export function linksMarkup(
   return parts.join('');
 }
 
-/** Where a node's label goes: left of the first column's nodes, right of the others'. */
+/**
+ * Where a node's label goes: left of the first column's nodes, right of the others'. A title that repeats in
+ * its column is followed by what tells it apart (` (cart-7f9c-abcde)`, ` (tid 4242)`): the first of its
+ * qualifiers that fits beside the whole title, else the shortest, which is never elided (the title gives way).
+ */
 export function labelPlace(
   box: NodeBox,
   layout: Layout
-): { x: number; y: number; anchor: 'start' | 'end'; title: string } {
+): { x: number; y: number; anchor: 'start' | 'end'; title: string; qualifier: string } {
   const left = box.node.column === 0;
+  const space = labelSpace(box, layout);
+  const fits = (q: string) => (box.node.title.length + q.length + 3) * LABEL_CHAR_WIDTH <= space;
+  const shortest = [...box.node.qualifiers].sort((a, b) => a.length - b.length)[0];
+  const chosen = box.node.qualifiers.find(fits) ?? shortest;
+  const qualifier = chosen ? ` (${chosen})` : '';
+  const room = Math.max(4 * LABEL_CHAR_WIDTH, space - qualifier.length * LABEL_CHAR_WIDTH);
   return {
     x: r1(left ? box.x - LABEL_GAP : box.x + NODE_WIDTH + LABEL_GAP),
     y: r1(box.y + box.height / 2),
     anchor: left ? 'end' : 'start',
-    title: elide(box.node.title, labelSpace(box, layout)),
+    title: elide(box.node.title, qualifier ? room : space),
+    qualifier,
   };
 }
 
@@ -82,7 +93,7 @@ export function nodesMarkup(layout: Layout, labelOf: (id: string) => string): st
   for (const box of layout.nodes) {
     const { node } = box;
     const id = escapeXml(node.id);
-    const { x, y, anchor, title } = labelPlace(box, layout);
+    const { x, y, anchor, title, qualifier } = labelPlace(box, layout);
     let text = '';
     if (box.height >= MIN_LABEL_HEIGHT) {
       const sub =
@@ -91,7 +102,7 @@ export function nodesMarkup(layout: Layout, labelOf: (id: string) => string): st
           : '';
       text =
         `<text x="${x}" y="${y}" dy="0.35em" text-anchor="${anchor}" aria-hidden="true" class="wf-label"` +
-        ` data-label-of="${id}">${escapeXml(title)}${sub}</text>`;
+        ` data-label-of="${id}">${escapeXml(title)}${qualifier ? `<tspan class="wf-qualifier">${escapeXml(qualifier)}</tspan>` : ''}${sub}</text>`;
     }
     parts.push(
       `<g class="wf-node${node.other ? ' wf-other' : ''}"><rect x="${r1(box.x)}" y="${r1(box.y)}" width="${NODE_WIDTH}" height="${r1(box.height)}" rx="2"` +

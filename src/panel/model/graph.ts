@@ -24,6 +24,14 @@ export interface GraphNode {
   column: number;
   title: string;
   subtitle: string;
+  /**
+   * What tells this node apart from the others of its column with the same title (the kernel's 15-character
+   * names repeat: every `wakeflow-workload` process's main thread reads "wakeflow-worklo"), each alone, the
+   * most telling first: its pod, process or thread id. Empty when its title is unique there. The label
+   * shows the first that fits after the title (its subtitle shows only on a tall node); tooltips and the
+   * details name the node with the first.
+   */
+  qualifiers: string[];
   /** Sum of the weights through this node. */
   value: number;
   offcpu: number;
@@ -65,6 +73,8 @@ interface PathNode {
   subtitle: string;
   /** For a node standing for every thread of one name: this thread (`<agent>/<tid>`), to count them. */
   thread?: string;
+  /** What may tell it apart from a node of the same title, most telling first (see GraphNode.qualifiers). */
+  tellApart?: string[];
 }
 
 /** Who woke the target: a thread, an interrupt, or nobody (the scheduler preempted it). */
@@ -92,7 +102,12 @@ export function hopNode(hop: ChainHop, node: string, identity: WakerIdentity): P
   if (hop.context === 'softirq' || hop.context === 'hardirq') {
     // The agent names the interrupt itself ([timer], [net-rx], ...), never the task it landed on.
     const name = hop.comm || `[${hop.context}]`;
-    return { id: `irq:${hop.context}:${name}`, title: name, subtitle: `${hop.context}, any CPU` };
+    return {
+      id: `irq:${hop.context}:${name}`,
+      title: name,
+      subtitle: `${hop.context}, any CPU`,
+      tellApart: [hop.context],
+    };
   }
   const comm = hop.comm || '[unknown]';
   const proc = hop.proc && hop.proc !== ENVOY ? hop.proc : '';
@@ -101,6 +116,7 @@ export function hopNode(hop: ChainHop, node: string, identity: WakerIdentity): P
       id: `task:${node}:${hop.tid}:${comm}`,
       title: comm,
       subtitle: [proc, `tid ${hop.tid}`, node].filter(Boolean).join(' · '),
+      tellApart: [hop.proc, node, `tid ${hop.tid}`],
     };
   }
   // One node for every thread of that name (and process); its subtitle says how many (set once the graph is built).
@@ -109,6 +125,7 @@ export function hopNode(hop: ChainHop, node: string, identity: WakerIdentity): P
     title: comm,
     subtitle: proc,
     thread: `${node}/${hop.tid ?? '?'}`,
+    tellApart: [hop.proc],
   };
 }
 
@@ -119,6 +136,7 @@ export function targetNode(row: ChainRow): PathNode {
     id: `target:${row.node}:${row.targetPid ?? ''}:${row.targetTid ?? ''}:${row.targetComm}`,
     title: row.targetComm || '[unknown]',
     subtitle: [row.pod || row.node, row.targetProc, row.targetRole].filter(Boolean).join(' · '),
+    tellApart: [row.pod || row.node, row.targetProc, row.targetTid === null ? '' : `tid ${row.targetTid}`],
   };
 }
 
@@ -153,6 +171,7 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
   const links = new Map<string, GraphLink>();
   /** The threads behind each node that stands for a thread name. */
   const threads = new Map<string, Set<string>>();
+  const tellApart = new Map<string, string[]>();
   // Columns are aligned at the target (the last): a shorter chain starts further right, so each column
   // left of the targets is one hop further back (their wakers, the wakers' wakers, ...).
   const columns = rows.reduce((m, r) => Math.max(m, Math.max(2, r.hops.length)), 0);
@@ -161,8 +180,19 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
     const key = `${column}|${p.id}`;
     let node = nodes.get(key);
     if (!node) {
-      node = { id: key, column, title: p.title, subtitle: p.subtitle, value: 0, offcpu: 0, count: 0, other };
+      node = {
+        id: key,
+        column,
+        title: p.title,
+        subtitle: p.subtitle,
+        qualifiers: [],
+        value: 0,
+        offcpu: 0,
+        count: 0,
+        other,
+      };
       nodes.set(key, node);
+      tellApart.set(key, p.tellApart ?? []);
     }
     if (p.thread && !other) {
       (threads.get(key) ?? threads.set(key, new Set()).get(key)!).add(p.thread);
@@ -219,7 +249,47 @@ export function buildGraph(rows: readonly ChainRow[], options: GraphOptions): Gr
     const many = set.size === 1 ? `thread ${[...set][0].split('/')[1]}` : `${set.size} threads`;
     node.subtitle = [node.subtitle, many].filter(Boolean).join(' · ');
   }
+  qualifyRepeatedTitles([...nodes.values()], tellApart);
   return { columns, nodes: [...nodes.values()], links: [...links.values()], folded: tail.length, total: rows.length };
+}
+
+/**
+ * Sets `qualifiers` on the nodes whose title repeats in their column: each of their `tellApart` values that
+ * differs for every one of them (the pod, the process, the thread id), or, when none does alone, every value
+ * that is not the same for all of them, joined.
+ */
+function qualifyRepeatedTitles(nodes: readonly GraphNode[], tellApart: ReadonlyMap<string, string[]>): void {
+  const groups = new Map<string, GraphNode[]>();
+  for (const n of nodes) {
+    const key = `${n.column}|${n.title}`;
+    (groups.get(key) ?? groups.set(key, []).get(key)!).push(n);
+  }
+  for (const group of groups.values()) {
+    if (group.length < 2) {
+      continue;
+    }
+    const values = group.map((n) => tellApart.get(n.id) ?? []);
+    const width = Math.max(...values.map((v) => v.length));
+    const column = (i: number) => values.map((v) => v[i] ?? '');
+    const indices = Array.from({ length: width }, (_, i) => i);
+    const alone = indices.filter((i) => {
+      const c = column(i);
+      return c.every(Boolean) && new Set(c).size === group.length;
+    });
+    const varying = indices.filter((i) => new Set(column(i)).size > 1);
+    group.forEach((n, k) => {
+      const joined = varying
+        .map((i) => values[k][i] ?? '')
+        .filter(Boolean)
+        .join(' · ');
+      n.qualifiers = alone.length > 0 ? alone.map((i) => values[k][i]) : joined ? [joined] : [];
+    });
+  }
+}
+
+/** A node's name where it stands alone (a link's tooltip, the details' title): its title and what tells it apart. */
+export function nodeName(node: GraphNode): string {
+  return node.qualifiers.length > 0 ? `${node.title} (${node.qualifiers[0]})` : node.title;
 }
 
 /** Every link drawn for the chains a link belongs to: a multi-hop chain is highlighted as a whole. */

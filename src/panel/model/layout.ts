@@ -49,7 +49,11 @@ export interface Layout {
  * whole name).
  */
 function labelRoomFor(nodes: readonly GraphNode[], width: number, reserve: number): number {
-  const longest = nodes.reduce((m, n) => Math.max(m, n.title.length, n.subtitle.length), 0);
+  const longest = nodes.reduce(
+    (m, n) =>
+      Math.max(m, n.title.length + (n.qualifiers.length > 0 ? n.qualifiers[0].length + 3 : 0), n.subtitle.length),
+    0
+  );
   const need = Math.ceil(longest * LABEL_CHAR_WIDTH) + LABEL_GAP + 4 + reserve;
   return Math.max(60, Math.min(need, Math.floor(width * 0.3)));
 }

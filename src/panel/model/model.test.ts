@@ -175,6 +175,60 @@ describe('graph of chains', () => {
     expect(graph.links).toHaveLength(4);
   });
 
+  it('tells apart nodes of one column with the same title: by each of pod, process and thread id that does', () => {
+    // The kernel's 15-character names repeat: every wakeflow-workload process's main thread is "wakeflow-worklo".
+    const worklo = { ...tcpClose, targetComm: 'wakeflow-worklo', targetProc: 'wakeflow-worklo', targetRole: 'other' };
+    const targets = (specs: ChainSpec[]) =>
+      buildGraph(readChains([frame(specs)]).rows, options)
+        .nodes.filter((n) => n.column === 1)
+        .map((n) => [n.title, ...n.qualifiers])
+        .sort();
+    // Pods differ: the pod says it first, the thread id too; a name that does not repeat has no qualifier.
+    expect(
+      targets([
+        { ...worklo, id: 'a/1', targetTid: 10, pod: 'cart-1' },
+        { ...worklo, id: 'a/2', targetTid: 20, pod: 'shop-2' },
+        { ...tcpClose, id: 'a/3', pod: 'cart-1' },
+      ])
+    ).toEqual([['wakeflow-worklo', 'cart-1', 'tid 10'], ['wakeflow-worklo', 'shop-2', 'tid 20'], ['wrk:worker_1']]);
+    // One pod (or one agent outside Kubernetes), one process name: the thread id.
+    expect(
+      targets([
+        { ...worklo, id: 'a/1', targetTid: 10 },
+        { ...worklo, id: 'a/2', targetTid: 20 },
+      ])
+    ).toEqual([
+      ['wakeflow-worklo', 'tid 10'],
+      ['wakeflow-worklo', 'tid 20'],
+    ]);
+    // Two pods holding three of them: the pod does not tell all apart, the thread id does.
+    expect(
+      targets([
+        { ...worklo, id: 'a/1', targetTid: 10, pod: 'cart-1' },
+        { ...worklo, id: 'a/2', targetTid: 20, pod: 'cart-1' },
+        { ...worklo, id: 'a/3', targetTid: 30, pod: 'shop-2' },
+      ])
+    ).toEqual([
+      ['wakeflow-worklo', 'tid 10'],
+      ['wakeflow-worklo', 'tid 20'],
+      ['wakeflow-worklo', 'tid 30'],
+    ]);
+    // Wakers one node per thread: two kubelet threads, told apart by their thread ids.
+    const wakers = buildGraph(
+      readChains([
+        frame([
+          { ...tcpClose, id: 'a/1' },
+          { ...tcpClose, id: 'a/2', wakerTid: 700 },
+        ]),
+      ]).rows,
+      { ...options, wakerIdentity: 'thread' }
+    ).nodes.filter((n) => n.column === 0);
+    expect(wakers.map((n) => [n.title, ...n.qualifiers]).sort()).toEqual([
+      ['kubelet', 'tid 606'],
+      ['kubelet', 'tid 700'],
+    ]);
+  });
+
   it('folds chains beyond the cap into one other link per category, keeping the totals', () => {
     const { rows } = readChains([frame(syntheticChains(2000))]);
     const graph = buildGraph(rows, { ...options, maxLinks: 50 });
@@ -236,6 +290,7 @@ describe('graph of chains', () => {
       column,
       title: id,
       subtitle: '',
+      qualifiers: [],
       value,
       offcpu: value,
       count: 1,

@@ -85,3 +85,18 @@ export function unexpectedErrors(errors: string[]): string[] {
   // Missing resources are checked by path through unexpectedMisses; the browser's message names no URL.
   return errors.filter((e) => !e.startsWith('Failed to load resource'));
 }
+
+/**
+ * The fields under `selector` whose label shows no info icon: every field of our editors has a tooltip, which
+ * Grafana draws as an icon inside the label (choices of a radio group and a switch's empty track excluded).
+ */
+export async function fieldsWithoutInfoIcon(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate(
+    (s) =>
+      Array.from(document.querySelectorAll(`${s} label`))
+        .filter((l) => !l.closest('[role="radiogroup"]') && (l.textContent ?? '').trim() !== '')
+        .filter((l) => l.querySelector('svg') === null)
+        .map((l) => l.textContent ?? ''),
+    selector
+  );
+}
