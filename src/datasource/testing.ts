@@ -56,3 +56,23 @@ export const instanceSettings: DataSourceInstanceSettings<WakeflowOptions> = {
   readOnly: false,
   meta: { id: 'wakeflow-offwake-datasource', info: { version: 'test' } } as DataSourceInstanceSettings['meta'],
 };
+
+/**
+ * The labels of an editor's fields (InlineField's <label>), not those of the choices inside a radio group nor
+ * the empty <label> an InlineSwitch draws as its track.
+ */
+export function fieldLabels(root: HTMLElement): HTMLLabelElement[] {
+  return Array.from(root.querySelectorAll('label')).filter(
+    (label) => !label.closest('[role="radiogroup"]') && (label.textContent ?? '').trim() !== ''
+  );
+}
+
+/**
+ * The fields of an editor whose label has no info icon: every InlineField of our editors carries a tooltip,
+ * which Grafana draws as an info-circle icon inside the label, so a field without one stands out.
+ */
+export function labelsWithoutInfoIcon(root: HTMLElement): string[] {
+  return fieldLabels(root)
+    .filter((label) => label.querySelector('[data-testid="info-circle"]') === null)
+    .map((label) => label.textContent ?? '');
+}

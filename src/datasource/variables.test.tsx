@@ -8,7 +8,8 @@ import { lastValueFrom, of } from 'rxjs';
 
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 import { DataSource } from './datasource';
-import { DashboardVariables, instanceSettings } from './testing';
+import { DashboardVariables, fieldLabels, instanceSettings, labelsWithoutInfoIcon } from './testing';
+import { TEST_IDS } from '../common/testIds';
 import type { VariableQuery } from './types';
 import { normalizeVariableQuery, WakeflowVariableSupport } from './variables';
 
@@ -76,5 +77,9 @@ describe('template variables', () => {
     expect(screen.getByRole('combobox', { name: 'Namespace' })).toBeInTheDocument();
     expect(screen.getByRole('combobox', { name: 'Workload' })).toBeInTheDocument();
     expect(screen.queryByRole('combobox', { name: 'Pod' })).not.toBeInTheDocument();
+    // Every field, "Values of" and each filter (Workload too), has its info icon and tooltip.
+    const root = screen.getByTestId(TEST_IDS.variableEditor.root);
+    expect(fieldLabels(root).map((l) => l.textContent)).toEqual(['Values of', 'Namespace', 'Workload']);
+    expect(labelsWithoutInfoIcon(root)).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { of } from 'rxjs';
 
 import { TEST_IDS } from '../../common/testIds';
 import { DataSource } from '../datasource';
-import { DashboardVariables, instanceSettings } from '../testing';
+import { DashboardVariables, fieldLabels, instanceSettings, labelsWithoutInfoIcon } from '../testing';
 import type { StoredQuery, WakeflowQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
 import { QueryHelp } from './QueryHelp';
@@ -91,6 +91,16 @@ describe('QueryEditor', () => {
     expect(screen.queryByRole('radiogroup', { name: 'Width' })).not.toBeInTheDocument();
     expect(screen.getByRole('combobox', { name: 'Namespace' })).toBeInTheDocument();
     expect(screen.queryByRole('combobox', { name: 'Category' })).not.toBeInTheDocument();
+  });
+
+  it('gives every field of every query type its info icon and tooltip', async () => {
+    const { user } = renderEditor({ refId: 'A' });
+    const root = screen.getByTestId(TEST_IDS.queryEditor.root);
+    for (const type of ['Categories', 'Preemption', 'Chains', 'Flame graph', 'Targets']) {
+      await user.click(radio('Query type', type));
+      expect(fieldLabels(root).length).toBeGreaterThan(1);
+      expect({ type, without: labelsWithoutInfoIcon(root) }).toEqual({ type, without: [] });
+    }
   });
 
   it('bounds the chain depth to 1..4: 5 is not committed (the field goes back to 1), 3 is', async () => {

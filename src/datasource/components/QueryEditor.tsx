@@ -63,7 +63,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app, rang
     <div data-testid={TEST_IDS.queryEditor.root}>
       <Stack direction="column" gap={1}>
         <Stack direction="row" gap={1} alignItems="flex-start" justifyContent="space-between">
-          <InlineField label="Query type" labelWidth={LABEL_WIDTH} data-testid={TEST_IDS.queryEditor.queryType}>
+          <InlineField
+            label="Query type"
+            labelWidth={LABEL_WIDTH}
+            tooltip="What to ask the agents; each type has its own options below and its own frames (see Examples)"
+            data-testid={TEST_IDS.queryEditor.queryType}
+          >
             <RadioButtonGroup<QueryType>
               aria-label="Query type"
               options={QUERY_TYPE_OPTIONS}

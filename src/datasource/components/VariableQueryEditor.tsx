@@ -44,7 +44,12 @@ export function VariableQueryEditor({ query, onChange, datasource, range }: Prop
   return (
     <div data-testid={TEST_IDS.variableEditor.root}>
       <Stack direction="column" gap={1}>
-        <InlineField label="Values of" labelWidth={LABEL_WIDTH} htmlFor="wakeflow-variable-resource">
+        <InlineField
+          label="Values of"
+          labelWidth={LABEL_WIDTH}
+          tooltip="What the variable lists, as the agents saw it in the dashboard's time range; the filters below narrow it by the variables above it"
+          htmlFor="wakeflow-variable-resource"
+        >
           {/* Combobox, which @grafana/ui now prefers, exists only from Grafana 11.3: we support 11.0. */}
           {/* eslint-disable-next-line @typescript-eslint/no-deprecated */}
           <Select

@@ -13,7 +13,8 @@ import { LABEL_WIDTH } from './types';
 
 interface ChoiceProps<T extends string> {
   label: string;
-  tooltip?: string;
+  /** Required: every field of every editor has its info icon (issue 9: one field without it looked broken). */
+  tooltip: string;
   choices: Record<T, string>;
   value: T;
   onChange: (value: T) => void;

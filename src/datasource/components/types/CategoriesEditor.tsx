@@ -33,6 +33,7 @@ export function CategoriesEditor({ query, onChange }: TypeEditorProps<'categorie
       />
       <ChoiceField
         label="Group by"
+        tooltip="One series per category, Envoy activity, thread role, pod or workload, summed over every agent"
         choices={GROUP_BY_LABELS}
         value={query.groupBy}
         onChange={(groupBy) => onChange({ ...query, groupBy })}

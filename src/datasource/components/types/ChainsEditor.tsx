@@ -19,6 +19,7 @@ export function ChainsEditor({ query, onChange }: TypeEditorProps<'chains'>) {
     <Stack direction="column" gap={0}>
       <ChoiceField
         label="Sort by"
+        tooltip="What makes an edge heavy when the limit keeps the heaviest: its off-CPU time, its wakeups or its run-queue delay"
         choices={SORT_LABELS}
         value={query.sort}
         onChange={(sort) => onChange({ ...query, sort })}

@@ -22,6 +22,7 @@ export function PreemptionEditor({ query, onChange }: TypeEditorProps<'preemptio
       />
       <ChoiceField
         label="Per"
+        tooltip="One ratio per pod or per workload, each from its summed parts (never an average of ratios)"
         choices={GROUP_BY_LABELS}
         value={query.groupBy}
         onChange={(groupBy) => onChange({ ...query, groupBy })}
