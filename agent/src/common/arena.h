@@ -16,12 +16,15 @@ struct wf_arena_chunk;
 struct wf_arena {
 	struct wf_arena_chunk *head; /* the chunk being filled; older ones behind it */
 	bool failed;		     /* an allocation failed (and returned NULL) */
+	size_t next_cap;	     /* the next chunk's size (they grow: arena.c) */
 };
 
 void arena_init(struct wf_arena *a);
 void arena_free(struct wf_arena *a);
 /* n bytes aligned for any type; NULL (and a->failed set) on ENOMEM. */
 void *arena_alloc(struct wf_arena *a, size_t n);
+/* Bytes held: every chunk, with its header. */
+size_t arena_bytes(const struct wf_arena *a);
 /* A NUL-terminated copy of the first len bytes of s. */
 char *arena_strndup(struct wf_arena *a, const char *s, size_t len);
 
