@@ -149,7 +149,7 @@ static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, uns
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
-	char code[12], keep_alive[24];
+	char keep_alive[24];
 
 	if (!r) {
 		free(buf);
@@ -169,9 +169,16 @@ static enum MHD_Result send_buf(struct wf_http *h, struct MHD_Connection *c, uns
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	ret = http_queue_own_answer(c, status, r);
 	MHD_destroy_response(r);
+	http_count_answer(h, status);
+	return ret;
+}
+
+void http_count_answer(struct wf_http *h, unsigned status)
+{
+	char code[12];
+
 	snprintf(code, sizeof(code), "%u", status);
 	metrics_add(h->ctx.metrics, WF_M_HTTP_REQUESTS, (const char *[]){ "code", code, NULL }, 1);
-	return ret;
 }
 
 enum MHD_Result http_send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j)
@@ -441,8 +448,9 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 static struct wf_conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct wf_http_conn *hc = ci ? ci->socket_context : NULL;
 
-	return ci ? ci->socket_context : NULL;
+	return hc ? hc->conn : NULL;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
@@ -464,10 +472,21 @@ static void connection_event(void *cls, struct MHD_Connection *c, void **socket_
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		const union MHD_ConnectionInfo *peer = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		struct wf_http_conn *hc = malloc(sizeof(*hc));
 
-		*socket_context = fd ? conn_guard_open(h->guard, fd->connect_fd, peer ? peer->client_addr : NULL) : NULL;
+		/* No context (out of memory): refused, as conn_guard_open's NULL is. */
+		if (hc) {
+			hc->h = h;
+			hc->conn = fd ? conn_guard_open(h->guard, fd->connect_fd, peer ? peer->client_addr : NULL)
+				      : NULL;
+		}
+		*socket_context = hc;
 	} else {
-		conn_guard_close(h->guard, *socket_context);
+		struct wf_http_conn *hc = *socket_context;
+
+		if (hc)
+			conn_guard_close(h->guard, hc->conn);
+		free(hc);
 		*socket_context = NULL;
 	}
 }

@@ -24,6 +24,17 @@ struct wf_http {
 	int64_t started_ms;
 };
 
+/* A connection's context in libmicrohttpd (its socket context): the server
+ * it belongs to, for what the library's own refusals count
+ * (http_library_errors.c), and its admission record (http_conn.c). */
+struct wf_http_conn {
+	struct wf_http *h;
+	struct wf_conn *conn;
+};
+
+/* One answer of this status in wakeflow_agent_http_requests_total. */
+void http_count_answer(struct wf_http *h, unsigned status);
+
 /* The JSON answer j (consumed) with this status; the documented one-line error. */
 enum MHD_Result http_send_json(struct wf_http *h, struct MHD_Connection *c, unsigned status, struct json *j);
 enum MHD_Result http_send_error(struct wf_http *h, struct MHD_Connection *c, unsigned status, const char *msg);

@@ -20,7 +20,8 @@
  * writes the documented {"error": "..."} answer to the socket itself, with
  * the library's status and "Connection: close", and declines the library's
  * answer: the library then closes the connection, as it would have after its
- * own. serve.test.ts's raw requests (each expects exactly one JSON answer)
+ * own, and counts it in wakeflow_agent_http_requests_total by its status, as
+ * the daemon's own answers are. serve.test.ts's raw requests (each expects exactly one JSON answer)
  * fail if a build of the library ever bound the call inside itself.
  */
 #include <dlfcn.h>
@@ -92,6 +93,17 @@ static void answer_on_socket(struct MHD_Connection *c, unsigned status)
 	json_free(&body);
 }
 
+/* Counted as an answer of that status, as the daemon's own answers are:
+ * through the connection's context, the server it belongs to. */
+static void count_refusal(struct MHD_Connection *c, unsigned status)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	const struct wf_http_conn *hc = ci ? ci->socket_context : NULL;
+
+	if (hc)
+		http_count_answer(hc->h, status);
+}
+
 enum MHD_Result http_queue_own_answer(struct MHD_Connection *c, unsigned int status, struct MHD_Response *r)
 {
 	enum MHD_Result ret;
@@ -109,6 +121,8 @@ enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int status
 		return MHD_NO;
 	if (answering_ourselves || status < 400)
 		return real_queue(c, status, r);
+	/* Counted first: the client may read /metrics as soon as it has the answer. */
+	count_refusal(c, status);
 	answer_on_socket(c, status);
 	/* Declined: the library closes the connection ("failed to queue
 	 * response"; http_api.c's logger leaves that line out). */
