@@ -239,6 +239,9 @@ static void test_write_read_rollup_reopen(void **state)
 		assert_string_equal(d.edge.facts[1], "irq.softirq=net_rx");
 		assert_string_equal(d.edge.activity, "envoy.xds");
 		assert_int_equal(d.edge.category, WF_CAT_NET_TCP_DATA);
+		/* A small record holds a small arena: an edges answer keeps 100 to
+		 * 1,000 of them at once (a 64 KiB chunk each before, test_arena). */
+		assert_true(arena_bytes(&d.arena) <= 4096);
 		store_edge_detail_free(&d);
 		assert_int_equal(store_read_edge(r, 99999, &d), 1);
 	}
