@@ -618,11 +618,6 @@ int cmd_serve(int argc, char **argv)
 	 * clients took RSS from 24 to 154 MiB for good. Queries run 4 at a time,
 	 * so a few arenas do. */
 	mallopt(M_ARENA_MAX, 2);
-	/* An answer's buffer (100-300 KB for an hour's series or edges) is
-	 * mapped and unmapped on its own, never left in an arena's heap where
-	 * it would keep the pages around it: glibc raises the threshold each
-	 * time such a buffer is freed, unless it is set. */
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	if ((status = parse_serve_flags(argc, argv, &f)) >= 0)
 		return status;
 	/* The store benchmark's writer, not the daemon: nothing below runs. */
