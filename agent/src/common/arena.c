@@ -10,8 +10,8 @@
  * arenas hold one edge's record (its stacks' text and facts, a few KiB),
  * and an edges answer keeps 100 to 1,000 of them at once. With 64 KiB from
  * the first byte, 100 records held 6.4 MiB for ~0.3 MiB of text, and the
- * 4 queries the daemon runs at once 25 MiB (bench:api's heavy profile,
- * heaptrack: the largest consumer at the RSS peak).
+ * 4 queries the daemon runs at once up to 25 MiB (19.7 MiB measured at
+ * bench:api's heavy peak with heaptrack: the largest consumer).
  */
 #define FIRST_CHUNK_BYTES 2048
 #define CHUNK_BYTES (64 * 1024)

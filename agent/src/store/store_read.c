@@ -13,9 +13,10 @@
 
 /* Page cache per reader, in KiB. A reader lives for one query and reads
  * each blob page once, so a large cache only holds memory: the daemon runs
- * 4 queries at once, and 2 MiB each was 8 MiB at bench:api's peak, with the
- * same query times at 256 KiB (bench-query, 1 h and 24 h edges). The
- * B-tree's inner pages, looked up again for each edge record, fit. */
+ * 4 queries at once, and 2 MiB each was up to 8 MiB under bench:api's
+ * load, with the same query times at 256 KiB (bench-query, 1 h and 24 h
+ * edges). The B-tree's inner pages, looked up again for each edge record,
+ * fit. */
 #define CACHE_KIB_READER 512
 
 struct wf_store_reader {
