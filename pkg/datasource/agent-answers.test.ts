@@ -439,6 +439,54 @@ test('edges: every member of every edge reads as the reference reading of JSON.p
   );
 });
 
+test('edges: stacks with bytes changed are refused exactly when JSON.parse refuses them, read as it reads them', () => {
+  // Edits land in or near the stacks (whose plain frames are read in one loop, plainStrings): escapes,
+  // control characters, quotes, commas, whitespace, a cut-off end.
+  const frames = fc.array(
+    fc.oneof(fc.constantFrom('f', 'Envoy::a()', 'é', 'a"b', 'a\\b', '\n', ''), fc.string({ maxLength: 6 })),
+    {
+      maxLength: 5,
+    }
+  );
+  const edit = fc.record({
+    at: fc.nat(),
+    op: fc.constantFrom('insert', 'delete', 'replace'),
+    ch: fc.constantFrom(...'"\\,[] \t\n\u0001\u001f\u007fé0'.split(''), '\\u12', '\\n', '\\"'),
+  });
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(frames, frames), { minLength: 1, maxLength: 3 }),
+      fc.array(edit, { maxLength: 3 }),
+      (edges, edits) => {
+        let body = JSON.stringify({ edges: edges.map(([w, t], id) => ({ id, waker_stack: w, target_stack: t })) });
+        const first = body.indexOf('[', body.indexOf('waker_stack'));
+        for (const e of edits) {
+          // Mostly inside the stacks (from the first one's '[' on); the end of the body is reachable too.
+          const i = first + (e.at % (body.length - first + 1));
+          body =
+            e.op === 'insert'
+              ? body.slice(0, i) + e.ch + body.slice(i)
+              : body.slice(0, i) + (e.op === 'replace' ? e.ch : '') + body.slice(i + 1);
+        }
+        let parsed: Json | undefined;
+        try {
+          parsed = JSON.parse(body) as Json;
+        } catch {
+          parsed = undefined;
+        }
+        const got = readBack(body);
+        if (!parsed || !Array.isArray(parsed.edges)) {
+          assert.equal(got, undefined, body);
+          return;
+        }
+        assert.ok(got, body);
+        assert.deepEqual(got.rows, (parsed.edges as unknown[]).filter(isObj).map(referenceEdge), body);
+      }
+    ),
+    { numRuns: 3000 }
+  );
+});
+
 test('edges: a repeated member counts once, the last one, as in JSON.parse', () => {
   const body =
     '{"edges":[{"waker":{"comm":"a","pid":1},"waker":{"tid":2},"waker_stack":["x"],"waker_stack":["y","z"],' +

@@ -444,7 +444,8 @@ function readStack(c: JsonCursor, b: EdgeBatch, i: number, side: StackSide): voi
   const from = b.frames;
   if (c.kind() === 'array') {
     c.openArray();
-    while (c.nextItem()) {
+    // Plain frames in one loop; anything else (an escape, a non-string, whitespace) element by element.
+    for (c.plainStrings(b); c.nextItem(); c.plainStrings(b)) {
       if (c.kind() === 'string') {
         c.stringRange();
         b.addFrame(c.start, c.escaped ? ~c.end : c.end);
