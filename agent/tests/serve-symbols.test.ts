@@ -8,7 +8,9 @@
  * answer names the frames of the edge recorded before, and classifies it
  * again with them: a rule that reads a function of the workload (main, as
  * the default rules read Envoy's) gives its activity only once the names
- * exist.
+ * exist. After a restart the same holds for edges recorded by the earlier
+ * run: the store keeps each stack's build-ids, so the frames are named from
+ * the symbol file by build-id though no process of that build runs again.
  *
  * Needs root, agent/build/wakeflow-agent and the test inputs
  * (make -C agent test); run under the BPF lock.
@@ -193,6 +195,61 @@ describe('serve: frames named at read time', () => {
     const status = await debuginfodOf(daemon);
     assert.equal(status.enabled, false); // off: DEBUGINFOD_URLS not set
     assert.equal(await stopDaemon(daemon), 0, daemon.log());
+    d = undefined;
+  });
+
+  test('after a restart, edges recorded before their symbol file existed are named from the store by build-id', async () => {
+    const id = buildId(strippedBin);
+    const restartSymdir = path.join(dir, 'symbols-restart');
+    mkdirSync(restartSymdir);
+    const args = [
+      '--db',
+      path.join(dir, 'restart.db'),
+      '--window',
+      '1',
+      '--comm',
+      '^wf-symwork$',
+      '--symbols',
+      restartSymdir,
+      '--rules',
+      path.join(dir, 'test.rules'),
+    ];
+    d = await startDaemon(args);
+    w = await startStripped();
+    const first = d;
+    const recorded = await waitFor(
+      'edges with wf-symwork+0x frames',
+      async () => {
+        const edges = (await edgesOf(first)).filter((e) => e.target_stack.some(unnamed));
+        return edges.length > 0 ? edges : undefined;
+      },
+      30000
+    );
+    w.proc.kill('SIGKILL');
+    await sleep(1500); // the last window written
+    const ids = new Set(recorded.map((e) => e.id));
+    assert.equal(await stopDaemon(first), 0, first.log());
+    d = undefined;
+
+    // The symbol file appears while nothing runs; the program is gone for good.
+    mkdirSync(path.join(restartSymdir, '.build-id', id.slice(0, 2)), { recursive: true });
+    copyFileSync(debugFile, path.join(restartSymdir, '.build-id', id.slice(0, 2), `${id.slice(2)}.debug`));
+    d = await startDaemon(args);
+    const second = d;
+    const after = await waitFor(
+      'the earlier edges, from the store, named',
+      async () => {
+        const edges = (await edgesOf(second)).filter((e) => ids.has(e.id));
+        return edges.length === ids.size && edges.every((e) => !e.target_stack.some(unnamed)) ? edges : undefined;
+      },
+      15000
+    );
+    const named = after.filter((e) => e.target_stack.includes('main'));
+    assert.ok(named.length > 0, `no edge with main() among the named frames: ${JSON.stringify(after, null, 1)}`);
+    for (const e of named) {
+      assert.equal(e.activity, 'envoy.stats_flush', JSON.stringify(e));
+    }
+    assert.equal(await stopDaemon(second), 0, second.log());
     d = undefined;
   });
 

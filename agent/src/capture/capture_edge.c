@@ -52,6 +52,7 @@ static void build_stack(struct wf_capture *c, struct wf_stack *out, uint64_t kid
 	out->frames = NULL;
 	out->nframes = 0;
 	out->nkernel = 0;
+	out->builds = NULL;
 	if ((kid && !k) || (uid && !u))
 		c->symbolize_failures++;
 	if (!max)
@@ -72,6 +73,7 @@ static void build_stack(struct wf_capture *c, struct wf_stack *out, uint64_t kid
 		out->frames[n++] = name;
 	}
 	out->nkernel = n;
+	sym_stack_begin(c->sym);
 	for (uint32_t i = 0; u && i < u->nr; i++) {
 		const char *name;
 
@@ -89,6 +91,10 @@ static void build_stack(struct wf_capture *c, struct wf_stack *out, uint64_t kid
 		out->frames[n++] = name;
 	}
 	out->nframes = n;
+	/* Which builds the unnamed frames are of: the store keeps them, so
+	 * they are named at read time once a symbol file exists, even after
+	 * a restart. */
+	out->builds = sym_stack_builds(c->sym);
 }
 
 static void add_fact(struct wf_edge *e, const char *key, const char *value)

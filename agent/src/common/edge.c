@@ -85,9 +85,11 @@ void edge_mark_interned(const struct wf_edge *e)
 {
 	const struct wf_stack *stacks[2] = { &e->waker_stack, &e->target_stack };
 
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 2; k++) {
 		for (int i = 0; i < stacks[k]->nframes; i++)
 			intern_mark(stacks[k]->frames[i]);
+		intern_mark(stacks[k]->builds);
+	}
 	for (int i = 0; i < e->nfacts; i++)
 		intern_mark(e->facts[i]);
 	intern_mark(e->activity);

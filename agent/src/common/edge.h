@@ -50,6 +50,15 @@ struct wf_stack {
 	const char **frames;
 	int nframes;
 	int nkernel;
+	/*
+	 * The GNU build-id of each stripped module whose frames this stack
+	 * shows unnamed ("module+0xOFF"): "HEX:module" lines joined by '\n',
+	 * sorted, interned; NULL when there is none (or the stack is not a live
+	 * one). It tells two builds of one basename apart, and lets the store
+	 * name those frames at read time after a restart (symbolize.h,
+	 * sym_name_edge_late; docs/agent.md, "Names at read time").
+	 */
+	const char *builds;
 };
 
 /*

@@ -478,6 +478,10 @@ static uint64_t hash_stack(uint64_t h, const struct wf_stack *s)
 	h = fnv(&s->nkernel, sizeof(s->nkernel), h);
 	for (int i = 0; i < s->nframes; i++)
 		h = fnv(s->frames[i] ? s->frames[i] : "", s->frames[i] ? strlen(s->frames[i]) + 1 : 1, h);
+	/* Two builds of one basename show the same texts: their builds tell
+	 * them apart (a stack without any hashes as it always did). */
+	if (s->builds)
+		h = fnv(s->builds, strlen(s->builds) + 1, h);
 	return h;
 }
 

@@ -36,8 +36,13 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS targets(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL,"
 	" start_time INTEGER NOT NULL, comm TEXT NOT NULL, exe TEXT NOT NULL, labels TEXT NOT NULL,"
 	" first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, alive INTEGER NOT NULL);"
+	/* builds: the stack's builds text (edge.h, wf_stack.builds) by its
+	 * hash in the builds table, NULL where it has none; a store from
+	 * before gains the column (store_migrate). A stack's builds are few
+	 * and shared by thousands of stacks, so each is stored once. */
 	"CREATE TABLE IF NOT EXISTS stacks(hash INTEGER PRIMARY KEY, nkernel INTEGER NOT NULL,"
-	" frames TEXT NOT NULL);"
+	" frames TEXT NOT NULL, builds INTEGER);"
+	"CREATE TABLE IF NOT EXISTS builds(hash INTEGER PRIMARY KEY, text TEXT NOT NULL);"
 	"CREATE TABLE IF NOT EXISTS edges(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE,"
 	" target_id INTEGER NOT NULL, thread INTEGER NOT NULL, role INTEGER NOT NULL,"
 	" category INTEGER NOT NULL, activity INTEGER NOT NULL,"
@@ -77,7 +82,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_TARGET] = "INSERT OR REPLACE INTO targets(id, pid, start_time, comm, exe, labels, first_seen_ms,"
 		      " last_seen_ms, alive) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* A stack, once: its hash is over its frames (stack_hash). */
-	[ST_STACK] = "INSERT OR IGNORE INTO stacks(hash, nkernel, frames) VALUES(?, ?, ?)",
+	[ST_STACK] = "INSERT OR IGNORE INTO stacks(hash, nkernel, frames, builds) VALUES(?, ?, ?, ?)",
+	/* A stack's builds text, once: its hash is over the text. */
+	[ST_BUILDS] = "INSERT OR IGNORE INTO builds(hash, text) VALUES(?, ?)",
 	/* An edge's first record: identity, classification, stacks by hash. */
 	[ST_EDGE_NEW] = "INSERT OR REPLACE INTO edges(id, hash, target_id, thread, role, category, activity,"
 			" first_seen_ms, last_seen_ms, waker_comm, waker_proc, waker_pid, waker_tid, target_comm,"
@@ -241,10 +248,19 @@ static bool has_column(sqlite3 *db, const char *table, const char *column)
  */
 static int store_migrate(sqlite3 *db)
 {
-	if (has_column(db, "edge_windows", "chains"))
-		return SQLITE_OK;
-	wf_log(WF_LOG_INFO, "store: adding the chains column to edge_windows (a store from an earlier version)");
-	return store_exec(db, "ALTER TABLE edge_windows ADD COLUMN chains BLOB");
+	int rc = SQLITE_OK;
+
+	if (!has_column(db, "edge_windows", "chains")) {
+		wf_log(WF_LOG_INFO, "store: adding the chains column to edge_windows (a store from an earlier version)");
+		rc = store_exec(db, "ALTER TABLE edge_windows ADD COLUMN chains BLOB");
+	}
+	/* Stacks stored before keep no builds (NULL): their frames are named
+	 * late by the text-only rule (symbolize.h, sym_name_late). */
+	if (rc == SQLITE_OK && !has_column(db, "stacks", "builds")) {
+		wf_log(WF_LOG_INFO, "store: adding the builds column to stacks (a store from an earlier version)");
+		rc = store_exec(db, "ALTER TABLE stacks ADD COLUMN builds INTEGER");
+	}
+	return rc;
 }
 
 /* One value of the meta table, or dflt. */
@@ -479,8 +495,10 @@ static void open_read_only(struct wf_store *s)
 	rc = store_open_connection(s, &s->db, false);
 	if (rc == SQLITE_OK)
 		rc = load_catalog(s);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
 		__atomic_store_n(&s->chains_column, has_column(s->db, "edge_windows", "chains"), __ATOMIC_SEQ_CST);
+		__atomic_store_n(&s->builds_column, has_column(s->db, "stacks", "builds"), __ATOMIC_SEQ_CST);
+	}
 	if (rc != SQLITE_OK) {
 		s->read_only = false;
 		store_close_db(s);
@@ -566,6 +584,7 @@ int store_open_db(struct wf_store *s, bool load)
 	s->opened = true;
 	__atomic_store_n(&s->read_only, false, __ATOMIC_SEQ_CST); /* writable again */
 	__atomic_store_n(&s->chains_column, true, __ATOMIC_SEQ_CST); /* store_migrate added it */
+	__atomic_store_n(&s->builds_column, true, __ATOMIC_SEQ_CST);
 	if (rolled > s->status.rolled_until_ms)
 		s->status.rolled_until_ms = rolled;
 	pthread_mutex_unlock(&s->lock);
@@ -634,6 +653,11 @@ const char *store_path(struct wf_store *s)
 bool store_has_chains_column(struct wf_store *s)
 {
 	return __atomic_load_n(&s->chains_column, __ATOMIC_SEQ_CST);
+}
+
+bool store_has_builds_column(struct wf_store *s)
+{
+	return __atomic_load_n(&s->builds_column, __ATOMIC_SEQ_CST);
 }
 
 bool store_readable(struct wf_store *s)

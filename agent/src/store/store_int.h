@@ -27,6 +27,7 @@ enum {
 	ST_NAME_FORGET,
 	ST_TARGET,
 	ST_STACK,
+	ST_BUILDS,
 	ST_EDGE_NEW,
 	ST_EDGE_SEEN,
 	ST_WINDOW,
@@ -52,6 +53,9 @@ struct wf_store {
 	/* edge_windows has its chains column: false only for a store from an
 	 * earlier version opened read-only (it could not be migrated). */
 	bool chains_column;
+	/* stacks has its builds column (and the builds table exists): false
+	 * only for an earlier version's store opened read-only. */
+	bool builds_column;
 };
 
 /* sqlite3_exec without callbacks: the SQLite result code. */
@@ -83,5 +87,7 @@ struct wf_catalog *store_catalog(struct wf_store *s);
 const char *store_path(struct wf_store *s);
 /* Whether edge_windows has the chains column (readers pick their SQL by it). */
 bool store_has_chains_column(struct wf_store *s);
+/* Whether stacks has the builds column (store_read_edge picks its SQL by it). */
+bool store_has_builds_column(struct wf_store *s);
 
 #endif

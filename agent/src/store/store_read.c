@@ -260,6 +260,9 @@ static void edge_from_row(struct wf_store_reader *r, sqlite3_stmt *q, struct wf_
 	t->facts = arena_col(&d->arena, q, 16);
 	t->waker_frames = arena_col(&d->arena, q, 18);
 	t->target_frames = arena_col(&d->arena, q, 20);
+	/* The builds of the stacks' unnamed frames, for names at read time. */
+	e->waker_stack.builds = sqlite3_column_type(q, 22) == SQLITE_NULL ? NULL : arena_col(&d->arena, q, 22);
+	e->target_stack.builds = sqlite3_column_type(q, 23) == SQLITE_NULL ? NULL : arena_col(&d->arena, q, 23);
 	/* The activity's name comes from the catalog. */
 	catalog_name(store_catalog(r->s), (uint32_t)sqlite3_column_int64(q, 21), activity, sizeof(activity));
 	e->activity = activity[0] ? arena_strndup(&d->arena, activity, strlen(activity)) : NULL;
@@ -293,14 +296,22 @@ static int edge_split_text(struct wf_edge *e, struct edge_text *t)
 
 int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detail *out)
 {
-	/* The edge's record with both its stacks, by id. */
-	static const char sql[] =
-		"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"
-		" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"
-		" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames,"
-		" e.activity"
-		" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack"
-		" LEFT JOIN stacks ts ON ts.hash = e.target_stack WHERE e.id = ?";
+	/* The edge's record with both its stacks (and their builds), by id; a
+	 * store from an earlier version opened read-only has no builds. */
+#define EDGE_COLUMNS                                                                                     \
+	"SELECT e.waker_comm, e.waker_proc, e.waker_pid, e.waker_tid, e.target_comm, e.target_proc,"    \
+	" e.target_pid, e.target_tid, e.preemptor_comm, e.preemptor_pid, e.preemptor_tid, e.context,"   \
+	" e.kind, e.flags, e.category, e.role, e.facts, ws.nkernel, ws.frames, ts.nkernel, ts.frames," \
+	" e.activity"
+#define EDGE_STACKS                                                       \
+	" FROM edges e LEFT JOIN stacks ws ON ws.hash = e.waker_stack" \
+	" LEFT JOIN stacks ts ON ts.hash = e.target_stack"
+	static const char sql[] = EDGE_COLUMNS ", wb.text, tb.text" EDGE_STACKS
+					       " LEFT JOIN builds wb ON wb.hash = ws.builds"
+					       " LEFT JOIN builds tb ON tb.hash = ts.builds WHERE e.id = ?";
+	static const char sql_no_builds[] = EDGE_COLUMNS ", NULL, NULL" EDGE_STACKS " WHERE e.id = ?";
+#undef EDGE_COLUMNS
+#undef EDGE_STACKS
 	struct edge_text text;
 	sqlite3_stmt *q;
 	int rc;
@@ -309,7 +320,8 @@ int store_read_edge(struct wf_store_reader *r, uint32_t id, struct wf_edge_detai
 	edge_init(&out->edge);
 	arena_init(&out->arena);
 	if (!r->edge_q) {
-		rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &r->edge_q, NULL);
+		rc = sqlite3_prepare_v3(r->db, store_has_builds_column(r->s) ? sql : sql_no_builds, -1,
+					SQLITE_PREPARE_PERSISTENT, &r->edge_q, NULL);
 		if (rc != SQLITE_OK) {
 			reader_error(r, rc, "reading");
 			return -1;

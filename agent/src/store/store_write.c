@@ -28,8 +28,19 @@ static int step_reset(sqlite3_stmt *st)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-/* FNV-1a over the frames and nkernel: the stacks table's key, so a stack
- * shared by many edges is stored once. */
+/* FNV-1a of a text, continuing from h. */
+static uint64_t fnv_text(uint64_t h, const char *p)
+{
+	for (; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* FNV-1a over the frames and nkernel (and the builds, where the stack has
+ * them: two builds of one basename show the same texts): the stacks
+ * table's key, so a stack shared by many edges is stored once. */
 static uint64_t stack_hash(const struct wf_stack *st)
 {
 	uint64_t h = 1469598103934665603ULL;
@@ -46,6 +57,11 @@ static uint64_t stack_hash(const struct wf_stack *st)
 	}
 	h ^= (uint64_t)(int64_t)st->nkernel;
 	h *= 1099511628211ULL;
+	if (st->builds) {
+		h ^= '\n';
+		h *= 1099511628211ULL;
+		h = fnv_text(h, st->builds);
+	}
 	return h;
 }
 
@@ -73,19 +89,39 @@ static char *join_frames(const struct wf_stack *st)
 	return buf;
 }
 
+/* Stores a stack's builds text unless stored already; *hash_out is its key. */
+static int put_builds(struct wf_store *s, const char *builds, int64_t *hash_out)
+{
+	sqlite3_stmt *q = s->st[ST_BUILDS];
+	uint64_t h = fnv_text(1469598103934665603ULL, builds);
+
+	*hash_out = (int64_t)(h ? h : 1);
+	sqlite3_bind_int64(q, 1, *hash_out);
+	sqlite3_bind_text(q, 2, builds, -1, SQLITE_STATIC);
+	return step_reset(q);
+}
+
 /* Stores a stack unless stored already; *hash_out is its key. */
 static int put_stack(struct wf_store *s, const struct wf_stack *st, int64_t *hash_out)
 {
 	sqlite3_stmt *q = s->st[ST_STACK];
-	char *frames = join_frames(st);
+	int64_t builds = 0;
+	char *frames;
 	int rc;
 
+	if (st->builds && (rc = put_builds(s, st->builds, &builds)) != SQLITE_OK)
+		return rc;
+	frames = join_frames(st);
 	if (!frames)
 		return SQLITE_NOMEM;
 	*hash_out = (int64_t)stack_hash(st);
 	sqlite3_bind_int64(q, 1, *hash_out);
 	sqlite3_bind_int(q, 2, st->nkernel);
 	sqlite3_bind_text(q, 3, frames, -1, free);
+	if (st->builds)
+		sqlite3_bind_int64(q, 4, builds);
+	else
+		sqlite3_bind_null(q, 4);
 	rc = step_reset(q);
 	return rc;
 }
@@ -517,6 +553,9 @@ static int retention(struct wf_store *s, int64_t now_ms)
 		if (rc == SQLITE_OK)
 			rc = store_exec(s->db, "DELETE FROM stacks WHERE hash NOT IN (SELECT waker_stack FROM edges)"
 					 " AND hash NOT IN (SELECT target_stack FROM edges)");
+		if (rc == SQLITE_OK)
+			rc = store_exec(s->db, "DELETE FROM builds WHERE hash NOT IN"
+					 " (SELECT builds FROM stacks WHERE builds IS NOT NULL)");
 		if (rc == SQLITE_OK)
 			s->last_expiry_ms = now_ms;
 	}

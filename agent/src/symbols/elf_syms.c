@@ -440,11 +440,28 @@ static void index_minidebuginfo(struct elf_syms *es)
 		es->mini_failed = true;
 }
 
+struct elf_syms *elf_syms_shell(const uint8_t *build_id, size_t len)
+{
+	struct elf_syms *es;
+
+	if (!len || len > ELF_SYMS_BUILD_ID_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	es = calloc(1, sizeof(*es));
+	if (!es)
+		return NULL;
+	memcpy(es->build_id, build_id, len);
+	es->build_id_len = len;
+	return es;
+}
+
 int elf_syms_load(struct elf_syms *es)
 {
 	if (es->loaded)
 		return 0;
-	if (index_image(es, es->image, es->image_size))
+	/* A shell (elf_syms_shell) has no image of its own, only a debug file. */
+	if (es->image && index_image(es, es->image, es->image_size))
 		return -1;
 	if (es->debug_image && index_image(es, es->debug_image, es->debug_size))
 		return -1;

@@ -61,6 +61,13 @@ struct elf_syms *elf_syms_open_fd(int fd);
 /* Copy an ELF image from memory (the vDSO). NULL + errno on failure. */
 struct elf_syms *elf_syms_from_memory(const void *image, size_t size);
 /*
+ * A build known by its build-id alone (no image: its binary is not at
+ * hand), for elf_syms_add_debug_fd to attach the build's debug file to and
+ * elf_syms_load to index. NULL + errno (EINVAL for a length of 0 or past
+ * ELF_SYMS_BUILD_ID_MAX).
+ */
+struct elf_syms *elf_syms_shell(const uint8_t *build_id, size_t len);
+/*
  * Index the .symtab and .dynsym function symbols, and those of the debug
  * file if one was attached; else, for a stripped object with MiniDebugInfo,
  * those of its decompressed .gnu_debugdata (a corrupt one is skipped and

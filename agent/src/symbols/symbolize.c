@@ -468,6 +468,16 @@ static const struct smap *map_find(const struct proc_snap *p, uint64_t addr)
 	return NULL;
 }
 
+/* The stack being symbolized shows a frame of m's stripped build unnamed. */
+static void note_stack_build(struct wf_symbolizer *s, const struct smap *m)
+{
+	for (size_t i = 0; i < s->nstack_builds; i++)
+		if (s->stack_builds[i].es == m->obj->es && s->stack_builds[i].module == m->module)
+			return;
+	if (s->nstack_builds < SYM_MAX_STACK_BUILDS)
+		s->stack_builds[s->nstack_builds++] = (struct stack_build){ .module = m->module, .es = m->obj->es };
+}
+
 /* Name an address inside one mapping. Never NULL (bar out of memory). */
 static const char *name_in_map(struct wf_symbolizer *s, const struct smap *m, uint64_t addr)
 {
@@ -493,9 +503,50 @@ static const char *name_in_map(struct wf_symbolizer *s, const struct smap *m, ui
 			return e->shown;
 		}
 		off = vaddr; /* stripped or between symbols: the address nm/addr2line use */
+		if (late_wanted(m->obj->es))
+			note_stack_build(s, m);
 	}
 	s->stats.user_misses++;
 	return internf("%s+0x%llx", m->module, off);
+}
+
+void sym_stack_begin(struct wf_symbolizer *s)
+{
+	s->nstack_builds = 0;
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char *sym_stack_builds(struct wf_symbolizer *s)
+{
+	char lines[SYM_MAX_STACK_BUILDS][2 * ELF_SYMS_BUILD_ID_MAX + NAME_MAX + 2];
+	const char *sorted[SYM_MAX_STACK_BUILDS];
+	char text[sizeof(lines)];
+	size_t n = 0, used = 0;
+
+	for (size_t i = 0; i < s->nstack_builds; i++) {
+		const struct stack_build *b = &s->stack_builds[i];
+		size_t len = 0;
+
+		/* A newline would end the line early (frames replace theirs when stored). */
+		if (strchr(b->module, '\n') || strlen(b->module) > NAME_MAX)
+			continue;
+		for (size_t k = 0; k < b->es->build_id_len; k++)
+			len += (size_t)snprintf(lines[n] + len, sizeof(lines[n]) - len, "%02x", b->es->build_id[k]);
+		snprintf(lines[n] + len, sizeof(lines[n]) - len, ":%s", b->module);
+		sorted[n] = lines[n];
+		n++;
+	}
+	s->nstack_builds = 0;
+	if (!n)
+		return NULL;
+	qsort(sorted, n, sizeof(sorted[0]), by_text);
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s", i ? "\n" : "", sorted[i]);
+	return intern(text);
 }
 
 const char *sym_user(struct wf_symbolizer *s, int32_t pid, uint64_t addr)

@@ -103,8 +103,8 @@ void sym_get_stats(struct wf_symbolizer *s, struct sym_stats *out);
  * most once a second while none is found) and, once found, the function
  * at OFF is written, demangled, into out (true). Thread-safe (its own
  * lock; not the rest of the symbolizer's): HTTP answers call it while the
- * main loop captures. Not persisted: after a restart, a build is known
- * again once a process of it is traced.
+ * main loop captures. This text-only rule serves stacks recorded without
+ * their builds; sym_name_edge_late names a stack with builds by them.
  */
 bool sym_name_late(struct wf_symbolizer *s, const char *frame, char *out, size_t len);
 
@@ -136,10 +136,32 @@ void sym_debuginfod_get_stats(struct wf_symbolizer *s, struct sym_debuginfod_sta
 /* Thread-safe: symbol files found after their build was loaded, frames named at read time. */
 void sym_late_get_stats(struct wf_symbolizer *s, uint64_t *files_found, uint64_t *frames_named);
 
+/*
+ * The builds behind a stack's unnamed frames (edge.h, wf_stack.builds):
+ * call sym_stack_begin, then sym_user for the stack's user frames, then
+ * sym_stack_builds, which returns the GNU build-ids of the stripped modules
+ * (ones a symbol file found later could name) whose frames came out as
+ * "module+0xOFF", as "HEX:module" lines joined by '\n', sorted, interned;
+ * NULL when there is none. Main loop, like sym_user.
+ */
+void sym_stack_begin(struct wf_symbolizer *s);
+const char *sym_stack_builds(struct wf_symbolizer *s);
+
 struct wf_edge;
 struct wf_arena;
-/* sym_name_late on every user frame of e's two stacks, the new names
- * copied into arena; returns how many frames were renamed. */
+/*
+ * Names at read time for e's two stacks, the new names copied into arena;
+ * returns how many frames were renamed. A stack with builds (wf_stack.
+ * builds: every stack a live capture recorded since the store kept them)
+ * names each "module+0xOFF" user frame from the symbol file of exactly
+ * the build its line gives, whether or not a process of that build was
+ * seen since this start (a build known only from the store is looked up
+ * by build-id in the --symbols directories, /usr/lib/debug and the
+ * debuginfod cache, and asked for from DEBUGINFOD_URLS); a module its
+ * lines leave out is never named. A stack without builds (recorded before
+ * the store kept them, or imported) falls back to sym_name_late's rule.
+ * Thread-safe, as sym_name_late.
+ */
 int sym_name_edge_late(struct wf_symbolizer *s, struct wf_edge *e, struct wf_arena *arena);
 
 /* Marks the interned names the symbolizer caches (symbol display names,

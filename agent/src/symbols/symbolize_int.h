@@ -90,6 +90,8 @@ struct proc_snap {
 
 struct late_obj {
 	char module[NAME_MAX + 1];
+	bool from_store;	/* known only from a stored stack's builds: es is a shell
+				 * (the build-id, no image) until a process of it is seen */
 	uint8_t build_id[ELF_SYMS_BUILD_ID_MAX];
 	size_t build_id_len;	/* 0: none (such a build is never named late) */
 	struct elf_syms *es;	/* stripped and unnamed: its image, else NULL */
@@ -104,6 +106,15 @@ struct late_names {
 	size_t n, cap;
 	bool overflow; /* more builds than LATE_MAX_OBJS: name nothing late */
 	uint64_t named, files_found;
+};
+
+/* Distinct stripped builds one stack's builds text lists at most (a stack
+ * showing more leaves the rest out: their frames are not named late). */
+#define SYM_MAX_STACK_BUILDS 16
+
+struct stack_build {
+	const char *module;	    /* the mapping's interned basename */
+	const struct elf_syms *es;  /* its build (build_id) */
 };
 
 struct wf_symbolizer {
@@ -129,6 +140,11 @@ struct wf_symbolizer {
 	struct sym_stats stats;
 	struct late_names late;
 	struct sym_debuginfod *debuginfod; /* NULL: off (debuginfod.c) */
+
+	/* sym_stack_begin .. sym_stack_builds: the stripped builds whose
+	 * frames the stack being symbolized showed unnamed. */
+	struct stack_build stack_builds[SYM_MAX_STACK_BUILDS];
+	size_t nstack_builds;
 };
 
 /* ---- ELF object cache (elf_cache.c) --------------------------------------- */
@@ -162,6 +178,10 @@ void debuginfod_stop(struct wf_symbolizer *s);
 
 void late_names_init(struct late_names *l);
 void late_names_free(struct late_names *l);
+/* Whether es's frames come out as module+offset and a symbol file found
+ * later could name them: stripped, no debug file, no working MiniDebugInfo,
+ * a build-id to find the file by. */
+bool late_wanted(const struct elf_syms *es);
 /* Records the object just loaded from fd (es) under its module basename. */
 void late_names_note(struct wf_symbolizer *s, int fd, const struct elf_syms *es, const char *module,
 		     const char *root, const char *bin_path);

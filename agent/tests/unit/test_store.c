@@ -326,6 +326,31 @@ static void test_retention(void **state)
 }
 
 /* Rows of the store's edges table with this id, read with SQLite itself. */
+/* One integer an SQL statement gives on the store's file. */
+static long long file_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A stripped module's frames as a capture records them: unnamed, with the build-id of their build. */
+static void make_stripped_edge(struct wf_edge *e, int i, const char *builds)
+{
+	make_edge(e, i);
+	e->target_stack.frames[3] = intern("envoy+0x2f1c40");
+	e->target_stack.frames[4] = intern("envoy+0x1a0010");
+	e->target_stack.builds = builds ? intern(builds) : NULL;
+}
+
 static int stored_edge_rows(const char *path, uint32_t id)
 {
 	sqlite3 *db;
@@ -350,7 +375,7 @@ static void test_catalog_expiry_short_retention(void **state)
 	struct fx *f = *state;
 	struct wf_catalog *cat = catalog_new();
 	struct wf_store *s;
-	struct wf_edge e;
+	struct wf_edge e, stripped;
 	uint32_t tid, old, recent;
 	int64_t end = 0;
 
@@ -358,19 +383,27 @@ static void test_catalog_expiry_short_retention(void **state)
 	s = store_open(&f->opts, cat, T0);
 	tid = add_target(cat);
 	make_edge(&e, 0);
-	old = catalog_edge_put(cat, &(struct wf_edge_meta){ .hash = 5, .target_id = tid, .last_seen_ms = T0 }, &e);
+	/* The old edge's stack has builds: they go with it. */
+	make_stripped_edge(&stripped, 0, "0123456789abcdef0123456789abcdef01234567:envoy");
+	old = catalog_edge_put(cat, &(struct wf_edge_meta){ .hash = 5, .target_id = tid, .last_seen_ms = T0 },
+			       &stripped);
 	for (int k = 0; k < 120; k++) {
 		end = T0 + (k + 1) * W;
 		recent = catalog_edge_put(cat, &(struct wf_edge_meta){ .hash = 6, .target_id = tid, .last_seen_ms = end },
 					  &e);
 		/* The first window is the old edge's only one. */
 		assert_int_equal(write_window(s, cat, tid, k ? &recent : &old, 1, T0 + k * W, 1, end), 0);
-		if (k == 0)
+		if (k == 0) {
 			assert_int_equal(stored_edge_rows(f->path, old), 1);
+			assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 1);
+		}
 	}
 	assert_int_equal(stored_edge_rows(f->path, old), 0);
 	assert_int_equal(stored_edge_rows(f->path, recent), 1);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM stacks WHERE builds IS NOT NULL"), 0);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 0);
 	free(e.target_stack.frames);
+	free(stripped.target_stack.frames);
 	store_close(s);
 	catalog_free(cat);
 }
@@ -572,6 +605,138 @@ static void test_corruption(void **state)
 	catalog_free(cat);
 }
 
+/* Edge id's target stack as read back: its builds text ("" for none). */
+static void read_builds(struct wf_store *s, uint32_t id, char *out, size_t len)
+{
+	struct wf_store_reader *r = store_reader_open(s);
+	struct wf_edge_detail d;
+
+	assert_non_null(r);
+	assert_int_equal(store_read_edge(r, id, &d), 0);
+	assert_string_equal(d.edge.target_stack.frames[3], "envoy+0x2f1c40");
+	snprintf(out, len, "%s", d.edge.target_stack.builds ? d.edge.target_stack.builds : "");
+	assert_null(d.edge.waker_stack.builds);
+	store_edge_detail_free(&d);
+	store_reader_close(r);
+}
+
+/*
+ * The builds of stripped frames are stored with their stacks: two builds
+ * of one basename with the same frame texts are two stacks, each read back
+ * with its own build-id after a restart; a stack without builds reads NULL;
+ * each builds text is stored once (a row of builds), and goes with the last
+ * stack using it. A store from before the builds (stacks without the
+ * column, no builds table) opens: the column is added, its stacks read no
+ * builds, new ones keep theirs; opened read-only (a read-only bind mount,
+ * so it cannot be migrated), its edges are still read.
+ */
+static void test_stack_builds(void **state)
+{
+	static const char a[] = "0123456789abcdef0123456789abcdef01234567:envoy";
+	static const char b[] = "fedcba9876543210fedcba9876543210fedcba98:envoy";
+	static const char c[] = "00112233445566778899aabbccddeeff00112233:envoy";
+	struct fx *f = *state;
+	struct wf_catalog *cat = catalog_new();
+	struct wf_store *s = store_open(&f->opts, cat, T0);
+	struct wf_edge edges[4];
+	uint32_t tid = add_target(cat), ids[4];
+	char got[256], ro[128], cmd[400];
+
+	for (int i = 0; i < 3; i++) {
+		struct wf_edge_meta m = { .target_id = tid, .first_seen_ms = T0, .last_seen_ms = T0 };
+
+		/* edges 0 and 1 differ only in their builds: the same frame texts */
+		make_stripped_edge(&edges[i], 0, i == 0 ? a : i == 1 ? b : NULL);
+		if (i == 2)
+			edges[i].waker.pid = 99;
+		m.hash = catalog_edge_hash(&edges[i], tid);
+		ids[i] = catalog_edge_put(cat, &m, &edges[i]);
+		assert_true(ids[i] > 0);
+	}
+	assert_true(ids[0] != ids[1]);
+	assert_int_equal(write_window(s, cat, tid, ids, 3, T0, 1, T0 + W), 0);
+	store_close(s);
+	catalog_free(cat);
+	/* Two stacks of frames 0-4 with builds and one without; the waker stack (empty) once. */
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM stacks WHERE builds IS NOT NULL"), 2);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 2);
+
+	/* A restart: each edge reads back its own build. */
+	cat = catalog_new();
+	s = store_open(&f->opts, cat, T0 + 2 * W);
+	read_builds(s, ids[0], got, sizeof(got));
+	assert_string_equal(got, a);
+	read_builds(s, ids[1], got, sizeof(got));
+	assert_string_equal(got, b);
+	read_builds(s, ids[2], got, sizeof(got));
+	assert_string_equal(got, "");
+	store_close(s);
+	catalog_free(cat);
+
+	/* The shape of a store from before: no builds column, no builds table. */
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db,
+					      "CREATE TABLE old_stacks(hash INTEGER PRIMARY KEY, nkernel INTEGER NOT NULL,"
+					      " frames TEXT NOT NULL);"
+					      "INSERT INTO old_stacks SELECT hash, nkernel, frames FROM stacks;"
+					      "DROP TABLE stacks; ALTER TABLE old_stacks RENAME TO stacks; DROP TABLE builds;",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM pragma_table_info('stacks') WHERE name = 'builds'"), 0);
+
+	/* Read-only: not migrated, read without builds. */
+	snprintf(ro, sizeof(ro), "%s/ro", f->dir);
+	assert_int_equal(mkdir(ro, 0700), 0);
+	snprintf(cmd, sizeof(cmd), "mount --bind '%s' '%s' && mount -o remount,ro,bind '%s'", f->dir, ro, ro);
+	if (system(cmd) == 0) {
+		struct wf_store_opts opts = f->opts;
+		char path[200];
+
+		snprintf(path, sizeof(path), "%s/h.db", ro);
+		opts.path = path;
+		cat = catalog_new();
+		s = store_open(&opts, cat, T0 + 2 * W);
+		assert_true(store_readable(s));
+		read_builds(s, ids[0], got, sizeof(got));
+		assert_string_equal(got, "");
+		store_close(s);
+		catalog_free(cat);
+		snprintf(cmd, sizeof(cmd), "umount '%s'", ro);
+		assert_int_equal(system(cmd), 0);
+	} else {
+		fail_msg("could not bind-mount %s read-only (needs root)", ro);
+	}
+
+	/* Writable: migrated in place; the old stacks have no builds, a new one keeps its own. */
+	cat = catalog_new();
+	s = store_open(&f->opts, cat, T0 + 2 * W);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM pragma_table_info('stacks') WHERE name = 'builds'"), 1);
+	read_builds(s, ids[0], got, sizeof(got));
+	assert_string_equal(got, "");
+	{
+		struct wf_edge_meta m = { .target_id = tid, .first_seen_ms = T0 + 2 * W, .last_seen_ms = T0 + 2 * W };
+
+		/* (another build than the converted rows', whose keys were made with theirs) */
+		make_stripped_edge(&edges[3], 1, c);
+		m.hash = catalog_edge_hash(&edges[3], tid);
+		ids[3] = catalog_edge_put(cat, &m, &edges[3]);
+		assert_true(ids[3] > ids[2]);
+		assert_int_equal(write_window(s, cat, tid, &ids[3], 1, T0 + 2 * W, 1, T0 + 3 * W), 0);
+	}
+	read_builds(s, ids[3], got, sizeof(got));
+	assert_string_equal(got, c);
+	assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 1);
+	store_close(s);
+	catalog_free(cat);
+	for (int i = 0; i < 4; i++)
+		catalog_free_edge(&edges[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -581,6 +746,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_dir_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corruption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stack_builds, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);

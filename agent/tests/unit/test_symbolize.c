@@ -1327,6 +1327,163 @@ static void test_late_names(void **state)
 	finish(&c);
 }
 
+/* One stack of c's functions as a live capture symbolizes it: its frame
+ * texts (copied into texts) and the builds text of its unnamed frames. */
+static const char *stack_of(struct wf_symbolizer *s, const struct child *c, char texts[][128], const char **frames)
+{
+	size_t n = sizeof(expected) / sizeof(expected[0]);
+
+	sym_stack_begin(s);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(texts[i], 128, "%s", sym_user(s, c->pid, addr_of(c, expected[i].label)));
+		frames[i] = texts[i];
+	}
+	return sym_stack_builds(s);
+}
+
+/* An edge whose target stack is frames (user frames only) with builds. */
+static void edge_with(struct wf_edge *e, const char **frames, const char *builds)
+{
+	memset(e, 0, sizeof(*e));
+	e->target_stack.frames = frames;
+	e->target_stack.nframes = (int)(sizeof(expected) / sizeof(expected[0]));
+	e->target_stack.nkernel = 0;
+	e->target_stack.builds = builds;
+}
+
+static void assert_named(const char **frames)
+{
+	for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
+		if (strcmp(frames[i], expected[i].name))
+			fail_msg("frame %zu (%s): got '%s', want '%s'", i, expected[i].label, frames[i], expected[i].name);
+}
+
+/*
+ * Names at read time by build-id: two builds of one program (-O1 and -O2:
+ * other build-ids, other addresses) run under one basename, both stripped;
+ * each stack's builds text names its build, so once both symbol files
+ * are in the --symbols DIR each stack is named from its own file (the
+ * text-only rule, which cannot tell them apart, names neither). After a
+ * restart (a new symbolizer that never saw either process) the same
+ * stacks, as the store keeps them (texts and builds copied), are named
+ * again, found by build-id alone. A build-id with no file, or a module the
+ * builds text leaves out, names nothing.
+ */
+static void test_late_names_by_build(void **state)
+{
+	char dir[64], bin[PATH_MAX], from[PATH_MAX], symdir[PATH_MAX], hex[128], rel[256];
+	char texts1[8][128], texts2[8][128], builds1[512], builds2[512], fake[512];
+	const char *frames1[8], *frames2[8];
+	size_t n = sizeof(expected) / sizeof(expected[0]);
+	struct wf_symbolizer *s;
+	struct child c1, c2;
+	struct sym_stats st;
+	struct wf_edge e;
+	struct wf_arena arena;
+	const char *b;
+
+	(void)state;
+	make_tmpdir(dir, sizeof(dir));
+	path_in(symdir, sizeof(symdir), dir, "syms");
+	assert_int_equal(mkdir(symdir, 0755), 0);
+	input_path(from, sizeof(from), "wfsym-static-stripped");
+	place_file(dir, "a/wfsym-two", from);
+	input_path(from, sizeof(from), "wfsym-static-other-stripped");
+	place_file(dir, "b/wfsym-two", from);
+	path_in(bin, sizeof(bin), dir, "a/wfsym-two");
+	spawn(&c1, bin, NULL);
+	path_in(bin, sizeof(bin), dir, "b/wfsym-two");
+	spawn(&c2, bin, NULL);
+	s = fresh_symbolizer(&c1, symdir);
+	assert_int_equal(sym_process_seen(s, c2.pid), 0);
+
+	b = stack_of(s, &c1, texts1, frames1);
+	assert_non_null(b);
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	build_id_of(from, hex, sizeof(hex));
+	snprintf(builds1, sizeof(builds1), "%s:wfsym-two", hex);
+	assert_string_equal(b, builds1);
+	assert_ptr_equal(b, intern(builds1)); /* interned, as frames are */
+	b = stack_of(s, &c2, texts2, frames2);
+	assert_non_null(b);
+	input_path(from, sizeof(from), "wfsym-static-other.debug");
+	build_id_of(from, hex, sizeof(hex));
+	snprintf(builds2, sizeof(builds2), "%s:wfsym-two", hex);
+	assert_string_equal(b, builds2);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(strncmp(texts1[i], "wfsym-two+0x", 12) == 0);
+		assert_true(strncmp(texts2[i], "wfsym-two+0x", 12) == 0);
+	}
+	/* A stack with no unnamed frame has no builds. */
+	sym_stack_begin(s);
+	assert_string_equal(sym_user(s, c1.pid, 1), "[unknown]");
+	assert_null(sym_stack_builds(s));
+
+	/* No symbol file yet: nothing. */
+	arena_init(&arena);
+	edge_with(&e, frames1, builds1);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), 0);
+
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	build_id_of(from, hex, sizeof(hex));
+	snprintf(rel, sizeof(rel), ".build-id/%.2s/%s.debug", hex, hex + 2);
+	place_file(symdir, rel, from);
+	input_path(from, sizeof(from), "wfsym-static-other.debug");
+	build_id_of(from, hex, sizeof(hex));
+	snprintf(rel, sizeof(rel), ".build-id/%.2s/%s.debug", hex, hex + 2);
+	place_file(symdir, rel, from);
+	sleep(1); /* past the retry interval */
+	usleep(100 * 1000);
+	/* The text alone is ambiguous: two builds were loaded under the name. */
+	{
+		char out[256];
+
+		assert_false(sym_name_late(s, texts1[0], out, sizeof(out)));
+	}
+	edge_with(&e, frames1, builds1);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), (int)n);
+	assert_named(frames1);
+	edge_with(&e, frames2, builds2);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), (int)n);
+	assert_named(frames2);
+	symbolizer_free(s);
+	finish(&c1);
+	finish(&c2);
+
+	/* A restart: neither process is seen again; the stored texts and builds name them. */
+	for (size_t i = 0; i < n; i++) {
+		frames1[i] = texts1[i];
+		frames2[i] = texts2[i];
+	}
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_add_dir(s, symdir), 0);
+	edge_with(&e, frames2, builds2);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), (int)n);
+	assert_named(frames2);
+	edge_with(&e, frames1, builds1);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), (int)n);
+	assert_named(frames1);
+	sym_get_stats(s, &st);
+	assert_int_equal(st.late_files, 2);
+	assert_int_equal(st.late_named, 2 * n);
+
+	/* Another build-id (no file has it), and a module the builds leave out. */
+	for (size_t i = 0; i < n; i++)
+		frames1[i] = texts1[i];
+	snprintf(fake, sizeof(fake), "00112233445566778899aabbccddeeff00112233:wfsym-two");
+	edge_with(&e, frames1, fake);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), 0);
+	snprintf(fake, sizeof(fake), "%s:wfsym-other", hex);
+	edge_with(&e, frames1, fake);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), 0);
+	/* Without builds (a stack stored before they were kept), a build known
+	 * only from the store does not lend its names to the bare text. */
+	edge_with(&e, frames1, NULL);
+	assert_int_equal(sym_name_edge_late(s, &e, &arena), 0);
+	arena_free(&arena);
+	symbolizer_free(s);
+}
+
 /* A free TCP port on loopback (bound and released). */
 static int free_port(void)
 {
@@ -1545,6 +1702,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_debuglink, cleanup_scratch),
 		cmocka_unit_test_teardown(test_minidebuginfo, cleanup_scratch),
 		cmocka_unit_test_teardown(test_late_names, cleanup_scratch),
+		cmocka_unit_test_teardown(test_late_names_by_build, cleanup_scratch),
 		cmocka_unit_test_teardown(test_debuginfod, cleanup_scratch),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
