@@ -356,6 +356,12 @@ static void symbols_status_json(struct serve *s, struct json *j)
 	json_u64(j, d.fetched);
 	json_key(j, "failed");
 	json_u64(j, d.failed);
+	json_key(j, "retried");
+	json_u64(j, d.retried);
+	json_key(j, "gave_up");
+	json_u64(j, d.gave_up);
+	json_key(j, "refetched");
+	json_u64(j, d.refetched);
 	json_key(j, "last_error");
 	json_str(j, d.failed ? strerrordesc_np(d.last_error) : NULL);
 	json_key(j, "queued");

@@ -191,8 +191,12 @@ static bool late_search(struct wf_symbolizer *s, struct late_obj *o)
 	if (now - o->tried_ns < LATE_RETRY_NS)
 		return false;
 	o->tried_ns = now;
-	if (!elf_cache_find_debug(s, o->es, o->root, o->bin_path))
+	if (!elf_cache_find_debug(s, o->es, o->root, o->bin_path)) {
+		/* Asked for once (debuginfod.c); again only if its file was
+		 * fetched and then evicted for the cache's cap. */
+		debuginfod_request(s, o->build_id, o->build_id_len);
 		return false;
+	}
 	if (elf_syms_load(o->es)) {
 		/* Out of memory indexing: give this build up rather than retry on a half-built table. */
 		elf_syms_free(o->es);
@@ -305,8 +309,7 @@ static struct late_obj *build_obj(struct wf_symbolizer *s, const char *module, s
 		o->root = o->bin_path = NULL;
 		return o;
 	}
-	if (!late_search(s, o))
-		debuginfod_request(s, id, idlen); /* off unless DEBUGINFOD_URLS */
+	late_search(s, o); /* asks debuginfod (if on) when no directory has it */
 	return o;
 }
 

@@ -116,7 +116,10 @@ bool sym_name_late(struct wf_symbolizer *s, const char *frame, char *out, size_t
  * (default /var/cache/wakeflow/debuginfod), searched after the --symbols
  * directories, and its frames are named at read time (sym_name_late).
  * The cache is cut back to WAKEFLOW_DEBUGINFOD_CACHE_MB (2048) after each
- * fetch, oldest first. Call after symbolizer_add_dir, before the first
+ * fetch, oldest first (a fraction of a MiB is fine); an evicted file whose
+ * symbols were not loaded yet is fetched again when a lookup needs it. A failed fetch is tried again after
+ * WAKEFLOW_DEBUGINFOD_RETRY_S (30) seconds, then after twice as long each
+ * time, five attempts in all. Call after symbolizer_add_dir, before the first
  * lookup. 0, or -1 on ENOMEM or too many directories.
  */
 int symbolizer_use_debuginfod(struct wf_symbolizer *s, const char *urls);
@@ -125,6 +128,9 @@ struct sym_debuginfod_stats {
 	bool enabled;		  /* fetching (DEBUGINFOD_URLS set and libdebuginfod loaded) */
 	uint64_t requested;	  /* build-ids asked for */
 	uint64_t fetched, failed; /* answers: a file, or none (not found, unreachable, timeout) */
+	uint64_t retried;	  /* fetches that were a failed one's retry */
+	uint64_t gave_up;	  /* build-ids not asked for again (attempts used up) */
+	uint64_t refetched;	  /* build-ids asked for again: needed after their file was evicted */
 	int last_error;		  /* errno of the last failure (ENOENT: no server has it) */
 	uint64_t queued, dropped; /* waiting now; not asked (queue full) */
 	uint64_t evicted;	  /* cache entries dropped for the size cap */

@@ -1676,6 +1676,206 @@ static void test_benchmark(void **state)
 	symbolizer_free(s);
 }
 
+/* debuginfod stats once field (a counter) reaches want, polled for up to 30 s. */
+static struct sym_debuginfod_stats wait_counter(struct wf_symbolizer *s, size_t field, uint64_t want,
+						const char *what)
+{
+	struct sym_debuginfod_stats st;
+
+	for (int i = 0; i < 300; i++) {
+		sym_debuginfod_get_stats(s, &st);
+		if (*(const uint64_t *)((const char *)&st + field) >= want)
+			return st;
+		usleep(100 * 1000);
+	}
+	fail_msg("debuginfod: %s not %" PRIu64 " after 30 s (requested %" PRIu64 ", fetched %" PRIu64
+		 ", failed %" PRIu64 ", retried %" PRIu64 ", gave up %" PRIu64 ")",
+		 what, want, st.requested, st.fetched, st.failed, st.retried, st.gave_up);
+	return st;
+}
+
+/*
+ * A failed fetch is retried with a doubling backoff: against a port where
+ * nothing listens the attempts are used up (five failures, four retries,
+ * the build given up on); then with a server that is down at first, Debian's
+ * real debuginfod started on that port after the first failure, a retry
+ * fetches the file and the frames are named at read time.
+ */
+static void test_debuginfod_retry(void **state)
+{
+	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], cmd[4 * PATH_MAX], url[64], hex[128];
+	char frame[128];
+	struct sym_debuginfod_stats st;
+	struct wf_symbolizer *s;
+	struct child c;
+	int port;
+
+	(void)state;
+	if (system("command -v debuginfod >/dev/null"))
+		fail_msg("debuginfod is not installed (scripts/setup installs it)");
+	make_tmpdir(dir, sizeof(dir));
+	input_path(from, sizeof(from), "wfsym-static-stripped");
+	spawn(&c, from, NULL);
+	snprintf(frame, sizeof(frame), "wfsym-static-stripped+0x%" PRIx64, addr_of(&c, "exe_member") - c.bias);
+
+	/* Bounded: every attempt fails. */
+	path_in(cache, sizeof(cache), dir, "cache-down");
+	setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+	setenv("WAKEFLOW_DEBUGINFOD_RETRY_S", "0.05", 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port());
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, gave_up), 1, "gave_up");
+	assert_int_equal(st.requested, 1);
+	assert_int_equal(st.failed, 5);
+	assert_int_equal(st.retried, 4);
+	assert_int_equal(st.fetched, 0);
+	assert_int_equal(st.queued, 0);
+	usleep(500 * 1000); /* and nothing after that */
+	sym_debuginfod_get_stats(s, &st);
+	assert_int_equal(st.failed, 5);
+	symbolizer_free(s);
+
+	/* Down at first, then up: a retry fetches the file. */
+	path_in(served, sizeof(served), dir, "served");
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	place_file(served, "wfsym-static.debug", from);
+	build_id_of(from, hex, sizeof(hex));
+	port = free_port();
+	path_in(cache, sizeof(cache), dir, "cache");
+	setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+	setenv("WAKEFLOW_DEBUGINFOD_RETRY_S", "1", 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
+	assert_int_equal(sym_process_seen(s, c.pid), 0);
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, failed), 1, "failed");
+	assert_int_equal(st.fetched, 0);
+	assert_null(late(s, frame));
+	/* Not with our DEBUGINFOD_URLS: it would forward what it lacks to itself. */
+	snprintf(cmd, sizeof(cmd),
+		 "env -u DEBUGINFOD_URLS -u DEBUGINFOD_CACHE_PATH debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600"
+		 " >/dev/null 2>&1 & echo $! > '%s/server.pid'",
+		 port, served, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 1, "fetched");
+	assert_int_equal(st.requested, 1);
+	assert_true(st.retried >= 1);
+	assert_int_equal(st.failed, st.retried); /* every attempt but the last failed */
+	assert_int_equal(st.gave_up, 0);
+	snprintf(cmd, sizeof(cmd), "%s/%s/debuginfo", cache, hex);
+	assert_int_equal(access(cmd, R_OK), 0);
+	sleep(1); /* the late search's retry interval */
+	usleep(100 * 1000);
+	assert_non_null(late(s, frame));
+	assert_string_equal(late(s, frame), "wfapp::Dispatcher::onEvent(int)");
+	symbolizer_free(s);
+	unsetenv("WAKEFLOW_DEBUGINFOD_RETRY_S");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+	unsetenv("DEBUGINFOD_URLS");
+	finish(&c); /* the teardown stops the server */
+}
+
+/*
+ * The debuginfod cache's size cap: room for one of the two builds' debug
+ * files (92 KB each) and not both. The first build's file is fetched and,
+ * before any answer loaded its symbols, evicted when the second's arrives;
+ * an answer that needs the first build's names then fetches it again
+ * (evicting the second) and is named from it; then the same for the
+ * second. Debian's real debuginfod serves both files.
+ */
+static void test_debuginfod_cache_cap(void **state)
+{
+	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], cmd[4 * PATH_MAX], url[64];
+	char hex1[128], hex2[128], frame1[128], frame2[128], path[2 * PATH_MAX];
+	struct sym_debuginfod_stats st;
+	struct wf_symbolizer *s;
+	struct child c1, c2;
+	int port;
+
+	(void)state;
+	if (system("command -v debuginfod >/dev/null"))
+		fail_msg("debuginfod is not installed (scripts/setup installs it)");
+	make_tmpdir(dir, sizeof(dir));
+	path_in(served, sizeof(served), dir, "served");
+	input_path(from, sizeof(from), "wfsym-static.debug");
+	place_file(served, "one.debug", from);
+	build_id_of(from, hex1, sizeof(hex1));
+	input_path(from, sizeof(from), "wfsym-static-other.debug");
+	place_file(served, "two.debug", from);
+	build_id_of(from, hex2, sizeof(hex2));
+	port = free_port();
+	snprintf(cmd, sizeof(cmd),
+		 "env -u DEBUGINFOD_URLS -u DEBUGINFOD_CACHE_PATH debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600"
+		 " >/dev/null 2>&1 & echo $! > '%s/server.pid'",
+		 port, served, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "for i in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && "
+		 "curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && exit 0; sleep 0.1; done; exit 1",
+		 port, hex1, port, hex2);
+	assert_int_equal(system(cmd), 0);
+
+	path_in(cache, sizeof(cache), dir, "cache");
+	setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
+	setenv("WAKEFLOW_DEBUGINFOD_CACHE_MB", "0.15", 1); /* 157 KB */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	s = symbolizer_new();
+	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
+
+	input_path(from, sizeof(from), "wfsym-static-stripped");
+	spawn(&c1, from, NULL);
+	snprintf(frame1, sizeof(frame1), "wfsym-static-stripped+0x%" PRIx64, addr_of(&c1, "exe_member") - c1.bias);
+	assert_int_equal(sym_process_seen(s, c1.pid), 0);
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 1, "fetched");
+	assert_int_equal(st.evicted, 0);
+	snprintf(path, sizeof(path), "%s/%s/debuginfo", cache, hex1);
+	assert_int_equal(access(path, R_OK), 0);
+
+	input_path(from, sizeof(from), "wfsym-static-other-stripped");
+	spawn(&c2, from, NULL);
+	snprintf(frame2, sizeof(frame2), "wfsym-static-other-stripped+0x%" PRIx64, addr_of(&c2, "exe_member") - c2.bias);
+	assert_int_equal(sym_process_seen(s, c2.pid), 0);
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 2, "fetched");
+	assert_int_equal(st.evicted, 1);
+	assert_true(st.cache_bytes > 0 && st.cache_bytes <= (uint64_t)(0.15 * (1 << 20)));
+	assert_int_equal(access(path, F_OK), -1); /* the first build's file went */
+	snprintf(path, sizeof(path), "%s/%s/debuginfo", cache, hex2);
+	assert_int_equal(access(path, R_OK), 0);
+
+	/* An answer needs the first build's names: its file is fetched again. */
+	sleep(1); /* the late search's retry interval */
+	usleep(100 * 1000);
+	assert_null(late(s, frame1));
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 3, "fetched");
+	assert_int_equal(st.refetched, 1);
+	assert_int_equal(st.requested, 2);
+	assert_int_equal(st.evicted, 2);
+	sleep(1);
+	usleep(100 * 1000);
+	assert_non_null(late(s, frame1));
+	assert_string_equal(late(s, frame1), "wfapp::Dispatcher::onEvent(int)");
+	/* The second build's went for it; needed, it comes back too, and the first stays named (loaded). */
+	assert_null(late(s, frame2));
+	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 4, "fetched");
+	assert_int_equal(st.refetched, 2);
+	sleep(1);
+	usleep(100 * 1000);
+	assert_non_null(late(s, frame2));
+	assert_string_equal(late(s, frame2), "wfapp::Dispatcher::onEvent(int)");
+	assert_string_equal(late(s, frame1), "wfapp::Dispatcher::onEvent(int)");
+	sym_debuginfod_get_stats(s, &st);
+	assert_int_equal(st.fetched, 4);
+	assert_int_equal(st.failed, 0);
+	symbolizer_free(s);
+	unsetenv("WAKEFLOW_DEBUGINFOD_CACHE_MB");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+	unsetenv("DEBUGINFOD_URLS");
+	finish(&c1);
+	finish(&c2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1704,6 +1904,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_late_names, cleanup_scratch),
 		cmocka_unit_test_teardown(test_late_names_by_build, cleanup_scratch),
 		cmocka_unit_test_teardown(test_debuginfod, cleanup_scratch),
+		cmocka_unit_test_teardown(test_debuginfod_retry, cleanup_scratch),
+		cmocka_unit_test_teardown(test_debuginfod_cache_cap, cleanup_scratch),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test_teardown(test_build_id_cache, cleanup_scratch),
 		cmocka_unit_test(test_benchmark),
