@@ -25,6 +25,9 @@ struct bench {
 	struct wf_edge causes[BENCH_TARGETS][BENCH_CHAIN_PREFIXES][2];
 	int chains_per_window;
 	const char *frames[FRAME_POOL];
+	/* Every stack as a stripped Envoy's (the proxyv2 image's) would be:
+	 * with the builds of its unnamed modules, Envoy and libc (edge.h). */
+	const char *builds;
 	uint64_t rng;
 	int64_t window_ms;
 	struct wf_store *store;
@@ -57,6 +60,7 @@ static void make_stack(struct bench *b, struct wf_stack *st, unsigned seed, int 
 	st->nkernel = nkernel;
 	for (int f = 0; f < st->nframes; f++)
 		st->frames[f] = b->frames[(seed * 7919u + (unsigned)f * 104729u) % FRAME_POOL];
+	st->builds = b->builds;
 }
 
 /* Per target, the causes chains share: an upstream thread (another
@@ -105,6 +109,10 @@ static int setup(struct bench *b, int64_t first_ms)
 	static const char *const activities[] = { "envoy.dispatcher_post", "envoy.stats_flush", "envoy.xds", NULL };
 	char name[96];
 
+	b->builds = intern("3c1f9a0e5d7b2c4468a1f0e9d2b7c5a3e1f08d64:libc.so.6\n"
+			   "8e2d4f6a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e:envoy");
+	if (!b->builds)
+		return -1;
 	for (int i = 0; i < FRAME_POOL; i++) {
 		snprintf(name, sizeof(name), i < FRAME_POOL / 3 ? "kernel_function_%d" : "Envoy::Module%d::method(int)", i);
 		b->frames[i] = intern(name);
