@@ -33,6 +33,7 @@
 #include "metrics.h"
 #include "query.h"
 #include "store.h"
+#include "store_file.h"
 #include "window.h"
 
 #define T0 1699999800000LL /* a multiple of a minute */
@@ -508,22 +509,6 @@ static void test_rollup_and_retention(void **state)
 	assert_int_equal(minute, 0);
 }
 
-/* One integer a query on the store's file answers (its own connection). */
-static long long sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* Puts the chains of a store written by this version back where the first
  * version with chains kept them: a chain_windows row per window and target,
  * and edge_windows without its chains column (that version's exact DDL). */
@@ -563,8 +548,8 @@ static void test_earlier_store_shape(void **state)
 	store_close(f->store);
 	catalog_free(f->cat);
 	to_earlier_shape(f->path);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM chain_windows"), 5);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('edge_windows') WHERE name = 'chains'"),
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM chain_windows"), 5);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM pragma_table_info('edge_windows') WHERE name = 'chains'"),
 			 0);
 
 	/* Reopened as the daemon does: a fresh catalog loaded from the file. */
@@ -574,7 +559,7 @@ static void test_earlier_store_shape(void **state)
 	assert_non_null(f->store);
 	f->history = history_new(f->store, f->cat, W, f->opts.fine_retention_ms, 180);
 	assert_non_null(f->history);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM pragma_table_info('edge_windows') WHERE name = 'chains'"),
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM pragma_table_info('edge_windows') WHERE name = 'chains'"),
 			 1);
 	a = query(f, "", T0, T0 + 5 * W, NULL);
 	assert_int_equal(chains_acc_matched(a), 2);
@@ -583,7 +568,7 @@ static void test_earlier_store_shape(void **state)
 
 	/* Window 5 lands in the new column; window 6 rolls the minute up from both. */
 	add_window(f, 5, true, 0);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM edge_windows WHERE tier = 0 AND chains IS NOT NULL"), 1);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM edge_windows WHERE tier = 0 AND chains IS NOT NULL"), 1);
 	a = query(f, "", T0, T0 + 6 * W, NULL);
 	assert_int_equal(chains_acc_row(a, 0)->chain.count, 30);
 	chains_acc_free(a);
@@ -595,14 +580,14 @@ static void test_earlier_store_shape(void **state)
 	store_reader_close(rd);
 	assert_int_equal(fine, 6);
 	assert_int_equal(minute, 1);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM edge_windows WHERE tier = 1 AND chains IS NOT NULL"), 1);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM edge_windows WHERE tier = 1 AND chains IS NOT NULL"), 1);
 	a = query(f, "", T0, T0 + WF_MINUTE_MS, NULL);
 	assert_int_equal(chains_acc_row(a, 0)->chain.count, 30);
 	chains_acc_free(a);
 
 	/* Past the windows' retention the earlier rows go too. */
 	add_window(f, 7, true, T0 + 4 * 3600000LL);
-	assert_int_equal(sql_int(f->path, "SELECT count(*) FROM chain_windows"), 0);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM chain_windows"), 0);
 	a = query(f, "", T0, T0 + WF_MINUTE_MS, NULL);
 	assert_int_equal(chains_acc_row(a, 0)->chain.count, 30);
 	chains_acc_free(a);

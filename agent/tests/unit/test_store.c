@@ -25,6 +25,7 @@
 #include "classify.h"
 #include "intern.h"
 #include "series.h"
+#include "store_file.h"
 #include "store.h"
 #include "window.h"
 
@@ -325,23 +326,6 @@ static void test_retention(void **state)
 	catalog_free(cat);
 }
 
-/* Rows of the store's edges table with this id, read with SQLite itself. */
-/* One integer an SQL statement gives on the store's file. */
-static long long file_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* A stripped module's frames as a capture records them: unnamed, with the build-id of their build. */
 static void make_stripped_edge(struct wf_edge *e, int i, const char *builds)
 {
@@ -351,6 +335,7 @@ static void make_stripped_edge(struct wf_edge *e, int i, const char *builds)
 	e->target_stack.builds = builds ? intern(builds) : NULL;
 }
 
+/* Rows of the store's edges table with this id, read with SQLite itself. */
 static int stored_edge_rows(const char *path, uint32_t id)
 {
 	sqlite3 *db;
@@ -395,13 +380,13 @@ static void test_catalog_expiry_short_retention(void **state)
 		assert_int_equal(write_window(s, cat, tid, k ? &recent : &old, 1, T0 + k * W, 1, end), 0);
 		if (k == 0) {
 			assert_int_equal(stored_edge_rows(f->path, old), 1);
-			assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 1);
+			assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM builds"), 1);
 		}
 	}
 	assert_int_equal(stored_edge_rows(f->path, old), 0);
 	assert_int_equal(stored_edge_rows(f->path, recent), 1);
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM stacks WHERE builds IS NOT NULL"), 0);
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 0);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM stacks WHERE builds IS NOT NULL"), 0);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM builds"), 0);
 	free(e.target_stack.frames);
 	free(stripped.target_stack.frames);
 	store_close(s);
@@ -658,8 +643,8 @@ static void test_stack_builds(void **state)
 	store_close(s);
 	catalog_free(cat);
 	/* Two stacks of frames 0-4 with builds and one without; the waker stack (empty) once. */
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM stacks WHERE builds IS NOT NULL"), 2);
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 2);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM stacks WHERE builds IS NOT NULL"), 2);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM builds"), 2);
 
 	/* A restart: each edge reads back its own build. */
 	cat = catalog_new();
@@ -687,7 +672,7 @@ static void test_stack_builds(void **state)
 				 SQLITE_OK);
 		sqlite3_close(db);
 	}
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM pragma_table_info('stacks') WHERE name = 'builds'"), 0);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM pragma_table_info('stacks') WHERE name = 'builds'"), 0);
 
 	/* Read-only: not migrated, read without builds. */
 	snprintf(ro, sizeof(ro), "%s/ro", f->dir);
@@ -715,7 +700,7 @@ static void test_stack_builds(void **state)
 	/* Writable: migrated in place; the old stacks have no builds, a new one keeps its own. */
 	cat = catalog_new();
 	s = store_open(&f->opts, cat, T0 + 2 * W);
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM pragma_table_info('stacks') WHERE name = 'builds'"), 1);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM pragma_table_info('stacks') WHERE name = 'builds'"), 1);
 	read_builds(s, ids[0], got, sizeof(got));
 	assert_string_equal(got, "");
 	{
@@ -730,7 +715,7 @@ static void test_stack_builds(void **state)
 	}
 	read_builds(s, ids[3], got, sizeof(got));
 	assert_string_equal(got, c);
-	assert_int_equal(file_int(f->path, "SELECT count(*) FROM builds"), 1);
+	assert_int_equal(store_file_int(f->path, "SELECT count(*) FROM builds"), 1);
 	store_close(s);
 	catalog_free(cat);
 	for (int i = 0; i < 4; i++)
