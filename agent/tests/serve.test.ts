@@ -448,6 +448,10 @@ describe('serve: live API', () => {
     assert.match(r.text, /^wakeflow_agent_store_ok 1$/m);
     assert.match(r.text, /^wakeflow_agent_window_drain_seconds /m);
     assert.match(r.text, /^wakeflow_agent_windows_total \d+/m);
+    // Every loss reason has a series from the start (0 on a healthy agent), so rate() and alerts see 0, not no data.
+    for (const reason of ['edges_dropped', 'stacks_dropped', 'state_dropped', 'ringbuf_dropped', 'totals_dropped']) {
+      assert.match(r.text, new RegExp(`^wakeflow_agent_lost_events_total\\{reason="${reason}"\\} \\d`, 'm'), reason);
+    }
   });
 
   // Table-driven bad requests: status and a JSON error naming the problem.

@@ -527,6 +527,17 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 			   : NULL;
 	if (!s->metrics || !s->hist)
 		return print_error(1, "out of memory");
+	{
+		/* Every loss reason is exported at 0 from the start, so that a
+		 * healthy agent's rate() is 0 rather than no data (alerts and
+		 * the dashboard's lost-events panel need a series). */
+		struct capture_stats none = { 0 };
+		struct wf_counter reasons[CAPTURE_LOST_COUNTERS];
+
+		capture_lost_counters(&none, reasons);
+		for (int i = 0; i < CAPTURE_LOST_COUNTERS; i++)
+			metrics_add(s->metrics, WF_M_LOST, (const char *[]){ "reason", reasons[i].name, NULL }, 0);
+	}
 
 	/* Told when a process starts being traced (tracker_appeared). */
 	copts = f->copts;
