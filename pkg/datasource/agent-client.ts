@@ -132,19 +132,15 @@ export function agentGet<T>(
 
   return new Promise<T>((resolve, reject) => {
     let settled = false;
+    let req: http.ClientRequest | undefined;
     const fail = (e: AgentError) => {
       if (!settled) {
         settled = true;
         clearTimeout(timer);
-        req.destroy();
+        req?.destroy();
         reject(e);
       }
     };
-    const req = (isHttps ? https : http).request(target, {
-      method: 'GET',
-      headers,
-      agent: isHttps ? httpsAgent : httpAgent,
-    });
     const timer = setTimeout(
       () =>
         fail(
@@ -156,7 +152,35 @@ export function agentGet<T>(
         ),
       opts.timeoutMs
     );
-    req.on('error', (e: NodeJS.ErrnoException) => {
+    // One deadline covers both tries of send().
+    const send = (isRetry: boolean) => {
+      const sent = (isHttps ? https : http).request(target, {
+        method: 'GET',
+        headers,
+        agent: isHttps ? httpsAgent : httpAgent,
+      });
+      req = sent;
+      let answered = false;
+      sent.on('response', () => {
+        answered = true;
+      });
+      sent.on('error', (e: NodeJS.ErrnoException) => {
+        const code = e.code ?? '';
+        // A kept-alive connection that the agent closed as idle (after its
+        // Keep-Alive timeout) just as this request went out on it: the agent
+        // never read it, and a GET may be sent again (RFC 9112, 9.3.1), once,
+        // on a new connection. A busy event loop can be late to drop such
+        // a connection by more than http.Agent's margin.
+        if (!settled && !answered && !isRetry && sent.reusedSocket && (code === 'ECONNRESET' || code === 'EPIPE')) {
+          send(true);
+          return;
+        }
+        failed(e);
+      });
+      listen(sent);
+      sent.end();
+    };
+    const failed = (e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
       if (code === 'ECONNREFUSED') {
         fail(
@@ -173,91 +197,94 @@ export function agentGet<T>(
           new AgentError(agent.name, 'unreachable', `agent ${agent.name} could not be reached (${code || e.message})`)
         );
       }
-    });
-    req.on('response', (res) => {
-      const announced = Number(res.headers['content-length'] ?? 0);
-      const body = new Body(Number.isInteger(announced) && announced <= PREALLOCATE_MAX ? announced : 0);
-      res.on('data', (c: Buffer) => {
-        if (settled) {
-          return;
-        }
-        if (body.size + c.length > opts.maxBytes) {
-          fail(
-            new AgentError(
-              agent.name,
-              'too_large',
-              `agent ${agent.name} answered more than ${Math.round(opts.maxBytes / 1048576)} MiB; narrow the query (time range, filters, limit)`
-            )
-          );
-          return;
-        }
-        body.add(c);
-      });
-      res.on('error', () =>
-        fail(new AgentError(agent.name, 'unreachable', `agent ${agent.name} closed the connection while answering`))
-      );
-      res.on('end', () => {
-        if (settled) {
-          return;
-        }
-        const bytes = body.bytes();
-        const status = res.statusCode ?? 0;
-        // Only an error answer is searched for the agent's sentence: parsing a big success twice cost more than the merge.
-        const said = status === 200 ? undefined : agentErrorSentence(bytes.toString('utf8'));
-        if (status === 401) {
-          fail(
-            new AgentError(
-              agent.name,
-              'unauthorized',
-              `agent ${agent.name} refused the token (401): set the data source's agent token to the content of the agent's --token-file`,
-              401
-            )
-          );
-        } else if (status >= 400 && status < 500 && said !== undefined) {
-          fail(
-            new AgentError(
-              agent.name,
-              'rejected',
-              `agent ${agent.name} rejected the request (${status}): ${said}`,
-              status
-            )
-          );
-        } else if (status >= 500 && said !== undefined) {
-          fail(new AgentError(agent.name, 'failed', `agent ${agent.name} failed (${status}): ${said}`, status));
-        } else if (status !== 200) {
-          fail(
-            new AgentError(
-              agent.name,
-              status >= 500 ? 'failed' : 'not_wakeflow',
-              `agent ${agent.name} answered HTTP ${status}${status >= 500 ? '' : ' without a wakeflow error: is this URL a wakeflow agent?'}`,
-              status
-            )
-          );
-        } else {
-          let value: T | undefined;
-          try {
-            value = read(bytes);
-          } catch (e) {
-            fail(new AgentError(agent.name, 'failed', `agent ${agent.name}: reading its answer failed (${String(e)})`));
+    };
+    const listen = (sent: http.ClientRequest) =>
+      sent.on('response', (res) => {
+        const announced = Number(res.headers['content-length'] ?? 0);
+        const body = new Body(Number.isInteger(announced) && announced <= PREALLOCATE_MAX ? announced : 0);
+        res.on('data', (c: Buffer) => {
+          if (settled) {
             return;
           }
-          if (value !== undefined) {
-            settled = true;
-            clearTimeout(timer);
-            resolve(value);
-          } else {
+          if (body.size + c.length > opts.maxBytes) {
             fail(
               new AgentError(
                 agent.name,
-                'not_wakeflow',
-                `agent ${agent.name} answered ${path} with something that is not a wakeflow agent's JSON: is this URL a wakeflow agent?`,
+                'too_large',
+                `agent ${agent.name} answered more than ${Math.round(opts.maxBytes / 1048576)} MiB; narrow the query (time range, filters, limit)`
+              )
+            );
+            return;
+          }
+          body.add(c);
+        });
+        res.on('error', () =>
+          fail(new AgentError(agent.name, 'unreachable', `agent ${agent.name} closed the connection while answering`))
+        );
+        res.on('end', () => {
+          if (settled) {
+            return;
+          }
+          const bytes = body.bytes();
+          const status = res.statusCode ?? 0;
+          // Only an error answer is searched for the agent's sentence: parsing a big success twice cost more than the merge.
+          const said = status === 200 ? undefined : agentErrorSentence(bytes.toString('utf8'));
+          if (status === 401) {
+            fail(
+              new AgentError(
+                agent.name,
+                'unauthorized',
+                `agent ${agent.name} refused the token (401): set the data source's agent token to the content of the agent's --token-file`,
+                401
+              )
+            );
+          } else if (status >= 400 && status < 500 && said !== undefined) {
+            fail(
+              new AgentError(
+                agent.name,
+                'rejected',
+                `agent ${agent.name} rejected the request (${status}): ${said}`,
                 status
               )
             );
+          } else if (status >= 500 && said !== undefined) {
+            fail(new AgentError(agent.name, 'failed', `agent ${agent.name} failed (${status}): ${said}`, status));
+          } else if (status !== 200) {
+            fail(
+              new AgentError(
+                agent.name,
+                status >= 500 ? 'failed' : 'not_wakeflow',
+                `agent ${agent.name} answered HTTP ${status}${status >= 500 ? '' : ' without a wakeflow error: is this URL a wakeflow agent?'}`,
+                status
+              )
+            );
+          } else {
+            let value: T | undefined;
+            try {
+              value = read(bytes);
+            } catch (e) {
+              fail(
+                new AgentError(agent.name, 'failed', `agent ${agent.name}: reading its answer failed (${String(e)})`)
+              );
+              return;
+            }
+            if (value !== undefined) {
+              settled = true;
+              clearTimeout(timer);
+              resolve(value);
+            } else {
+              fail(
+                new AgentError(
+                  agent.name,
+                  'not_wakeflow',
+                  `agent ${agent.name} answered ${path} with something that is not a wakeflow agent's JSON: is this URL a wakeflow agent?`,
+                  status
+                )
+              );
+            }
           }
-        }
+        });
       });
-    });
-    req.end();
+    send(false);
   });
 }
