@@ -350,28 +350,22 @@ static void symbols_status_json(struct serve *s, struct json *j)
 	json_obj_begin(j);
 	json_key(j, "enabled");
 	json_bool(j, d.enabled);
-	json_key(j, "requested");
-	json_u64(j, d.requested);
-	json_key(j, "fetched");
-	json_u64(j, d.fetched);
-	json_key(j, "failed");
-	json_u64(j, d.failed);
-	json_key(j, "retried");
-	json_u64(j, d.retried);
-	json_key(j, "gave_up");
-	json_u64(j, d.gave_up);
-	json_key(j, "refetched");
-	json_u64(j, d.refetched);
+	json_counters(j,
+		      (const struct wf_counter[]){ { "requested", d.requested },
+						   { "fetched", d.fetched },
+						   { "failed", d.failed },
+						   { "retried", d.retried },
+						   { "gave_up", d.gave_up },
+						   { "refetched", d.refetched } },
+		      6);
 	json_key(j, "last_error");
 	json_str(j, d.failed ? strerrordesc_np(d.last_error) : NULL);
-	json_key(j, "queued");
-	json_u64(j, d.queued);
-	json_key(j, "dropped");
-	json_u64(j, d.dropped);
-	json_key(j, "evicted");
-	json_u64(j, d.evicted);
-	json_key(j, "cache_bytes");
-	json_u64(j, d.cache_bytes);
+	json_counters(j,
+		      (const struct wf_counter[]){ { "queued", d.queued },
+						   { "dropped", d.dropped },
+						   { "evicted", d.evicted },
+						   { "cache_bytes", d.cache_bytes } },
+		      4);
 	json_obj_end(j);
 	json_obj_end(j);
 }
