@@ -85,6 +85,17 @@ const debuginfodOf = async (d: Daemon) => {
   return r.body.symbols.debuginfod;
 };
 
+/** The daemon's debuginfod status once its counter reaches 1 (at most 30 s: a fetch runs in the background). */
+const debuginfodCounted = (d: Daemon, counter: 'fetched' | 'failed', what: string) =>
+  waitFor(
+    what,
+    async () => {
+      const st = await debuginfodOf(d);
+      return st[counter] >= 1 ? st : undefined;
+    },
+    30000
+  );
+
 /** A daemon started with these environment variables set (then restored). */
 async function startDaemonWithEnv(env: Record<string, string>, args: string[]): Promise<Daemon> {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
@@ -292,14 +303,7 @@ describe('serve: frames named at read time', () => {
       w = await startStripped();
       const daemon = d;
       // Fetched without any answer waiting for it, then the frames are named and classified.
-      const fetched = await waitFor(
-        'the debug file fetched',
-        async () => {
-          const st = await debuginfodOf(daemon);
-          return st.fetched >= 1 ? st : undefined;
-        },
-        30000
-      );
+      const fetched = await debuginfodCounted(daemon, 'fetched', 'the debug file fetched');
       assert.equal(fetched.enabled, true);
       assert.equal(fetched.failed, 0);
       assert.ok(fetched.cache_bytes > 0, JSON.stringify(fetched));
@@ -325,14 +329,7 @@ describe('serve: frames named at read time', () => {
         ['--db', path.join(dir, 'down.db'), ...args]
       );
       const down = d;
-      const failed = await waitFor(
-        'the failed fetch counted',
-        async () => {
-          const st = await debuginfodOf(down);
-          return st.failed >= 1 ? st : undefined;
-        },
-        30000
-      );
+      const failed = await debuginfodCounted(down, 'failed', 'the failed fetch counted');
       assert.equal(failed.fetched, 0);
       assert.ok(failed.last_error, JSON.stringify(failed));
       const edges = await waitFor('edges of the stripped program', async () => {

@@ -1498,21 +1498,54 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
-/* Stats once cond holds, polled for up to 30 s. */
-static struct sym_debuginfod_stats wait_debuginfod(struct wf_symbolizer *s, bool want_fetched)
+/* debuginfod stats once field (a counter) reaches want, polled for up to 30 s. */
+static struct sym_debuginfod_stats wait_counter(struct wf_symbolizer *s, size_t field, uint64_t want,
+						const char *what)
 {
 	struct sym_debuginfod_stats st;
 
 	for (int i = 0; i < 300; i++) {
 		sym_debuginfod_get_stats(s, &st);
-		if (want_fetched ? st.fetched > 0 : st.failed > 0)
+		if (*(const uint64_t *)((const char *)&st + field) >= want)
 			return st;
 		usleep(100 * 1000);
 	}
-	fail_msg("debuginfod: no %s after 30 s (requested %" PRIu64 ", fetched %" PRIu64 ", failed %" PRIu64
-		 ", last error %d)",
-		 want_fetched ? "fetch" : "failure", st.requested, st.fetched, st.failed, st.last_error);
+	fail_msg("debuginfod: %s not %" PRIu64 " after 30 s (requested %" PRIu64 ", fetched %" PRIu64
+		 ", failed %" PRIu64 ", retried %" PRIu64 ", gave up %" PRIu64 ", last error %d)",
+		 what, want, st.requested, st.fetched, st.failed, st.retried, st.gave_up, st.last_error);
 	return st;
+}
+
+#define WAIT_COUNTER(s, field, want) wait_counter((s), offsetof(struct sym_debuginfod_stats, field), (want), #field)
+
+/*
+ * Debian's debuginfod serving the files in served on port, its pid in
+ * dir/server.pid for the teardown. Without our DEBUGINFOD_URLS or cache:
+ * it would forward what it lacks to itself.
+ */
+static void start_debuginfod(const char *dir, const char *served, int port)
+{
+	char cmd[3 * PATH_MAX];
+
+	if (system("command -v debuginfod >/dev/null"))
+		fail_msg("debuginfod is not installed (scripts/setup installs it)");
+	snprintf(cmd, sizeof(cmd),
+		 "env -u DEBUGINFOD_URLS -u DEBUGINFOD_CACHE_PATH debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600"
+		 " >/dev/null 2>&1 & echo $! > '%s/server.pid'",
+		 port, served, dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* Until the server on port answers for build-id hex (it scans its directory first), at most 30 s. */
+static void wait_served(int port, const char *hex)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd),
+		 "for i in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && exit 0; "
+		 "sleep 0.1; done; exit 1",
+		 port, hex);
+	assert_int_equal(system(cmd), 0);
 }
 
 /*
@@ -1526,7 +1559,7 @@ static struct sym_debuginfod_stats wait_debuginfod(struct wf_symbolizer *s, bool
  */
 static void test_debuginfod(void **state)
 {
-	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], cmd[4 * PATH_MAX], url[64], hex[128];
+	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], url[64], hex[128];
 	char frame[128], path[2 * PATH_MAX];
 	struct sym_debuginfod_stats st;
 	struct wf_symbolizer *s;
@@ -1534,23 +1567,14 @@ static void test_debuginfod(void **state)
 	int port;
 
 	(void)state;
-	if (system("command -v debuginfod >/dev/null"))
-		fail_msg("debuginfod is not installed (scripts/setup installs it)");
 	make_tmpdir(dir, sizeof(dir));
 	path_in(served, sizeof(served), dir, "served");
 	input_path(from, sizeof(from), "wfsym-static.debug");
 	place_file(served, "wfsym-static.debug", from);
 	build_id_of(from, hex, sizeof(hex));
 	port = free_port();
-	snprintf(cmd, sizeof(cmd),
-		 "debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600 >/dev/null 2>&1 & echo $! > '%s/server.pid'", port,
-		 served, dir, dir);
-	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "for i in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && exit 0; "
-		 "sleep 0.1; done; exit 1",
-		 port, hex);
-	assert_int_equal(system(cmd), 0);
+	start_debuginfod(dir, served, port);
+	wait_served(port, hex);
 
 	input_path(from, sizeof(from), "wfsym-static-stripped");
 	spawn(&c, from, NULL);
@@ -1572,7 +1596,7 @@ static void test_debuginfod(void **state)
 	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
 	assert_int_equal(sym_process_seen(s, c.pid), 0);
 	check_unnamed(s, &c, "wfsym-static-stripped"); /* answered at once, file or not */
-	st = wait_debuginfod(s, true);
+	st = WAIT_COUNTER(s, fetched, 1);
 	assert_true(st.enabled);
 	assert_int_equal(st.requested, 1);
 	assert_int_equal(st.failed, 0);
@@ -1591,7 +1615,7 @@ static void test_debuginfod(void **state)
 	s = symbolizer_new();
 	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
 	assert_int_equal(sym_process_seen(s, c.pid), 0);
-	st = wait_debuginfod(s, false);
+	st = WAIT_COUNTER(s, failed, 1);
 	assert_int_equal(st.fetched, 0);
 	sleep(1);
 	assert_null(late(s, frame));
@@ -1676,24 +1700,6 @@ static void test_benchmark(void **state)
 	symbolizer_free(s);
 }
 
-/* debuginfod stats once field (a counter) reaches want, polled for up to 30 s. */
-static struct sym_debuginfod_stats wait_counter(struct wf_symbolizer *s, size_t field, uint64_t want,
-						const char *what)
-{
-	struct sym_debuginfod_stats st;
-
-	for (int i = 0; i < 300; i++) {
-		sym_debuginfod_get_stats(s, &st);
-		if (*(const uint64_t *)((const char *)&st + field) >= want)
-			return st;
-		usleep(100 * 1000);
-	}
-	fail_msg("debuginfod: %s not %" PRIu64 " after 30 s (requested %" PRIu64 ", fetched %" PRIu64
-		 ", failed %" PRIu64 ", retried %" PRIu64 ", gave up %" PRIu64 ")",
-		 what, want, st.requested, st.fetched, st.failed, st.retried, st.gave_up);
-	return st;
-}
-
 /*
  * A failed fetch is retried with a doubling backoff: against a port where
  * nothing listens the attempts are used up (five failures, four retries,
@@ -1711,8 +1717,6 @@ static void test_debuginfod_retry(void **state)
 	int port;
 
 	(void)state;
-	if (system("command -v debuginfod >/dev/null"))
-		fail_msg("debuginfod is not installed (scripts/setup installs it)");
 	make_tmpdir(dir, sizeof(dir));
 	input_path(from, sizeof(from), "wfsym-static-stripped");
 	spawn(&c, from, NULL);
@@ -1726,7 +1730,7 @@ static void test_debuginfod_retry(void **state)
 	s = symbolizer_new();
 	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
 	assert_int_equal(sym_process_seen(s, c.pid), 0);
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, gave_up), 1, "gave_up");
+	st = WAIT_COUNTER(s, gave_up, 1);
 	assert_int_equal(st.requested, 1);
 	assert_int_equal(st.failed, 5);
 	assert_int_equal(st.retried, 4);
@@ -1750,16 +1754,11 @@ static void test_debuginfod_retry(void **state)
 	s = symbolizer_new();
 	assert_int_equal(symbolizer_use_debuginfod(s, url), 0);
 	assert_int_equal(sym_process_seen(s, c.pid), 0);
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, failed), 1, "failed");
+	st = WAIT_COUNTER(s, failed, 1);
 	assert_int_equal(st.fetched, 0);
 	assert_null(late(s, frame));
-	/* Not with our DEBUGINFOD_URLS: it would forward what it lacks to itself. */
-	snprintf(cmd, sizeof(cmd),
-		 "env -u DEBUGINFOD_URLS -u DEBUGINFOD_CACHE_PATH debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600"
-		 " >/dev/null 2>&1 & echo $! > '%s/server.pid'",
-		 port, served, dir, dir);
-	assert_int_equal(system(cmd), 0);
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 1, "fetched");
+	start_debuginfod(dir, served, port);
+	st = WAIT_COUNTER(s, fetched, 1);
 	assert_int_equal(st.requested, 1);
 	assert_true(st.retried >= 1);
 	assert_int_equal(st.failed, st.retried); /* every attempt but the last failed */
@@ -1787,7 +1786,7 @@ static void test_debuginfod_retry(void **state)
  */
 static void test_debuginfod_cache_cap(void **state)
 {
-	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], cmd[4 * PATH_MAX], url[64];
+	char dir[64], from[PATH_MAX], served[PATH_MAX], cache[PATH_MAX], url[64];
 	char hex1[128], hex2[128], frame1[128], frame2[128], path[2 * PATH_MAX];
 	struct sym_debuginfod_stats st;
 	struct wf_symbolizer *s;
@@ -1795,8 +1794,6 @@ static void test_debuginfod_cache_cap(void **state)
 	int port;
 
 	(void)state;
-	if (system("command -v debuginfod >/dev/null"))
-		fail_msg("debuginfod is not installed (scripts/setup installs it)");
 	make_tmpdir(dir, sizeof(dir));
 	path_in(served, sizeof(served), dir, "served");
 	input_path(from, sizeof(from), "wfsym-static.debug");
@@ -1806,16 +1803,9 @@ static void test_debuginfod_cache_cap(void **state)
 	place_file(served, "two.debug", from);
 	build_id_of(from, hex2, sizeof(hex2));
 	port = free_port();
-	snprintf(cmd, sizeof(cmd),
-		 "env -u DEBUGINFOD_URLS -u DEBUGINFOD_CACHE_PATH debuginfod -p %d -F '%s' -d '%s/db.sqlite' -t 3600"
-		 " >/dev/null 2>&1 & echo $! > '%s/server.pid'",
-		 port, served, dir, dir);
-	assert_int_equal(system(cmd), 0);
-	snprintf(cmd, sizeof(cmd),
-		 "for i in $(seq 300); do curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && "
-		 "curl -sf -o /dev/null http://127.0.0.1:%d/buildid/%s/debuginfo && exit 0; sleep 0.1; done; exit 1",
-		 port, hex1, port, hex2);
-	assert_int_equal(system(cmd), 0);
+	start_debuginfod(dir, served, port);
+	wait_served(port, hex1);
+	wait_served(port, hex2);
 
 	path_in(cache, sizeof(cache), dir, "cache");
 	setenv("DEBUGINFOD_CACHE_PATH", cache, 1);
@@ -1828,7 +1818,7 @@ static void test_debuginfod_cache_cap(void **state)
 	spawn(&c1, from, NULL);
 	snprintf(frame1, sizeof(frame1), "wfsym-static-stripped+0x%" PRIx64, addr_of(&c1, "exe_member") - c1.bias);
 	assert_int_equal(sym_process_seen(s, c1.pid), 0);
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 1, "fetched");
+	st = WAIT_COUNTER(s, fetched, 1);
 	assert_int_equal(st.evicted, 0);
 	snprintf(path, sizeof(path), "%s/%s/debuginfo", cache, hex1);
 	assert_int_equal(access(path, R_OK), 0);
@@ -1837,7 +1827,7 @@ static void test_debuginfod_cache_cap(void **state)
 	spawn(&c2, from, NULL);
 	snprintf(frame2, sizeof(frame2), "wfsym-static-other-stripped+0x%" PRIx64, addr_of(&c2, "exe_member") - c2.bias);
 	assert_int_equal(sym_process_seen(s, c2.pid), 0);
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 2, "fetched");
+	st = WAIT_COUNTER(s, fetched, 2);
 	assert_int_equal(st.evicted, 1);
 	assert_true(st.cache_bytes > 0 && st.cache_bytes <= (uint64_t)(0.15 * (1 << 20)));
 	assert_int_equal(access(path, F_OK), -1); /* the first build's file went */
@@ -1848,7 +1838,7 @@ static void test_debuginfod_cache_cap(void **state)
 	sleep(1); /* the late search's retry interval */
 	usleep(100 * 1000);
 	assert_null(late(s, frame1));
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 3, "fetched");
+	st = WAIT_COUNTER(s, fetched, 3);
 	assert_int_equal(st.refetched, 1);
 	assert_int_equal(st.requested, 2);
 	assert_int_equal(st.evicted, 2);
@@ -1858,7 +1848,7 @@ static void test_debuginfod_cache_cap(void **state)
 	assert_string_equal(late(s, frame1), "wfapp::Dispatcher::onEvent(int)");
 	/* The second build's went for it; needed, it comes back too, and the first stays named (loaded). */
 	assert_null(late(s, frame2));
-	st = wait_counter(s, offsetof(struct sym_debuginfod_stats, fetched), 4, "fetched");
+	st = WAIT_COUNTER(s, fetched, 4);
 	assert_int_equal(st.refetched, 2);
 	sleep(1);
 	usleep(100 * 1000);
