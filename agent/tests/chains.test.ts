@@ -106,45 +106,78 @@ async function finish(p: ChainloadProcess) {
   assert.equal(code, 0, `workload failed: ${p.stderr()}`);
 }
 
-/* Records pid (plus flags) for ms while the workload runs; the chains. */
-async function recordChains(args: string[], ms: number): Promise<{ chains: Chain[]; report: any }> {
-  const rec = await startRecord(args);
+/*
+ * One chainload workload of this kind, recorded by pid (plus flags, in env)
+ * for ms while it runs, then stopped.
+ */
+async function recordWorkload(kind: string, flags: string[], ms: number, env: NodeJS.ProcessEnv = {}) {
+  const w = startChainload(chainload, [kind], { CHAINLOAD_MS: String(deadline(6000)) });
+  await w.ready;
+  const rec = await startRecord(['--pid', String(w.proc.pid), ...flags], env);
   await sleep(ms);
   const report: any = await stopRecord(rec);
-  return { chains: report.chains === undefined ? [] : chainsOf(report), report };
+  w.proc.kill('SIGKILL');
+  await w.exited;
+  return { chains: report.chains === undefined ? [] : chainsOf(report), report, stderr: rec.stderr(), pid: w.proc.pid };
+}
+
+/*
+ * The pipeline's chain to wf-c, [timer] -> wf-a -[eventfd]-> wf-b -[pipe]->
+ * wf-c, cut by the interrupt: three distinct threads behind the timer, the
+ * first hop's stacks sampled; and wf-b's own chain, one link shorter.
+ */
+function expectPipeline(chains: Chain[]): Chain {
+  const c = expectChain(
+    chains,
+    'wf-c',
+    ['[timer]', 'wf-a', 'wf-b', 'wf-c'],
+    ['timer', 'ipc.eventfd', 'ipc.pipe'],
+    'interrupt'
+  );
+  assert.deepEqual(
+    c.links.map((l) => l.context),
+    ['hardirq', 'task', 'task']
+  );
+  assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
+  assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
+  expectChain(chains, 'wf-b', ['[timer]', 'wf-a', 'wf-b'], ['timer', 'ipc.eventfd'], 'interrupt');
+  return c;
 }
 
 const freePort = () => 20000 + Math.floor(Math.random() * 20000);
 
+/*
+ * The chain across two processes: a wf-srv server traced by pid (from before
+ * the agent's start to past the client's end), its wfc-client started after
+ * the recording began (so --chain-comm catches it at its exec).
+ */
+async function recordAcrossProcesses(flags: string[], env: NodeJS.ProcessEnv = {}) {
+  const port = freePort();
+  const srv = startChainload(chainload, ['udp-server', String(port)], { CHAINLOAD_MS: String(deadline(3000)) });
+  await srv.ready;
+  const rec = await startRecord(['--pid', String(srv.proc.pid), ...flags], env);
+  const cli = startChainload(client, ['udp-client', String(port)], { CHAINLOAD_MS: String(scaled(3000)) });
+  await cli.ready;
+  await sleep(scaled(1500));
+  const report: any = await stopRecord(rec);
+  await finish(cli);
+  await finish(srv);
+  return { chains: chainsOf(report), report, clientPid: cli.proc.pid, serverPid: srv.proc.pid };
+}
+
 describe('record: wake chains of real workloads', () => {
   test('a pipeline in one process: [timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c, cut by the interrupt', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(deadline(6000)) });
-    await w.ready;
-    const { chains, report } = await recordChains(['--pid', String(w.proc.pid)], scaled(1500));
-    w.proc.kill('SIGKILL');
-    await w.exited;
-    const c = expectChain(
-      chains,
-      'wf-c',
-      ['[timer]', 'wf-a', 'wf-b', 'wf-c'],
-      ['timer', 'ipc.eventfd', 'ipc.pipe'],
-      'interrupt'
-    );
-    assert.deepEqual(
-      c.links.map((l) => l.context),
-      ['hardirq', 'task', 'task']
-    );
+    const { chains, report, pid } = await recordWorkload('pipeline', [], scaled(1500));
+    const c = expectPipeline(chains);
     // Hops identified like edges: the interrupt is no task, the rest are
-    // three distinct threads of the workload.
+    // threads of the workload.
     assert.equal(c.hops[0].pid, null);
     for (const h of c.hops.slice(1)) {
-      assert.equal(h.pid, w.proc.pid, `pid of hop ${h.comm}`);
+      assert.equal(h.pid, pid, `pid of hop ${h.comm}`);
       assert.equal(h.proc, 'wf-chainload');
     }
-    assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
     // Stacks where sampled: the first hop's (the timer interrupt's kernel
     // stack), and the target's own link with its edge's stacks.
-    assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
     assert.ok(c.links[0].waker_stack!.includes('hrtimer_wakeup'), `timer stack: ${c.links[0].waker_stack}`);
     assert.ok(c.links[2].stacks_sampled, `target link's stacks of ${show(c)}`);
     assert.ok(
@@ -159,16 +192,10 @@ describe('record: wake chains of real workloads', () => {
     const edge = report.edges.find((e: any) => e.target.comm === 'wf-c' && e.waker.comm === 'wf-b');
     assert.ok(edge, 'the edge wf-b -> wf-c');
     assert.equal(edge.category, 'ipc.pipe');
-    // wf-b's own chain: one link shorter.
-    expectChain(chains, 'wf-b', ['[timer]', 'wf-a', 'wf-b'], ['timer', 'ipc.eventfd'], 'interrupt');
   });
 
   test('--chains 2 cuts the pipeline at the depth: wf-a -> wf-b -> wf-c (depth)', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(deadline(6000)) });
-    await w.ready;
-    const { chains } = await recordChains(['--pid', String(w.proc.pid), '--chains', '2'], scaled(1500));
-    w.proc.kill('SIGKILL');
-    await w.exited;
+    const { chains } = await recordWorkload('pipeline', ['--chains', '2'], scaled(1500));
     expectChain(chains, 'wf-c', ['wf-a', 'wf-b', 'wf-c'], ['ipc.eventfd', 'ipc.pipe'], 'depth');
     for (const c of chains) {
       assert.ok(c.links.length <= 2, `longer than the depth: ${show(c)}`);
@@ -176,22 +203,14 @@ describe('record: wake chains of real workloads', () => {
   });
 
   test('--chains 1 turns chains off: edges only', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(deadline(6000)) });
-    await w.ready;
-    const { chains, report } = await recordChains(['--pid', String(w.proc.pid), '--chains', '1'], scaled(1000));
-    w.proc.kill('SIGKILL');
-    await w.exited;
+    const { chains, report } = await recordWorkload('pipeline', ['--chains', '1'], scaled(1000));
     assert.equal(report.chains, undefined, 'no "chains" with chains off');
     assert.equal(chains.length, 0);
     assert.ok(report.edges.some((e: any) => e.target.comm === 'wf-c' && e.category === 'ipc.pipe'));
   });
 
   test('a waker that blocked before it woke passes on its new cause, not the old one', async () => {
-    const w = startChainload(chainload, ['blocked'], { CHAINLOAD_MS: String(deadline(6000)) });
-    await w.ready;
-    const { chains } = await recordChains(['--pid', String(w.proc.pid)], scaled(1500));
-    w.proc.kill('SIGKILL');
-    await w.exited;
+    const { chains } = await recordWorkload('blocked', [], scaled(1500));
     // wf-x woke wf-w, then wf-w slept (blocked) and the timer woke it.
     expectChain(chains, 'wf-t', ['[timer]', 'wf-w', 'wf-t'], ['timer', 'ipc.pipe'], 'interrupt');
     expectChain(chains, 'wf-w', ['[timer]', 'wf-w'], ['timer'], 'interrupt');
@@ -209,24 +228,9 @@ describe('record: wake chains of real workloads', () => {
         ? 'across two processes with --chain-comm: [timer] -> wfc-client -[udp]-> wf-srv -[unix]-> wf-tgt'
         : 'across two processes, the client untracked: wfc-client -[udp]-> wf-srv -[unix]-> wf-tgt (untracked)',
       async () => {
-        const port = freePort();
-        const env = { CHAINLOAD_MS: String(scaled(3000)) };
-        // The server runs from before the agent's start to past the client.
-        const srv = startChainload(chainload, ['udp-server', String(port)], { CHAINLOAD_MS: String(deadline(3000)) });
-        await srv.ready;
-        const rec = await startRecord([
-          '--pid',
-          String(srv.proc.pid),
-          ...(viaComm ? ['--chain-comm', '^wfc-client$'] : []),
-        ]);
-        // Started after the recording began: --chain-comm catches it at its exec.
-        const cli = startChainload(client, ['udp-client', String(port)], env);
-        await cli.ready;
-        await sleep(scaled(1500));
-        const report = await stopRecord(rec);
-        await finish(cli);
-        await finish(srv);
-        const chains = chainsOf(report);
+        const { chains, report, clientPid, serverPid } = await recordAcrossProcesses(
+          viaComm ? ['--chain-comm', '^wfc-client$'] : []
+        );
         const c = viaComm
           ? expectChain(
               chains,
@@ -242,9 +246,9 @@ describe('record: wake chains of real workloads', () => {
           assert.ok(c.links[0].waker_stack!.includes('udp_sendmsg'), `client stack: ${c.links[0].waker_stack}`);
         }
         const h = c.hops.find((x) => x.comm === 'wfc-client')!;
-        assert.equal(h.pid, cli.proc.pid);
+        assert.equal(h.pid, clientPid);
         assert.equal(h.proc, 'wfc-client');
-        assert.equal(c.hops[c.hops.length - 2].pid, srv.proc.pid);
+        assert.equal(c.hops[c.hops.length - 2].pid, serverPid);
         assert.ok(report.edges.some((e: any) => e.target.comm === 'wf-tgt' && e.category === 'net.unix'));
       }
     );
@@ -342,52 +346,17 @@ describe('record through the raw_tp fallback (WAKEFLOW_ATTACH=raw_tp): chains th
   const rawTp = { WAKEFLOW_ATTACH: 'raw_tp' };
 
   test('the pipeline inside one target process: [timer] -> wf-a -[eventfd]-> wf-b -[pipe]-> wf-c', async () => {
-    const w = startChainload(chainload, ['pipeline'], { CHAINLOAD_MS: String(scaled(6000)) });
-    await w.ready;
-    const rec = await startRecord(['--pid', String(w.proc.pid)], rawTp);
-    await sleep(scaled(1500));
-    const report: any = await stopRecord(rec);
-    w.proc.kill('SIGKILL');
-    await w.exited;
-    assert.match(rec.stderr(), /, raw_tp\)/, `not attached through raw_tp: ${rec.stderr()}`);
-    assert.match(rec.stderr(), /wake chains follow the traced processes only/);
-    const chains = chainsOf(report);
-    const c = expectChain(
-      chains,
-      'wf-c',
-      ['[timer]', 'wf-a', 'wf-b', 'wf-c'],
-      ['timer', 'ipc.eventfd', 'ipc.pipe'],
-      'interrupt'
-    );
-    assert.deepEqual(
-      c.links.map((l) => l.context),
-      ['hardirq', 'task', 'task']
-    );
-    assert.equal(new Set(c.hops.slice(1).map((h) => h.tid)).size, 3);
-    assert.ok(c.links[0].stacks_sampled, `first hop's stacks of ${show(c)}`);
-    expectChain(chains, 'wf-b', ['[timer]', 'wf-a', 'wf-b'], ['timer', 'ipc.eventfd'], 'interrupt');
+    const { chains, report, stderr } = await recordWorkload('pipeline', [], scaled(1500), rawTp);
+    assert.match(stderr, /, raw_tp\)/, `not attached through raw_tp: ${stderr}`);
+    assert.match(stderr, /wake chains follow the traced processes only/);
+    assert.ok(report.chains, 'chains recorded');
+    expectPipeline(chains);
   });
 
   test('a waker in another process, even with --chain-comm, ends the chain: wfc-client -[udp]-> wf-srv -[unix]-> wf-tgt (untracked)', async () => {
-    const port = freePort();
-    const env = { CHAINLOAD_MS: String(scaled(3000)) };
-    const srv = startChainload(chainload, ['udp-server', String(port)], env);
-    await srv.ready;
-    const rec = await startRecord(['--pid', String(srv.proc.pid), '--chain-comm', '^wfc-client$'], rawTp);
-    const cli = startChainload(client, ['udp-client', String(port)], env);
-    await cli.ready;
-    await sleep(scaled(1500));
-    const report = await stopRecord(rec);
-    await finish(cli);
-    await finish(srv);
-    const c = expectChain(
-      chainsOf(report),
-      'wf-tgt',
-      ['wfc-client', 'wf-srv', 'wf-tgt'],
-      ['net.udp', 'net.unix'],
-      'untracked'
-    );
-    assert.equal(c.hops[0].pid, cli.proc.pid);
+    const { chains, clientPid } = await recordAcrossProcesses(['--chain-comm', '^wfc-client$'], rawTp);
+    const c = expectChain(chains, 'wf-tgt', ['wfc-client', 'wf-srv', 'wf-tgt'], ['net.udp', 'net.unix'], 'untracked');
+    assert.equal(c.hops[0].pid, clientPid);
   });
 });
 
