@@ -3,14 +3,15 @@
  * bench-query: the daemon's query path alone, without capture (no BPF, no
  * root), for profiling and for instruction counts that hold under load:
  *
- *   bench-query --db FILE [--runs N] [--serve SECONDS] [--edge-blocks BYTES] PATH...
+ *   bench-query --db FILE [--runs N] [--serve SECONDS] [--edge-blocks BYTES] [--series-blocks BYTES] PATH...
  *
  * It opens a store (one filled by `serve --bench-fill`), loads its catalog
  * and the built-in rules exactly as `serve` does, starts the real HTTP
  * server (http_api.c, libmicrohttpd) on a free loopback port and sends each
  * PATH N times (20) over a new connection each, timing the whole request as
  * curl would. --edge-blocks bounds the edges' block sums (edge_blocks.h; 0:
- * none kept, as before them); the first request of a PATH fills them, so its
+ * none kept, as before them), --series-blocks the series' decoded totals
+ * (series_blocks.h; 0: none kept); the first request of a PATH fills them, so its
  * time is printed apart ("first"). In PATH, {to} is the end of the newest stored window, {1h} and
  * {24h} that minus an hour or a day. It prints one line per PATH: median,
  * p95 and bytes. With --serve it prints the port and serves that long
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
 {
 	const char *db = NULL;
 	int runs = 20, serve_s = 0, first = 1, rc = 0;
-	long long block_bytes = -1;
+	long long block_bytes = -1, series_block_bytes = -1;
 	char err[256];
 	struct wf_store_opts sopts = { .retention_ms = RETENTION_MS, .fine_retention_ms = FINE_RETENTION_MS };
 	struct wf_store_status st;
@@ -145,11 +146,14 @@ int main(int argc, char **argv)
 			serve_s = atoi(argv[first + 1]);
 		else if (!strcmp(argv[first], "--edge-blocks"))
 			block_bytes = atoll(argv[first + 1]);
+		else if (!strcmp(argv[first], "--series-blocks"))
+			series_block_bytes = atoll(argv[first + 1]);
 		else
 			break;
 	}
 	if (!db || runs < 1 || (first >= argc && !serve_s)) {
-		fprintf(stderr, "usage: bench-query --db FILE [--runs N] [--serve SECONDS] [--edge-blocks BYTES] PATH...\n");
+		fprintf(stderr, "usage: bench-query --db FILE [--runs N] [--serve SECONDS] [--edge-blocks BYTES]"
+				" [--series-blocks BYTES] PATH...\n");
 		return 2;
 	}
 	sopts.path = db;
@@ -163,7 +167,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-query: %s\n", rules ? "out of memory" : err);
 		return 1;
 	}
-	if (block_bytes >= 0 && history_edge_blocks_limit(hist, (size_t)block_bytes)) {
+	if ((block_bytes >= 0 && history_blocks_limit(hist, WF_BLOCKS_EDGES, (size_t)block_bytes)) ||
+	    (series_block_bytes >= 0 && history_blocks_limit(hist, WF_BLOCKS_SERIES, (size_t)series_block_bytes))) {
 		fprintf(stderr, "bench-query: out of memory\n");
 		return 1;
 	}

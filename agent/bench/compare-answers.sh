@@ -3,7 +3,8 @@
 # bench-query (--serve), every request below sent to both, the bodies
 # compared byte for byte. Every request goes to AFTER twice, and both of its
 # answers must equal BEFORE's: the second is answered from what the first
-# left in memory (the edges' block sums, edge_blocks.h). Prints one line per
+# left in memory (the edges' block sums, edge_blocks.h; the series' decoded
+# totals, series_blocks.h). Prints one line per
 # request and exits 1 if any answer differs. No BPF, no root: run it outside
 # the BPF lock.
 #   agent/bench/compare-answers.sh /tmp/bench-query.before agent/build/bench-query /tmp/q.db
@@ -66,6 +67,11 @@ done <<LIST
 /api/v1/series?from=$h&to=$to&metric=oncpu&by=target
 /api/v1/series?from=$h&to=$to&metric=throttled&by=pod
 /api/v1/series?from=$d&to=$to&step=60000&metric=preempted&by=thread
+/api/v1/series?from=$((d + 123456))&to=$((to - 654321))&step=120000&metric=runq&by=category
+/api/v1/series?from=$d&to=$to&step=300000&metric=wakeups&by=role&category=net
+/api/v1/series?from=$((to - 21600000))&to=$to&step=60000&metric=switches&by=thread
+/api/v1/series?from=$((to - 10800000 - 30000))&to=$to&step=180000&metric=involuntary&by=pod
+/api/v1/series?from=$d&to=$((to - 3600000))&step=600000&metric=offcpu&by=activity&role=worker
 /api/v1/status
 /api/v1/targets
 /api/v1/categories

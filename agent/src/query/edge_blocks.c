@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "edge_blocks.h"
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,183 +16,24 @@ struct block_target {
 
 /* A block as kept: immutable once built, shared by reference. */
 struct block {
-	int refs;
-	int64_t start_ms;
-	uint64_t fingerprint;
-	size_t ntargets, bytes;
+	struct wf_block head;
+	size_t ntargets;
 	struct block_target *targets;
 	struct wf_edge_sum *sums;
 };
 
-struct wf_edge_blocks {
-	pthread_mutex_t lock;
-	size_t max_bytes, bytes;
-	struct block **blocks; /* unordered; few (max_bytes / a block's size) */
-	size_t n, cap;
-	uint64_t hits, misses, stale;
-};
-
-static void block_unref(struct wf_edge_blocks *c, struct block *b)
+static void block_destroy(struct wf_block *head)
 {
-	bool last;
+	struct block *b = (struct block *)head;
 
-	if (!b)
-		return;
-	pthread_mutex_lock(&c->lock);
-	last = --b->refs == 0;
-	pthread_mutex_unlock(&c->lock);
-	if (last) {
-		free(b->targets);
-		free(b->sums);
-		free(b);
-	}
+	free(b->targets);
+	free(b->sums);
+	free(b);
 }
 
-struct wf_edge_blocks *edge_blocks_new(size_t max_bytes)
+struct wf_block_cache *edge_blocks_new(size_t max_bytes)
 {
-	struct wf_edge_blocks *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	pthread_mutex_init(&c->lock, NULL);
-	c->max_bytes = max_bytes;
-	return c;
-}
-
-void edge_blocks_free(struct wf_edge_blocks *c)
-{
-	if (!c)
-		return;
-	for (size_t i = 0; i < c->n; i++)
-		block_unref(c, c->blocks[i]);
-	free(c->blocks);
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-void edge_blocks_stats(struct wf_edge_blocks *c, struct wf_edge_blocks_stats *out)
-{
-	pthread_mutex_lock(&c->lock);
-	*out = (struct wf_edge_blocks_stats){ .hits = c->hits, .misses = c->misses, .stale = c->stale,
-					      .blocks = c->n, .bytes = c->bytes };
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* Removes blocks[i] (the caller unrefs it after unlocking). Lock held. */
-static struct block *take_out(struct wf_edge_blocks *c, size_t i)
-{
-	struct block *b = c->blocks[i];
-
-	c->bytes -= b->bytes;
-	c->blocks[i] = c->blocks[--c->n];
-	return b;
-}
-
-/* The kept block starting at start_ms, referenced, if its fingerprint is
- * still fp; a kept one with another is dropped (its minutes changed). */
-static struct block *lookup(struct wf_edge_blocks *c, int64_t start_ms, uint64_t fp)
-{
-	struct block *b = NULL, *old = NULL;
-
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->blocks[i]->start_ms != start_ms)
-			continue;
-		if (c->blocks[i]->fingerprint == fp) {
-			b = c->blocks[i];
-			b->refs++;
-			c->hits++;
-		} else {
-			old = take_out(c, i);
-			c->stale++;
-		}
-		break;
-	}
-	if (!b)
-		c->misses++;
-	pthread_mutex_unlock(&c->lock);
-	block_unref(c, old);
-	return b;
-}
-
-/*
- * Keeps b (a new reference) unless it is older than the span before
- * newest_ms or larger than the bound: first the blocks out of the span go,
- * then the oldest until b fits, unless b is older than all of them (an
- * answer over more blocks than fit keeps its newest ones, not its last
- * read). A block of the same start (built by a concurrent query) is
- * replaced.
- */
-static void keep(struct wf_edge_blocks *c, struct block *b, int64_t newest_ms)
-{
-	struct block **gone;
-	size_t ngone = 0;
-
-	if (b->bytes > c->max_bytes || b->start_ms < newest_ms - WF_EDGE_BLOCKS_SPAN_MS)
-		return;
-	pthread_mutex_lock(&c->lock);
-	gone = malloc((c->n + 1) * sizeof(*gone));
-	if (!gone) {
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	for (size_t i = 0; i < c->n;) {
-		if (c->blocks[i]->start_ms == b->start_ms || c->blocks[i]->start_ms < newest_ms - WF_EDGE_BLOCKS_SPAN_MS)
-			gone[ngone++] = take_out(c, i);
-		else
-			i++;
-	}
-	while (c->n && c->bytes + b->bytes > c->max_bytes) {
-		size_t oldest = 0;
-
-		for (size_t i = 1; i < c->n; i++)
-			if (c->blocks[i]->start_ms < c->blocks[oldest]->start_ms)
-				oldest = i;
-		if (b->start_ms < c->blocks[oldest]->start_ms)
-			goto out; /* b is the oldest of all: the newer ones stay */
-		gone[ngone++] = take_out(c, oldest);
-	}
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? 2 * c->cap : 16;
-		struct block **p = realloc(c->blocks, cap * sizeof(*p));
-
-		if (!p)
-			goto out;
-		c->blocks = p;
-		c->cap = cap;
-	}
-	b->refs++;
-	c->blocks[c->n++] = b;
-	c->bytes += b->bytes;
-out:
-	pthread_mutex_unlock(&c->lock);
-	for (size_t i = 0; i < ngone; i++)
-		block_unref(c, gone[i]);
-	free(gone);
-}
-
-/* ---- the fingerprints of a range's minutes ---- */
-
-struct prints {
-	int64_t from_ms;
-	uint64_t *fp; /* per block of the range */
-	size_t n;
-};
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
-}
-
-static int print_cb(void *ctx, int64_t start, int64_t end)
-{
-	struct prints *p = ctx;
-	size_t k = (size_t)((start - p->from_ms) / WF_EDGE_BLOCK_MS);
-
-	if (k < p->n)
-		p->fp[k] = mix(mix(p->fp[k], (uint64_t)start), (uint64_t)end);
-	return 0;
+	return block_cache_new(max_bytes, WF_EDGE_BLOCKS_SPAN_MS, block_destroy);
 }
 
 /* ---- building a block from the store ---- */
@@ -361,10 +201,10 @@ static struct block *block_from(struct builder *b, uint64_t fp)
 	for (size_t i = 0; i < b->n; i++)
 		blk->sums[at[b->sums[i].target]++] = b->sums[i].s;
 	blk->ntargets = nt;
-	blk->start_ms = b->start_ms;
-	blk->fingerprint = fp;
-	blk->refs = 1;
-	blk->bytes = sizeof(*blk) + nt * sizeof(*blk->targets) + b->n * sizeof(*blk->sums);
+	blk->head.start_ms = b->start_ms;
+	blk->head.fingerprint = fp;
+	blk->head.refs = 1;
+	blk->head.bytes = sizeof(*blk) + nt * sizeof(*blk->targets) + b->n * sizeof(*blk->sums);
 	free(at);
 	return blk;
 fail:
@@ -380,7 +220,7 @@ fail:
 static void block_add(const struct block *b, struct wf_edges_acc *acc)
 {
 	for (size_t t = 0; t < b->ntargets; t++)
-		edges_acc_add_sums(acc, b->targets[t].target_id, b->start_ms, b->targets[t].sums, b->targets[t].n);
+		edges_acc_add_sums(acc, b->targets[t].target_id, b->head.start_ms, b->targets[t].sums, b->targets[t].n);
 }
 
 static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
@@ -392,18 +232,18 @@ static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const 
 
 /* One block of the range: kept, or built (and kept if it may be), or
  * where it may not be kept (no bound, or too old) read as before. */
-static int read_block(struct wf_edge_blocks *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
+static int read_block(struct wf_block_cache *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
 		      uint64_t fp, int64_t rolled_until_ms, struct wf_edges_acc *acc)
 {
 	struct block *b;
 	int rc;
 
-	if (!c->max_bytes || start < rolled_until_ms - WF_EDGE_BLOCKS_SPAN_MS)
+	if (!block_cache_keeps(c, start, rolled_until_ms))
 		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
-	b = lookup(c, start, fp);
+	b = (struct block *)block_cache_lookup(c, start, fp);
 	if (b) {
 		block_add(b, acc);
-		block_unref(c, b);
+		block_cache_unref(c, &b->head);
 		return 0;
 	}
 	bld->start_ms = start;
@@ -420,30 +260,30 @@ static int read_block(struct wf_edge_blocks *c, struct wf_store_reader *r, struc
 	if (!b) /* cannot be kept: the blobs once more, straight into the answer */
 		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
 	block_add(b, acc);
-	keep(c, b, rolled_until_ms);
-	block_unref(c, b);
+	block_cache_keep(c, &b->head, rolled_until_ms);
+	block_cache_unref(c, &b->head);
 	return 0;
 }
 
-int edge_blocks_read(struct wf_edge_blocks *c, struct wf_store_reader *r, int64_t from, int64_t to,
+int edge_blocks_read(struct wf_block_cache *c, struct wf_store_reader *r, int64_t from, int64_t to,
 		     int64_t rolled_until_ms, struct wf_edges_acc *acc)
 {
 	int64_t a = (from + WF_EDGE_BLOCK_MS - 1) / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
 	int64_t b = to / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
-	struct prints p = { .from_ms = a };
+	struct wf_block_prints p = { .from_ms = a, .block_ms = WF_EDGE_BLOCK_MS };
 	struct builder bld = { 0 };
 	int rc = 0;
 
 	if (b > rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS)
 		b = rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
 	/* No whole block, none kept, or all of them too old to be: as before. */
-	if (from < 0 || a >= b || !c->max_bytes || b <= rolled_until_ms - WF_EDGE_BLOCKS_SPAN_MS)
+	if (from < 0 || a >= b || !block_cache_keeps(c, b - WF_EDGE_BLOCK_MS, rolled_until_ms))
 		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
 	p.n = (size_t)((b - a) / WF_EDGE_BLOCK_MS);
 	p.fp = calloc(p.n, sizeof(*p.fp));
 	if (!p.fp)
 		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
-	rc = store_read_windows(r, WF_TIER_MINUTE, a, b, print_cb, &p);
+	rc = store_read_windows(r, WF_TIER_MINUTE, a, b, block_prints_cb, &p);
 	if (!rc && from < a)
 		rc = store_read_edges(r, WF_TIER_MINUTE, from, a, add_cb, acc);
 	for (size_t k = 0; k < p.n && !rc; k++)

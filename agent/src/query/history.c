@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "edge_blocks.h"
+#include "series_blocks.h"
 #include "logging.h"
 
 /* A window in the ring: immutable once added (but for persisted, under the
@@ -29,7 +30,9 @@ struct wf_history {
 	pthread_mutex_t lock;
 	struct ring_window **ring; /* circular, oldest at head */
 	size_t cap, head, len;
-	struct wf_edge_blocks *blocks; /* edges' sums per block of rolled-up minutes */
+	/* Blocks of rolled-up minutes kept in memory, per kind (history.h):
+	 * the edges' sums, the series' decoded totals. */
+	struct wf_block_cache *blocks[WF_BLOCKS__COUNT];
 };
 
 static void window_unref(struct wf_history *h, struct ring_window *w)
@@ -56,10 +59,12 @@ struct wf_history *history_new(struct wf_store *store, struct wf_catalog *cat, i
 	if (!h)
 		return NULL;
 	h->ring = calloc(ring_windows ? ring_windows : 1, sizeof(*h->ring));
-	h->blocks = edge_blocks_new(WF_EDGE_BLOCKS_MAX_BYTES);
-	if (!h->ring || !h->blocks) {
+	h->blocks[WF_BLOCKS_EDGES] = edge_blocks_new(WF_EDGE_BLOCKS_MAX_BYTES);
+	h->blocks[WF_BLOCKS_SERIES] = series_blocks_new(WF_SERIES_BLOCKS_MAX_BYTES);
+	if (!h->ring || !h->blocks[WF_BLOCKS_EDGES] || !h->blocks[WF_BLOCKS_SERIES]) {
 		free(h->ring);
-		edge_blocks_free(h->blocks);
+		for (int k = 0; k < WF_BLOCKS__COUNT; k++)
+			block_cache_free(h->blocks[k]);
 		free(h);
 		return NULL;
 	}
@@ -79,25 +84,26 @@ void history_free(struct wf_history *h)
 	for (size_t i = 0; i < h->len; i++)
 		window_unref(h, h->ring[(h->head + i) % h->cap]);
 	free(h->ring);
-	edge_blocks_free(h->blocks);
+	for (int k = 0; k < WF_BLOCKS__COUNT; k++)
+		block_cache_free(h->blocks[k]);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }
 
-int history_edge_blocks_limit(struct wf_history *h, size_t max_bytes)
+int history_blocks_limit(struct wf_history *h, enum wf_blocks_kind kind, size_t max_bytes)
 {
-	struct wf_edge_blocks *b = edge_blocks_new(max_bytes);
+	struct wf_block_cache *b = kind == WF_BLOCKS_EDGES ? edge_blocks_new(max_bytes) : series_blocks_new(max_bytes);
 
 	if (!b)
 		return -1;
-	edge_blocks_free(h->blocks);
-	h->blocks = b;
+	block_cache_free(h->blocks[kind]);
+	h->blocks[kind] = b;
 	return 0;
 }
 
-void history_edge_blocks_stats(struct wf_history *h, struct wf_edge_blocks_stats *out)
+void history_blocks_stats(struct wf_history *h, enum wf_blocks_kind kind, struct wf_block_cache_stats *out)
 {
-	edge_blocks_stats(h->blocks, out);
+	block_cache_stats(h->blocks[kind], out);
 }
 
 int history_add(struct wf_history *h, const struct wf_store_window *w, bool persisted)
@@ -226,7 +232,9 @@ static int series_totals_cb(void *ctx, int64_t start, int64_t end, uint32_t targ
 	return 0;
 }
 
-static int series_from_store(struct wf_history *h, struct wf_series_acc *a, const struct wf_series_plan *p)
+/* Tier 1 through the series' blocks (series_blocks.h), tier 0 from its rows. */
+static int series_from_store(struct wf_history *h, struct wf_series_acc *a, const struct wf_series_plan *p,
+			     int64_t rolled_until_ms)
 {
 	struct wf_store_reader *r = store_reader_open(h->store);
 	int rc = 0;
@@ -236,6 +244,10 @@ static int series_from_store(struct wf_history *h, struct wf_series_acc *a, cons
 	for (size_t i = 0; i < p->nseg && !rc; i++) {
 		const struct wf_segment *s = &p->seg[i];
 
+		if (s->tier == WF_TIER_MINUTE) {
+			rc = series_blocks_read(h->blocks[WF_BLOCKS_SERIES], r, s->from_ms, s->to_ms, rolled_until_ms, a);
+			continue;
+		}
 		rc = store_read_windows(r, s->tier, s->from_ms, s->to_ms, series_cover_cb, a);
 		if (!rc)
 			rc = store_read_totals(r, s->tier, s->from_ms, s->to_ms, series_totals_cb, a);
@@ -259,7 +271,7 @@ struct wf_series_acc *history_series(struct wf_history *h, const struct wf_query
 	a = series_acc_new(q, plan, h->cat);
 	if (!a)
 		return NULL;
-	if (store_ok && series_from_store(h, a, plan)) {
+	if (store_ok && series_from_store(h, a, plan, res.rolled_until_ms)) {
 		series_acc_reset(a);
 		store_ok = false;
 	}
@@ -321,7 +333,8 @@ static void read_blobs(struct wf_history *h, const struct wf_query *q, int64_t n
 		nseg = edges_plan(q, &res, seg);
 		for (size_t i = 0; i < nseg && !rc; i++) {
 			if (k->blocks && seg[i].tier == WF_TIER_MINUTE)
-				rc = edge_blocks_read(h->blocks, r, seg[i].from_ms, seg[i].to_ms, res.rolled_until_ms, acc);
+				rc = edge_blocks_read(h->blocks[WF_BLOCKS_EDGES], r, seg[i].from_ms, seg[i].to_ms,
+						      res.rolled_until_ms, acc);
 			else
 				rc = k->read(r, seg[i].tier, seg[i].from_ms, seg[i].to_ms, k->add, acc);
 		}

@@ -30,12 +30,16 @@ struct wf_history *history_new(struct wf_store *store, struct wf_catalog *cat, i
 			       int64_t fine_retention_ms, size_t ring_windows);
 void history_free(struct wf_history *h);
 
-/* The edges' block sums (edge_blocks.h): replaced by an empty cache of at
- * most max_bytes (0: none kept; tests and benchmarks compare the two).
- * Returns 0 or -1 (ENOMEM: the old one stays). Before any query runs. */
-int history_edge_blocks_limit(struct wf_history *h, size_t max_bytes);
-struct wf_edge_blocks_stats;
-void history_edge_blocks_stats(struct wf_history *h, struct wf_edge_blocks_stats *out);
+/* Blocks of rolled-up minutes a history keeps in memory (minute_blocks.h):
+ * the edges' sums (edge_blocks.h), the series' decoded totals
+ * (series_blocks.h). */
+enum wf_blocks_kind { WF_BLOCKS_EDGES, WF_BLOCKS_SERIES, WF_BLOCKS__COUNT };
+/* Replaces a kind's cache by an empty one of at most max_bytes (0: none
+ * kept; tests and benchmarks compare the two). Returns 0 or -1 (ENOMEM: the
+ * old one stays). Before any query runs. */
+int history_blocks_limit(struct wf_history *h, enum wf_blocks_kind kind, size_t max_bytes);
+struct wf_block_cache_stats;
+void history_blocks_stats(struct wf_history *h, enum wf_blocks_kind kind, struct wf_block_cache_stats *out);
 
 /* Copies a finished window into the ring; persisted says whether the store
  * took it. Returns 0 or -1 (ENOMEM: the window is not kept in memory). */

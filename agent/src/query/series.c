@@ -583,25 +583,21 @@ static void add_thread(enum wf_metric m, const struct wf_wthread *th, double *nu
 }
 
 /*
- * One window's totals blob of one target: decoded, then added to the point
- * its start falls in. Three families: the wake metrics sum the blob's
- * per-category records, throttled the target's cgroup figure, the rest the
- * per-thread scheduling totals.
+ * One target's totals of one window, added to the point its start falls in.
+ * Three families: the wake metrics sum the per-category records, throttled
+ * the target's cgroup figure, the rest the per-thread scheduling totals.
  */
-int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals, size_t len)
+void series_acc_add_totals(struct wf_series_acc *a, int64_t start_ms, const struct wf_totals *w)
 {
-	struct wf_wtarget *w = &a->scratch;
 	int64_t t0 = a->plan.t0, step = a->plan.step_ms;
-	long ti = target_match_find(&a->tm, target_id);
+	long ti = target_match_find(&a->tm, w->target_id);
 	size_t k;
 	uint64_t tkey;
 
 	if (start_ms < t0 || start_ms >= t0 + (int64_t)a->plan.npoints * step || ti < 0)
-		return 0;
-	if (wtarget_decode_totals(w, totals, len))
-		return -1;
+		return;
 	k = (size_t)((start_ms - t0) / step);
-	tkey = a->q.by == WF_BY_POD ? a->tm.pod[ti] : a->q.by == WF_BY_WORKLOAD ? a->tm.workload[ti] : target_id;
+	tkey = a->q.by == WF_BY_POD ? a->tm.pod[ti] : a->q.by == WF_BY_WORKLOAD ? a->tm.workload[ti] : w->target_id;
 
 	switch (a->q.metric) {
 	case WF_METRIC_OFFCPU:
@@ -647,6 +643,24 @@ int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id
 		}
 		break;
 	}
+}
+
+int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals, size_t len)
+{
+	struct wf_wtarget *w = &a->scratch;
+	int64_t t0 = a->plan.t0, step = a->plan.step_ms;
+
+	/* Nothing to decode for a window outside the points or a target the
+	 * query does not see (series_acc_add_totals would drop it). */
+	if (start_ms < t0 || start_ms >= t0 + (int64_t)a->plan.npoints * step ||
+	    target_match_find(&a->tm, target_id) < 0)
+		return 0;
+	if (wtarget_decode_totals(w, totals, len))
+		return -1;
+	series_acc_add_totals(a, start_ms,
+			      &(struct wf_totals){ .target_id = target_id, .throttled_us = w->throttled_us,
+						   .cats = w->cats, .ncats = w->ncats,
+						   .threads = w->threads, .nthreads = w->nthreads });
 	return 0;
 }
 

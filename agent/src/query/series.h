@@ -104,6 +104,20 @@ void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms)
  * Returns 0, or -1 if the blob is corrupt. */
 int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals,
 		   size_t len);
+/* One target's totals of one window or minute, decoded from its blob: what
+ * series_acc_add adds, and what a kept block (series_blocks.h) holds. */
+struct wf_wcat;
+struct wf_wthread;
+struct wf_totals {
+	uint32_t target_id;
+	uint64_t throttled_us;
+	const struct wf_wcat *cats;
+	size_t ncats;
+	const struct wf_wthread *threads;
+	size_t nthreads;
+};
+/* Adds t as series_acc_add adds the blob it was decoded from. */
+void series_acc_add_totals(struct wf_series_acc *a, int64_t start_ms, const struct wf_totals *t);
 
 struct wf_label_pair {
 	const char *name, *value;

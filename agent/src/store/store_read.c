@@ -5,6 +5,7 @@
  * waited for. What the writer and readers share is in store_int.h.
  */
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
  * edges). The B-tree's inner pages, looked up again for each edge record,
  * fit. */
 #define CACHE_KIB_READER 512
+/* Distinct range statements a reader keeps prepared (there are six). */
+#define READER_SCANS 8
 
 struct wf_store_reader {
 	struct wf_store *s;
@@ -25,6 +28,16 @@ struct wf_store_reader {
 	/* store_read_edge's statement, prepared on first use and kept: an
 	 * edges answer reads up to 1,000 records on one reader. */
 	sqlite3_stmt *edge_q;
+	/* scan's statements, prepared on first use and kept the same way: a
+	 * series answer over a day scans up to 290 ranges (one per block of
+	 * minutes it decodes, series_blocks.c), and preparing one costs as
+	 * much as decoding 15 blobs. Found by their text (a copy), not the
+	 * caller's pointer: store_read_chains builds one in a stack buffer. */
+	struct {
+		char *sql;
+		sqlite3_stmt *q;
+	} scans[READER_SCANS];
+	size_t nscans;
 };
 
 static void reader_error(struct wf_store_reader *r, int rc, const char *what)
@@ -74,6 +87,10 @@ void store_reader_close(struct wf_store_reader *r)
 	if (!r)
 		return;
 	sqlite3_finalize(r->edge_q);
+	for (size_t i = 0; i < r->nscans; i++) {
+		sqlite3_finalize(r->scans[i].q);
+		free(r->scans[i].sql);
+	}
 	if (r->db) {
 		store_exec(r->db, "COMMIT");
 		sqlite3_close_v2(r->db);
@@ -87,13 +104,24 @@ void store_reader_close(struct wf_store_reader *r)
 static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t from, int64_t to, wf_store_blob_cb blob_cb,
 		wf_store_window_cb win_cb, void *ctx)
 {
-	sqlite3_stmt *q;
+	sqlite3_stmt *q = NULL;
+	bool kept = false;
 	int rc, stop = 0;
 
-	rc = sqlite3_prepare_v2(r->db, sql, -1, &q, NULL);
-	if (rc != SQLITE_OK) {
-		reader_error(r, rc, "reading");
-		return -1;
+	for (size_t i = 0; i < r->nscans && !q; i++)
+		if (!strcmp(r->scans[i].sql, sql))
+			q = r->scans[i].q;
+	kept = q != NULL;
+	if (!q) {
+		rc = sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &q, NULL);
+		if (rc != SQLITE_OK) {
+			reader_error(r, rc, "reading");
+			return -1;
+		}
+		if (r->nscans < READER_SCANS && (r->scans[r->nscans].sql = strdup(sql))) {
+			r->scans[r->nscans++].q = q;
+			kept = true;
+		}
 	}
 	sqlite3_bind_int(q, 1, tier);
 	sqlite3_bind_int64(q, 2, from);
@@ -109,10 +137,12 @@ static int scan(struct wf_store_reader *r, const char *sql, int tier, int64_t fr
 	}
 	if (!stop && rc != SQLITE_DONE) {
 		reader_error(r, rc, "reading");
-		sqlite3_finalize(q);
-		return -1;
+		stop = -1;
 	}
-	sqlite3_finalize(q);
+	if (kept)
+		sqlite3_reset(q);
+	else
+		sqlite3_finalize(q);
 	return stop;
 }
 

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "series_blocks.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "window.h"
+
+/* One target's totals of one minute in a block. */
+struct minute_totals {
+	int64_t start_ms;
+	struct wf_totals t; /* its records point into the block */
+};
+
+/* A block as kept: immutable once built, shared by reference. */
+struct block {
+	struct wf_block head;
+	size_t n;
+	struct minute_totals *minutes; /* in the store's order */
+	struct wf_wcat *cats;	       /* what they point to */
+	struct wf_wthread *threads;
+};
+
+static void block_destroy(struct wf_block *head)
+{
+	struct block *b = (struct block *)head;
+
+	free(b->minutes);
+	free(b->cats);
+	free(b->threads);
+	free(b);
+}
+
+struct wf_block_cache *series_blocks_new(size_t max_bytes)
+{
+	return block_cache_new(max_bytes, WF_SERIES_BLOCKS_SPAN_MS, block_destroy);
+}
+
+/* ---- building a block from the store ---- */
+
+/* A minute of a target while a block is built: its records as indexes into
+ * the builder's arrays, which move while they grow. */
+struct building_minute {
+	int64_t start_ms;
+	uint32_t target_id;
+	uint64_t throttled_us;
+	size_t cat0, ncats, thread0, nthreads;
+};
+
+struct builder {
+	bool enomem;
+	struct wf_wtarget scratch;
+	struct building_minute *minutes;
+	size_t n, cap;
+	struct wf_wcat *cats;
+	size_t ncats, ccats;
+	struct wf_wthread *threads;
+	size_t nthreads, cthreads;
+};
+
+static void builder_free(struct builder *b)
+{
+	free(b->minutes);
+	free(b->cats);
+	free(b->threads);
+	wtarget_free(&b->scratch);
+}
+
+/* Room for more elements of size sz at *p (holding n of cap); false on ENOMEM. */
+static bool reserve(void **p, size_t *cap, size_t n, size_t more, size_t sz)
+{
+	size_t c = *cap ? *cap : 64;
+	void *q;
+
+	if (n + more <= *cap)
+		return true;
+	while (c < n + more)
+		c *= 2;
+	q = realloc(*p, c * sz);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = c;
+	return true;
+}
+
+/* One minute's totals blob of one target, decoded and appended (a blob that
+ * does not decode adds nothing, as series_acc_add adds nothing for it). */
+static int build_cb(void *ctx, int64_t start, int64_t end, uint32_t target_id, const uint8_t *blob, size_t len)
+{
+	struct builder *b = ctx;
+	struct wf_wtarget *w = &b->scratch;
+
+	(void)end;
+	if (b->enomem || wtarget_decode_totals(w, blob, len))
+		return 0;
+	if (!reserve((void **)&b->minutes, &b->cap, b->n, 1, sizeof(*b->minutes)) ||
+	    !reserve((void **)&b->cats, &b->ccats, b->ncats, w->ncats, sizeof(*b->cats)) ||
+	    !reserve((void **)&b->threads, &b->cthreads, b->nthreads, w->nthreads, sizeof(*b->threads))) {
+		b->enomem = true;
+		return 0;
+	}
+	b->minutes[b->n++] = (struct building_minute){ .start_ms = start, .target_id = target_id,
+						       .throttled_us = w->throttled_us,
+						       .cat0 = b->ncats, .ncats = w->ncats,
+						       .thread0 = b->nthreads, .nthreads = w->nthreads };
+	if (w->ncats)
+		memcpy(b->cats + b->ncats, w->cats, w->ncats * sizeof(*w->cats));
+	b->ncats += w->ncats;
+	if (w->nthreads)
+		memcpy(b->threads + b->nthreads, w->threads, w->nthreads * sizeof(*w->threads));
+	b->nthreads += w->nthreads;
+	return 0;
+}
+
+/* p cut to bytes (NULL for none); p itself if it cannot be. */
+static void *shrink(void *p, size_t bytes)
+{
+	void *q;
+
+	if (!bytes) {
+		free(p);
+		return NULL;
+	}
+	q = realloc(p, bytes);
+	return q ? q : p;
+}
+
+/* The block of what b built: b's records move into it (b starts afresh),
+ * so nothing is copied a second time. */
+static struct block *block_from(struct builder *b, int64_t start_ms, uint64_t fp)
+{
+	struct block *blk = calloc(1, sizeof(*blk));
+
+	if (!blk || !(blk->minutes = malloc((b->n ? b->n : 1) * sizeof(*blk->minutes)))) {
+		free(blk);
+		return NULL;
+	}
+	/* Grown by doubling while built: shrunk to what they hold. */
+	blk->cats = shrink(b->cats, b->ncats * sizeof(*b->cats));
+	blk->threads = shrink(b->threads, b->nthreads * sizeof(*b->threads));
+	for (size_t i = 0; i < b->n; i++) {
+		const struct building_minute *m = &b->minutes[i];
+
+		blk->minutes[i] = (struct minute_totals){
+			.start_ms = m->start_ms,
+			.t = { .target_id = m->target_id, .throttled_us = m->throttled_us,
+			       .cats = m->ncats ? blk->cats + m->cat0 : NULL, .ncats = m->ncats,
+			       .threads = m->nthreads ? blk->threads + m->thread0 : NULL, .nthreads = m->nthreads },
+		};
+	}
+	blk->n = b->n;
+	blk->head = (struct wf_block){ .refs = 1, .start_ms = start_ms, .fingerprint = fp,
+				       .bytes = sizeof(*blk) + b->n * sizeof(*blk->minutes) +
+						b->ncats * sizeof(*b->cats) + b->nthreads * sizeof(*b->threads) };
+	b->cats = NULL;
+	b->threads = NULL;
+	b->ccats = b->cthreads = 0;
+	return blk;
+}
+
+static void block_add(const struct block *b, struct wf_series_acc *acc)
+{
+	for (size_t i = 0; i < b->n; i++)
+		series_acc_add_totals(acc, b->minutes[i].start_ms, &b->minutes[i].t);
+}
+
+/* ---- reading a range ---- */
+
+static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
+{
+	(void)end;
+	/* A blob that does not decode is skipped (history.c does the same). */
+	series_acc_add(acc, start, target, blob, len);
+	return 0;
+}
+
+static int read_totals(struct wf_store_reader *r, int64_t from, int64_t to, struct wf_series_acc *acc)
+{
+	return store_read_totals(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
+}
+
+static int cover_cb(void *acc, int64_t start, int64_t end)
+{
+	series_acc_cover(acc, start, end);
+	return 0;
+}
+
+/* The windows' rows: where the agent ran, and the blocks' fingerprints. */
+struct cover_prints {
+	struct wf_series_acc *acc;
+	struct wf_block_prints prints;
+};
+
+static int cover_prints_cb(void *ctx, int64_t start, int64_t end)
+{
+	struct cover_prints *cp = ctx;
+
+	series_acc_cover(cp->acc, start, end);
+	block_prints_add(&cp->prints, start, end);
+	return 0;
+}
+
+/* One block of the range: kept, or built (and kept if it may be), or
+ * where it may not be kept (no bound, or too old) read as before. */
+static int read_block(struct wf_block_cache *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
+		      uint64_t fp, int64_t rolled_until_ms, struct wf_series_acc *acc)
+{
+	struct block *b;
+
+	if (!block_cache_keeps(c, start, rolled_until_ms))
+		return read_totals(r, start, start + WF_SERIES_BLOCK_MS, acc);
+	b = (struct block *)block_cache_lookup(c, start, fp);
+	if (b) {
+		block_add(b, acc);
+		block_cache_unref(c, &b->head);
+		return 0;
+	}
+	bld->enomem = false;
+	bld->n = bld->ncats = bld->nthreads = 0;
+	if (store_read_totals(r, WF_TIER_MINUTE, start, start + WF_SERIES_BLOCK_MS, build_cb, bld))
+		return -1;
+	b = bld->enomem ? NULL : block_from(bld, start, fp);
+	if (!b) /* cannot be kept: the blobs once more, straight into the answer */
+		return read_totals(r, start, start + WF_SERIES_BLOCK_MS, acc);
+	block_add(b, acc);
+	block_cache_keep(c, &b->head, rolled_until_ms);
+	block_cache_unref(c, &b->head);
+	return 0;
+}
+
+int series_blocks_read(struct wf_block_cache *c, struct wf_store_reader *r, int64_t from, int64_t to,
+		       int64_t rolled_until_ms, struct wf_series_acc *acc)
+{
+	int64_t a = (from + WF_SERIES_BLOCK_MS - 1) / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS;
+	int64_t b = to / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS;
+	struct cover_prints cp = { .acc = acc, .prints = { .from_ms = a, .block_ms = WF_SERIES_BLOCK_MS } };
+	struct builder bld = { 0 };
+	int rc;
+
+	if (b > rolled_until_ms / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS)
+		b = rolled_until_ms / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS;
+	/* No whole block, none kept, or all of them too old to be: as before. */
+	if (from < 0 || a >= b || !block_cache_keeps(c, b - WF_SERIES_BLOCK_MS, rolled_until_ms) ||
+	    !(cp.prints.fp = calloc((size_t)((b - a) / WF_SERIES_BLOCK_MS), sizeof(*cp.prints.fp)))) {
+		if (store_read_windows(r, WF_TIER_MINUTE, from, to, cover_cb, acc))
+			return -1;
+		return read_totals(r, from, to, acc);
+	}
+	cp.prints.n = (size_t)((b - a) / WF_SERIES_BLOCK_MS);
+	/* The whole range's rows, in one scan: cover for every minute of it,
+	 * fingerprints for the whole blocks. */
+	rc = store_read_windows(r, WF_TIER_MINUTE, from, to, cover_prints_cb, &cp);
+	if (!rc && from < a)
+		rc = read_totals(r, from, a, acc);
+	for (size_t k = 0; k < cp.prints.n && !rc; k++)
+		rc = read_block(c, r, &bld, a + (int64_t)k * WF_SERIES_BLOCK_MS, cp.prints.fp[k], rolled_until_ms, acc);
+	if (!rc && b < to)
+		rc = read_totals(r, b, to, acc);
+	free(cp.prints.fp);
+	builder_free(&bld);
+	return rc ? -1 : 0;
+}
