@@ -16,10 +16,14 @@
  * task blocks again -> nvcsw moves -> the cause no longer matches. A
  * preemption does not count as voluntary and keeps the cause, as it should.
  * The count is final at the waking when the wakee is off its CPU (its
- * switch-out is complete: the common case, stamped there); a wakee still
- * on its CPU (on its way to sleep, or about to have the sleep cancelled) is
- * stamped at sched_wakeup, when its switch-out, if any, is complete
- * (wake_pending tells sched_wakeup so without a lookup).
+ * switch-out is complete: the common case). A wakee still on its CPU is on
+ * its way to sleep, or about to have the sleep cancelled, and its
+ * switch-out may or may not have counted yet: its cause matches the count
+ * read or the one after (cause_current). The one after is only ever seen
+ * by a mistake of one block, which cannot name a wrong waker: a task that
+ * blocked is off its CPU, and the wakeup that brings it back rewrites its
+ * cause before it can wake anyone. (sched_wakeup stamped the final count
+ * before: one program run more for every wakeup of every task.)
  *
  * Under the raw_tp fallback the wakee is a bare task address, and task
  * storage needs a BTF task pointer: there the scope is the targets alone
@@ -107,6 +111,16 @@ static __always_inline __u64 mix64(__u64 h, __u64 w)
 	return h ^ (h >> 29);
 }
 
+/* Whether cause c is of the task's current run (nvcsw: its voluntary
+ * switch count now): the count its wakeup left it with, or, for a wakeup
+ * that found it on its CPU, the one its switch-out then made. */
+static __always_inline bool cause_current(const struct wf_cause *c, __u64 nvcsw)
+{
+	if (!c->n || c->gen == WF_CAUSE_VOID)
+		return false;
+	return nvcsw == c->gen || (c->on_cpu && nvcsw == c->gen + 1);
+}
+
 /* A link's name: its waker part without the stack ids (sampled stacks do
  * not make a chain of their own). */
 static __always_inline __u64 link_hash(const struct wf_chain_link *l)
@@ -136,15 +150,15 @@ static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u
 }
 
 /*
- * current (thread wtid of wtgid) wakes p (thread tid of tgid; th: its state
- * if p is a target) of the chain scope; wk is the waker part of the wakeup
+ * current (thread wtid of wtgid) wakes p (of process tgid; th: its state if
+ * p is a target) of the chain scope; wk is the waker part of the wakeup
  * (an edge key's, filled by note_waker). p's cause becomes the waker's
  * current cause shifted by one, cut at chain_links, with this link last.
  * regs: the waker's user registers (for first-hop stacks).
  */
-static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32 tgid, __u32 tid,
-					 struct wf_thread *th, struct task_struct *cur, __u32 wtgid, __u32 wtid,
-					 const struct wf_edge_key *wk, struct pt_regs *regs, bool btf)
+static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32 tgid, struct wf_thread *th,
+					 struct task_struct *cur, __u32 wtgid, __u32 wtid, const struct wf_edge_key *wk,
+					 struct pt_regs *regs, bool btf)
 {
 	struct wf_cause *nc, *oc = NULL;
 	struct wf_chain_link *l;
@@ -164,22 +178,17 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 			return;
 		}
 	}
-	/* Off its CPU, the wakee's switch-out is complete and its count final;
-	 * on it, sched_wakeup stamps the count (chain_wakeup). Written first:
-	 * a wakee on its CPU may read its own cause meanwhile (as a waker). */
-	if (task_on_cpu(p, btf)) {
-		nc->gen = WF_CAUSE_PENDING;
-		wake_pending_set(tid);
-	} else {
-		nc->gen = task_nvcsw(p, btf);
-	}
+	/* Void while it is rewritten: a wakee on its CPU may read its own
+	 * cause meanwhile (as a waker). Its count is set last. */
+	nc->gen = WF_CAUSE_VOID;
+	barrier();
 	if (wk->ctx != WF_BPF_CTX_TASK) {
 		end = WF_CEND_INTERRUPT; /* a device or a timer: nothing before it */
 	} else if (!in_scope(wtgid, btf)) {
 		end = WF_CEND_UNTRACKED;
 	} else {
 		oc = waker_cause(cur, wtgid, wtid, btf);
-		if (oc && (oc->gen != cur->nvcsw || !oc->n))
+		if (oc && !cause_current(oc, cur->nvcsw))
 			oc = NULL; /* the waker blocked since its cause woke it */
 		end = WF_CEND_NONE;
 	}
@@ -220,24 +229,12 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 	}
 	nc->n = keep + 1;
 	nc->end = end;
-}
-
-/* p's wakeup, whose waking found p on its CPU, is done: its previous
- * switch-out, if any, is complete, so its voluntary switch count is the one
- * of the run this cause starts. th: p's thread state if p is a target. */
-static __always_inline void chain_wakeup(struct task_struct *p, __u32 tgid, struct wf_thread *th, bool btf)
-{
-	struct wf_cause *c;
-
-	if (th && th->cause.gen == WF_CAUSE_PENDING && th->pstart == task_pstart(p, btf)) {
-		th->cause.gen = task_nvcsw(p, btf);
-		return;
-	}
-	if (!btf || !in_chain_scope(tgid))
-		return;
-	c = bpf_task_storage_get(&causes, p, 0, 0);
-	if (c && c->gen == WF_CAUSE_PENDING)
-		c->gen = p->nvcsw;
+	/* Off its CPU, the wakee's switch-out is complete and its count final
+	 * (on_cpu is read first); on it, the count may still move by one
+	 * (cause_current). */
+	nc->on_cpu = task_on_cpu(p, btf);
+	barrier();
+	nc->gen = task_nvcsw(p, btf);
 }
 
 static __always_inline __u64 cause_hash(const struct wf_cause *c)
@@ -266,7 +263,7 @@ static __always_inline void chain_interval(struct wf_thread *th, struct task_str
 	const struct wf_cause *c = &th->cause;
 	__u32 n;
 
-	if (c->gen != task_nvcsw(next, btf) || !c->n)
+	if (!cause_current(c, task_nvcsw(next, btf)))
 		return;
 	ck.tpid = k->tpid;
 	ck.ttid = k->ttid;

@@ -13,7 +13,7 @@
  *                                    context and cheap facts; stacks when
  *                                    sampled or when the block was long
  *                                    (a wakeup can also arrive just before
- *                                    the switch-out: see handle_wakeup)
+ *                                    the switch-out: see claim_early_wakeup)
  *   sched_switch, target is next  -> add the interval to its edge
  *
  * Stack policy (see docs/performance.md): --stacks full walks every stack and
@@ -26,7 +26,7 @@
  *
  * Where the parts are: this file holds the settings, the maps of threads
  * and edges, the interval's state machine (switch_out, handle_waking,
- * handle_wakeup, switch_in) and the programs. Beside it:
+ * switch_in) and the programs. Beside it:
  *   task.bpf.h            task fields; the current task's syscall and fd kind
  *   targets.bpf.h         which processes are traced; exec, fork and exit
  *   stacks.bpf.h          stack walks and the stack map (orc_unwind.bpf.h)
@@ -103,23 +103,6 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/*
- * One bit per tid: a wakeup whose sched_wakeup has work to do (an early
- * wakeup of a target, handle_waking; a chain cause whose run count is not
- * final yet, chain_waking). sched_wakeup runs for every wakeup of every
- * task; this lets it answer with one inlined array access instead of a
- * thread-state or task-storage lookup (measured: docs/performance.md,
- * "Wake chains"). Set by the waking, taken by its sched_wakeup: the two
- * never overlap for one task (the wakee cannot be woken again before it
- * has run).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, WF_TARGET_BITS_WORDS);
-	__type(key, __u32);
-	__type(value, __u64);
-} wake_pending SEC(".maps");
-
 static const struct wf_thread zero_thread;
 static const struct wf_edge_val zero_edge;
 
@@ -129,27 +112,6 @@ static __always_inline void stat_inc(__u32 which)
 
 	if (v)
 		*v += 1; /* per-CPU: no atomics needed */
-}
-
-static __always_inline void wake_pending_set(__u32 tid)
-{
-	__u32 idx = (tid >> 6) & (WF_TARGET_BITS_WORDS - 1);
-	__u64 bit = 1ULL << (tid & 63), *w = bpf_map_lookup_elem(&wake_pending, &idx);
-
-	if (w && !(*w & bit))
-		__sync_fetch_and_or(w, bit); /* other tids share the word */
-}
-
-/* Whether tid's wakeup has work pending; clears it. */
-static __always_inline bool wake_pending_take(__u32 tid)
-{
-	__u32 idx = (tid >> 6) & (WF_TARGET_BITS_WORDS - 1);
-	__u64 bit = 1ULL << (tid & 63), *w = bpf_map_lookup_elem(&wake_pending, &idx);
-
-	if (!w || !(*w & bit))
-		return false;
-	__sync_fetch_and_and(w, ~bit);
-	return true;
 }
 
 /* Whether ip (a frame or a function pointer) lies in kernel function sym. */
@@ -221,29 +183,35 @@ static __always_inline bool sample_due(struct wf_thread *th, struct wf_edge_key 
 }
 
 #define WAKER_PART_OFF __builtin_offsetof(struct wf_edge_key, wpid)
-/* Safety net: sched_wakeup normally settles an early wakeup within
- * microseconds (see handle_wakeup); a lost event must not linger. */
+/* An early wakeup older than this at the switch-out is not its (a safety
+ * net: an early wakeup that ends the interval is microseconds from it). */
 #define EARLY_WAKE_MAX_NS 10000000ULL
 
 #define WAKER_PART_LEN (sizeof(struct wf_edge_key) - WAKER_PART_OFF)
 
 /*
- * An early wakeup (see handle_waking) ends the interval that begins at the
- * thread's switch-out. The switch-out uses it if it is already there;
- * otherwise sched_wakeup, which fires once the wakeup is done, does
- * (handle_wakeup). Whichever clears early_ts first uses it: exactly once.
+ * An early wakeup (see edge_waking) came while the target was still on its
+ * CPU by our account: either it ends the interval the target's switch-out
+ * was about to begin, or it cancelled the sleep (the target never blocked).
+ * The switch-in that ends the interval (switch_out to ts_out, here to now)
+ * tells which, with no race left: a blocked task is woken exactly once
+ * (until it runs again no other wakeup matches its state), so a waking seen
+ * after the switch-out (th->woken) proves the early one stale, and without
+ * one the early wakeup is the one that ended this block. Its program has
+ * finished by then: sched_waking runs before try_to_wake_up queues the task.
+ * (Settled in sched_wakeup before, one program run more for every wakeup of
+ * every task: docs/performance.md, "What untraced tasks pay".)
  */
-static __always_inline void claim_early_wakeup(struct wf_thread *th)
+static __always_inline void claim_early_wakeup(struct wf_thread *th, __u64 out, __u64 now)
 {
-	__u64 early = th->early_ts, out = th->ts_out;
+	__u64 early = th->early_ts, wake;
 
 	/* (Clocks of two CPUs: the waker's stamp may be the later one.) */
 	if (!early || th->woken || th->key.kind != WF_BPF_KIND_BLOCKED || (out > early && out - early > EARLY_WAKE_MAX_NS))
 		return;
-	if (__sync_val_compare_and_swap(&th->early_ts, early, 0) != early)
-		return; /* the other side has it */
 	__builtin_memcpy((char *)&th->key + WAKER_PART_OFF, (char *)&th->early + WAKER_PART_OFF, WAKER_PART_LEN);
-	th->ts_wake = early > out ? early : out; /* woken before, or as, it left: no blocked time */
+	wake = early > out ? early : out; /* woken before, or as, it left: no blocked time */
+	th->ts_wake = wake < now ? wake : now;
 	th->woken = 1;
 }
 
@@ -357,10 +325,9 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 		k->tustack = th->tu_id;
 	}
 	/* The key is complete: a waker on another CPU may use it from here
-	 * (before, it takes the early path: see handle_waking). */
+	 * (before, it takes the early path: see edge_waking). */
 	barrier_var(k);
 	th->ts_out = now;
-	claim_early_wakeup(th);
 }
 
 /* Adds one interval to k's edge (created on its first interval), with the
@@ -421,7 +388,9 @@ static __always_inline void switch_in(void *ctx, struct task_struct *next, __u64
 	ts_out = th->ts_out;
 	th->ts_in = now;
 	th->ts_out = 0;
-	th->early_ts = 0;
+	if (ts_out && ts_out <= now)
+		claim_early_wakeup(th, ts_out, now);
+	th->early_ts = 0; /* used, stale, or of a sleep that was cancelled */
 	if (!th->tot.comm[0])
 		task_comms(next, btf, th->tot.comm, th->tot.pcomm);
 	if (!ts_out || ts_out > now)
@@ -542,8 +511,8 @@ static __always_inline struct pt_regs *note_waker(struct wf_edge_key *k, struct 
  * waiting for a wakeup), and in *regsp the waker's user registers.
  */
 static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct wf_thread *th, struct task_struct *p,
-						       __u32 tid, struct task_struct *cur, __u32 wtgid, __u32 wtid,
-						       bool btf, struct pt_regs **regsp)
+						       struct task_struct *cur, __u32 wtgid, __u32 wtid, bool btf,
+						       struct pt_regs **regsp)
 {
 	struct pt_regs *regs;
 	struct wf_edge_key *k;
@@ -557,10 +526,10 @@ static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct wf_thre
 		 * state (or no wakeup would be traced): either it is between
 		 * that and its switch-out, and this wakeup ends the interval
 		 * that is about to start, or the wakeup cancels the sleep.
-		 * sched_wakeup tells which (handle_wakeup). Whether the thread
-		 * is still queued cannot tell it here: the thread may dequeue
-		 * itself while this handler runs, before try_to_wake_up looks
-		 * (measured: 0.5% of haproxy's intervals lost their waker). */
+		 * The switch-in tells which (claim_early_wakeup). Whether the
+		 * thread is still queued cannot tell it here: the thread may
+		 * dequeue itself while this handler runs, before try_to_wake_up
+		 * looks (measured: 0.5% of haproxy's intervals lost their waker). */
 		early = true;
 	} else if (th->key.kind != WF_BPF_KIND_BLOCKED) {
 		return NULL;
@@ -583,7 +552,6 @@ static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct wf_thre
 		 * key is only known at the switch-out. */
 		barrier_var(k);
 		th->early_ts = now;
-		wake_pending_set(tid); /* for handle_wakeup */
 		return k;
 	}
 	th->early_ts = 0;
@@ -633,7 +601,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 	struct wf_thread *th;
 
 	th = target_thread(p, tgid, tid, btf, false);
-	k = edge_waking(ctx, th, p, tid, cur, wtgid, wtid, btf, &regs);
+	k = edge_waking(ctx, th, p, cur, wtgid, wtid, btf, &regs);
 	if (!chains_on(btf))
 		return 0;
 	if (!k) {
@@ -644,35 +612,7 @@ static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool 
 			return 0;
 		regs = note_waker(k, cur, wtgid, wtid);
 	}
-	chain_waking(ctx, p, tgid, tid, th, cur, wtgid, wtid, k, regs, btf);
-	return 0;
-}
-
-/*
- * sched_wakeup settles a wakeup sched_waking saw while the target was still
- * on the CPU: it fires once the wakeup is done, after the target's
- * switch-out if the target did go to sleep (the switch-out has then used
- * the early wakeup, or ran before it was there: it is used now), before it
- * if the wakeup only cancelled the sleep (the early wakeup must then not be
- * pinned on a later, unrelated sleep).
- */
-static __always_inline int handle_wakeup(struct task_struct *p, bool btf)
-{
-	__u32 tid = task_tid(p, btf), tgid;
-	struct wf_thread *th = NULL;
-
-	if (!wake_pending_take(tid))
-		return 0; /* the common case: the waking settled everything */
-	tgid = task_tgid(p, btf);
-	if (maybe_target(tgid))
-		th = bpf_map_lookup_elem(&threads, &tid);
-	if (chains_on(btf))
-		chain_wakeup(p, tgid, th, btf);
-	if (!th || !th->early_ts)
-		return 0;
-	if (th->ts_out)
-		claim_early_wakeup(th);
-	th->early_ts = 0; /* used, or the sleep was cancelled */
+	chain_waking(ctx, p, tgid, th, cur, wtgid, wtid, k, regs, btf);
 	return 0;
 }
 
@@ -719,7 +659,6 @@ int util_read_kernel(struct bpf_raw_tracepoint_args *ctx)
 TWINS(sched_switch, return handle_switch(ctx, preempt, prev, next, switch_has_prev_state ? ctx[3] : 0, btf);,
       bool preempt, struct task_struct *prev, struct task_struct *next)
 TWINS(sched_waking, return handle_waking(ctx, p, btf);, struct task_struct *p)
-TWINS(sched_wakeup, return handle_wakeup(p, btf);, struct task_struct *p)
 TWINS(sched_process_exec, return handle_exec(p);, struct task_struct *p)
 TWINS(sched_process_fork, chain_fork(parent, child); return handle_fork(parent, child);,
       struct task_struct *parent, struct task_struct *child)

@@ -119,8 +119,8 @@ struct wf_edge_val {
 #define WF_CEND_INTERRUPT 1
 #define WF_CEND_DEPTH 2
 #define WF_CEND_UNTRACKED 3
-/* wf_cause.gen until sched_wakeup stamps it (the task's nvcsw then). */
-#define WF_CAUSE_PENDING (~0ULL)
+/* wf_cause.gen while the cause is rewritten: matches no count. */
+#define WF_CAUSE_VOID (~0ULL)
 
 struct wf_chain_link {
 	/* The waker part of struct wf_edge_key, byte for byte. */
@@ -147,7 +147,8 @@ struct wf_cause {
 	__u64 last_walk_ns; /* first-hop stacks walked for this task (rate limit) */
 	__u8 n;		    /* links; 0: none */
 	__u8 end;	    /* WF_CEND_*: why there is no earlier link */
-	__u8 pad[6];
+	__u8 on_cpu;	    /* the wakee was on its CPU at the waking (cause_current) */
+	__u8 pad[5];
 	struct wf_chain_link links[WF_CHAIN_LINKS];
 };
 

@@ -162,7 +162,7 @@ static bool on_demand_program(const char *tp)
 
 static bool is_sched_program(const char *tp)
 {
-	return !strcmp(tp, "sched_switch") || !strcmp(tp, "sched_waking") || !strcmp(tp, "sched_wakeup");
+	return !strcmp(tp, "sched_switch") || !strcmp(tp, "sched_waking");
 }
 
 void sched_detach(struct wf_capture *c)
