@@ -41,6 +41,7 @@ import {
   unaryCall,
 } from './backend/grafana-host';
 import { startChainWorkloads, type ChainWorkloads } from './backend/chain-workloads';
+import { AgentProxy, startAgentProxy } from './backend/agent-proxy';
 
 interface EdgeJson {
   id: number;
@@ -248,6 +249,67 @@ describe('backend end to end: two real agents', () => {
       ['chains', 'nodes', 'edges']
     );
     assert.ok(r.frames[1].fields.some((f) => f.name === 'arc__ipc.eventfd'));
+  });
+
+  test("chains in two phases (numbers first, then each agent's share whole): the same frames as in one phase", async () => {
+    // The same two agents behind proxies (so under the same names), played as agents from before fields=
+    // (the backend then asks each its whole top N at once, as before the two phases) or passed through.
+    const proxies = await Promise.all([startAgentProxy(a.url), startAgentProxy(b.url)]);
+    try {
+      const via = {
+        ...settings,
+        uid: 'two-phase',
+        jsonData: { ...settings.jsonData, agentUrls: proxies.map((x) => x.url) },
+      };
+      const ask = async (model: Record<string, unknown>) => {
+        for (const x of proxies) {
+          x.requests.length = 0;
+        }
+        const r = (
+          await query(p, queryRequest(via, [{ refId: 'C', model: { queryType: 'chains', ...model }, ...range() }]))
+        ).C;
+        assert.equal(r.status, 200, r.error);
+        // Everything of each frame but the query string it names (one phase or two) and its size (which holds that).
+        return r.frames.map((f) => ({
+          name: f.name,
+          refId: f.refId,
+          meta: { ...f.meta, executedQueryString: undefined },
+          fields: f.fields,
+        }));
+      };
+      const edgeRequests = (x: AgentProxy) =>
+        x.requests.filter((u) => u.startsWith('/api/v1/edges')).map((u) => new URL(u, 'http://x/').searchParams);
+      for (const model of [{ limit: 20 }, { limit: 3, sort: 'count' }, { limit: 1000, sort: 'runq' }]) {
+        proxies.forEach((x) => (x.mode = 'before-fields'));
+        const onePhase = await ask(model);
+        for (const x of proxies) {
+          // Refused with fields=, then asked whole.
+          assert.deepEqual(
+            edgeRequests(x).map((q) => [q.get('fields'), q.get('limit')]),
+            [
+              ['numbers', String(model.limit)],
+              [null, String(model.limit)],
+            ]
+          );
+        }
+        proxies.forEach((x) => (x.mode = 'pass'));
+        const twoPhase = await ask(model);
+        assert.deepEqual(twoPhase, onePhase, JSON.stringify(model));
+        const ids = twoPhase[0].fields.find((f) => f.name === 'node')!.values;
+        for (const x of proxies) {
+          const share = ids.filter((n) => n === new URL(x.url).host).length;
+          assert.deepEqual(
+            edgeRequests(x).map((q) => [q.get('fields'), q.get('limit')]),
+            [['numbers', String(model.limit)], ...(share ? [[null, String(share)]] : [])],
+            `${x.url} ${JSON.stringify(model)}`
+          );
+        }
+        proxies[0].mode = 'before-fields';
+        assert.deepEqual(await ask(model), onePhase, `one agent before fields=, ${JSON.stringify(model)}`);
+      }
+    } finally {
+      await Promise.all(proxies.map((x) => x.close()));
+    }
   });
 
   test('flamegraph: the root is the off-CPU time of every edge of both agents', async () => {

@@ -427,6 +427,25 @@ describe('serve: live API', () => {
     assert.ok(timers.body.edges.every((e) => e.category === 'ipc.futex'));
   });
 
+  test('edges: fields=numbers lists the same edges, in the same order, with the same numbers and nothing else', async () => {
+    // A range that ended two windows ago: both answers read the same windows.
+    const to = Math.floor(Date.now() / 1000) * 1000 - 2000;
+    const q = `from=${to - 20000}&to=${to}&limit=5&sort=offcpu`;
+    const whole = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${q}`);
+    const numbers = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${q}&fields=numbers`);
+    assert.equal(whole.status, 200, whole.text);
+    assert.equal(numbers.status, 200, numbers.text);
+    assert.ok(whole.body.edges.length >= 2, whole.text);
+    assert.equal(numbers.body.matched, whole.body.matched);
+    const keys = ['id', 'count', 'offcpu_us', 'offcpu_max_us', 'runq_us', 'first_seen_ms', 'last_seen_ms'] as const;
+    assert.deepEqual(
+      numbers.body.edges,
+      whole.body.edges.map((e) =>
+        Object.fromEntries(keys.map((k) => [k, (e as unknown as Record<string, unknown>)[k]]))
+      )
+    );
+  });
+
   test('/metrics: Prometheus text with the wake counters and the agent health', async () => {
     const r = await get(`${d.url}/metrics`);
     assert.equal(r.status, 200);
@@ -475,6 +494,8 @@ describe('serve: live API', () => {
     ['/api/v1/edges?sort=name', 400, /unknown sort/],
     ['/api/v1/edges?pid=-3', 400, /pid must be/],
     ['/api/v1/edges?from=1&from=2', 400, /given twice/],
+    ['/api/v1/edges?fields=stacks', 400, /unknown fields 'stacks' \(all, numbers\)/],
+    ['/api/v1/chains?fields=numbers', 400, /unknown parameter 'fields'/],
     ['/api/v1/status?verbose=1', 400, /takes none/],
     ['/api/v1/targets?x', 400, /has no value|takes none/],
     [`/api/v1/series?pod=${'a'.repeat(5000)}`, 414, /longer than 4096/],

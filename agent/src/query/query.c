@@ -11,6 +11,7 @@ static const char *const by_names[] = { "category", "activity", "target", "role"
 static const char *const metric_names[] = { "offcpu",	 "wakeups",   "runq",	  "preempt_ratio", "preempt_count_ratio",
 					    "throttled", "oncpu",     "preempted", "switches",	    "involuntary" };
 static const char *const sort_names[] = { "offcpu", "count", "runq" };
+static const char *const fields_names[] = { "all", "numbers" };
 static const char *const filter_names[] = { "namespace", "workload", "pod",	 "pid",	    "comm",
 					    "thread",	 "role",     "category", "activity" };
 
@@ -146,7 +147,7 @@ static bool category_prefix_known(const char *v)
 	return false;
 }
 
-enum param_kind { P_FROM, P_TO, P_STEP, P_BY, P_METRIC, P_LIMIT, P_SORT, P_DEPTH, P_FILTER, P__COUNT };
+enum param_kind { P_FROM, P_TO, P_STEP, P_BY, P_METRIC, P_LIMIT, P_SORT, P_DEPTH, P_FIELDS, P_FILTER, P__COUNT };
 
 struct param {
 	const char *name;
@@ -163,6 +164,7 @@ static const struct param edges_params[] = {
 	{ "to", P_TO, 0 },
 	{ "limit", P_LIMIT, 0 },
 	{ "sort", P_SORT, 0 },
+	{ "fields", P_FIELDS, 0 },
 };
 static const struct param chains_params[] = {
 	{ "from", P_FROM, 0 }, { "to", P_TO, 0 }, { "limit", P_LIMIT, 0 }, { "sort", P_SORT, 0 }, { "depth", P_DEPTH, 0 },
@@ -267,7 +269,7 @@ static int check_metric(const struct wf_query *q, char *err, size_t errlen)
 	return 0;
 }
 
-/* One of a fixed list of names (by, metric, sort): its index, or 400 naming the choices. */
+/* One of a fixed list of names (by, metric, sort, fields): its index, or 400 naming the choices. */
 static int set_choice(const char *const *list, size_t n, const char *what, const char *value, int *out, char *err,
 		      size_t errlen)
 {
@@ -318,6 +320,10 @@ static int set_param(struct wf_query *q, const struct param *p, const char *valu
 	case P_SORT:
 		if (!(rc = CHOICE(sort_names, "sort", value, &choice, err, errlen)))
 			q->sort = (enum wf_sort)choice;
+		break;
+	case P_FIELDS:
+		if (!(rc = CHOICE(fields_names, "fields", value, &choice, err, errlen)))
+			q->fields = (enum wf_edge_fields)choice;
 		break;
 	case P_LIMIT:
 		if (value[0] == '-')

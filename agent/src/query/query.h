@@ -54,6 +54,15 @@ bool query_metric_per_thread(enum wf_metric m);
 
 enum wf_sort { WF_SORT_OFFCPU = 0, WF_SORT_COUNT, WF_SORT_RUNQ };
 
+/* What each edge of /api/v1/edges carries. */
+enum wf_edge_fields {
+	WF_FIELDS_ALL = 0, /* the whole edge: its record (names, stacks, explanation) and the range's numbers */
+	/* Only its id, the range's numbers and times: no record is read from the
+	 * store. For a client that merges several agents' top N and then asks
+	 * each for the whole edges of those that made it (limit = how many). */
+	WF_FIELDS_NUMBERS,
+};
+
 enum wf_filter_field {
 	WF_F_NAMESPACE = 0,
 	WF_F_WORKLOAD,
@@ -83,6 +92,7 @@ struct wf_query {
 	int limit;
 	enum wf_sort sort;
 	int depth; /* chains: links kept per chain, 1..WF_QUERY_MAX_DEPTH */
+	enum wf_edge_fields fields; /* edges only */
 	bool range_capped; /* from was moved forward to keep within WF_QUERY_MAX_RANGE_MS */
 	struct wf_filter filter;
 	/* Decoded strings never outgrow their encoding plus one NUL per name or

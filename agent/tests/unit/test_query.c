@@ -51,6 +51,10 @@ static const struct bad_case bad_cases[] = {
 	  "switches, involuntary)" },
 	{ WF_EP_SERIES, "metric=", 400, "unknown metric ''" },
 	{ WF_EP_EDGES, "sort=name", 400, "unknown sort 'name'" },
+	{ WF_EP_EDGES, "fields=stacks", 400, "unknown fields 'stacks' (all, numbers)" },
+	{ WF_EP_EDGES, "fields=numbers&fields=all", 400, "given twice" },
+	{ WF_EP_CHAINS, "fields=numbers", 400, "unknown parameter 'fields'" },
+	{ WF_EP_SERIES, "fields=numbers", 400, "unknown parameter 'fields'" },
 	/* limit */
 	{ WF_EP_EDGES, "limit=-1", 400, "limit must not be negative" },
 	{ WF_EP_EDGES, "limit=0", 400, "limit must be a positive integer" },
@@ -167,6 +171,11 @@ static void test_defaults(void **state)
 	assert_int_equal(q->from_ms, 0); /* an hour before 5 s after the epoch: clamped */
 	assert_int_equal(q->limit, WF_QUERY_DEFAULT_LIMIT);
 	assert_int_equal(q->sort, WF_SORT_OFFCPU);
+	assert_int_equal(q->fields, WF_FIELDS_ALL);
+	assert_int_equal(query_parse(WF_EP_EDGES, "fields=numbers", 14, NOW, q, err, sizeof(err)), 0);
+	assert_int_equal(q->fields, WF_FIELDS_NUMBERS);
+	assert_int_equal(query_parse(WF_EP_EDGES, "fields=all", 10, NOW, q, err, sizeof(err)), 0);
+	assert_int_equal(q->fields, WF_FIELDS_ALL);
 
 	assert_int_equal(query_parse(WF_EP_PLAIN, "", 0, NOW, q, err, sizeof(err)), 0);
 	free(q);

@@ -15,7 +15,7 @@ import { EdgeBatch } from '../agent-edges';
 import { TextInterner } from '../json-cursor';
 import { DecodedQuery } from '../query';
 import { QueryAnswer, QueryEnv } from './context';
-import { topEdges } from './edges';
+import { everyAgentsTopEdges } from './edges';
 
 /**
  * A node and its children: most nodes of an off-wake graph have one (paths
@@ -154,7 +154,7 @@ export function buildFlamegraph(paths: Array<{ path: string[]; value: number }>,
 
 export async function flamegraphQuery(q: DecodedQuery, m: FlamegraphQueryModel, env: QueryEnv): Promise<QueryAnswer> {
   // `limit` edges of each agent (src/shared/query.ts), all of them in the graph.
-  const top = await topEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env, false);
+  const top = await everyAgentsTopEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env);
   const trie = new FlameTrie();
   const names = new TextInterner();
   for (const { batch, row } of top.edges) {
