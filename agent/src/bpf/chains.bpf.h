@@ -154,11 +154,12 @@ static __always_inline struct wf_cause *waker_cause(struct task_struct *cur, __u
  * p is a target) of the chain scope; wk is the waker part of the wakeup
  * (an edge key's, filled by note_waker). p's cause becomes the waker's
  * current cause shifted by one, cut at chain_links, with this link last.
- * regs: the waker's user registers (for first-hop stacks).
+ * regs: the waker's user registers (for first-hop stacks); now: the time
+ * if the edge's waking read it, else 0.
  */
 static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32 tgid, struct wf_thread *th,
 					 struct task_struct *cur, __u32 wtgid, __u32 wtid, const struct wf_edge_key *wk,
-					 struct pt_regs *regs, bool btf)
+					 struct pt_regs *regs, __u64 now, bool btf)
 {
 	struct wf_cause *nc, *oc = NULL;
 	struct wf_chain_link *l;
@@ -216,9 +217,10 @@ static __always_inline void chain_waking(void *ctx, struct task_struct *p, __u32
 	if (keep == 0 && !l->wkstack) {
 		/* The first hop's stacks (an interrupt's: its kernel stack only):
 		 * walked at most once per sample period per wakee, so a busy
-		 * chain costs one walk a second. */
-		__u64 now = bpf_ktime_get_boot_ns();
-
+		 * chain costs one walk a second. (A clock read is a helper
+		 * call: the edge's is reused.) */
+		if (!now)
+			now = bpf_ktime_get_boot_ns();
 		if (now - nc->last_walk_ns >= sample_period_ns) {
 			nc->last_walk_ns = now;
 			l->wkstack = btf ? walk_waker_kstack(ctx, cur)

@@ -278,11 +278,13 @@ static __always_inline void note_preemption(void *ctx, struct wf_thread *th, str
 }
 
 /* prev (== current) leaves the CPU. */
-static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *next, __u64 state,
-				       __u64 *nowp, bool btf)
+static __always_inline void switch_out(void *ctx, bool preempt, struct task_struct *prev_arg,
+				       struct task_struct *next, __u64 state, __u64 *nowp, bool btf)
 {
-	/* prev is the current task: a BTF pointer in raw_tp programs too. */
-	struct task_struct *prev = bpf_get_current_task_btf();
+	/* tp_btf's argument is a BTF pointer already (no helper call: every
+	 * task on the node pays this path); raw_tp's is a bare address, and
+	 * the helper gives the current task's BTF pointer. */
+	struct task_struct *prev = btf ? prev_arg : bpf_get_current_task_btf();
 	__u32 tgid = prev->tgid, tid = prev->pid;
 	struct wf_thread *th;
 	struct wf_edge_key *k;
@@ -453,7 +455,7 @@ static __always_inline int handle_switch(void *ctx, bool preempt, struct task_st
 	__u64 now = 0; /* read once, and only for targets */
 
 	irq_state_heal();
-	switch_out(ctx, preempt, next, switch_has_prev_state ? prev_state : get_task_state(prev), &now, btf);
+	switch_out(ctx, preempt, prev, next, switch_has_prev_state ? prev_state : get_task_state(prev), &now, btf);
 	switch_in(ctx, next, &now, btf);
 	return 0;
 }
@@ -508,11 +510,12 @@ static __always_inline struct pt_regs *note_waker(struct wf_edge_key *k, struct 
 /*
  * current (cur: thread wtid of process wtgid) wakes target p: the waker
  * part of p's edge. Returns the key it filled (NULL if p is no target
- * waiting for a wakeup), and in *regsp the waker's user registers.
+ * waiting for a wakeup), in *regsp the waker's user registers and in *nowp
+ * the time it read (left 0 if it read none).
  */
 static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct wf_thread *th, struct task_struct *p,
 						       struct task_struct *cur, __u32 wtgid, __u32 wtid, bool btf,
-						       struct pt_regs **regsp)
+						       struct pt_regs **regsp, __u64 *nowp)
 {
 	struct pt_regs *regs;
 	struct wf_edge_key *k;
@@ -534,7 +537,7 @@ static __always_inline struct wf_edge_key *edge_waking(void *ctx, struct wf_thre
 	} else if (th->key.kind != WF_BPF_KIND_BLOCKED) {
 		return NULL;
 	}
-	now = bpf_ktime_get_boot_ns();
+	now = *nowp = bpf_ktime_get_boot_ns();
 	/* An early wakeup is kept apart: the switch-out rewrites the key, and
 	 * may run concurrently on the target's CPU. */
 	k = early ? &th->early : &th->key;
@@ -593,26 +596,31 @@ struct {
  * is a target, p's cause if it is in the chain scope. */
 static __always_inline int handle_waking(void *ctx, struct task_struct *p, bool btf)
 {
-	__u32 tgid = task_tgid(p, btf), tid = task_tid(p, btf);
-	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 wtgid = cur->tgid, wtid = cur->pid, zero = 0;
+	__u32 tgid = task_tgid(p, btf), tid = task_tid(p, btf), wtgid, wtid, zero = 0;
 	struct pt_regs *regs = NULL;
+	struct task_struct *cur;
 	struct wf_edge_key *k;
 	struct wf_thread *th;
+	__u64 now = 0;
 
 	th = target_thread(p, tgid, tid, btf, false);
-	k = edge_waking(ctx, th, p, cur, wtgid, wtid, btf, &regs);
+	/* Most wakeups are of tasks neither traced nor in the chain scope:
+	 * they leave before the helper call for the waker. */
+	if (!th && !(chains_on(btf) && in_scope(tgid, btf)))
+		return 0;
+	cur = bpf_get_current_task_btf();
+	wtgid = cur->tgid;
+	wtid = cur->pid;
+	k = edge_waking(ctx, th, p, cur, wtgid, wtid, btf, &regs, &now);
 	if (!chains_on(btf))
 		return 0;
 	if (!k) {
-		if (!th && !in_scope(tgid, btf))
-			return 0;
 		k = bpf_map_lookup_elem(&chain_waker, &zero);
 		if (!k)
 			return 0;
 		regs = note_waker(k, cur, wtgid, wtid);
 	}
-	chain_waking(ctx, p, tgid, th, cur, wtgid, wtid, k, regs, btf);
+	chain_waking(ctx, p, tgid, th, cur, wtgid, wtid, k, regs, now, btf);
 	return 0;
 }
 
