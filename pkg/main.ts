@@ -3,6 +3,8 @@
  * The backend executable's entry point: the plugin protocol (pkg/protocol)
  * serving the wakeflow data source (pkg/datasource).
  */
+// First: V8 flags the process sets on itself before anything allocates.
+import './heap-flags';
 import { WakeflowDataSource } from './datasource/datasource';
 import { closeConnections } from './datasource/agent-client';
 import { servePlugin } from './protocol/serve';
