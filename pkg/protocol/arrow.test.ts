@@ -159,3 +159,47 @@ test('Utf8Builder: whole strings, joined byte ranges and growth give the same co
   const t = tableFromIPC(encodeFrame({ name: 's', fields: [field.string('s', col)] }));
   assert.deepEqual([...t.getChild('s')!.toArray()], col.toArray());
 });
+
+test('Utf8Builder: joined byte ranges in any order, adjacent or apart, and short strings of any text, as the strings would give', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.string({ unit: 'binary', maxLength: 40 }), fc.nat(3)), { maxLength: 12 }),
+      fc.boolean(),
+      fc.array(fc.string({ unit: 'binary', maxLength: 80 }), { maxLength: 6 }),
+      fc.nat(64),
+      (frames, shuffle, texts, hint) => {
+        // An answer's bytes: each frame after a gap of 0-3 bytes.
+        const parts: Buffer[] = [];
+        const starts: number[] = [];
+        const ends: number[] = [];
+        let at = 0;
+        for (const [text, gap] of frames) {
+          const bytes = Buffer.from(text, 'utf8');
+          parts.push(Buffer.alloc(gap, 0x2c), bytes);
+          starts.push(at + gap);
+          ends.push(at + gap + bytes.length);
+          at += gap + bytes.length;
+        }
+        const order = frames.map((_, i) => i);
+        if (shuffle) {
+          order.reverse();
+        }
+        const src = Buffer.concat(parts);
+        const b = new Utf8Builder(2, hint);
+        b.addJoined(
+          src,
+          Int32Array.from(order, (i) => starts[i]),
+          Int32Array.from(order, (i) => ends[i]),
+          0,
+          order.length
+        );
+        b.endValue();
+        texts.forEach((t) => b.addString(t));
+        b.endValue();
+        const want = [order.map((i) => Buffer.from(frames[i][0], 'utf8').toString('utf8')).join('\n'), texts.join('')];
+        assert.deepEqual(b.finish().toArray(), want);
+      }
+    ),
+    { numRuns: 2000 }
+  );
+});
