@@ -312,6 +312,48 @@ describe('backend end to end: two real agents', () => {
     }
   });
 
+  test('flamegraph: asked as paths (fields=paths), the same frame as from whole edges', async () => {
+    const proxies = await Promise.all([startAgentProxy(a.url), startAgentProxy(b.url)]);
+    try {
+      const via = {
+        ...settings,
+        uid: 'paths',
+        jsonData: { ...settings.jsonData, agentUrls: proxies.map((x) => x.url) },
+      };
+      const ask = async (model: Record<string, unknown>) => {
+        for (const x of proxies) {
+          x.requests.length = 0;
+        }
+        const r = (
+          await query(p, queryRequest(via, [{ refId: 'F', model: { queryType: 'flamegraph', ...model }, ...range() }]))
+        ).F;
+        assert.equal(r.status, 200, r.error);
+        assert.ok(r.frames[0].fields[0].values.length > 10, 'a flame graph of many rows');
+        return r.frames.map((f) => ({
+          name: f.name,
+          meta: { ...f.meta, executedQueryString: undefined },
+          fields: f.fields,
+        }));
+      };
+      const fieldsAsked = (x: AgentProxy) =>
+        x.requests
+          .filter((u) => u.startsWith('/api/v1/edges'))
+          .map((u) => new URL(u, 'http://x/').searchParams.get('fields'));
+      for (const model of [{}, { value: 'count', limit: 5 }]) {
+        proxies.forEach((x) => (x.mode = 'before-fields'));
+        const whole = await ask(model);
+        proxies.forEach((x) => assert.deepEqual(fieldsAsked(x), ['paths', null]));
+        proxies.forEach((x) => (x.mode = 'pass'));
+        assert.deepEqual(await ask(model), whole, JSON.stringify(model));
+        proxies.forEach((x) => assert.deepEqual(fieldsAsked(x), ['paths']));
+        proxies[1].mode = 'before-fields';
+        assert.deepEqual(await ask(model), whole, `one agent before fields=, ${JSON.stringify(model)}`);
+      }
+    } finally {
+      await Promise.all(proxies.map((x) => x.close()));
+    }
+  });
+
   test('flamegraph: the root is the off-CPU time of every edge of both agents', async () => {
     const r = (await query(p, queryRequest(settings, [{ refId: 'F', model: { queryType: 'flamegraph' }, ...range() }])))
       .F;

@@ -427,7 +427,7 @@ describe('serve: live API', () => {
     assert.ok(timers.body.edges.every((e) => e.category === 'ipc.futex'));
   });
 
-  test('edges: fields=numbers lists the same edges, in the same order, with the same numbers and nothing else', async () => {
+  test('edges: fields=numbers and fields=paths list the same edges, in the same order, with the same numbers and nothing else', async () => {
     // A range that ended two windows ago: both answers read the same windows.
     const to = Math.floor(Date.now() / 1000) * 1000 - 2000;
     const q = `from=${to - 20000}&to=${to}&limit=5&sort=offcpu`;
@@ -438,12 +438,25 @@ describe('serve: live API', () => {
     assert.ok(whole.body.edges.length >= 2, whole.text);
     assert.equal(numbers.body.matched, whole.body.matched);
     const keys = ['id', 'count', 'offcpu_us', 'offcpu_max_us', 'runq_us', 'first_seen_ms', 'last_seen_ms'] as const;
+    const numbersOf = (e: ApiEdge) =>
+      Object.fromEntries(keys.map((k) => [k, (e as unknown as Record<string, unknown>)[k]]));
+    assert.deepEqual(numbers.body.edges, whole.body.edges.map(numbersOf));
+    // fields=paths: the numbers and what an off-wake path needs, as the whole answer has them.
+    const paths = await get<EdgesAnswer>(`${d.url}/api/v1/edges?${q}&fields=paths`);
+    assert.equal(paths.status, 200, paths.text);
+    assert.equal(paths.body.matched, whole.body.matched);
     assert.deepEqual(
-      numbers.body.edges,
-      whole.body.edges.map((e) =>
-        Object.fromEntries(keys.map((k) => [k, (e as unknown as Record<string, unknown>)[k]]))
-      )
+      paths.body.edges,
+      whole.body.edges.map((e) => ({
+        ...numbersOf(e),
+        waker: { comm: e.waker.comm, context: e.waker.context },
+        target: { comm: e.target.comm },
+        stacks_sampled: (e as unknown as { stacks_sampled: boolean }).stacks_sampled,
+        waker_stack: e.waker_stack,
+        target_stack: e.target_stack,
+      }))
     );
+    assert.ok(paths.body.edges.some((e) => e.waker_stack.length > 0 && e.target_stack.length > 0));
   });
 
   test('/metrics: Prometheus text with the wake counters and the agent health', async () => {
@@ -494,7 +507,7 @@ describe('serve: live API', () => {
     ['/api/v1/edges?sort=name', 400, /unknown sort/],
     ['/api/v1/edges?pid=-3', 400, /pid must be/],
     ['/api/v1/edges?from=1&from=2', 400, /given twice/],
-    ['/api/v1/edges?fields=stacks', 400, /unknown fields 'stacks' \(all, numbers\)/],
+    ['/api/v1/edges?fields=stacks', 400, /unknown fields 'stacks' \(all, numbers, paths\)/],
     ['/api/v1/chains?fields=numbers', 400, /unknown parameter 'fields'/],
     ['/api/v1/status?verbose=1', 400, /takes none/],
     ['/api/v1/targets?x', 400, /has no value|takes none/],

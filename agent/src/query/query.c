@@ -11,7 +11,7 @@ static const char *const by_names[] = { "category", "activity", "target", "role"
 static const char *const metric_names[] = { "offcpu",	 "wakeups",   "runq",	  "preempt_ratio", "preempt_count_ratio",
 					    "throttled", "oncpu",     "preempted", "switches",	    "involuntary" };
 static const char *const sort_names[] = { "offcpu", "count", "runq" };
-static const char *const fields_names[] = { "all", "numbers" };
+static const char *const fields_names[] = { "all", "numbers", "paths" };
 static const char *const filter_names[] = { "namespace", "workload", "pod",	 "pid",	    "comm",
 					    "thread",	 "role",     "category", "activity" };
 

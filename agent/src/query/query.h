@@ -61,6 +61,10 @@ enum wf_edge_fields {
 	 * store. For a client that merges several agents' top N and then asks
 	 * each for the whole edges of those that made it (limit = how many). */
 	WF_FIELDS_NUMBERS,
+	/* The numbers and what an off-wake path needs: the waker's thread name
+	 * and context, the target's thread name, both stacks; no explanation,
+	 * facts, labels, role, kind or category (the flame graph's). */
+	WF_FIELDS_PATHS,
 };
 
 enum wf_filter_field {

@@ -572,6 +572,26 @@ void report_json_edge_members(struct json *j, const struct wf_edge *e, const str
 	json_time(j, "last_seen", e->last_seen_ns);
 }
 
+void report_json_edge_path_members(struct json *j, const struct wf_edge *e)
+{
+	json_key(j, "waker");
+	json_obj_begin(j);
+	json_key(j, "comm");
+	json_str(j, e->waker.comm);
+	json_key(j, "context");
+	json_str(j, wf_context_name(e->context));
+	json_obj_end(j);
+	json_key(j, "target");
+	json_obj_begin(j);
+	json_key(j, "comm");
+	json_str(j, e->target.comm);
+	json_obj_end(j);
+	json_key(j, "stacks_sampled");
+	json_bool(j, e->stacks_sampled);
+	report_json_stack(j, "waker_stack", &e->waker_stack);
+	report_json_stack(j, "target_stack", &e->target_stack);
+}
+
 static int write_json(FILE *out, const struct wf_edge_list *edges, const struct wf_report_meta *meta,
 		      const size_t *order)
 {

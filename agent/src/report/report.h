@@ -54,6 +54,11 @@ int report_write(FILE *out, enum wf_format fmt, const struct wf_edge_list *edges
  * JSON object the caller has open, so that it can add its own. */
 void report_json_edge_members(struct json *j, const struct wf_edge *e, const struct wf_rules *rules);
 
+/* Writes what an off-wake path of the edge needs (docs/api.md, fields=paths):
+ * "waker" {comm, context}, "target" {comm}, stacks_sampled and both stacks,
+ * each as report_json_edge_members writes it. */
+void report_json_edge_path_members(struct json *j, const struct wf_edge *e);
+
 /* Writes the chain's members (hops, links, count, offcpu_us, runq_us,
  * ended_by: the chain object of `record --format json`, and of
  * /api/v1/chains before the API adds id, labels and times) into the JSON

@@ -178,11 +178,10 @@ static void json_us_sum(struct json *j, const char *key, uint64_t us)
 	json_f64(j, (us * 1000) / 1000.0);
 }
 
-/* One edge of a fields=numbers answer: its id and the range's numbers and
- * times, nothing from its record (which is not read). */
-static void json_answer_edge_numbers(struct json *j, const struct wf_edge_row *r)
+/* An edge's id and the range's numbers and times, into its open object:
+ * the whole of a fields=numbers edge, nothing from its record. */
+static void json_answer_numbers(struct json *j, const struct wf_edge_row *r)
 {
-	json_obj_begin(j);
 	json_key(j, "id");
 	json_u64(j, r->id);
 	json_key(j, "count");
@@ -194,6 +193,15 @@ static void json_answer_edge_numbers(struct json *j, const struct wf_edge_row *r
 	json_i64(j, r->first_ms);
 	json_key(j, "last_seen_ms");
 	json_i64(j, r->last_ms);
+}
+
+/* One edge of a fields=numbers or fields=paths answer; e is its record (paths only). */
+static void json_answer_edge_part(struct json *j, const struct wf_edge_row *r, const struct wf_edge *e)
+{
+	json_obj_begin(j);
+	json_answer_numbers(j, r);
+	if (e)
+		report_json_edge_path_members(j, e);
 	json_obj_end(j);
 }
 
@@ -201,7 +209,6 @@ enum MHD_Result http_answer_edges(struct wf_http *h, struct MHD_Connection *c, c
 {
 	struct wf_answer_info info;
 	struct wf_edges_acc *a = history_edges(h->ctx.history, q, wall_ms(), &info);
-	bool numbers = q->fields == WF_FIELDS_NUMBERS;
 	struct answer_details d = { 0 };
 	const struct wf_edge_row *r;
 	struct json j;
@@ -210,7 +217,7 @@ enum MHD_Result http_answer_edges(struct wf_http *h, struct MHD_Connection *c, c
 		return http_send_error(h, c, 500, "out of memory");
 	/* A numbers answer reads no record: most of a whole answer's cost
 	 * (docs/performance.md, "The backend's agent requests"). */
-	if (!numbers && answer_details_read(h, a, &d)) {
+	if (q->fields != WF_FIELDS_NUMBERS && answer_details_read(h, a, &d)) {
 		answer_details_free(&d);
 		edges_acc_free(a);
 		return http_send_error(h, c, 500, "out of memory");
@@ -227,14 +234,19 @@ enum MHD_Result http_answer_edges(struct wf_http *h, struct MHD_Connection *c, c
 		memory_warning(&j, h);
 	json_key(&j, "edges");
 	json_arr_begin(&j);
-	if (numbers) {
+	if (q->fields == WF_FIELDS_NUMBERS) {
 		for (size_t i = 0; (r = edges_acc_row(a, i)) && !j.failed; i++)
-			json_answer_edge_numbers(&j, r);
+			json_answer_edge_part(&j, r, NULL);
 	} else {
-		for (size_t i = 0; i < d.n && !j.failed; i++)
-			if (d.found[i]) /* else expired between the scan and now */
+		for (size_t i = 0; i < d.n && !j.failed; i++) {
+			if (!d.found[i]) /* expired between the scan and now */
+				continue;
+			if (q->fields == WF_FIELDS_PATHS)
+				json_answer_edge_part(&j, edges_acc_row(a, i), &d.details[i].edge);
+			else
 				json_answer_edge(&j, edges_acc_row(a, i), &d.details[i].edge, edges_acc_targets(a),
 						 h->ctx.rules);
+		}
 	}
 	json_arr_end(&j);
 	json_obj_end(&j);

@@ -51,7 +51,7 @@ static const struct bad_case bad_cases[] = {
 	  "switches, involuntary)" },
 	{ WF_EP_SERIES, "metric=", 400, "unknown metric ''" },
 	{ WF_EP_EDGES, "sort=name", 400, "unknown sort 'name'" },
-	{ WF_EP_EDGES, "fields=stacks", 400, "unknown fields 'stacks' (all, numbers)" },
+	{ WF_EP_EDGES, "fields=stacks", 400, "unknown fields 'stacks' (all, numbers, paths)" },
 	{ WF_EP_EDGES, "fields=numbers&fields=all", 400, "given twice" },
 	{ WF_EP_CHAINS, "fields=numbers", 400, "unknown parameter 'fields'" },
 	{ WF_EP_SERIES, "fields=numbers", 400, "unknown parameter 'fields'" },
@@ -174,6 +174,8 @@ static void test_defaults(void **state)
 	assert_int_equal(q->fields, WF_FIELDS_ALL);
 	assert_int_equal(query_parse(WF_EP_EDGES, "fields=numbers", 14, NOW, q, err, sizeof(err)), 0);
 	assert_int_equal(q->fields, WF_FIELDS_NUMBERS);
+	assert_int_equal(query_parse(WF_EP_EDGES, "fields=paths", 12, NOW, q, err, sizeof(err)), 0);
+	assert_int_equal(q->fields, WF_FIELDS_PATHS);
 	assert_int_equal(query_parse(WF_EP_EDGES, "fields=all", 10, NOW, q, err, sizeof(err)), 0);
 	assert_int_equal(q->fields, WF_FIELDS_ALL);
 

@@ -11,7 +11,8 @@
  * merged; since the merge takes a prefix of each agent's list, each agent is
  * then asked the whole edges of its share (`limit` = how many of its edges
  * made the cut), so of three agents' 3 N stacks only N are ever formatted.
- * The flame graph needs every agent's N edges whole: one phase.
+ * The flame graph needs every agent's N edges, but of each only what its
+ * path is made of (`fields=paths`: no explanation, facts or labels): one phase.
  */
 import { ChainSort, FILTERS_OF, Filters } from '../../../src/shared/query';
 import { EdgeBatch } from '../agent-edges';
@@ -76,19 +77,55 @@ function warningNotice(agent: Agent, answer: EdgesAnswer): Notice[] {
 }
 
 /**
- * Every agent's top `limit` edges by `sort`, whole, all of them, largest
- * first (ties by node and id, so the order is stable): the flame graph's
- * paths, and the merged top N from a single agent.
+ * An agent from before `fields` (it refuses the parameter it does not know,
+ * as every agent refuses unknown parameters) is asked the whole edges
+ * instead: a whole edge holds every part that `fields` selects.
+ */
+const predatesFields = (e: unknown) =>
+  e instanceof AgentError && e.status === 400 && e.message.includes("unknown parameter 'fields'");
+
+interface PartAnswer {
+  answer: EdgesAnswer;
+  /** The answer holds whole edges (an agent from before `fields`). */
+  whole: boolean;
+}
+
+/** `params` with `fields`, or the whole edges from an agent from before `fields`. */
+async function getEdgeParts(
+  a: Agent,
+  params: Params,
+  fields: string,
+  env: QueryEnv,
+  limit: number
+): Promise<PartAnswer> {
+  try {
+    return { answer: await getEdges(a, [...params, ['fields', fields]], env.client, limit), whole: false };
+  } catch (e) {
+    if (predatesFields(e)) {
+      return { answer: await getEdges(a, params, env.client, limit), whole: true };
+    }
+    throw e;
+  }
+}
+
+/**
+ * Every agent's top `limit` edges by `sort`, all of them, largest first
+ * (ties by node and id, so the order is stable): whole (the merged top N
+ * from a single agent), or with `fields` only their parts (the flame
+ * graph's paths).
  */
 export async function everyAgentsTopEdges(
   q: DecodedQuery,
   filters: Filters,
   sort: ChainSort,
   limit: number,
-  env: QueryEnv
+  env: QueryEnv,
+  fields?: 'paths'
 ): Promise<TopEdges> {
   const params = edgeParams(q, filters, sort, limit);
-  const { ok, notices, failed } = await askAll(env, (a) => getEdges(a, params, env.client, limit));
+  const { ok, notices, failed } = await askAll(env, async (a) =>
+    fields ? (await getEdgeParts(a, params, fields, env, limit)).answer : getEdges(a, params, env.client, limit)
+  );
   const all: EdgeRow[] = [];
   let matched = 0;
   for (const r of ok) {
@@ -96,21 +133,8 @@ export async function everyAgentsTopEdges(
     all.push(...rowsOf(r.agent.name, r.value.edges));
     notices.push(...warningNotice(r.agent, r.value));
   }
-  return { edges: sortMerged(all, sort), matched, notices, failed, executed: queryString(EDGES, params) };
-}
-
-/**
- * An agent from before `fields` (it refuses the parameter it does not know,
- * as every agent refuses unknown parameters) is asked the whole edges in
- * one phase: its answer then needs no second one.
- */
-const predatesFields = (e: unknown) =>
-  e instanceof AgentError && e.status === 400 && e.message.includes("unknown parameter 'fields'");
-
-interface FirstPhase {
-  answer: EdgesAnswer;
-  /** The answer holds whole edges (an agent from before `fields`). */
-  whole: boolean;
+  const asked: Params = fields ? [...params, ['fields', fields]] : params;
+  return { edges: sortMerged(all, sort), matched, notices, failed, executed: queryString(EDGES, asked) };
 }
 
 /**
@@ -135,16 +159,7 @@ export async function topEdges(
   }
   const params = edgeParams(q, filters, sort, limit);
   const numbers: Params = [...params, ['fields', 'numbers']];
-  const first = await askAll(env, async (a): Promise<FirstPhase> => {
-    try {
-      return { answer: await getEdges(a, numbers, env.client, limit), whole: false };
-    } catch (e) {
-      if (predatesFields(e)) {
-        return { answer: await getEdges(a, params, env.client, limit), whole: true };
-      }
-      throw e;
-    }
-  });
+  const first = await askAll(env, (a) => getEdgeParts(a, params, 'numbers', env, limit));
   const notices = first.notices;
   let matched = 0;
   const merged: EdgeRow[] = [];

@@ -154,7 +154,8 @@ export function buildFlamegraph(paths: Array<{ path: string[]; value: number }>,
 
 export async function flamegraphQuery(q: DecodedQuery, m: FlamegraphQueryModel, env: QueryEnv): Promise<QueryAnswer> {
   // `limit` edges of each agent (src/shared/query.ts), all of them in the graph.
-  const top = await everyAgentsTopEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env);
+  // Only the parts of an edge its path is made of (agents from before `fields` send it whole).
+  const top = await everyAgentsTopEdges(q, m, m.value === 'count' ? 'count' : 'offcpu', m.limit, env, 'paths');
   const trie = new FlameTrie();
   const names = new TextInterner();
   for (const { batch, row } of top.edges) {
