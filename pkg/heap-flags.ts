@@ -11,10 +11,11 @@
  * and the dead Buffers of the agents' answers (held in glibc's heap, not
  * V8's) are freed at the next scavenge, which now comes every MiB of young
  * objects rather than every 16. In the bench (three queries over three
- * agents, 3 x 8 rounds each way) the peak RSS fell from 137-157 to
- * 134-142 MiB at the same CPU per query (docs/performance.md, "Backend
- * memory"). The one V8 flag of this kind that still acts once the heap is
- * set up: --max-semi-space-size set here is ignored.
+ * agents, 3 x 8 rounds each way) the peak RSS fell from 137-153 to
+ * 128-132 MiB; the cost is 1-2 ms more CPU per categories query (more
+ * scavenges), nothing measurable on chains (docs/performance.md, "Backend
+ * memory and categories"). The one V8 flag of this kind that still acts
+ * once the heap is set up: --max-semi-space-size set here is ignored.
  */
 import { setFlagsFromString } from 'node:v8';
 
