@@ -7,7 +7,7 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
 
 import { deadline } from './pace';
@@ -116,11 +116,77 @@ export interface Answer<T> {
 
 /** GET; body is the parsed JSON when the answer is JSON (else undefined). */
 export async function get<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<Answer<T>> {
-  const r = await fetch(url, { headers });
+  let r: Response;
+  try {
+    r = await fetch(url, { headers });
+  } catch (e) {
+    // fetch says only "fetch failed": its cause says why, and its socket's
+    // counts whether the connection was a new one (nothing read yet) or a
+    // kept-alive one closed as it was reused.
+    const cause = (e as { cause?: { message?: string; socket?: unknown } }).cause;
+    throw new Error(`GET ${url}: ${String(e)}: ${cause?.message ?? 'no cause'} ${JSON.stringify(cause?.socket ?? {})}`);
+  }
   const text = await r.text();
   const isJson = (r.headers.get('content-type') ?? '').startsWith('application/json');
   const body = (isJson ? JSON.parse(text) : undefined) as T;
   return { status: r.status, body, text, type: r.headers.get('content-type') };
+}
+
+export interface RawAnswer {
+  status: number;
+  /** ms from the call to the end of the answer */
+  ms: number;
+  /** ms from the call to the request written */
+  writtenMs: number;
+  /** when each step happened, in ms from the call: connected, request written, answered, closed */
+  steps: string;
+}
+
+/**
+ * GET on a connection of its own (Connection: close), as a liveness probe
+ * sends it: the request is handed to the socket at once and written as it
+ * connects, and the answer is only collected until the daemon closes, so
+ * the caller's event loop adds next to nothing between the daemon's accept
+ * and the request (the daemon closes a connection that has not sent a whole
+ * request within 5 s of its accept, and under emulation fetch's own work for
+ * 30 requests at once held the loop longer than that: docs/testing.md, runs
+ * 17-18). A failure says which side was late: a request written long before
+ * the daemon closed unanswered waited in the daemon; one written late was
+ * the client's.
+ */
+export function getOnNewConnection(url: string, target: string): Promise<RawAnswer> {
+  const t0 = Date.now();
+  const steps: string[] = [];
+  const step = (what: string) => steps.push(`${what} +${Date.now() - t0} ms`);
+  const u = new URL(url);
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(u.port), u.hostname);
+    s.on('connect', () => step('connected'));
+    let writtenMs = -1;
+    s.write(`GET ${target} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`, () => {
+      writtenMs = Date.now() - t0;
+      step('request written');
+    });
+    s.on('data', (b) => {
+      if (chunks.length === 0) {
+        step('answer began');
+      }
+      chunks.push(b);
+    });
+    let error = '';
+    s.on('error', (e) => (error = `: ${e.message}`));
+    s.on('close', () => {
+      step(`closed (${s.bytesWritten} bytes written, ${s.bytesRead} read)`);
+      const head = Buffer.concat(chunks).toString('latin1').split('\r\n', 1)[0];
+      const m = /^HTTP\/1\.[01] (\d{3}) /.exec(head);
+      if (!m) {
+        reject(new Error(`GET ${target} on a new connection, no answer${error}: ${steps.join(', ')}`));
+        return;
+      }
+      resolve({ status: Number(m[1]), ms: Date.now() - t0, writtenMs, steps: steps.join(', ') });
+    });
+  });
 }
 
 /** Polls fn until it returns a truthy value (returned) or the time is up. */
