@@ -31,6 +31,7 @@ import {
   PluginProcess,
   QEMU_ARM64,
   backendArm64Exe,
+  DecodedFrame,
   callResource,
   checkHealth,
   decodeFrame,
@@ -251,34 +252,49 @@ describe('backend end to end: two real agents', () => {
     assert.ok(r.frames[1].fields.some((f) => f.name === 'arc__ipc.eventfd'));
   });
 
-  test("chains in two phases (numbers first, then each agent's share whole): the same frames as in one phase", async () => {
-    // The same two agents behind proxies (so under the same names), played as agents from before fields=
-    // (the backend then asks each its whole top N at once, as before the two phases) or passed through.
+  /** A frame as two answers to one query are compared: without its size (which holds the query string). */
+  type ComparedFrame = Pick<DecodedFrame, 'name' | 'refId' | 'meta' | 'fields'>;
+
+  /*
+   * The same two agents behind proxies (so under the same names), each
+   * played as an agent from before fields= (the backend then asks it whole
+   * edges at once, as before the two phases) or passed through
+   * (tests/backend/agent-proxy.ts). ask() sends one query of queryType
+   * through them, with a fresh request log, and returns its frames but for
+   * the query string each names (one phase or two).
+   */
+  async function throughProxies(
+    uid: string,
+    queryType: string,
+    run: (proxies: AgentProxy[], ask: (model: Record<string, unknown>) => Promise<ComparedFrame[]>) => Promise<void>
+  ) {
     const proxies = await Promise.all([startAgentProxy(a.url), startAgentProxy(b.url)]);
     try {
-      const via = {
-        ...settings,
-        uid: 'two-phase',
-        jsonData: { ...settings.jsonData, agentUrls: proxies.map((x) => x.url) },
-      };
-      const ask = async (model: Record<string, unknown>) => {
+      const via = { ...settings, uid, jsonData: { ...settings.jsonData, agentUrls: proxies.map((x) => x.url) } };
+      await run(proxies, async (model) => {
         for (const x of proxies) {
           x.requests.length = 0;
         }
-        const r = (
-          await query(p, queryRequest(via, [{ refId: 'C', model: { queryType: 'chains', ...model }, ...range() }]))
-        ).C;
+        const r = (await query(p, queryRequest(via, [{ refId: 'Q', model: { queryType, ...model }, ...range() }]))).Q;
         assert.equal(r.status, 200, r.error);
-        // Everything of each frame but the query string it names (one phase or two) and its size (which holds that).
         return r.frames.map((f) => ({
           name: f.name,
           refId: f.refId,
           meta: { ...f.meta, executedQueryString: undefined },
           fields: f.fields,
         }));
-      };
-      const edgeRequests = (x: AgentProxy) =>
-        x.requests.filter((u) => u.startsWith('/api/v1/edges')).map((u) => new URL(u, 'http://x/').searchParams);
+      });
+    } finally {
+      await Promise.all(proxies.map((x) => x.close()));
+    }
+  }
+
+  /** The query parameters of each /api/v1/edges request a proxy was sent, in order. */
+  const edgeRequests = (x: AgentProxy) =>
+    x.requests.filter((u) => u.startsWith('/api/v1/edges')).map((u) => new URL(u, 'http://x/').searchParams);
+
+  test("chains in two phases (numbers first, then each agent's share whole): the same frames as in one phase", () =>
+    throughProxies('two-phase', 'chains', async (proxies, ask) => {
       for (const model of [{ limit: 20 }, { limit: 3, sort: 'count' }, { limit: 1000, sort: 'runq' }]) {
         proxies.forEach((x) => (x.mode = 'before-fields'));
         const onePhase = await ask(model);
@@ -307,38 +323,16 @@ describe('backend end to end: two real agents', () => {
         proxies[0].mode = 'before-fields';
         assert.deepEqual(await ask(model), onePhase, `one agent before fields=, ${JSON.stringify(model)}`);
       }
-    } finally {
-      await Promise.all(proxies.map((x) => x.close()));
-    }
-  });
+    }));
 
-  test('flamegraph: asked as paths (fields=paths), the same frame as from whole edges', async () => {
-    const proxies = await Promise.all([startAgentProxy(a.url), startAgentProxy(b.url)]);
-    try {
-      const via = {
-        ...settings,
-        uid: 'paths',
-        jsonData: { ...settings.jsonData, agentUrls: proxies.map((x) => x.url) },
-      };
+  test('flamegraph: asked as paths (fields=paths), the same frame as from whole edges', () =>
+    throughProxies('paths', 'flamegraph', async (proxies, askFrames) => {
       const ask = async (model: Record<string, unknown>) => {
-        for (const x of proxies) {
-          x.requests.length = 0;
-        }
-        const r = (
-          await query(p, queryRequest(via, [{ refId: 'F', model: { queryType: 'flamegraph', ...model }, ...range() }]))
-        ).F;
-        assert.equal(r.status, 200, r.error);
-        assert.ok(r.frames[0].fields[0].values.length > 10, 'a flame graph of many rows');
-        return r.frames.map((f) => ({
-          name: f.name,
-          meta: { ...f.meta, executedQueryString: undefined },
-          fields: f.fields,
-        }));
+        const frames = await askFrames(model);
+        assert.ok(frames[0].fields[0].values.length > 10, 'a flame graph of many rows');
+        return frames;
       };
-      const fieldsAsked = (x: AgentProxy) =>
-        x.requests
-          .filter((u) => u.startsWith('/api/v1/edges'))
-          .map((u) => new URL(u, 'http://x/').searchParams.get('fields'));
+      const fieldsAsked = (x: AgentProxy) => edgeRequests(x).map((q) => q.get('fields'));
       for (const model of [{}, { value: 'count', limit: 5 }]) {
         proxies.forEach((x) => (x.mode = 'before-fields'));
         const whole = await ask(model);
@@ -349,10 +343,7 @@ describe('backend end to end: two real agents', () => {
         proxies[1].mode = 'before-fields';
         assert.deepEqual(await ask(model), whole, `one agent before fields=, ${JSON.stringify(model)}`);
       }
-    } finally {
-      await Promise.all(proxies.map((x) => x.close()));
-    }
-  });
+    }));
 
   test('flamegraph: the root is the off-CPU time of every edge of both agents', async () => {
     const r = (await query(p, queryRequest(settings, [{ refId: 'F', model: { queryType: 'flamegraph' }, ...range() }])))
