@@ -54,6 +54,10 @@ int report_write(FILE *out, enum wf_format fmt, const struct wf_edge_list *edges
  * JSON object the caller has open, so that it can add its own. */
 void report_json_edge_members(struct json *j, const struct wf_edge *e, const struct wf_rules *rules);
 
+/* "key": ns in microseconds, or null when not known: every answer's
+ * microsecond members are written by this one, so they are the same doubles. */
+void report_json_us(struct json *j, const char *key, bool known, uint64_t ns);
+
 /* Writes what an off-wake path of the edge needs (docs/api.md, fields=paths):
  * "waker" {comm, context}, "target" {comm}, stacks_sampled and both stacks,
  * each as report_json_edge_members writes it. */

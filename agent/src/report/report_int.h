@@ -17,8 +17,6 @@ const char *report_category_id(int category);
 /* Opens the task's object and writes comm, proc (if known), pid, tid; the
  * caller adds its own members and closes it. */
 void report_json_task(struct json *j, const struct wf_task *t);
-/* "key": ns in microseconds, or null when not known. */
-void report_json_us(struct json *j, const char *key, bool known, uint64_t ns);
 /* "key": [frames, innermost first]. */
 void report_json_stack(struct json *j, const char *key, const struct wf_stack *s);
 

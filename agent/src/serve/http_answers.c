@@ -170,14 +170,6 @@ static void json_answer_edge(struct json *j, const struct wf_edge_row *r, struct
 	json_answer_tail(j, r->id, ti >= 0 ? &tm->targets[ti].labels : NULL, r->first_ms, r->last_ms);
 }
 
-/* A microsecond sum as the whole edge writes it (report_json_us of its
- * nanoseconds), so that both kinds of answer give the same double. */
-static void json_us_sum(struct json *j, const char *key, uint64_t us)
-{
-	json_key(j, key);
-	json_f64(j, (us * 1000) / 1000.0);
-}
-
 /* An edge's id and the range's numbers and times, into its open object:
  * the whole of a fields=numbers edge, nothing from its record. */
 static void json_answer_numbers(struct json *j, const struct wf_edge_row *r)
@@ -186,9 +178,10 @@ static void json_answer_numbers(struct json *j, const struct wf_edge_row *r)
 	json_u64(j, r->id);
 	json_key(j, "count");
 	json_u64(j, r->count);
-	json_us_sum(j, "offcpu_us", r->offcpu_us);
-	json_us_sum(j, "offcpu_max_us", r->max_us);
-	json_us_sum(j, "runq_us", r->runq_us);
+	/* From nanoseconds, as the whole edge writes them: the same doubles. */
+	report_json_us(j, "offcpu_us", true, r->offcpu_us * 1000);
+	report_json_us(j, "offcpu_max_us", true, r->max_us * 1000);
+	report_json_us(j, "runq_us", true, r->runq_us * 1000);
 	json_key(j, "first_seen_ms");
 	json_i64(j, r->first_ms);
 	json_key(j, "last_seen_ms");
