@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_range.h"
 #include "window.h"
 
 /* One target's sums in a block. */
@@ -217,8 +218,32 @@ fail:
 	return NULL;
 }
 
-static void block_add(const struct block *b, struct wf_edges_acc *acc)
+static void build_begin(void *builder, int64_t start_ms)
 {
+	struct builder *b = builder;
+
+	b->start_ms = start_ms;
+	b->fits = true;
+	b->enomem = false;
+	b->n = 0;
+	b->ntargets = 0;
+	if (b->nslots)
+		memset(b->slots, 0, b->nslots * sizeof(*b->slots));
+}
+
+/* NULL where a window's times do not fit the offsets, or on ENOMEM. */
+static struct wf_block *build_end(void *builder, uint64_t fp)
+{
+	struct builder *b = builder;
+	struct block *blk = b->fits && !b->enomem ? block_from(b, fp) : NULL;
+
+	return blk ? &blk->head : NULL;
+}
+
+static void block_add(const struct wf_block *head, void *acc)
+{
+	const struct block *b = (const struct block *)head;
+
 	for (size_t t = 0; t < b->ntargets; t++)
 		edges_acc_add_sums(acc, b->targets[t].target_id, b->head.start_ms, b->targets[t].sums, b->targets[t].n);
 }
@@ -230,71 +255,27 @@ static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const 
 	return 0;
 }
 
-/* One block of the range: kept, or built (and kept if it may be), or
- * where it may not be kept (no bound, or too old) read as before. */
-static int read_block(struct wf_block_cache *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
-		      uint64_t fp, int64_t rolled_until_ms, struct wf_edges_acc *acc)
-{
-	struct block *b;
-	int rc;
-
-	if (!block_cache_keeps(c, start, rolled_until_ms))
-		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
-	b = (struct block *)block_cache_lookup(c, start, fp);
-	if (b) {
-		block_add(b, acc);
-		block_cache_unref(c, &b->head);
-		return 0;
-	}
-	bld->start_ms = start;
-	bld->fits = true;
-	bld->enomem = false;
-	bld->n = 0;
-	bld->ntargets = 0;
-	if (bld->nslots)
-		memset(bld->slots, 0, bld->nslots * sizeof(*bld->slots));
-	rc = store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, build_cb, bld);
-	if (rc)
-		return -1;
-	b = bld->fits && !bld->enomem ? block_from(bld, fp) : NULL;
-	if (!b) /* cannot be kept: the blobs once more, straight into the answer */
-		return store_read_edges(r, WF_TIER_MINUTE, start, start + WF_EDGE_BLOCK_MS, add_cb, acc) ? -1 : 0;
-	block_add(b, acc);
-	block_cache_keep(c, &b->head, rolled_until_ms);
-	block_cache_unref(c, &b->head);
-	return 0;
-}
+static const struct wf_block_kind edge_kind = {
+	.block_ms = WF_EDGE_BLOCK_MS,
+	.read_blobs = store_read_edges,
+	.add_blob = add_cb,
+	.add_window = NULL, /* an edges answer has no use for the window rows */
+	.build_begin = build_begin,
+	.build_blob = build_cb,
+	.build_end = build_end,
+	.add_block = block_add,
+};
 
 int edge_blocks_read(struct wf_block_cache *c, struct wf_store_reader *r, int64_t from, int64_t to,
 		     int64_t rolled_until_ms, struct wf_edges_acc *acc)
 {
-	int64_t a = (from + WF_EDGE_BLOCK_MS - 1) / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
-	int64_t b = to / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
-	struct wf_block_prints p = { .from_ms = a, .block_ms = WF_EDGE_BLOCK_MS };
 	struct builder bld = { 0 };
-	int rc = 0;
+	int rc = block_range_read(c, &edge_kind, &bld, r, from, to, rolled_until_ms, acc);
 
-	if (b > rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS)
-		b = rolled_until_ms / WF_EDGE_BLOCK_MS * WF_EDGE_BLOCK_MS;
-	/* No whole block, none kept, or all of them too old to be: as before. */
-	if (from < 0 || a >= b || !block_cache_keeps(c, b - WF_EDGE_BLOCK_MS, rolled_until_ms))
-		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
-	p.n = (size_t)((b - a) / WF_EDGE_BLOCK_MS);
-	p.fp = calloc(p.n, sizeof(*p.fp));
-	if (!p.fp)
-		return store_read_edges(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
-	rc = store_read_windows(r, WF_TIER_MINUTE, a, b, block_prints_cb, &p);
-	if (!rc && from < a)
-		rc = store_read_edges(r, WF_TIER_MINUTE, from, a, add_cb, acc);
-	for (size_t k = 0; k < p.n && !rc; k++)
-		rc = read_block(c, r, &bld, a + (int64_t)k * WF_EDGE_BLOCK_MS, p.fp[k], rolled_until_ms, acc);
-	if (!rc && b < to)
-		rc = store_read_edges(r, WF_TIER_MINUTE, b, to, add_cb, acc);
-	free(p.fp);
 	free(bld.sums);
 	free(bld.slots);
 	free(bld.targets);
 	free(bld.per_target);
 	wtarget_free(&bld.scratch);
-	return rc ? -1 : 0;
+	return rc;
 }

@@ -38,9 +38,9 @@ struct wf_block_cache *edge_blocks_new(size_t max_bytes);
 
 /*
  * Adds tier 1's edges blobs of [from, to) to acc, as store_read_edges with
- * edges_acc_add would: whole blocks from memory where a kept one is still
- * valid, else summed from the store (and kept if within the span and the
- * bound), the minutes outside whole blocks straight from the store.
+ * edges_acc_add would, through the cache's blocks (block_range.h: whole
+ * blocks from memory where a kept one is still valid, else summed from the
+ * store and kept if they may be, the minutes outside them from the store).
  * rolled_until_ms is the roll-up's progress (to must not pass it). 0, or -1
  * if the store could not be read (acc then holds part of the range).
  */

@@ -147,28 +147,3 @@ out:
 		block_cache_unref(c, gone[i]);
 	free(gone);
 }
-
-/* ---- fingerprints ---- */
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-	return h * 0xff51afd7ed558ccdull;
-}
-
-void block_prints_add(struct wf_block_prints *p, int64_t start_ms, int64_t end_ms)
-{
-	size_t k;
-
-	if (start_ms < p->from_ms)
-		return;
-	k = (size_t)((start_ms - p->from_ms) / p->block_ms);
-	if (k < p->n)
-		p->fp[k] = mix(mix(p->fp[k], (uint64_t)start_ms), (uint64_t)end_ms);
-}
-
-int block_prints_cb(void *ctx, int64_t start_ms, int64_t end_ms)
-{
-	block_prints_add(ctx, start_ms, end_ms);
-	return 0;
-}

@@ -3,7 +3,8 @@
  * Blocks of rolled-up minutes (tier 1) kept in memory: what the edges' sums
  * (edge_blocks.h) and the series' decoded totals (series_blocks.h) have in
  * common. This module keeps blocks and decides which stay; what a block
- * holds is its user's (a struct that begins with struct wf_block).
+ * holds is its user's (a struct that begins with struct wf_block), and
+ * reading a range through them is block_range.h's.
  *
  * Why a block can be kept at all: tier-1 rows of a minute are written once,
  * in one transaction with the minute's window row, and never rewritten; a
@@ -64,19 +65,5 @@ void block_cache_keep(struct wf_block_cache *c, struct wf_block *b, int64_t newe
 
 void block_cache_unref(struct wf_block_cache *c, struct wf_block *b);
 void block_cache_stats(struct wf_block_cache *c, struct wf_block_cache_stats *out);
-
-/* ---- fingerprints of a range's blocks ---- */
-
-struct wf_block_prints {
-	int64_t from_ms, block_ms; /* blocks [from + k * block_ms, + block_ms) */
-	uint64_t *fp;		   /* per block; 0 to start with */
-	size_t n;
-};
-
-/* One window row of tier 1 into its block's fingerprint (rows outside the
- * blocks are ignored). */
-void block_prints_add(struct wf_block_prints *p, int64_t start_ms, int64_t end_ms);
-/* The same as a store_read_windows callback (ctx: the prints). */
-int block_prints_cb(void *ctx, int64_t start_ms, int64_t end_ms);
 
 #endif

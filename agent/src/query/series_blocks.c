@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_range.h"
 #include "window.h"
 
 /* One target's totals of one minute in a block. */
@@ -49,6 +50,7 @@ struct building_minute {
 };
 
 struct builder {
+	int64_t start_ms;
 	bool enomem;
 	struct wf_wtarget scratch;
 	struct building_minute *minutes;
@@ -160,8 +162,28 @@ static struct block *block_from(struct builder *b, int64_t start_ms, uint64_t fp
 	return blk;
 }
 
-static void block_add(const struct block *b, struct wf_series_acc *acc)
+static void build_begin(void *builder, int64_t start_ms)
 {
+	struct builder *b = builder;
+
+	b->start_ms = start_ms;
+	b->enomem = false;
+	b->n = b->ncats = b->nthreads = 0;
+}
+
+/* NULL on ENOMEM. */
+static struct wf_block *build_end(void *builder, uint64_t fp)
+{
+	struct builder *b = builder;
+	struct block *blk = b->enomem ? NULL : block_from(b, b->start_ms, fp);
+
+	return blk ? &blk->head : NULL;
+}
+
+static void block_add(const struct wf_block *head, void *acc)
+{
+	const struct block *b = (const struct block *)head;
+
 	for (size_t i = 0; i < b->n; i++)
 		series_acc_add_totals(acc, b->minutes[i].start_ms, &b->minutes[i].t);
 }
@@ -176,89 +198,31 @@ static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const 
 	return 0;
 }
 
-static int read_totals(struct wf_store_reader *r, int64_t from, int64_t to, struct wf_series_acc *acc)
-{
-	return store_read_totals(r, WF_TIER_MINUTE, from, to, add_cb, acc) ? -1 : 0;
-}
-
+/* The windows' rows say where the agent ran (a minute with no totals is a
+ * zero, not a gap). */
 static int cover_cb(void *acc, int64_t start, int64_t end)
 {
 	series_acc_cover(acc, start, end);
 	return 0;
 }
 
-/* The windows' rows: where the agent ran, and the blocks' fingerprints. */
-struct cover_prints {
-	struct wf_series_acc *acc;
-	struct wf_block_prints prints;
+static const struct wf_block_kind series_kind = {
+	.block_ms = WF_SERIES_BLOCK_MS,
+	.read_blobs = store_read_totals,
+	.add_blob = add_cb,
+	.add_window = cover_cb,
+	.build_begin = build_begin,
+	.build_blob = build_cb,
+	.build_end = build_end,
+	.add_block = block_add,
 };
-
-static int cover_prints_cb(void *ctx, int64_t start, int64_t end)
-{
-	struct cover_prints *cp = ctx;
-
-	series_acc_cover(cp->acc, start, end);
-	block_prints_add(&cp->prints, start, end);
-	return 0;
-}
-
-/* One block of the range: kept, or built (and kept if it may be), or
- * where it may not be kept (no bound, or too old) read as before. */
-static int read_block(struct wf_block_cache *c, struct wf_store_reader *r, struct builder *bld, int64_t start,
-		      uint64_t fp, int64_t rolled_until_ms, struct wf_series_acc *acc)
-{
-	struct block *b;
-
-	if (!block_cache_keeps(c, start, rolled_until_ms))
-		return read_totals(r, start, start + WF_SERIES_BLOCK_MS, acc);
-	b = (struct block *)block_cache_lookup(c, start, fp);
-	if (b) {
-		block_add(b, acc);
-		block_cache_unref(c, &b->head);
-		return 0;
-	}
-	bld->enomem = false;
-	bld->n = bld->ncats = bld->nthreads = 0;
-	if (store_read_totals(r, WF_TIER_MINUTE, start, start + WF_SERIES_BLOCK_MS, build_cb, bld))
-		return -1;
-	b = bld->enomem ? NULL : block_from(bld, start, fp);
-	if (!b) /* cannot be kept: the blobs once more, straight into the answer */
-		return read_totals(r, start, start + WF_SERIES_BLOCK_MS, acc);
-	block_add(b, acc);
-	block_cache_keep(c, &b->head, rolled_until_ms);
-	block_cache_unref(c, &b->head);
-	return 0;
-}
 
 int series_blocks_read(struct wf_block_cache *c, struct wf_store_reader *r, int64_t from, int64_t to,
 		       int64_t rolled_until_ms, struct wf_series_acc *acc)
 {
-	int64_t a = (from + WF_SERIES_BLOCK_MS - 1) / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS;
-	int64_t b = to / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS;
-	struct cover_prints cp = { .acc = acc, .prints = { .from_ms = a, .block_ms = WF_SERIES_BLOCK_MS } };
 	struct builder bld = { 0 };
-	int rc;
+	int rc = block_range_read(c, &series_kind, &bld, r, from, to, rolled_until_ms, acc);
 
-	if (b > rolled_until_ms / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS)
-		b = rolled_until_ms / WF_SERIES_BLOCK_MS * WF_SERIES_BLOCK_MS;
-	/* No whole block, none kept, or all of them too old to be: as before. */
-	if (from < 0 || a >= b || !block_cache_keeps(c, b - WF_SERIES_BLOCK_MS, rolled_until_ms) ||
-	    !(cp.prints.fp = calloc((size_t)((b - a) / WF_SERIES_BLOCK_MS), sizeof(*cp.prints.fp)))) {
-		if (store_read_windows(r, WF_TIER_MINUTE, from, to, cover_cb, acc))
-			return -1;
-		return read_totals(r, from, to, acc);
-	}
-	cp.prints.n = (size_t)((b - a) / WF_SERIES_BLOCK_MS);
-	/* The whole range's rows, in one scan: cover for every minute of it,
-	 * fingerprints for the whole blocks. */
-	rc = store_read_windows(r, WF_TIER_MINUTE, from, to, cover_prints_cb, &cp);
-	if (!rc && from < a)
-		rc = read_totals(r, from, a, acc);
-	for (size_t k = 0; k < cp.prints.n && !rc; k++)
-		rc = read_block(c, r, &bld, a + (int64_t)k * WF_SERIES_BLOCK_MS, cp.prints.fp[k], rolled_until_ms, acc);
-	if (!rc && b < to)
-		rc = read_totals(r, b, to, acc);
-	free(cp.prints.fp);
 	builder_free(&bld);
-	return rc ? -1 : 0;
+	return rc;
 }

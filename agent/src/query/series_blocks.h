@@ -44,11 +44,12 @@ struct wf_block_cache *series_blocks_new(size_t max_bytes);
 
 /*
  * Adds tier 1 of [from, to) to acc, as store_read_windows with
- * series_acc_cover and store_read_totals with series_acc_add would: the
- * windows' rows from the store (they say where the agent ran, and give the
- * blocks' fingerprints), the totals of whole blocks from memory where a kept
- * one is still valid, else decoded from the store (and kept if it may be),
- * those of minutes outside whole blocks straight from the store.
+ * series_acc_cover and store_read_totals with series_acc_add would, through
+ * the cache's blocks (block_range.h): the windows' rows from the store (they
+ * say where the agent ran, and give the blocks' fingerprints), the totals of
+ * whole blocks from memory where a kept one is still valid, else decoded
+ * from the store and kept if they may be, those of the minutes outside them
+ * from the store.
  * rolled_until_ms is the roll-up's progress (to must not pass it). 0, or -1
  * if the store could not be read (acc then holds part of the range).
  */
