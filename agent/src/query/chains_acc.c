@@ -60,11 +60,7 @@ struct wf_chains_acc *chains_acc_new(const struct wf_query *q, struct wf_catalog
 
 	if (!a)
 		return NULL;
-	a->q = *q;
-	/* The filter's values point into q's arena: re-point them at our copy. */
-	for (int f = 0; f < WF_F__COUNT; f++)
-		for (int i = 0; i < a->q.filter.n[f]; i++)
-			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
+	query_copy(&a->q, q);
 	if (a->q.depth < 1 || a->q.depth > WF_CHAIN_MAX_LINKS)
 		a->q.depth = WF_CHAIN_DEFAULT_LINKS;
 	a->cat = cat;
@@ -229,8 +225,7 @@ ssize_t chains_acc_finish(struct wf_chains_acc *a)
 	catalog_edge_metas(a->cat, ids, n, metas, found);
 	for (size_t i = 0; i < n; i++) {
 		/* A link the catalog no longer knows was expired with its target. */
-		if (!found[i] || !record_filter_thread(&a->rf, metas[i].thread, metas[i].role) ||
-		    !record_filter_class(&a->rf, metas[i].category, metas[i].activity))
+		if (!found[i] || !record_filter_meta(&a->rf, &metas[i]))
 			continue;
 		a->rows[kept++] = a->rows[i];
 	}

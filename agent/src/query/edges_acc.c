@@ -47,11 +47,7 @@ struct wf_edges_acc *edges_acc_new(const struct wf_query *q, struct wf_catalog *
 
 	if (!a)
 		return NULL;
-	a->q = *q;
-	/* The filter's values point into q's arena: re-point them at our copy. */
-	for (int f = 0; f < WF_F__COUNT; f++)
-		for (int i = 0; i < a->q.filter.n[f]; i++)
-			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
+	query_copy(&a->q, q);
 	a->cat = cat;
 	if (target_match_init(&a->tm, cat, &a->q.filter)) {
 		free(a);
@@ -319,8 +315,7 @@ ssize_t edges_acc_finish(struct wf_edges_acc *a)
 	a->matched = 0;
 	for (size_t i = 0; i < n; i++) {
 		/* An id the catalog no longer knows was expired with its target. */
-		if (!found[i] || !record_filter_thread(&a->rf, metas[i].thread, metas[i].role) ||
-		    !record_filter_class(&a->rf, metas[i].category, metas[i].activity))
+		if (!found[i] || !record_filter_meta(&a->rf, &metas[i]))
 			continue;
 		a->matched++;
 		top_offer(&t, &a->sums[i]);

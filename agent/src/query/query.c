@@ -129,6 +129,14 @@ static void join(char *buf, size_t len, const char *const *names, size_t n)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
 }
 
+void query_copy(struct wf_query *dst, const struct wf_query *src)
+{
+	*dst = *src;
+	for (int f = 0; f < WF_F__COUNT; f++)
+		for (int i = 0; i < dst->filter.n[f]; i++)
+			dst->filter.values[f][i] = dst->arena + (src->filter.values[f][i] - src->arena);
+}
+
 bool query_category_matches(const char *prefix, const char *category_id)
 {
 	size_t n = strlen(prefix);

@@ -113,6 +113,11 @@ struct wf_query {
 int query_parse(enum wf_endpoint ep, const char *qs, size_t len, int64_t now_ms, struct wf_query *q, char *err,
 		size_t errlen);
 
+/* A copy of src that holds its own filter values: they point into the
+ * query's arena, so a plain struct copy would still point into src's (an
+ * accumulator outlives the request's query). */
+void query_copy(struct wf_query *dst, const struct wf_query *src);
+
 /* True if the dotted category id matches the filter value as itself or as
  * a prefix ending at a dot: "net" and "net.tcp" match "net.tcp.data",
  * "net.t" does not. */

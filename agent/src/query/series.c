@@ -284,6 +284,11 @@ bool record_filter_class(const struct wf_record_filter *rf, int category, uint32
 	return true;
 }
 
+bool record_filter_meta(const struct wf_record_filter *rf, const struct wf_edge_meta *m)
+{
+	return record_filter_thread(rf, m->thread, m->role) && record_filter_class(rf, m->category, m->activity);
+}
+
 /* ---- a small map from 64-bit keys to indexes ----
  * Open addressing with linear probing, kept at most half full; a group's
  * key is a category, activity, role, thread name or target group id. */
@@ -383,17 +388,12 @@ struct wf_series_acc *series_acc_new(const struct wf_query *q, const struct wf_s
 
 	if (!a)
 		return NULL;
-	a->q = *q;
+	query_copy(&a->q, q);
 	a->plan = *p;
 	a->cat = cat;
 	a->ratio = q->metric == WF_METRIC_PREEMPT_RATIO || q->metric == WF_METRIC_PREEMPT_COUNT_RATIO;
 	a->counts = q->metric == WF_METRIC_WAKEUPS || q->metric == WF_METRIC_SWITCHES ||
 		    q->metric == WF_METRIC_INVOLUNTARY;
-	/* The filter's value pointers point into q's arena: re-point them at
-	 * our copy. */
-	for (int f = 0; f < WF_F__COUNT; f++)
-		for (int i = 0; i < a->q.filter.n[f]; i++)
-			a->q.filter.values[f][i] = a->q.arena + (q->filter.values[f][i] - q->arena);
 	a->covered_ms = calloc(p->npoints ? p->npoints : 1, sizeof(*a->covered_ms));
 	if (!a->covered_ms || target_match_init(&a->tm, cat, &a->q.filter)) {
 		series_acc_free(a);

@@ -85,6 +85,9 @@ struct wf_record_filter {
 void record_filter_init(struct wf_record_filter *rf, const struct wf_filter *f, struct wf_catalog *cat);
 bool record_filter_thread(const struct wf_record_filter *rf, uint32_t thread, int role);
 bool record_filter_class(const struct wf_record_filter *rf, int category, uint32_t activity);
+/* Both of the above on an edge's catalog record (an edges row, a chain's
+ * last link). */
+bool record_filter_meta(const struct wf_record_filter *rf, const struct wf_edge_meta *m);
 
 /* ---- series ---- */
 

@@ -273,6 +273,35 @@ static void test_filters(void **state)
 	free(q);
 }
 
+/* A copy holds its own filter values: the original freed (its arena
+ * overwritten first, so a value still pointing there reads wrong). */
+static void test_copy(void **state)
+{
+	static const char qs[] = "pod=a+b&pod=c&thread=wrk%3Aworker_0&category=net.tcp&activity=envoy.xds";
+	struct wf_query *q = malloc(sizeof(*q)), *copy = malloc(sizeof(*copy));
+	char err[256];
+
+	(void)state;
+	assert_non_null(q);
+	assert_non_null(copy);
+	assert_int_equal(query_parse(WF_EP_EDGES, qs, strlen(qs), NOW, q, err, sizeof(err)), 0);
+	query_copy(copy, q);
+	memset(q->arena, 'x', sizeof(q->arena));
+	free(q);
+	for (int f = 0; f < WF_F__COUNT; f++)
+		for (int i = 0; i < copy->filter.n[f]; i++) {
+			assert_true(copy->filter.values[f][i] >= copy->arena);
+			assert_true(copy->filter.values[f][i] < copy->arena + sizeof(copy->arena));
+		}
+	assert_int_equal(copy->filter.n[WF_F_POD], 2);
+	assert_string_equal(copy->filter.values[WF_F_POD][0], "a b");
+	assert_string_equal(copy->filter.values[WF_F_POD][1], "c");
+	assert_string_equal(copy->filter.values[WF_F_THREAD][0], "wrk:worker_0");
+	assert_string_equal(copy->filter.values[WF_F_CATEGORY][0], "net.tcp");
+	assert_string_equal(copy->filter.values[WF_F_ACTIVITY][0], "envoy.xds");
+	free(copy);
+}
+
 static void test_category_prefix(void **state)
 {
 	(void)state;
@@ -291,7 +320,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_inputs),     cmocka_unit_test(test_oversized),
 		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_good_inputs),
-		cmocka_unit_test(test_filters),	       cmocka_unit_test(test_category_prefix),
+		cmocka_unit_test(test_filters),	       cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_category_prefix),
 	};
 
 	return cmocka_run_group_tests_name("query", tests, NULL, NULL);
