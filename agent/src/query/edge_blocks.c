@@ -248,17 +248,10 @@ static void block_add(const struct wf_block *head, void *acc)
 		edges_acc_add_sums(acc, b->targets[t].target_id, b->head.start_ms, b->targets[t].sums, b->targets[t].n);
 }
 
-static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
-{
-	/* A blob that does not decode is skipped (history.c does the same). */
-	edges_acc_add(acc, start, end, target, blob, len);
-	return 0;
-}
-
 static const struct wf_block_kind edge_kind = {
 	.block_ms = WF_EDGE_BLOCK_MS,
 	.read_blobs = store_read_edges,
-	.add_blob = add_cb,
+	.add_blob = edges_acc_add_cb,
 	.add_window = NULL, /* an edges answer has no use for the window rows */
 	.build_begin = build_begin,
 	.build_blob = build_cb,

@@ -194,6 +194,13 @@ int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint
 	return 0;
 }
 
+int edges_acc_add_cb(void *acc, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
+		     size_t len)
+{
+	edges_acc_add(acc, start_ms, end_ms, target_id, edges, len);
+	return 0;
+}
+
 /* A block's sums of one target (edge_blocks.c): the same additions, each
  * edge once for the whole block. */
 int edges_acc_add_sums(struct wf_edges_acc *a, uint32_t target_id, int64_t base_ms, const struct wf_edge_sum *in,

@@ -217,21 +217,6 @@ static void resolution(struct wf_history *h, int64_t now_ms, bool store_ok, stru
 
 /* ---- series ---- */
 
-static int series_cover_cb(void *ctx, int64_t start, int64_t end)
-{
-	series_acc_cover(ctx, start, end);
-	return 0;
-}
-
-static int series_totals_cb(void *ctx, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
-{
-	(void)end;
-	/* A blob that does not decode is skipped rather than failing the
-	 * whole answer; the store notices corruption on its own reads. */
-	series_acc_add(ctx, start, target, blob, len);
-	return 0;
-}
-
 /* Tier 1 through the series' blocks (series_blocks.h), tier 0 from its rows. */
 static int series_from_store(struct wf_history *h, struct wf_series_acc *a, const struct wf_series_plan *p,
 			     int64_t rolled_until_ms)
@@ -248,9 +233,9 @@ static int series_from_store(struct wf_history *h, struct wf_series_acc *a, cons
 			rc = series_blocks_read(h->blocks[WF_BLOCKS_SERIES], r, s->from_ms, s->to_ms, rolled_until_ms, a);
 			continue;
 		}
-		rc = store_read_windows(r, s->tier, s->from_ms, s->to_ms, series_cover_cb, a);
+		rc = store_read_windows(r, s->tier, s->from_ms, s->to_ms, series_acc_cover_cb, a);
 		if (!rc)
-			rc = store_read_totals(r, s->tier, s->from_ms, s->to_ms, series_totals_cb, a);
+			rc = store_read_totals(r, s->tier, s->from_ms, s->to_ms, series_acc_add_cb, a);
 	}
 	store_reader_close(r);
 	return rc;
@@ -361,12 +346,6 @@ static void read_blobs(struct wf_history *h, const struct wf_query *q, int64_t n
 	ring_drop(h, ws, n);
 }
 
-static int edges_add(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
-{
-	edges_acc_add(acc, start, end, target, blob, len);
-	return 0;
-}
-
 static void edges_reset(void *acc)
 {
 	edges_acc_reset(acc);
@@ -386,7 +365,7 @@ static void chains_reset(void *acc)
 struct wf_edges_acc *history_edges(struct wf_history *h, const struct wf_query *q, int64_t now_ms,
 				   struct wf_answer_info *info)
 {
-	static const struct blob_kind edges = { store_read_edges, edges_add, edges_reset, false, true };
+	static const struct blob_kind edges = { store_read_edges, edges_acc_add_cb, edges_reset, false, true };
 	struct wf_edges_acc *a = edges_acc_new(q, h->cat);
 
 	if (!a)

@@ -739,3 +739,17 @@ bool series_point(struct wf_series_acc *a, size_t i, size_t *k, int64_t *t_ms, d
 	}
 	return false;
 }
+
+int series_acc_cover_cb(void *acc, int64_t start_ms, int64_t end_ms)
+{
+	series_acc_cover(acc, start_ms, end_ms);
+	return 0;
+}
+
+int series_acc_add_cb(void *acc, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *totals,
+		      size_t len)
+{
+	(void)end_ms;
+	series_acc_add(acc, start_ms, target_id, totals, len);
+	return 0;
+}

@@ -107,6 +107,13 @@ void series_acc_cover(struct wf_series_acc *a, int64_t start_ms, int64_t end_ms)
  * Returns 0, or -1 if the blob is corrupt. */
 int series_acc_add(struct wf_series_acc *a, int64_t start_ms, uint32_t target_id, const uint8_t *totals,
 		   size_t len);
+/* The two above as store_read_windows and store_read_totals callbacks
+ * (ctx: the accumulator). A blob that does not decode is skipped rather
+ * than failing the whole answer: the store notices corruption on its own
+ * reads. */
+int series_acc_cover_cb(void *acc, int64_t start_ms, int64_t end_ms);
+int series_acc_add_cb(void *acc, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *totals,
+		      size_t len);
 /* One target's totals of one window or minute, decoded from its blob: what
  * series_acc_add adds, and what a kept block (series_blocks.h) holds. */
 struct wf_wcat;
@@ -153,6 +160,10 @@ void edges_acc_free(struct wf_edges_acc *a);
 void edges_acc_reset(struct wf_edges_acc *a);
 int edges_acc_add(struct wf_edges_acc *a, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
 		  size_t len);
+/* The same as a store_read_edges callback (ctx: the accumulator); a blob
+ * that does not decode is skipped, as series_acc_add_cb skips one. */
+int edges_acc_add_cb(void *acc, int64_t start_ms, int64_t end_ms, uint32_t target_id, const uint8_t *edges,
+		     size_t len);
 /* One edge's sums over a block of windows (edge_blocks.h): first and last
  * seen as offsets from the block's start. */
 struct wf_edge_sum {

@@ -190,27 +190,12 @@ static void block_add(const struct wf_block *head, void *acc)
 
 /* ---- reading a range ---- */
 
-static int add_cb(void *acc, int64_t start, int64_t end, uint32_t target, const uint8_t *blob, size_t len)
-{
-	(void)end;
-	/* A blob that does not decode is skipped (history.c does the same). */
-	series_acc_add(acc, start, target, blob, len);
-	return 0;
-}
-
-/* The windows' rows say where the agent ran (a minute with no totals is a
- * zero, not a gap). */
-static int cover_cb(void *acc, int64_t start, int64_t end)
-{
-	series_acc_cover(acc, start, end);
-	return 0;
-}
-
 static const struct wf_block_kind series_kind = {
 	.block_ms = WF_SERIES_BLOCK_MS,
 	.read_blobs = store_read_totals,
-	.add_blob = add_cb,
-	.add_window = cover_cb,
+	.add_blob = series_acc_add_cb,
+	/* The rows say where the agent ran: a minute without totals is 0, not a gap. */
+	.add_window = series_acc_cover_cb,
 	.build_begin = build_begin,
 	.build_blob = build_cb,
 	.build_end = build_end,
