@@ -256,6 +256,20 @@ static struct wf_series_acc *run(struct fixture *f, const char *extra, struct wf
 	return a;
 }
 
+/* The first point of the only or first series of run(extra), whose
+ * windows give it two points (0 and 2); the accumulator freed. */
+static double first_point(struct fixture *f, const char *extra)
+{
+	struct wf_series_plan p;
+	struct wf_series_acc *a = run(f, extra, &p);
+	int64_t t[8];
+	double v[8];
+
+	assert_int_equal(points(a, 0, t, v, 8), 2);
+	series_acc_free(a);
+	return v[0];
+}
+
 static void test_offcpu_by_category(void **state)
 {
 	struct fixture *f = *state;
@@ -361,22 +375,13 @@ static void test_preempt_ratios(void **state)
 
 	/* the whole target, two windows: workers 2 * 3 s on and 2 * 1 s
 	 * preempted, main 2 * 1 s on -> 2 / (6 + 2 + 2) */
-	a = run(f, "&metric=preempt_ratio&by=target&pid=11", &p);
-	assert_int_equal(points(a, 0, t, v, 8), 2);
-	assert_true(fabs(v[0] - 2.0 / 10) < 1e-12);
-	series_acc_free(a);
+	assert_true(fabs(first_point(f, "&metric=preempt_ratio&by=target&pid=11") - 2.0 / 10) < 1e-12);
 
 	/* count ratio: involuntary / switches = 2 / 15 */
-	a = run(f, "&metric=preempt_count_ratio&by=target&pid=11", &p);
-	assert_int_equal(points(a, 0, t, v, 8), 2);
-	assert_true(fabs(v[0] - 4.0 / 30) < 1e-12);
-	series_acc_free(a);
+	assert_true(fabs(first_point(f, "&metric=preempt_count_ratio&by=target&pid=11") - 4.0 / 30) < 1e-12);
 
 	/* throttled seconds per second */
-	a = run(f, "&metric=throttled&by=target&pid=13", &p);
-	assert_int_equal(points(a, 0, t, v, 8), 2);
-	assert_true(fabs(v[0] - 0.5 / 20) < 1e-12);
-	series_acc_free(a);
+	assert_true(fabs(first_point(f, "&metric=throttled&by=target&pid=13") - 0.5 / 20) < 1e-12);
 }
 
 /* The ratios' parts, summed over the group's threads, and the workload and
@@ -408,20 +413,13 @@ static void test_ratio_parts_and_splits(void **state)
 	assert_true(fabs(v[0] - 2.0 / 20) < 1e-12);
 	preempted = v[0];
 	series_acc_free(a);
-	a = run(f, "&metric=preempt_ratio&by=workload&namespace=ns1", &p);
-	assert_int_equal(points(a, 0, t, v, 8), 2);
-	assert_true(fabs(v[0] - preempted / (oncpu + preempted)) < 1e-12);
-	series_acc_free(a);
+	assert_true(fabs(first_point(f, "&metric=preempt_ratio&by=workload&namespace=ns1") -
+			 preempted / (oncpu + preempted)) < 1e-12);
 
 	/* switches and involuntary switches per second: 2 * 15 and 2 * 2 */
-	a = run(f, "&metric=switches&by=workload&namespace=ns1", &p);
-	assert_int_equal(points(a, 0, t, v, 8), 2);
-	assert_true(fabs(v[0] - 30.0 / 20) < 1e-12);
-	series_acc_free(a);
-	a = run(f, "&metric=involuntary&by=workload&namespace=ns1&role=worker", &p);
-	assert_int_equal(points(a, 0, t, v, 8), 2);
-	assert_true(fabs(v[0] - 4.0 / 20) < 1e-12);
-	series_acc_free(a);
+	assert_true(fabs(first_point(f, "&metric=switches&by=workload&namespace=ns1") - 30.0 / 20) < 1e-12);
+	assert_true(fabs(first_point(f, "&metric=involuntary&by=workload&namespace=ns1&role=worker") - 4.0 / 20) <
+		    1e-12);
 
 	/* by=pod carries the workload too */
 	a = run(f, "&metric=oncpu&by=pod", &p);
