@@ -86,6 +86,11 @@ struct serve {
 	struct wf_collected *col; /* the window being assembled */
 	int64_t now_ms;
 	int64_t last_prune_ms;
+	/* When capture_open returned: its last step attached the scheduler
+	 * programs, so the totals the first drain reads were counted from
+	 * (about) then. The first window starts here, not when the loop
+	 * starts, so its length covers what it holds. */
+	int64_t counting_since_ms;
 };
 
 /* ---- the token file ---- */
@@ -540,6 +545,7 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 	s->cap = capture_open(&copts, err, sizeof(err));
 	if (!s->cap)
 		return print_error(1, err);
+	s->counting_since_ms = wall_ms();
 	history_set_detail_hook(s->hist, name_late, s);
 	s->nprograms = capture_programs(s->cap, names, STATUS_MAX_PROGRAMS);
 	for (size_t i = 0; i < s->nprograms; i++)
@@ -565,8 +571,11 @@ static int serve_setup(const struct serve_flags *f, struct serve *s, const struc
 static int serve_loop(struct serve *s)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	/* Windows are aligned to the wall clock so every agent's windows line up. */
-	int64_t start = wall_ms(), end;
+	/* Windows are aligned to the wall clock so every agent's windows line
+	 * up; the first begins when counting began: what was counted during
+	 * the set-up after capture_open (the HTTP server) is in it, so its
+	 * length must be too, or its rates are too high. */
+	int64_t start = s->counting_since_ms, end;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
