@@ -6,7 +6,7 @@ import userEvent from '@testing-library/user-event';
 
 import { TEST_IDS } from '../../common/testIds';
 import { DEFAULT_OPTIONS, type ChainsPanelOptions } from '../options';
-import { chainsFrame, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
+import { chainsFrame, pipelineChain, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
 import { ChainsPanel } from './ChainsPanel';
 
 const tcpData: ChainSpec = {
@@ -105,28 +105,7 @@ describe('ChainsPanel', () => {
   });
 
   it('multi-hop: one column per hop; a link selects its whole chain; the details show each hop with its stacks', async () => {
-    const chain: ChainSpec = {
-      id: 'a:1/chain/17',
-      wakerComm: 'wf-b',
-      wakerProc: 'wf-pipeline',
-      wakerTid: 12,
-      targetComm: 'wf-c',
-      targetProc: 'wf-pipeline',
-      targetTid: 13,
-      category: 'ipc.pipe',
-      offcpu: 2.5,
-      wakerStack: ['pipe_write', 'stage_b'],
-      targetStack: ['pipe_read', 'stage_c'],
-      earlier: [
-        {
-          comm: 'wf-a',
-          proc: 'wf-pipeline',
-          tid: 11,
-          category: 'ipc.eventfd',
-          wakerStack: ['eventfd_write', 'stage_a'],
-        },
-      ],
-    };
+    const chain: ChainSpec = { ...pipelineChain, targetComm: 'wf-c', targetProc: 'wf-pipeline', targetTid: 13 };
     const { user } = renderPanel([chainsFrame([chain, tcpData], {}, 3) as unknown as DataFrame]);
     const link = (name: RegExp) => within(screen.getByTestId(TEST_IDS.panel.diagram)).getByRole('button', { name });
     await user.click(link(/^wf-a woke wf-b: Eventfd/i));

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DataFrame } from '@grafana/data';
 
-import { chainsFrame, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
+import { chainsFrame, pipelineChain, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
 import { computeBreakdown } from './breakdown';
 import { NotChainsError, readChains } from './chains';
 import { describeDecision } from './explanation';
@@ -371,29 +371,6 @@ describe('breakdown', () => {
 });
 
 describe('multi-hop chains (issue 12)', () => {
-  /** wf-a posts to wf-b through an eventfd, wf-b writes a pipe to the Envoy worker; wf-b is not Envoy. */
-  const pipeline: ChainSpec = {
-    id: 'a:1/chain/17',
-    wakerComm: 'wf-b',
-    wakerProc: 'wf-pipeline',
-    wakerTid: 12,
-    targetComm: 'worker_0',
-    targetTid: 41,
-    category: 'ipc.pipe',
-    offcpu: 2.5,
-    wakerStack: ['pipe_write', 'stage_b'],
-    targetStack: ['pipe_read', 'stage_c'],
-    earlier: [
-      {
-        comm: 'wf-a',
-        proc: 'wf-pipeline',
-        tid: 11,
-        category: 'ipc.eventfd',
-        wakerStack: ['eventfd_write', 'stage_a'],
-        targetStack: ['eventfd_read', 'stage_b'],
-      },
-    ],
-  };
   const interrupted: ChainSpec = {
     id: 'a:1/chain/19',
     wakerComm: '[net-rx]',
@@ -409,7 +386,7 @@ describe('multi-hop chains (issue 12)', () => {
     readChains([chainsFrame(specs, {}, depth) as unknown as DataFrame]).rows;
 
   it('reads hops from the first cause to the target and one link fewer, each with its stacks', () => {
-    const [p, irq] = read([pipeline, interrupted]);
+    const [p, irq] = read([pipelineChain, interrupted]);
     expect(p.hops.map((h) => [h.comm, h.proc, h.tid])).toEqual([
       ['wf-a', 'wf-pipeline', 11],
       ['wf-b', 'wf-pipeline', 12],
@@ -428,7 +405,7 @@ describe('multi-hop chains (issue 12)', () => {
   });
 
   it('draws one column per hop, aligned at the targets; each link its own category; a non-Envoy hop shows its process', () => {
-    const rows = read([pipeline, interrupted]);
+    const rows = read([pipelineChain, interrupted]);
     const graph = buildGraph(rows, options);
     expect(graph.columns).toBe(3);
     const byTitle = new Map(graph.nodes.map((n) => [n.title, n]));
@@ -449,7 +426,7 @@ describe('multi-hop chains (issue 12)', () => {
   });
 
   it('the links of one chain are found together (the panel highlights the whole chain)', () => {
-    const rows = read([pipeline, interrupted]);
+    const rows = read([pipelineChain, interrupted]);
     const graph = buildGraph(rows, options);
     const first = graph.links.find((l) => l.category === 'ipc.eventfd')!;
     const ids = chainLinkIds(graph, first.id);

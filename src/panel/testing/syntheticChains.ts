@@ -185,6 +185,34 @@ function random(seed: number) {
 }
 
 /**
+ * A two-hop chain ending at an Envoy worker: wf-a posts to wf-b through an
+ * eventfd, then wf-b (not Envoy) writes a pipe to the worker. Tests that need
+ * a multi-hop chain start from this and change only what they look at.
+ */
+export const pipelineChain: ChainSpec = {
+  id: 'a:1/chain/17',
+  wakerComm: 'wf-b',
+  wakerProc: 'wf-pipeline',
+  wakerTid: 12,
+  targetComm: 'worker_0',
+  targetTid: 41,
+  category: 'ipc.pipe',
+  offcpu: 2.5,
+  wakerStack: ['pipe_write', 'stage_b'],
+  targetStack: ['pipe_read', 'stage_c'],
+  earlier: [
+    {
+      comm: 'wf-a',
+      proc: 'wf-pipeline',
+      tid: 11,
+      category: 'ipc.eventfd',
+      wakerStack: ['eventfd_write', 'stage_a'],
+      targetStack: ['eventfd_read', 'stage_b'],
+    },
+  ],
+};
+
+/**
  * `n` edges shaped like a busy Envoy node: a few dozen wakers, worker and
  * main threads over many pods, every category, weights spread over four
  * orders of magnitude (a long tail, as real chains have).
