@@ -3,9 +3,10 @@
  * Which processes are traced: the targets map user space fills (by pid, and
  * by name on exec), a pid bitmap in step with it that filters every other
  * task without a helper call, the lookup of a target thread's state
- * (target_thread), and the exec, fork and exit handlers that keep the set
- * current and tell user space (proc_events). Part of wakeflow.bpf.c,
- * included after its maps of threads and totals and task.bpf.h.
+ * (target_thread: thread_slots, else threads), and the exec, fork and exit
+ * handlers that keep the set current and tell user space (proc_events).
+ * Part of wakeflow.bpf.c, included after its maps of threads and totals,
+ * task.bpf.h and edge_memo.bpf.h.
  */
 #ifndef WAKEFLOW_TARGETS_BPF_H
 #define WAKEFLOW_TARGETS_BPF_H
@@ -46,13 +47,72 @@ static __always_inline bool maybe_target(__u32 tgid)
 	return w && ((*w >> (tgid & 63)) & 1);
 }
 
+/* A thread's state, wherever it is kept: in its slot (one inlined array
+ * lookup), else in the hash, where a thread whose slot another holds
+ * lives. It may be a stale one of a tid that was reused: see pstart. */
+static __always_inline struct wf_thread *thread_state(__u32 tid)
+{
+	__u32 slot = tid & thread_slot_mask;
+	struct wf_thread *th = bpf_map_lookup_elem(&thread_slots, &slot);
+
+	if (th && th->slot_tid == tid)
+		return th;
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* New state for tid: its slot if free (claimed by compare-and-swap: two
+ * CPUs may create colliding tids at once), else an entry of the hash. */
+static __always_inline struct wf_thread *thread_create(__u32 tid)
+{
+	__u32 slot = tid & thread_slot_mask;
+	struct wf_thread *th = bpf_map_lookup_elem(&thread_slots, &slot);
+
+	if (th && !th->slot_tid && __sync_val_compare_and_swap(&th->slot_tid, 0, tid) == 0)
+		return th; /* a free slot is all zero (thread_release) */
+	if (bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST) && !bpf_map_lookup_elem(&threads, &tid)) {
+		stat_inc(WF_STAT_STATE_DROPPED);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&threads, &tid);
+}
+
+/* Empties a thread's state for another thread of the same tid, its memos
+ * moved into the edges map first. (Its cause is emptied, not cleared, and
+ * the memos only marked empty: clang expands no memset this large.) */
+static __always_inline void thread_reset(struct wf_thread *th)
+{
+	memo_flush_all(th);
+	__builtin_memset(th, 0, __builtin_offsetof(struct wf_thread, memo));
+	th->memo[0].epoch = 0;
+	th->memo[1].epoch = 0;
+	th->cause.n = 0;
+	th->cause.gen = 0;
+	th->cause.last_walk_ns = 0;
+}
+
+/* The state of an exited thread (tid) goes: a slot is emptied, then freed
+ * (slot_tid last, so a thread claiming it finds it empty); a hash entry is
+ * deleted. */
+static __always_inline void thread_release(struct wf_thread *th, __u32 tid)
+{
+	if (th->slot_tid == tid) {
+		thread_reset(th);
+		barrier();
+		th->slot_tid = 0;
+		return;
+	}
+	memo_flush_all(th);
+	bpf_map_delete_elem(&threads, &tid);
+}
+
 /*
  * The state of a thread of a traced process, or NULL for any other thread.
  * The pid bitmap answers for almost every task without a helper call; a
  * thread already known and of the same process (same process start time:
- * pid reuse never mixes two processes) needs one lookup. Otherwise the
- * targets map decides, and a target added by pid binds to the first process
- * seen with that pid.
+ * pid reuse never mixes two processes) needs one array lookup (or one hash
+ * lookup more where its slot is another's). Otherwise the targets map
+ * decides, and a target added by pid binds to the first process seen with
+ * that pid.
  */
 static __always_inline struct wf_thread *target_thread(struct task_struct *t, __u32 tgid, __u32 tid, bool btf,
 						      bool create)
@@ -64,7 +124,7 @@ static __always_inline struct wf_thread *target_thread(struct task_struct *t, __
 	if (!tgid || !maybe_target(tgid))
 		return NULL;
 	ps = task_pstart(t, btf);
-	th = bpf_map_lookup_elem(&threads, &tid);
+	th = thread_state(tid);
 	if (th && th->pstart == ps)
 		return th;
 	tg = bpf_map_lookup_elem(&targets, &tgid);
@@ -76,21 +136,11 @@ static __always_inline struct wf_thread *target_thread(struct task_struct *t, __
 		tg->pstart = ps;
 	}
 	if (th) {
-		/* The tid belonged to a process that is gone. (Its cause is
-		 * emptied, not cleared: clang expands no memset this large.) */
-		__builtin_memset(th, 0, __builtin_offsetof(struct wf_thread, cause));
-		th->cause.n = 0;
-		th->cause.gen = 0;
-		th->cause.last_walk_ns = 0;
+		thread_reset(th); /* the tid belonged to a process that is gone */
 	} else {
 		if (!create)
 			return NULL;
-		if (bpf_map_update_elem(&threads, &tid, &zero_thread, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&threads, &tid)) {
-			stat_inc(WF_STAT_STATE_DROPPED);
-			return NULL;
-		}
-		th = bpf_map_lookup_elem(&threads, &tid);
+		th = thread_create(tid);
 		if (!th)
 			return NULL;
 	}
@@ -163,15 +213,15 @@ static __always_inline int handle_exit(struct task_struct *p)
 
 	if (!bpf_map_lookup_elem(&targets, &tgid))
 		return 0;
-	th = bpf_map_lookup_elem(&threads, &tid);
+	th = thread_state(tid);
 	if (th) {
 		/* Hand the thread's final totals over for the next drain. */
 		struct wf_totals_key tk = { .tid = tid, .pid = tgid, .pstart = th->pstart };
 
 		if (bpf_map_update_elem(&totals, &tk, &th->tot, BPF_ANY))
 			stat_inc(WF_STAT_TOTALS_DROPPED);
+		thread_release(th, tid);
 	}
-	bpf_map_delete_elem(&threads, &tid);
 	if (BPF_CORE_READ(p, signal, live.counter) == 0) {
 		/* The whole process is gone: stop matching its pid, which may be
 		 * reused by an unrelated process. */

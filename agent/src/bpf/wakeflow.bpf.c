@@ -28,6 +28,7 @@
  * and edges, the interval's state machine (switch_out, handle_waking,
  * switch_in) and the programs. Beside it:
  *   task.bpf.h            task fields; the current task's syscall and fd kind
+ *   edge_memo.bpf.h       adding an interval to its edge; the last edge's memo
  *   targets.bpf.h         which processes are traced; exec, fork and exit
  *   stacks.bpf.h          stack walks and the stack map (orc_unwind.bpf.h)
  *   irq_state.bpf.h       per-CPU interrupt state, the wake context
@@ -70,9 +71,27 @@ const volatile bool debug_softirq_origin = false;
  * kernel's, not only the sampled ones (stacks.bpf.h). For tests. */
 const volatile bool orc_check_all = false;
 
-/* Per target thread (by tid): the interval in progress and running totals.
- * The sizes of threads, edges, totals and the stack maps are placeholders:
- * user space sets them from its flags before load (capture.c). */
+/*
+ * Per target thread: the interval in progress and running totals, looked
+ * up on every switch and wakeup of a target (targets.bpf.h, thread_state).
+ * Direct-mapped by tid: slot tid & thread_slot_mask, an array lookup the
+ * verifier inlines (a hash lookup is a helper call and a hash of the key:
+ * ~10 ns each, six per ping-pong round trip). A thread whose slot another
+ * thread holds goes to the threads hash, sized for every thread on its own
+ * so that collisions never drop state. User space sizes the array from
+ * its thread limit and pid_max (capture_attach.c) and reads it mmapped. The
+ * sizes of these, edges, totals and the stack maps are placeholders: user
+ * space sets them from its flags before load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct wf_thread);
+} thread_slots SEC(".maps");
+const volatile __u32 thread_slot_mask = 4095; /* max_entries - 1: a power of two */
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -122,8 +141,21 @@ static __always_inline bool in_range(__u64 ip, int sym)
 	return ip >= ksym_start[sym] && ip < ksym_end[sym];
 }
 
+/* Whether two edge keys are equal (compared a word at a time). */
+static __always_inline bool same_key(const struct wf_edge_key *a, const struct wf_edge_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	for (int i = 0; i < (int)(sizeof(*a) / sizeof(__u64)); i++) {
+		if (x[i] != y[i])
+			return false;
+	}
+	return true;
+}
+
 /* The parts, each relying only on what is above it. */
 #include "task.bpf.h"
+#include "edge_memo.bpf.h"
 #include "targets.bpf.h"
 #include "stacks.bpf.h"
 #include "softirq_origin.bpf.h"
@@ -154,17 +186,6 @@ static __always_inline __u8 resched_reason(void *ctx, bool preempt, int syscall)
 	return WF_RESCHED_IRQ;
 }
 
-static __always_inline bool same_key(const struct wf_edge_key *a, const struct wf_edge_key *b)
-{
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-
-	for (int i = 0; i < (int)(sizeof(*a) / sizeof(__u64)); i++) {
-		if (x[i] != y[i])
-			return false;
-	}
-	return true;
-}
-
 /* Walk this interval's stacks? Yes for the first interval of an edge and
  * then once per sample period. A thread usually meets the edge of its
  * previous interval again: that case needs no edge lookup. */
@@ -173,7 +194,7 @@ static __always_inline bool sample_due(struct wf_thread *th, struct wf_edge_key 
 	struct wf_edge_val *v;
 	__u64 last;
 
-	if (th->last_sample_ns && same_key(key, &th->last_key)) {
+	if (th->last_sample_ns && same_key(key, last_key(th))) {
 		last = th->last_sample_ns;
 	} else {
 		v = bpf_map_lookup_elem(&edges, key);
@@ -330,46 +351,6 @@ static __always_inline void switch_out(void *ctx, bool preempt, struct task_stru
 	 * (before, it takes the early path: see edge_waking). */
 	barrier_var(k);
 	th->ts_out = now;
-}
-
-/* Adds one interval to k's edge (created on its first interval), with the
- * stacks sampled for it. */
-static __always_inline void add_interval(struct wf_thread *th, struct wf_edge_key *k, __u64 offcpu, __u64 runq,
-					 bool runq_known, __u64 now)
-{
-	struct wf_edge_val *v = bpf_map_lookup_elem(&edges, k);
-
-	if (!v) {
-		if (bpf_map_update_elem(&edges, k, &zero_edge, BPF_NOEXIST) == 0 || bpf_map_lookup_elem(&edges, k))
-			v = bpf_map_lookup_elem(&edges, k);
-	}
-	if (!v) {
-		stat_inc(WF_STAT_EDGES_DROPPED);
-		return;
-	}
-	/* The key names the target thread, whose switch-ins are never
-	 * concurrent: plain adds suffice. */
-	v->count++;
-	v->offcpu_ns += offcpu;
-	if (runq_known) {
-		v->runq_ns += runq;
-		v->runq_count++;
-	}
-	if (offcpu > v->offcpu_max_ns)
-		v->offcpu_max_ns = offcpu;
-	if (!v->first_ns)
-		v->first_ns = now;
-	v->last_ns = now;
-	if (th->sampled) {
-		v->last_sample_ns = now;
-		v->wkstack = th->s_wk;
-		v->wustack = th->s_wu;
-		v->tkstack = th->s_tk;
-		v->tustack = th->s_tu;
-	}
-	/* Remember this edge: the next interval is likely the same one. */
-	th->last_key = *k;
-	th->last_sample_ns = v->last_sample_ns;
 }
 
 /* next comes back on the CPU: its interval ends. */
@@ -639,6 +620,21 @@ int util_read_kernel(struct bpf_raw_tracepoint_args *ctx)
 	if (len > sizeof(kread_buf))
 		return 1;
 	return bpf_probe_read_kernel(kread_buf, len, (void *)src) ? 1 : 0;
+}
+
+/*
+ * Moves every thread's memo of the epoch before into the edges map
+ * (edge_memo.bpf.h). Never attached: user space runs it with
+ * BPF_PROG_TEST_RUN at each drain, once no program can still be writing
+ * those memos.
+ */
+SEC("raw_tp")
+int util_drain_memos(struct bpf_raw_tracepoint_args *ctx)
+{
+	(void)ctx;
+	bpf_for_each_map_elem(&thread_slots, drain_memo_of, NULL, 0);
+	bpf_for_each_map_elem(&threads, drain_memo_of, NULL, 0);
+	return 0;
 }
 
 /*

@@ -203,9 +203,28 @@ struct wf_totals_val {
 };
 
 /*
- * Per target thread (kernel map keyed by tid): the interval in progress and
- * cumulative totals. User space reads tot to derive per-window deltas; when
- * a thread exits its final tot moves to the totals map.
+ * A thread's memo of its last edge (wakeflow.bpf.c, add_interval): the
+ * intervals of key that are not yet in the edges map, summed as the edge
+ * would sum them. A thread meets the edge of its previous interval again
+ * most of the time, and adding here costs no lookup of the 152-byte key.
+ * Two per thread, by the parity of drain_epoch: user space bumps the epoch
+ * before a drain, waits until no program can still write the other one,
+ * then has the kernel move it into the edges map (util_drain_memos). epoch: the
+ * drain_epoch whose intervals val holds; 0: empty.
+ */
+struct wf_edge_memo {
+	struct wf_edge_key key;
+	struct wf_edge_val val;
+	__u32 epoch;
+	__u32 pad;
+};
+
+/*
+ * Per target thread: the interval in progress and cumulative totals. Kept
+ * in a direct-mapped array by tid (thread_slots, slot_tid says whose) and,
+ * for a thread whose slot another holds, in a hash keyed by tid (threads).
+ * User space reads tot to derive per-window deltas; when a thread exits
+ * its final tot moves to the totals map.
  */
 struct wf_thread {
 	__u64 pstart;  /* start time of the process this state belongs to */
@@ -218,19 +237,24 @@ struct wf_thread {
 	__u64 mk_ip, mk_sp, mk_bp; /* registers that user stack belongs to */
 	__u64 s_wk, s_wu, s_tk, s_tu; /* stacks walked for this interval */
 	__u64 early_ts; /* a wakeup seen while the thread was still switching out */
-	__u64 last_sample_ns; /* of the edge in last_key */
+	__u64 last_sample_ns; /* of the edge of the previous interval */
 	__u8 woken;
 	__u8 sampled;
-	__u8 pad[6];
+	__u8 last_bank; /* memo[last_bank].key is the edge of the previous interval */
+	__u8 pad[5];
 	struct wf_totals_val tot;
 	struct wf_edge_key key;
-	struct wf_edge_key early;    /* waker part of that early wakeup */
-	struct wf_edge_key last_key; /* the edge of the previous interval */
+	struct wf_edge_key early; /* waker part of that early wakeup */
+	struct wf_edge_memo memo[2];
 	/* A target's wake chain cause (docs/chains.md): kept here rather than
 	 * in task storage because every path that reads or writes it (the
 	 * waking, the wakeup, the switch-in) has this state at hand already;
 	 * other tasks of the chain scope keep theirs in task storage. */
 	struct wf_cause cause;
+	/* thread_slots only: the tid owning the slot, 0 while free (last, so
+	 * clearing the rest never frees it midway: targets.bpf.h). */
+	__u32 slot_tid;
+	__u32 slot_pad;
 };
 
 /* What the user side asked to trace. pstart 0: bind to the process seen first. */
@@ -258,6 +282,7 @@ enum wf_stat {
 	WF_STAT_ORC_MISMATCHES, /* ... and found different: the unwinder turns itself off */
 	WF_STAT_CHAINS_DROPPED, /* chain map full: the interval's chain is lost (its edge is not) */
 	WF_STAT_CAUSES_DROPPED, /* task storage refused: a task's cause was not recorded */
+	WF_STAT_EDGE_MEMO_HITS, /* intervals added to their thread's memo of its last edge */
 	WF_STAT__COUNT,
 };
 

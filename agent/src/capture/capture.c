@@ -237,7 +237,12 @@ static int drain_edges(struct wf_capture *c)
 {
 	int64_t off = capture_boot_to_real();
 	uint32_t n;
-	int err = take_edges(c, &n);
+	int err;
+
+	/* The intervals the threads' memos hold first (capture_threads.c):
+	 * late, not lost, if that fails. */
+	capture_drain_memos(c);
+	err = take_edges(c, &n);
 
 	c->gen++;
 	for (uint32_t i = 0; i < n; i++) {
@@ -439,6 +444,7 @@ struct wf_capture *capture_open(const struct capture_opts *opts, char *err, size
 		return NULL;
 	}
 	capture_read_env(&c->env);
+	capture_threads_init(c);
 	c->stacks_full = opts->stacks_full;
 	c->on_target = opts->on_target;
 	c->on_target_ctx = opts->on_target_ctx;
@@ -465,7 +471,7 @@ struct wf_capture *capture_open(const struct capture_opts *opts, char *err, size
 		snprintf(err, errlen, "DEBUGINFOD_URLS: %s", strerror(errno));
 		goto fail;
 	}
-	if (capture_load(c, opts, err, errlen))
+	if (capture_load(c, opts, err, errlen) || capture_threads_open(c, err, errlen))
 		goto fail;
 	capture_chains_loaded(c);
 	if (targets_scan(c->targets, target_add, c) < 0) {
@@ -494,6 +500,7 @@ void capture_close(struct wf_capture *c)
 		capture_print_softirq_origin(c);
 	ring_buffer__free(c->rb);
 	sched_detach(c);
+	capture_threads_close(c);
 	wakeflow_bpf__destroy(c->skel);
 	targets_free(c->targets);
 	if (c->sym)
@@ -603,38 +610,50 @@ static int tot_account(struct wf_capture *c, struct tsnap_table *fresh, struct c
 	return 0;
 }
 
+static int count_thread(void *ctx, uint32_t tid, const struct wf_thread *th)
+{
+	(void)tid;
+	(void)th;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+struct totals_pass {
+	struct wf_capture *c;
+	struct tsnap_table *fresh;
+	struct capture_totals *out;
+	int rc;
+};
+
+static int account_thread(void *ctx, uint32_t tid, const struct wf_thread *th)
+{
+	struct totals_pass *p = ctx;
+
+	if (tot_account(p->c, p->fresh, p->out, tid, th->tgid, th->pstart, &th->tot, false))
+		p->rc = -ENOMEM;
+	return 0;
+}
+
 static int drain_totals(struct wf_capture *c, struct capture_totals *out)
 {
-	int thfd = bpf_map__fd(c->skel->maps.threads), tfd = bpf_map__fd(c->skel->maps.totals);
+	int tfd = bpf_map__fd(c->skel->maps.totals);
 	struct tsnap_table fresh = { 0 };
+	struct totals_pass pass = { .c = c, .fresh = &fresh, .out = out };
 	struct wf_totals_key tk, tnext;
-	struct wf_thread th;
-	uint32_t tid, next, *prev = NULL;
 	size_t n = 0;
-	int rc = 0;
+	int rc;
 
-	/* Size the new table for the live threads (a few hundred at most). */
-	while (bpf_map_get_next_key(thfd, prev, &next) == 0) {
-		n++;
-		tid = next;
-		prev = &tid;
-	}
+	/* Size the new table for the live threads (a few hundred at most; a
+	 * thread started meanwhile only makes a probe longer). */
+	capture_each_thread(c, count_thread, &n);
 	fresh.nslots = 64;
 	while (fresh.nslots < n * 2 + 2)
 		fresh.nslots *= 2;
 	fresh.slots = calloc(fresh.nslots, sizeof(*fresh.slots));
 	if (!fresh.slots)
 		return -ENOMEM;
-
-	prev = NULL;
-	while (bpf_map_get_next_key(thfd, prev, &next) == 0) {
-		tid = next;
-		prev = &tid;
-		if (bpf_map_lookup_elem(thfd, &tid, &th) || !th.pstart)
-			continue;
-		if (tot_account(c, &fresh, out, tid, th.tgid, th.pstart, &th.tot, false))
-			rc = -ENOMEM;
-	}
+	capture_each_thread(c, account_thread, &pass);
+	rc = pass.rc;
 	/* Threads that exited since: their final totals, then forget them. */
 	while (bpf_map_get_next_key(tfd, NULL, &tnext) == 0) {
 		struct wf_totals_val v;
@@ -733,6 +752,7 @@ void capture_get_stats(const struct wf_capture *c, struct capture_stats *out)
 	out->chains_in_map = c->chains_in_map;
 	out->chains_dropped = sums[WF_STAT_CHAINS_DROPPED];
 	out->causes_dropped = sums[WF_STAT_CAUSES_DROPPED];
+	out->edge_memo_hits = sums[WF_STAT_EDGE_MEMO_HITS];
 	out->chain_scope = c->scope.count;
 }
 
@@ -744,6 +764,7 @@ void capture_counters(const struct capture_stats *st, struct wf_counter out[CAPT
 	out[3] = (struct wf_counter){ "orc_checks", st->orc_checks };
 	out[4] = (struct wf_counter){ "orc_mismatches", st->orc_mismatches };
 	out[5] = (struct wf_counter){ "sched_attaches", st->sched_attaches };
+	out[6] = (struct wf_counter){ "edge_memo_hits", st->edge_memo_hits };
 }
 
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS])

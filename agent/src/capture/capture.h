@@ -92,6 +92,7 @@ struct capture_stats {
 	uint64_t targets; /* processes currently traced */
 	uint64_t symbolize_failures;
 	uint64_t ustack_memo_hits; /* user stacks reused without a walk */
+	uint64_t edge_memo_hits;   /* intervals added to their thread's memo of its last edge */
 	uint64_t wakeups_unseen;   /* switch-ins without a wakeup seen (context unknown) */
 	uint64_t totals_dropped;   /* per-thread totals map full */
 	/* Kernel stacks walked by the BPF ORC walker, how many of those the
@@ -146,8 +147,8 @@ void capture_mark_interned(const struct wf_capture *c);
  */
 #define CAPTURE_LOST_COUNTERS 5
 /* How the capture went: stacks_walked, ustack_memo_hits, orc_walks,
- * orc_checks, orc_mismatches, sched_attaches. */
-#define CAPTURE_COUNTERS 6
+ * orc_checks, orc_mismatches, sched_attaches, edge_memo_hits. */
+#define CAPTURE_COUNTERS 7
 void capture_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_COUNTERS]);
 void capture_lost_counters(const struct capture_stats *st, struct wf_counter out[CAPTURE_LOST_COUNTERS]);
 /* Names of the attached BPF programs, for /api/v1/status. */

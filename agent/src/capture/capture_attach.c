@@ -46,6 +46,32 @@ void capture_read_env(struct capture_env *env)
 	env->kernel_unwinder = unwinder && !strcmp(unwinder, "kernel");
 	env->orc_check_all = check && !strcmp(check, "all");
 	env->softirq_origin = getenv("WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN") != NULL;
+	env->no_edge_memo = getenv("WAKEFLOW_EDGE_MEMO") && !strcmp(getenv("WAKEFLOW_EDGE_MEMO"), "off");
+}
+
+/*
+ * Slots of the thread-state array (wakeflow.bpf.c, thread_slots): a power
+ * of two, as many as threads may be traced, so that threads seldom share a
+ * slot (a process's threads have nearby tids and never do until there are
+ * more of them than slots), and no more than pid_max allows: a tid is
+ * below pid_max, so slots past it would never be indexed. (pid_max unread:
+ * the kernel's limit, 2^22.) Each slot is a struct wf_thread (1,416 bytes),
+ * preallocated like the threads hash beside it.
+ */
+static uint32_t thread_slot_count(uint32_t threads)
+{
+	unsigned long pid_max = 1UL << 22;
+	uint32_t n = 1;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &pid_max) != 1 || !pid_max)
+			pid_max = 1UL << 22;
+		fclose(f);
+	}
+	while (n < threads && n < pid_max && n < (1U << 22))
+		n <<= 1;
+	return n;
 }
 
 static void set_ksyms(struct wakeflow_bpf *skel)
@@ -258,8 +284,10 @@ static void choose_programs(struct wf_capture *c)
 		bool load = raw == c->raw_tp && present;
 
 		if (!strncmp(name, "util_", 5)) {
-			/* Run by user space (BPF_PROG_TEST_RUN), never attached. */
-			bpf_program__set_autoload(prog, c->orc_usable);
+			/* Run by user space (BPF_PROG_TEST_RUN), never attached:
+			 * the kernel reader for the ORC walker only, the memos'
+			 * drain always (capture_threads.c). */
+			bpf_program__set_autoload(prog, !strcmp(name, "util_drain_memos") || c->orc_usable);
 			bpf_program__set_autoattach(prog, false);
 			continue;
 		}
@@ -363,8 +391,12 @@ static int open_and_load(struct wf_capture *c, const struct capture_opts *o, cha
 	bpf_map__set_max_entries(c->skel->maps.edges, c->max_edges);
 	bpf_map__set_max_entries(c->skel->maps.stacks, c->max_stacks);
 	bpf_map__set_max_entries(c->skel->maps.ustack_memo, c->max_stacks);
+	c->nslots = thread_slot_count(threads);
+	bpf_map__set_max_entries(c->skel->maps.thread_slots, c->nslots);
+	c->skel->rodata->thread_slot_mask = c->nslots - 1;
 	bpf_map__set_max_entries(c->skel->maps.threads, threads);
 	bpf_map__set_max_entries(c->skel->maps.totals, threads);
+	c->skel->rodata->edge_memo = !c->env.no_edge_memo;
 	c->skel->rodata->debug_softirq_origin = c->env.softirq_origin;
 	choose_unwinder(c, o);
 	choose_programs(c);

@@ -38,6 +38,7 @@ struct capture_env {
 	bool kernel_unwinder; /* WAKEFLOW_UNWINDER=kernel: --stacks full without the ORC walker */
 	bool orc_check_all;   /* WAKEFLOW_ORC_CHECK=all: every ORC walk compared with the kernel's */
 	bool softirq_origin;  /* WAKEFLOW_DEBUG_SOFTIRQ_ORIGIN set: the experiment's histogram */
+	bool no_edge_memo;    /* WAKEFLOW_EDGE_MEMO=off: every interval into the edges map (tests) */
 };
 
 /* What the running kernel's BTF says, for every load attempt (read once,
@@ -118,6 +119,14 @@ struct wf_capture {
 	struct wf_edge_key *keys; /* batch buffers, max_edges each */
 	struct wf_edge_val *vals;
 
+	/* Thread state (wakeflow.bpf.c): the thread_slots array, mmapped,
+	 * and the map whose update waits for running programs (capture.c,
+	 * wait_for_programs), its fd and the inner map's. */
+	const struct wf_thread *slots;
+	uint32_t nslots;
+	size_t slots_len;
+	int sync_outer, sync_inner;
+
 	/* Traced processes whose mappings are re-read while they start up
 	 * (the dynamic loader maps libraries after the exec we hear about). */
 	struct watched *watched;
@@ -169,6 +178,16 @@ void sched_detach(struct wf_capture *c);
 bool sched_attached(const struct wf_capture *c);
 /* The softirq-origin experiment's histogram on stderr (env.softirq_origin). */
 void capture_print_softirq_origin(const struct wf_capture *c);
+
+/* capture_threads.c: the kernel's thread state (its array mmapped) and
+ * the drain of the threads' memos of their last edge into the edges map. */
+void capture_threads_init(struct wf_capture *c); /* before open: nothing to close */
+int capture_threads_open(struct wf_capture *c, char *err, size_t errlen); /* after the load */
+void capture_threads_close(struct wf_capture *c);
+int capture_drain_memos(struct wf_capture *c); /* 0 or a negative errno */
+struct wf_thread;
+int capture_each_thread(struct wf_capture *c, int (*fn)(void *ctx, uint32_t tid, const struct wf_thread *th),
+			void *ctx);
 
 /* capture_edge.c: one drained kernel edge as a symbolized wake edge (its
  * times on the wall clock: boot_to_real is added to boot-clock stamps). */

@@ -16,7 +16,8 @@
  *   pipe       wf-pipe-send writes a pipe wf-pipe-recv reads
  *   preempt    wf-spin-a and wf-spin-b spin on one CPU and preempt each other
  *   pingpong   wf-ping and wf-pong bounce a byte over two pipes on one CPU
- *              as fast as they can (the benchmark); prints round trips/s
+ *              as fast as they can (the benchmark); prints round trips/s;
+ *              --linger keeps both threads, asleep, after the last one
  *
  * Built with frame pointers so user stacks unwind.
  */
@@ -41,12 +42,13 @@
 
 static const char usage[] =
 	"usage: wakeflow-workload MODE [--duration SECONDS] [--delay SECONDS] [--iterations N] [--interval-us US]\n"
-	"                         [--cpu N]\n"
+	"                         [--cpu N] [--linger SECONDS]\n"
 	"modes: eventfd futex nanosleep timerfd tcp udp unix pipe preempt pingpong\n";
 
 static double duration = 2.0;	/* seconds */
 static double delay;		/* seconds asleep before the mode starts */
 static long iterations;		/* pingpong: round trips (0: run for duration) */
+static double linger;		/* pingpong: seconds both threads stay, asleep, after the last round trip */
 static long interval_us = 1000; /* pause between posts */
 static int cpu = 0;
 static atomic_bool stop;
@@ -475,6 +477,8 @@ static void *pinger(void *arg)
 			die("ping");
 		round_trips++;
 	}
+	if (linger > 0)
+		pause_us((long)(linger * 1e6)); /* wf-pong waits in read meanwhile */
 	atomic_store(&stop, true);
 	close(ping[1]);
 	return NULL;
@@ -539,6 +543,8 @@ int main(int argc, char **argv)
 			iterations = atol(v);
 		else if (!strcmp(argv[i], "--interval-us"))
 			interval_us = atol(v);
+		else if (!strcmp(argv[i], "--linger"))
+			linger = atof(v);
 		else if (!strcmp(argv[i], "--cpu"))
 			cpu = atoi(v);
 		else {
@@ -547,8 +553,8 @@ int main(int argc, char **argv)
 		}
 		i++;
 	}
-	if (duration <= 0 || delay < 0 || interval_us < 3 || cpu < 0) {
-		fprintf(stderr, "wakeflow-workload: bad --duration, --delay, --interval-us or --cpu\n");
+	if (duration <= 0 || delay < 0 || interval_us < 3 || cpu < 0 || linger < 0) {
+		fprintf(stderr, "wakeflow-workload: bad --duration, --delay, --interval-us, --cpu or --linger\n");
 		return 2;
 	}
 	if (delay > 0) {
