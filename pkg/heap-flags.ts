@@ -16,10 +16,21 @@
  * scavenges), nothing measurable on chains (docs/performance.md, "Backend
  * memory and categories"). The one V8 flag of this kind that still acts
  * once the heap is set up: --max-semi-space-size set here is ignored.
+ *
+ * --heap-growing-percent=100: after each major GC the old generation may
+ * grow to twice what survived before the next one starts, where V8's own
+ * factor, chosen from its GC and mutator speeds, reached up to 4 here. The
+ * answers' Buffer objects are promoted before they die, and the blocks they
+ * hold (glibc's heap, not V8's) are freed only by a major GC: with the
+ * smaller factor it comes sooner. What free-now.ts frees explicitly does not
+ * wait for it; the rest (grpc-js's framed copy of each answer, the Arrow
+ * writer's pieces, socket chunks) does. Read at every major GC, so it acts
+ * when set here. Costs a few ms of CPU per query (more major GCs); the
+ * figures are in docs/performance.md, "The backend's peak RSS".
  */
 import { setFlagsFromString } from 'node:v8';
 
-export const HEAP_FLAGS = ['--semi-space-growth-factor=1'];
+export const HEAP_FLAGS = ['--semi-space-growth-factor=1', '--heap-growing-percent=100'];
 
 for (const f of HEAP_FLAGS) {
   setFlagsFromString(f);

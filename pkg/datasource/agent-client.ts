@@ -8,6 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
+import { BufferLedger } from '../protocol/free-now';
 import { Agent } from './discovery';
 
 export type AgentErrorKind =
@@ -29,6 +30,8 @@ export interface ClientOptions {
   token?: string;
   /** Largest answer read; beyond it the request is dropped. */
   maxBytes: number;
+  /** The query's ledger: every answer body read is kept there, to be freed when the query's frames are written. */
+  answers?: BufferLedger;
 }
 
 export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024;
@@ -93,7 +96,7 @@ class Body {
   size = 0;
   constructor(expected: number) {
     if (expected > 0) {
-      this.buf = Buffer.allocUnsafe(expected);
+      this.buf = Buffer.allocUnsafeSlow(expected);
     }
   }
   add(c: Buffer): void {
@@ -269,6 +272,7 @@ export function agentGet<T>(
               return;
             }
             if (value !== undefined) {
+              opts.answers?.keep(bytes);
               settled = true;
               clearTimeout(timer);
               resolve(value);

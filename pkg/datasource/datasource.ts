@@ -9,7 +9,8 @@
 import { NOTICES_FRAME, TIMESERIES } from '../../src/shared/frames';
 import { QueryType } from '../../src/shared/query';
 import { encodeFrame } from '../protocol/arrow';
-import { Frame, withNotices } from '../protocol/frame';
+import { BufferLedger } from '../protocol/free-now';
+import { Frame, frameBuffers, withNotices } from '../protocol/frame';
 import { Logger } from '../protocol/logger';
 import {
   CallResourceRequest,
@@ -119,6 +120,7 @@ export class WakeflowDataSource implements PluginHandlers {
     const t0 = performance.now();
     let type = 'unknown';
     let outcome = 'ok';
+    const owned = new BufferLedger();
     try {
       const decoded = decodeQuery(q);
       type = decoded.model.queryType;
@@ -126,12 +128,18 @@ export class WakeflowDataSource implements PluginHandlers {
         outcome = envResult.status === 400 ? 'bad_request' : 'failed';
         return { frames: [], error: envResult.error, status: envResult.status, errorSource: 'downstream' };
       }
-      const answer = await this.run(decoded.model.queryType, decoded, envResult.env);
+      const answer = await this.run(decoded.model.queryType, decoded, {
+        ...envResult.env,
+        client: { ...envResult.env.client, answers: owned },
+      });
       if (answer.failedAgents > 0) {
         outcome = 'partial';
       }
       const frames = this.finish(decoded.model.queryType, answer);
-      return { frames: frames.map((f) => encodeFrame(f, q.refId)), error: '', status: 200, errorSource: '' };
+      const encoded = frames.map((f) => encodeFrame(f, q.refId));
+      // The encoded bytes are copies: the columns die here (freed in the finally below).
+      frames.forEach((f) => frameBuffers(f).forEach((b) => owned.keep(b)));
+      return { frames: encoded, error: '', status: 200, errorSource: '' };
     } catch (e) {
       if (e instanceof QueryError) {
         outcome = 'bad_request';
@@ -153,6 +161,7 @@ export class WakeflowDataSource implements PluginHandlers {
         errorSource: 'plugin',
       };
     } finally {
+      owned.freeAll();
       const seconds = (performance.now() - t0) / 1000;
       this.metrics.queries.inc({ query_type: type, outcome });
       this.metrics.queryDuration.observe({ query_type: type }, seconds);

@@ -7,6 +7,7 @@
  * (frame.ts). Big frames (the chains table, the flame graph) are built this
  * way; small ones may still use plain arrays.
  */
+import { freeNow } from './free-now';
 
 /** An Arrow Utf8 column: value i is data[offsets[i], offsets[i + 1]). Never null. */
 export class Utf8Column {
@@ -71,6 +72,8 @@ export class Utf8Builder {
     }
     const next = Buffer.allocUnsafe(cap);
     this.data.copy(next, 0, 0, this.len);
+    // The outgrown block is the builder's alone: freed now, not at the GC's next chance (free-now.ts).
+    freeNow(this.data);
     this.data = next;
   }
 

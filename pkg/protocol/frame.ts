@@ -104,3 +104,16 @@ export function withNotices(frame: Frame, notices: Notice[]): Frame {
   meta.notices = [...(meta.notices ?? []), ...notices];
   return { ...frame, meta };
 }
+
+/** The typed arrays a frame's fields hold (a Utf8Column's offsets and bytes), to be freed once it is encoded. */
+export function frameBuffers(frame: Frame): ArrayBufferView[] {
+  const out: ArrayBufferView[] = [];
+  for (const f of frame.fields) {
+    if (f.values instanceof Utf8Column) {
+      out.push(f.values.offsets, f.values.data);
+    } else if (ArrayBuffer.isView(f.values)) {
+      out.push(f.values);
+    }
+  }
+  return out;
+}

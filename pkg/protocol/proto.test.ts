@@ -186,3 +186,18 @@ test("the server's service definitions are proto-loader's: paths, streaming, nam
     }
   }
 });
+
+test("a QueryData answer's serializer frees its frames once they are in the message, and the message once grpc-js has copied it", async () => {
+  const serialize = servedServices().data.QueryData.responseSerialize;
+  const deserialize = loadProtos().pluginv2.Data.service.QueryData.responseDeserialize;
+  const frame = Buffer.allocUnsafeSlow(65536).fill(9);
+  const bytes = serialize({ responses: { A: { frames: [frame], status: 200, error: '' } } }) as Buffer;
+  assert.equal(frame.length, 0, 'the frame is freed once copied into the message');
+  // What grpc-js does before serialize's caller returns: the message copied behind its length prefix.
+  const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), bytes]);
+  const decoded = deserialize(framed.subarray(5)) as { responses: Record<string, { frames: Buffer[] }> };
+  assert.deepEqual(decoded.responses.A.frames[0], Buffer.alloc(65536, 9));
+  await Promise.resolve();
+  assert.equal(bytes.length, 0, 'the message is freed at the next microtask');
+  assert.deepEqual((deserialize(framed.subarray(5)) as typeof decoded).responses.A.frames[0], Buffer.alloc(65536, 9));
+});

@@ -12,8 +12,14 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 
+import { freeNow } from './free-now';
+import { QueryDataResponse } from './messages';
+
 export const PROTO_FILES = ['backend.proto', 'grpc_controller.proto', 'health.proto'] as const;
 export type ProtoFile = (typeof PROTO_FILES)[number];
+
+/** The message whose frames serializeResponse frees once it is written. */
+const QUERY_DATA_RESPONSE = '.pluginv2.QueryDataResponse';
 
 /** Options shared by the server and the test harness, so both see the same JS shapes (messages.ts). */
 export const LOADER_OPTIONS: protoLoader.Options = {
@@ -100,6 +106,27 @@ export function servedServices(): Record<ServedService, grpc.ServiceDefinition> 
     // A Buffer in Node (protobufjs writes through Buffer there), as proto-loader returns it: not copied again.
     return t.encode(t.fromObject(arg)).finish() as Buffer;
   };
+  /**
+   * A response's serializer, which also frees what the message no longer
+   * needs (free-now.ts): a QueryData answer's frames once they are copied
+   * into the message, and the message itself once grpc-js has copied it
+   * behind its 5-byte length prefix, which it does before serialize's caller
+   * returns (server-interceptors.js, serializeMessage), so before any
+   * microtask runs.
+   */
+  const serializeResponse = (t: protobuf.Type) => {
+    const encode = serialize(t);
+    return (arg: object) => {
+      const bytes = encode(arg);
+      if (t.fullName === QUERY_DATA_RESPONSE) {
+        for (const r of Object.values((arg as QueryDataResponse).responses ?? {})) {
+          r.frames?.forEach(freeNow);
+        }
+      }
+      queueMicrotask(() => freeNow(bytes));
+      return bytes;
+    };
+  };
   const deserialize = (t: protobuf.Type) => (buf: Buffer) => t.toObject(t.decode(buf), LOADER_OPTIONS);
   const out = {} as Record<ServedService, grpc.ServiceDefinition>;
   for (const [key, [file, name]] of Object.entries(SERVED_SERVICES) as Array<[ServedService, [ProtoFile, string]]>) {
@@ -114,7 +141,7 @@ export function servedServices(): Record<ServedService, grpc.ServiceDefinition> 
         responseStream: !!m.responseStream,
         requestSerialize: serialize(req),
         requestDeserialize: deserialize(req),
-        responseSerialize: serialize(res),
+        responseSerialize: serializeResponse(res),
         responseDeserialize: deserialize(res),
         originalName: m.name.charAt(0).toLowerCase() + m.name.slice(1),
       };
