@@ -5,7 +5,11 @@
  * other — and the built backend executable under the Grafana host, for every
  * query type and resource. Each answer is checked against what the agents
  * themselves say for the same range (their sum, their union's top N, the
- * ratio of their summed parts). Loads BPF: run under
+ * ratio of their summed parts). Each workload carries a pod identity in its
+ * environment, as Istio's injector sets it on istio-proxy (POD_NAMESPACE,
+ * POD_NAME, ISTIO_META_WORKLOAD_NAME: what agent/src/collect/discovery.c
+ * reads), one pod per agent in two namespaces, so the Kubernetes labels and
+ * the resource filters are checked on what real agents discovered. Loads BPF: run under
  * `flock /tmp/wakeflow-bpf.lock` (npm test does).
  */
 import assert from 'node:assert/strict';
@@ -14,6 +18,8 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+
+import { TimeUnit, Type } from '@uwdata/flechette';
 
 import {
   Daemon,
@@ -28,12 +34,14 @@ import {
   waitFor,
 } from '../agent/tests/lib/serve-daemon';
 import {
+  GRAFANA_ENV,
   PluginProcess,
   QEMU_ARM64,
   backendArm64Exe,
   DecodedFrame,
   callResource,
   checkHealth,
+  collectMetrics,
   decodeFrame,
   nsValues,
   query,
@@ -54,6 +62,15 @@ interface EdgeJson {
 
 const TOKEN = 'e2e-token-' + Math.random().toString(36).slice(2);
 
+/** The pod each workload claims to be (its environment), one per agent, in two namespaces. */
+const POD_A = { namespace: 'shop', workload: 'cart', pod: 'cart-5d8f-a' };
+const POD_B = { namespace: 'bank', workload: 'ledger', pod: 'ledger-0' };
+const podEnv = (x: typeof POD_A) => ({
+  POD_NAMESPACE: x.namespace,
+  POD_NAME: x.pod,
+  ISTIO_META_WORKLOAD_NAME: x.workload,
+});
+
 describe('backend end to end: two real agents', () => {
   let dir: string;
   let ping: Workload;
@@ -72,8 +89,8 @@ describe('backend end to end: two real agents', () => {
     const tokenFile = path.join(dir, 'token');
     writeFileSync(tokenFile, TOKEN + '\n');
     chmodSync(tokenFile, 0o600);
-    ping = await startWorkload('eventfd', ['--interval-us', '500']);
-    spin = await startWorkload('preempt', ['--cpu', '1']);
+    ping = await startWorkload('eventfd', ['--interval-us', '500'], podEnv(POD_A));
+    spin = await startWorkload('preempt', ['--cpu', '1'], podEnv(POD_B));
     const common = ['--window', '1', '--token-file', tokenFile];
     a = await startDaemon(['--db', path.join(dir, 'a.db'), '--pid', String(ping.pid), ...common]);
     b = await startDaemon(['--db', path.join(dir, 'b.db'), '--pid', String(spin.pid), ...common]);
@@ -94,11 +111,15 @@ describe('backend end to end: two real agents', () => {
     toMs = Math.floor(Date.now() / 1000) * 1000 - 2000;
     fromMs = toMs - 60_000;
     settings = { jsonData: { agentUrls: [a.url, b.url], timeoutSeconds: 5 }, secure: { agentToken: TOKEN } };
-    p = await startPlugin();
+    // At debug level, so the check below that the token is never logged covers every line the backend writes.
+    p = await startPlugin({ env: { ...GRAFANA_ENV, GF_PLUGIN_LOG_LEVEL: 'debug' } });
   });
 
   after(async () => {
     await p?.stop();
+    if (p) {
+      assert.ok(!p.stderr().includes(TOKEN), 'the token must never be logged');
+    }
     for (const w of [ping, spin]) {
       if (w) {
         await stopWorkload(w);
@@ -149,6 +170,28 @@ describe('backend end to end: two real agents', () => {
       }
       expected.set(s.labels.category, m);
     }
+    for (const f of r.frames) {
+      assert.deepEqual(Object.keys(f.fields[1].labels!), ['category'], 'grouped by category: that label only');
+      // Grafana's timeseries-multi: a non-nullable ns time field, one Float64 value field.
+      assert.equal(f.name, 'offcpu');
+      assert.equal(f.refId, 'A');
+      assert.equal(f.meta?.type, 'timeseries-multi');
+      assert.deepEqual(f.meta?.typeVersion, [0, 1]);
+      const [t, v] = f.fields;
+      assert.deepEqual(
+        [f.fields.length, t.name, t.typeId, t.unit, t.nullable, v.typeId],
+        [2, 'time', Type.Timestamp, TimeUnit.NANOSECOND, false, Type.Float]
+      );
+      const ns = nsValues(t);
+      ns.slice(1).forEach((x, i) => assert.ok(x > ns[i], 'times ascend'));
+      assert.ok(ns[0] > 1_600_000_000_000_000_000n && ns[0] % 1_000_000n === 0n, 'whole ms, in ns since the epoch');
+    }
+    assert.equal(
+      r.frames.find((f) => f.fields[1].labels!.category === 'ipc.eventfd')?.fields[1].config?.color?.fixedColor,
+      'green'
+    );
+    // The query as sent to the agents, on the first frame (Grafana's query inspector shows it).
+    assert.match(r.frames[0].meta?.executedQueryString ?? '', /^GET \/api\/v1\/series\?.*by=category/);
     const got = new Map(r.frames.map((f) => [f.fields[1].labels!.category, f]));
     assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort());
     assert.ok(got.has('ipc.eventfd'), 'the ping loop (agent a)');
@@ -170,7 +213,37 @@ describe('backend end to end: two real agents', () => {
     }
   });
 
-  test('preemption: outside Kubernetes one ratio per node (named after it) of its summed parts, throttled beside it', async () => {
+  test("categories by pod: each agent's pod a series, labelled namespace, workload, pod as the agent discovered them", async () => {
+    const r = (
+      await query(
+        p,
+        queryRequest(settings, [
+          { refId: 'A', model: { queryType: 'categories', groupBy: 'pod' }, ...range(), maxDataPoints: 60 },
+        ])
+      )
+    ).A;
+    assert.equal(r.status, 200, r.error);
+    const q = `/api/v1/series?from=${fromMs}&to=${toMs}&step=1000&metric=offcpu&by=pod`;
+    const [sa, sb] = await Promise.all([direct<SeriesAnswer>(a, q), direct<SeriesAnswer>(b, q)]);
+    assert.deepEqual(
+      r.frames.map((f) => f.fields[1].labels),
+      [POD_B, POD_A],
+      'one series per pod, sorted by labels'
+    );
+    for (const [f, s, who] of [
+      [r.frames[1], sa, POD_A],
+      [r.frames[0], sb, POD_B],
+    ] as const) {
+      assert.equal(f.fields[1].config?.displayNameFromDS, `${who.namespace}/${who.pod}`);
+      assert.equal(s.series.length, 1, `one pod behind ${who.pod}'s agent`);
+      const want = new Map(s.series[0].points);
+      const times = nsValues(f.fields[0]).map((ns) => Number(ns / 1_000_000n));
+      assert.deepEqual(times, [...want.keys()]);
+      f.fields[1].values.forEach((v, i) => assert.ok(Math.abs((v as number) - want.get(times[i])!) < 1e-9));
+    }
+  });
+
+  test('preemption: one ratio per pod (labels namespace, workload, pod) of its summed parts, throttled beside it', async () => {
     const r = (
       await query(
         p,
@@ -193,29 +266,98 @@ describe('backend end to end: two real agents', () => {
       x.series.forEach((s) => s.points.forEach(([t, v]) => m.set(t, (m.get(t) ?? 0) + v)));
       return m;
     };
-    // Outside Kubernetes (as here) each agent's processes are its node's group, named after it (never "/").
     const ratio = r.frames.filter((f) => f.fields[1].name === 'preemption_ratio');
-    const byNode = new Map(ratio.map((f) => [f.fields[1].labels?.node, f]));
-    assert.equal(ratio.length, 2, 'one ratio per node');
-    for (const [d, pre, on] of [
-      [a, sum(pa), sum(oa)],
-      [b, sum(pb), sum(ob)],
+    const byPod = new Map(ratio.map((f) => [f.fields[1].labels?.pod, f]));
+    assert.equal(ratio.length, 2, 'one ratio per pod');
+    for (const [who, pre, on] of [
+      [POD_A, sum(pa), sum(oa)],
+      [POD_B, sum(pb), sum(ob)],
     ] as const) {
-      const f = byNode.get(host(d));
-      assert.ok(f, `a ratio for ${host(d)}`);
-      assert.deepEqual(f.fields[1].labels, { namespace: '', pod: '', node: host(d) });
-      assert.equal(f.fields[1].config?.displayNameFromDS, host(d));
+      const f = byPod.get(who.pod);
+      assert.ok(f, `a ratio for ${who.pod}`);
+      // The pod's labels as discovered, and no node label: that is only for processes outside Kubernetes.
+      assert.deepEqual(f.fields[1].labels, who);
+      assert.equal(f.fields[1].config?.displayNameFromDS, `${who.namespace}/${who.pod}`);
       assert.equal(f.meta?.type, 'timeseries-multi');
       const times = nsValues(f.fields[0]).map((ns) => Number(ns / 1_000_000n));
       assert.ok(times.length >= 3, `${times.length} points`);
       f.fields[1].values.forEach((v, i) => {
         const [x, y] = [pre.get(times[i]) ?? 0, on.get(times[i]) ?? 0];
-        assert.ok(Math.abs((v as number) - x / (x + y)) < 1e-9, `${host(d)} at ${times[i]}: ${v} vs ${x / (x + y)}`);
+        assert.ok(Math.abs((v as number) - x / (x + y)) < 1e-9, `${who.pod} at ${times[i]}: ${v} vs ${x / (x + y)}`);
       });
     }
-    const spun = byNode.get(host(b))!.fields[1].values as number[];
+    const spun = byPod.get(POD_B.pod)!.fields[1].values as number[];
     assert.ok(Math.max(...spun) > 0, 'the spinners (agent b) are preempted');
-    assert.ok(r.frames.some((f) => f.fields[1].name === 'throttled'));
+    const thr = r.frames.filter((f) => f.fields[1].name === 'throttled');
+    assert.ok(thr.length > 0, 'throttled beside the ratios');
+    for (const f of thr) {
+      assert.ok([POD_A, POD_B].some((who) => JSON.stringify(f.fields[1].labels) === JSON.stringify(who)));
+    }
+
+    const byWorkload = (
+      await query(
+        p,
+        queryRequest(settings, [
+          { refId: 'W', model: { queryType: 'preemption', groupBy: 'workload' }, ...range(), maxDataPoints: 60 },
+        ])
+      )
+    ).W;
+    assert.deepEqual(
+      byWorkload.frames.map((f) => f.fields[1].labels),
+      [POD_B, POD_A].map(({ namespace, workload }) => ({ namespace, workload }))
+    );
+  });
+
+  /*
+   * What Grafana's alerting sends (reference §5.2): the FromAlert headers,
+   * intervalMs 1000, maxDataPoints 43200, several queries in one request.
+   * Nothing in the answer may depend on the headers, so the Arrow files must
+   * be byte for byte those of the same queries sent from a dashboard.
+   */
+  test('alert-shaped request (FromAlert, intervalMs 1000, maxDataPoints 43200, several queries): the same frames as without FromAlert', async () => {
+    const alertQ = (refId: string, model: Record<string, unknown>) => ({
+      refId,
+      model,
+      ...range(),
+      maxDataPoints: 43200,
+      intervalMs: 1000,
+    });
+    const queries = [
+      alertQ('A', { queryType: 'preemption' }),
+      alertQ('B', { queryType: 'categories', metric: 'wakeups' }),
+      alertQ('C', { queryType: 'preemption', ratio: 'count', groupBy: 'workload', namespace: [POD_B.namespace] }),
+    ];
+    type Raw = { responses: Record<string, { status: number; frames: Buffer[] }> };
+    const [fromAlert, fromDashboard] = await Promise.all([
+      unaryCall<Raw>(
+        p.data,
+        'QueryData',
+        queryRequest(settings, queries, { FromAlert: 'true', 'X-Cache-Skip': 'true', 'X-Rule-Uid': 'e2e-rule' })
+      ),
+      unaryCall<Raw>(p.data, 'QueryData', queryRequest(settings, queries)),
+    ]);
+    for (const refId of ['A', 'B', 'C']) {
+      const got = fromAlert.responses[refId];
+      assert.equal(got.status, 200, refId);
+      assert.ok(got.frames.length > 0, `${refId}: frames`);
+      assert.deepEqual(got.frames, fromDashboard.responses[refId].frames, `${refId}: the same Arrow files`);
+      for (const f of got.frames.map(decodeFrame)) {
+        // Grafana's dataplane reader: meta.type with a non-zero typeVersion, one time + one Float64 number field.
+        assert.equal(f.meta?.type, 'timeseries-multi');
+        assert.ok(f.meta?.typeVersion[0] > 0 || f.meta?.typeVersion[1] > 0);
+        assert.deepEqual(
+          f.fields.map((x) => x.typeId),
+          [Type.Timestamp, Type.Float]
+        );
+        assert.ok(nsValues(f.fields[0]).length >= 3, `${refId}: points of the real agents`);
+      }
+    }
+    // The namespace filter reached the agents: only agent b's workload, its count ratio.
+    const c = fromAlert.responses.C.frames.map(decodeFrame);
+    assert.deepEqual(
+      c.map((f) => [f.fields[1].name, f.fields[1].labels]),
+      [['preemption_count_ratio', { namespace: POD_B.namespace, workload: POD_B.workload }]]
+    );
   });
 
   test("chains: the top 20 of both agents' edges, exact, with the Node Graph frames", async () => {
@@ -250,6 +392,21 @@ describe('backend end to end: two real agents', () => {
       ['chains', 'nodes', 'edges']
     );
     assert.ok(r.frames[1].fields.some((f) => f.name === 'arc__ipc.eventfd'));
+    assert.equal(t.field('count').typeId, Type.Int);
+    assert.deepEqual([t.field('first_seen').typeId, t.field('first_seen').unit], [Type.Timestamp, TimeUnit.NANOSECOND]);
+    const matched = await Promise.all(
+      [a, b].map((d) => direct<{ matched: number }>(d, `/api/v1/edges?from=${fromMs}&to=${toMs}&limit=1&sort=offcpu`))
+    );
+    assert.equal(t.meta?.custom?.matched, matched[0].matched + matched[1].matched, 'matched: summed over the agents');
+    const [nodes, edges] = [r.frames[1], r.frames[2]];
+    assert.equal(nodes.meta?.preferredVisualisationType, 'nodeGraph');
+    for (const name of ['id', 'source', 'target', 'mainstat', 'secondarystat', 'detail__category', 'color']) {
+      assert.ok(edges.field(name), `edges field ${name}`);
+    }
+    const ids = new Set(nodes.field('id').values);
+    for (const end of [...edges.field('source').values, ...edges.field('target').values]) {
+      assert.ok(ids.has(end), `edge end ${end} is a node`);
+    }
   });
 
   /** A frame as two answers to one query are compared: without its size (which holds the query string). */
@@ -353,6 +510,12 @@ describe('backend end to end: two real agents', () => {
     const [ea, eb] = await Promise.all([direct<{ edges: EdgeJson[] }>(a, q), direct<{ edges: EdgeJson[] }>(b, q)]);
     const total = [...ea.edges, ...eb.edges].reduce((s, e) => s + e.offcpu_us / 1e6, 0);
     const f = r.frames[0];
+    assert.equal(f.meta?.preferredVisualisationType, 'flamegraph');
+    assert.deepEqual(
+      f.fields.map((x) => x.name),
+      ['level', 'value', 'self', 'label']
+    );
+    assert.equal(Number(f.field('level').values[0]), 0);
     assert.equal(f.field('label').values[0], 'total');
     assert.ok(Math.abs((f.field('value').values[0] as number) - total) < 1e-6);
     assert.ok(f.field('label').values.includes('--'));
@@ -368,6 +531,15 @@ describe('backend end to end: two real agents', () => {
     const rows = f.field('pid').values.map((pid, i) => [Number(pid), f.field('node').values[i]]);
     assert.ok(rows.some(([pid, node]) => pid === ping.pid && node === host(a)));
     assert.ok(rows.some(([pid, node]) => pid === spin.pid && node === host(b)));
+    assert.equal(f.field('alive').typeId, Type.Bool);
+    const onlyB = (
+      await query(
+        p,
+        queryRequest(settings, [{ refId: 'T', model: { queryType: 'targets', pod: [POD_B.pod] }, ...range() }])
+      )
+    ).T.frames[0];
+    assert.deepEqual(onlyB.field('pid').values.map(Number), [spin.pid], 'the pod filter');
+    assert.deepEqual(onlyB.field('node').values, [host(b)]);
     const res = async (u: string) => {
       const x = await callResource(p, settings, `${u}${u.includes('?') ? '&' : '?'}from=${fromMs}&to=${toMs}`);
       assert.equal(x.code, 200, JSON.stringify(x.body));
@@ -378,10 +550,42 @@ describe('backend end to end: two real agents', () => {
     assert.ok((await res('categories')).values.some((c: string) => c.startsWith('preempt.')));
     assert.ok((await res('roles')).values.length >= 1);
     assert.ok((await res('threads')).values.length >= 2);
-    assert.ok(Array.isArray((await res('activities')).values));
-    for (const path of ['namespaces', 'workloads', 'pods']) {
-      assert.deepEqual((await res(path)).values, [], `${path}: nothing here runs in Kubernetes`);
+    // The union of the activities either agent saw wake something in the range (its own series, one point).
+    const acts = await Promise.all(
+      [a, b].map((d) =>
+        direct<SeriesAnswer>(
+          d,
+          `/api/v1/series?from=${fromMs}&to=${toMs}&step=${toMs - fromMs}&metric=wakeups&by=activity`
+        )
+      )
+    );
+    const woke = acts.flatMap((x) => x.series.filter((s) => s.points.some(([, v]) => v > 0)));
+    const activities = (await res('activities')).values;
+    assert.ok(activities.length >= 1, 'activities of the traced workloads');
+    assert.deepEqual(activities, [...new Set(woke.map((s) => s.labels.activity))].sort());
+    // Merged over both agents (one pod each), and each filtered by the others.
+    assert.deepEqual((await res('namespaces')).values, [POD_A.namespace, POD_B.namespace].sort());
+    assert.deepEqual((await res('workloads')).values, [POD_A.workload, POD_B.workload].sort());
+    assert.deepEqual((await res('pods')).values, [POD_A.pod, POD_B.pod].sort());
+    for (const who of [POD_A, POD_B]) {
+      assert.deepEqual((await res(`workloads?namespace=${who.namespace}`)).values, [who.workload]);
+      assert.deepEqual((await res(`pods?namespace=${who.namespace}`)).values, [who.pod]);
+      assert.deepEqual((await res(`pods?workload=${who.workload}`)).values, [who.pod]);
     }
+    assert.deepEqual((await res(`pods?namespace=${POD_A.namespace}&workload=${POD_B.workload}`)).values, []);
+    const threadsOfA = (await res(`threads?pod=${POD_A.pod}`)).values;
+    assert.ok(threadsOfA.length >= 1 && threadsOfA.length < (await res('threads')).values.length, 'threads?pod=');
+    const ns = await callResource(p, settings, 'namespaces');
+    assert.deepEqual(ns.headers['Content-Type'], ['application/json']);
+    assert.equal(ns.messages, 1);
+    const missing = await callResource(p, settings, 'nope');
+    assert.equal(missing.code, 404);
+    assert.match(missing.body.error, /Unknown resource 'nope'/);
+    assert.equal(missing.messages, 1, 'always one message');
+    const bad = await callResource(p, settings, 'pods?color=red');
+    assert.equal(bad.code, 400);
+    assert.match(bad.body.error, /Parameter color is not taken by pods/);
+    assert.equal((await callResource(p, settings, 'pods', 'POST')).code, 405);
     const t = await res('targets');
     assert.ok(t.targets.some((x: { pid: number; node: string }) => x.pid === ping.pid && x.node === host(a)));
   });
@@ -429,6 +633,33 @@ describe('backend end to end: two real agents', () => {
     assert.deepEqual(await arm.exited, { code: 0, signal: null }, 'SIGTERM: a clean exit');
   });
 
+  test('bad queries: a 400 per refId naming the field; the other refIds still answer', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      ['{"queryType": "chains", limit: }', /not valid JSON/],
+      ['[1,2]', /must be a JSON object/],
+      [{ queryType: 'cpu' }, /queryType 'cpu' is not one of/],
+      [{ queryType: 'chains', limit: 100000 }, /limit must be a whole number from 1 to 1000/],
+      [{ queryType: 'chains', limit: -3 }, /limit/],
+      [{ queryType: 'categories', metric: 'cpu' }, /metric 'cpu'/],
+      [{ queryType: 'categories', groupBy: 'node' }, /groupBy 'node'/],
+      [{ queryType: 'chains', pod: 'a\u0007b' }, /Filter pod has a value with a control character/],
+      [{ queryType: 'preemption', category: 'net' }, /Filter category does not apply to preemption/],
+    ];
+    const queries = cases.map(([m], i) => ({ refId: `E${i}`, model: m as Record<string, unknown>, ...range() }));
+    queries.push({ refId: 'OK', model: { queryType: 'targets' }, ...range() });
+    queries.push({ refId: 'INV', model: { queryType: 'targets' }, fromMs: toMs, toMs: fromMs });
+    const r = await query(p, queryRequest(settings, queries));
+    cases.forEach(([, re], i) => {
+      assert.equal(r[`E${i}`].status, 400, `E${i}`);
+      assert.match(r[`E${i}`].error, re);
+      assert.equal(r[`E${i}`].frames.length, 0);
+    });
+    assert.equal(r.INV.status, 400);
+    assert.match(r.INV.error, /time range is empty or inverted/);
+    assert.equal(r.OK.status, 200);
+    assert.ok(r.OK.frames[0].field('pid').values.map(Number).includes(ping.pid), 'the good query answered');
+  });
+
   test('one agent stopped: a warning naming it, the other still answers', async () => {
     await stopDaemon(b);
     const r = (await query(p, queryRequest(settings, [{ refId: 'A', model: { queryType: 'chains' }, ...range() }]))).A;
@@ -438,6 +669,27 @@ describe('backend end to end: two real agents', () => {
       new RegExp(`agent ${host(b).replace(/\./g, '\\.')} refused the connection`)
     );
     assert.ok(r.frames[0].field('node').values.every((n) => n === host(a)));
+    // CollectMetrics counts every agent request by outcome: agent a's ok, and now agent b's refused connection.
+    const text = await collectMetrics(p);
+    const count = (agent: string, outcome: string) =>
+      Number(
+        new RegExp(
+          `^wakeflow_backend_agent_requests_total\\{agent="${agent.replace(/\./g, '\\.')}",outcome="${outcome}"\\} (\\d+)$`,
+          'm'
+        ).exec(text)?.[1] ?? 0
+      );
+    assert.ok(count(host(a), 'ok') >= 5, `agent a's requests, ok:\n${text}`);
+    assert.ok(count(host(b), 'ok') >= 5, "agent b's requests before it stopped");
+    assert.ok(count(host(b), 'refused') >= 1, "agent b's refused connection");
+    assert.equal(count(host(a), 'refused'), 0);
+    assert.match(text, /^wakeflow_backend_queries_total\{query_type="chains",outcome="ok"\} \d+$/m);
+    assert.match(
+      text,
+      new RegExp(
+        `wakeflow_backend_agent_request_duration_seconds_bucket\\{agent="${host(a).replace(/\./g, '\\.')}",le="\\+Inf"\\} \\d+`
+      )
+    );
+    assert.match(text, /^process_resident_memory_bytes \d+$/m);
   });
 });
 

@@ -1,27 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The built backend executable under a Grafana-like host (tests/backend/
- * grafana-host.ts): the launch environment, the handshake, every gRPC
- * service, the frames as another Arrow reader sees them, the alert path,
- * bad input and the agent faults, against FAKE agents (tests/backend/
- * fake-agent.ts) for faults a real agent cannot produce on demand. The same
- * services against real agent daemons: backend-e2e.test.ts.
+ * grafana-host.ts): the launch environment, the handshake, signals, and the
+ * agent faults, against FAKE agents (tests/backend/fake-agent.ts) only for
+ * faults a real agent cannot produce on demand (garbage, HTML, too large, a
+ * hang, an agent from before chains, a wrong token). Every service, frame,
+ * resource, the alert path, bad queries and CollectMetrics are tested against
+ * real agent daemons: backend-e2e.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 
-import { TimeUnit, Type } from '@uwdata/flechette';
+import { Type } from '@uwdata/flechette';
 
 import {
   GRAFANA_ENV,
   PluginProcess,
   backendExe,
-  callResource,
   checkHealth,
-  collectMetrics,
-  nsValues,
   query,
   queryRequest,
   startPlugin,
@@ -100,273 +98,6 @@ describe('launch and handshake', () => {
     const ex = await Promise.race([p.exited, sleep(3000).then(() => null)]);
     assert.ok(ex);
     assert.equal(ex.code, 0);
-  });
-});
-
-describe('services against fake agents', () => {
-  let p: PluginProcess;
-  let a: FakeAgent;
-  let b: FakeAgent;
-  const token = 's3cret-token-value';
-  let settings: { jsonData: Record<string, unknown>; secure: Record<string, string> };
-
-  before(async () => {
-    a = await startFakeAgent({ token, scale: 1, pod: 'cart-1' });
-    b = await startFakeAgent({ token, scale: 2, pod: 'cart-2' });
-    settings = { jsonData: { agentUrls: [a.url, b.url], timeoutSeconds: 2 }, secure: { agentToken: token } };
-    p = await startPlugin({ env: { ...GRAFANA_ENV, GF_PLUGIN_LOG_LEVEL: 'debug' } });
-  });
-  after(async () => {
-    await p.stop();
-    await a.close();
-    await b.close();
-    assert.ok(!p.stderr().includes(token), 'the token must never be logged');
-  });
-
-  test('CheckHealth: OK with the agents, pods and events lost; jsonDetails an object per agent', async () => {
-    const h = await checkHealth(p, settings);
-    assert.equal(h.status, 'OK');
-    assert.equal(h.message, '2 of 2 agents answered (pods traced: 2, events lost: 2)');
-    assert.equal(h.details.agents.length, 2);
-    assert.equal(h.details.agents[0].ok, true);
-    assert.equal(a.requests.at(-1)?.auth, `Bearer ${token}`);
-  });
-
-  test('categories: timeseries-multi frames, ns times, Float64 values with labels, series of both agents summed', async () => {
-    const r = (await query(p, queryRequest(settings, [{ refId: 'A', model: { queryType: 'categories' }, ...range() }])))
-      .A;
-    assert.equal(r.status, 200, r.error);
-    assert.equal(r.frames.length, 2);
-    for (const f of r.frames) {
-      assert.equal(f.name, 'offcpu');
-      assert.equal(f.refId, 'A');
-      assert.equal(f.meta?.type, 'timeseries-multi');
-      assert.deepEqual(f.meta?.typeVersion, [0, 1]);
-      assert.equal(f.fields.length, 2);
-      const [t, v] = f.fields;
-      assert.equal(t.name, 'time');
-      assert.equal(t.typeId, Type.Timestamp);
-      assert.equal(t.unit, TimeUnit.NANOSECOND);
-      assert.equal(t.nullable, false);
-      assert.equal(v.typeId, Type.Float);
-      const ns = nsValues(t);
-      assert.ok(ns.length > 300);
-      for (let i = 1; i < ns.length; i++) {
-        assert.ok(ns[i] > ns[i - 1], 'times ascend');
-      }
-      assert.ok(ns[0] > 1_600_000_000_000_000_000n, 'times are nanoseconds since the epoch');
-      assert.equal(ns[0] % 1_000_000n, 0n);
-    }
-    const eventfd = r.frames.find((f) => f.fields[1].labels?.category === 'ipc.eventfd')!;
-    assert.deepEqual(eventfd.fields[1].labels, { category: 'ipc.eventfd' });
-    assert.equal(eventfd.fields[1].config?.color?.fixedColor, 'green');
-    // 0.5 from the first agent, 1.0 from the second (scale 2).
-    assert.ok(eventfd.fields[1].values.every((x) => Math.abs((x as number) - 1.5) < 1e-9));
-    assert.match(eventfd.meta?.executedQueryString ?? '', /^GET \/api\/v1\/series\?/);
-  });
-
-  test('preemption: the ratio from summed parts, never averaged; labels namespace, workload, pod; throttled beside it', async () => {
-    const r = (
-      await query(
-        p,
-        queryRequest(settings, [
-          { refId: 'P', model: { queryType: 'preemption', groupBy: 'workload', throttled: true }, ...range() },
-        ])
-      )
-    ).P;
-    assert.equal(r.status, 200, r.error);
-    const ratio = r.frames.find((f) => f.fields[1].name === 'preemption_ratio')!;
-    assert.deepEqual(ratio.fields[1].labels, { namespace: 'shop', workload: 'cart' });
-    // preempted 0.1+0.2, on CPU 0.3+0.6: 0.3 / 1.2 = 0.25 (both agents have ratio 0.25; a workload of two equal halves).
-    assert.ok(ratio.fields[1].values.every((x) => Math.abs((x as number) - 0.25) < 1e-9));
-    const thr = r.frames.find((f) => f.fields[1].name === 'throttled')!;
-    // Two pods (one per agent) summed into the workload: 0.05 + 0.10.
-    assert.ok(thr.fields[1].values.every((x) => Math.abs((x as number) - 0.15) < 1e-9));
-    const byPod = (
-      await query(
-        p,
-        queryRequest(settings, [{ refId: 'Q', model: { queryType: 'preemption', ratio: 'count' }, ...range() }])
-      )
-    ).Q;
-    assert.equal(byPod.frames.length, 2);
-    assert.deepEqual(
-      byPod.frames.map((f) => f.fields[1].labels),
-      [
-        { namespace: 'shop', workload: 'cart', pod: 'cart-1' },
-        { namespace: 'shop', workload: 'cart', pod: 'cart-2' },
-      ]
-    );
-    assert.equal(byPod.frames[0].fields[1].name, 'preemption_count_ratio');
-    assert.ok(byPod.frames[0].fields[1].values.every((x) => Math.abs((x as number) - 0.1) < 1e-9));
-  });
-
-  test('alert-shaped request: FromAlert headers, intervalMs 1000, maxDataPoints 43200, several queries: the same frames', async () => {
-    const req = queryRequest(
-      settings,
-      [
-        { refId: 'A', model: { queryType: 'preemption' }, ...range(), maxDataPoints: 43200, intervalMs: 1000 },
-        {
-          refId: 'B',
-          model: { queryType: 'categories', metric: 'wakeups' },
-          ...range(),
-          maxDataPoints: 43200,
-          intervalMs: 1000,
-        },
-      ],
-      { FromAlert: 'true', 'X-Cache-Skip': 'true', 'X-Rule-Uid': 'abc' }
-    );
-    const r = await query(p, req);
-    for (const refId of ['A', 'B']) {
-      assert.equal(r[refId].status, 200);
-      assert.ok(r[refId].frames.length > 0);
-      for (const f of r[refId].frames) {
-        // Grafana's dataplane reader: meta.type with a non-zero typeVersion, one time + one Float64 number field.
-        assert.equal(f.meta?.type, 'timeseries-multi');
-        assert.ok(f.meta?.typeVersion[0] > 0 || f.meta?.typeVersion[1] > 0);
-        assert.deepEqual(
-          f.fields.map((x) => x.typeId),
-          [Type.Timestamp, Type.Float]
-        );
-        assert.ok(!f.fields.some((x) => x.typeId === Type.Utf8 || x.typeId === Type.Bool), 'no string or bool field');
-      }
-    }
-  });
-
-  test('chains: the table with every field, then nodes and edges for the Node Graph; merged top N exact', async () => {
-    const r = (
-      await query(p, queryRequest(settings, [{ refId: 'C', model: { queryType: 'chains', limit: 5 }, ...range() }]))
-    ).C;
-    assert.equal(r.status, 200, r.error);
-    assert.deepEqual(
-      r.frames.map((f) => f.name),
-      ['chains', 'nodes', 'edges']
-    );
-    const t = r.frames[0];
-    assert.equal(t.field('id').values.length, 5);
-    // Agent b (scale 2) has the five heaviest edges.
-    assert.deepEqual(t.field('node').values, Array(5).fill(b.name));
-    const off = t.field('offcpu').values as number[];
-    assert.deepEqual(
-      off,
-      [...off].sort((x, y) => y - x)
-    );
-    assert.equal(off[0], 1.998);
-    assert.equal(t.field('count').typeId, Type.Int);
-    assert.equal(t.field('waker_stack').values[0], 'eventfd_write\nksys_write\nEnvoy::Event::DispatcherImpl::post');
-    assert.equal(JSON.parse(t.field('explanation').values[0] as string).category.rule, 'eventfd-write');
-    assert.equal(t.field('first_seen').typeId, Type.Timestamp);
-    assert.equal(t.field('first_seen').unit, TimeUnit.NANOSECOND);
-    assert.equal(t.meta?.custom?.matched, 12);
-    const nodes = r.frames[1];
-    assert.equal(nodes.meta?.preferredVisualisationType, 'nodeGraph');
-    const arc = nodes.fields.filter((f) => f.name.startsWith('arc__'));
-    assert.deepEqual(
-      arc.map((f) => f.name),
-      ['arc__net.tcp.data', 'arc__ipc.eventfd']
-    );
-    assert.equal(arc[1].config?.color?.fixedColor, 'green');
-    const edges = r.frames[2];
-    for (const name of ['id', 'source', 'target', 'mainstat', 'secondarystat', 'detail__category', 'color']) {
-      assert.ok(edges.field(name));
-    }
-    const ids = new Set(nodes.field('id').values);
-    for (const s of [...edges.field('source').values, ...edges.field('target').values]) {
-      assert.ok(ids.has(s), `edge end ${s} is a node`);
-    }
-  });
-
-  test('flamegraph: nested-set rows, root total, -- between target and waker stacks', async () => {
-    const r = (await query(p, queryRequest(settings, [{ refId: 'F', model: { queryType: 'flamegraph' }, ...range() }])))
-      .F;
-    assert.equal(r.status, 200, r.error);
-    const f = r.frames[0];
-    assert.equal(f.meta?.preferredVisualisationType, 'flamegraph');
-    assert.deepEqual(
-      f.fields.map((x) => x.name),
-      ['level', 'value', 'self', 'label']
-    );
-    const level = f.field('level').values.map(Number);
-    const label = f.field('label').values as string[];
-    assert.equal(level[0], 0);
-    assert.equal(label[0], 'total');
-    assert.ok(label.includes('--'));
-    const value = f.field('value').values as number[];
-    const off = 6 * 1 - 0.021 + (6 * 2 - 0.042);
-    assert.ok(Math.abs(value[0] - off) < 1e-6, `total ${value[0]} = the off-CPU seconds of all 12 edges`);
-  });
-
-  test('targets: one row per process per agent', async () => {
-    const r = (
-      await query(
-        p,
-        queryRequest(settings, [{ refId: 'T', model: { queryType: 'targets', pod: 'cart-2' }, ...range() }])
-      )
-    ).T;
-    assert.equal(r.status, 200, r.error);
-    assert.equal(r.frames[0].name, 'targets');
-    assert.deepEqual(r.frames[0].field('node').values, [b.name]);
-    assert.equal(r.frames[0].field('alive').typeId, Type.Bool);
-  });
-
-  test('bad queries: a 400 per refId naming the field; the other refIds still answer', async () => {
-    const cases: Array<[unknown, RegExp]> = [
-      ['{"queryType": "chains", limit: }', /not valid JSON/],
-      ['[1,2]', /must be a JSON object/],
-      [{ queryType: 'cpu' }, /queryType 'cpu' is not one of/],
-      [{ queryType: 'chains', limit: 100000 }, /limit must be a whole number from 1 to 1000/],
-      [{ queryType: 'chains', limit: -3 }, /limit/],
-      [{ queryType: 'categories', metric: 'cpu' }, /metric 'cpu'/],
-      [{ queryType: 'categories', groupBy: 'node' }, /groupBy 'node'/],
-      [{ queryType: 'chains', pod: 'a\u0007b' }, /Filter pod has a value with a control character/],
-      [{ queryType: 'preemption', category: 'net' }, /Filter category does not apply to preemption/],
-    ];
-    const queries = cases.map(([m], i) => ({ refId: `E${i}`, model: m as Record<string, unknown>, ...range() }));
-    queries.push({ refId: 'OK', model: { queryType: 'targets' }, ...range() });
-    queries.push({ refId: 'INV', model: { queryType: 'targets' }, fromMs: now(), toMs: now() - HOUR });
-    const r = await query(p, queryRequest(settings, queries));
-    cases.forEach(([, re], i) => {
-      assert.equal(r[`E${i}`].status, 400, `E${i}`);
-      assert.match(r[`E${i}`].error, re);
-      assert.equal(r[`E${i}`].frames.length, 0);
-    });
-    assert.equal(r.INV.status, 400);
-    assert.match(r.INV.error, /time range is empty or inverted/);
-    assert.equal(r.OK.status, 200);
-  });
-
-  test('resources: every path, filters, 404 and 400 as JSON, always one message', async () => {
-    const ns = await callResource(p, settings, 'namespaces');
-    assert.equal(ns.code, 200);
-    assert.deepEqual(ns.body, { values: ['shop'], warnings: [] });
-    assert.deepEqual(ns.headers['Content-Type'], ['application/json']);
-    assert.deepEqual((await callResource(p, settings, 'pods?namespace=shop&workload=cart')).body.values, [
-      'cart-1',
-      'cart-2',
-    ]);
-    assert.deepEqual((await callResource(p, settings, 'pods?namespace=other')).body.values, []);
-    assert.deepEqual((await callResource(p, settings, 'workloads?namespace=shop')).body.values, ['cart']);
-    assert.deepEqual((await callResource(p, settings, 'categories')).body.values, ['ipc.eventfd', 'net.tcp.data']);
-    assert.deepEqual((await callResource(p, settings, 'activities')).body.values, ['envoy.dispatcher_post', 'none']);
-    assert.deepEqual((await callResource(p, settings, 'roles')).body.values, ['worker']);
-    assert.deepEqual((await callResource(p, settings, 'threads?pod=cart-1')).body.values, ['wrk:worker_0']);
-    const t = await callResource(p, settings, 'targets');
-    assert.equal(t.body.targets.length, 2);
-    const missing = await callResource(p, settings, 'nope');
-    assert.equal(missing.code, 404);
-    assert.match(missing.body.error, /Unknown resource 'nope'/);
-    const bad = await callResource(p, settings, 'pods?color=red');
-    assert.equal(bad.code, 400);
-    assert.match(bad.body.error, /Parameter color is not taken by pods/);
-    assert.equal((await callResource(p, settings, 'pods', 'POST')).code, 405);
-    assert.equal(missing.messages, 1);
-  });
-
-  test('CollectMetrics: Prometheus text with queries and per-agent requests', async () => {
-    const text = await collectMetrics(p);
-    assert.match(text, /^wakeflow_backend_queries_total\{query_type="categories",outcome="ok"\} \d+$/m);
-    assert.match(text, new RegExp(`wakeflow_backend_agent_requests_total\\{agent="${a.name}",outcome="ok"\\} \\d+`));
-    assert.match(text, /wakeflow_backend_agent_request_duration_seconds_bucket\{agent="[^"]+",le="\+Inf"\} \d+/);
-    assert.match(text, /^process_resident_memory_bytes \d+$/m);
   });
 });
 

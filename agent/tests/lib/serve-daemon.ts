@@ -90,8 +90,16 @@ export interface Workload {
 }
 
 /** Starts wakeflow-workload MODE for a long time (stopped by the test). */
-export async function startWorkload(mode: string, extra: string[] = []): Promise<Workload> {
-  const proc = spawn(workloadBin, [mode, '--duration', '600', ...extra], { stdio: 'ignore' });
+/** env: added to this process's environment (e.g. the pod identity the agent's discovery reads). */
+export async function startWorkload(
+  mode: string,
+  extra: string[] = [],
+  env: Record<string, string> = {}
+): Promise<Workload> {
+  const proc = spawn(workloadBin, [mode, '--duration', '600', ...extra], {
+    stdio: 'ignore',
+    env: { ...process.env, ...env },
+  });
   await sleep(50);
   if (proc.exitCode !== null || !proc.pid) {
     throw new Error(`workload ${mode} did not start`);
