@@ -221,6 +221,29 @@ struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, cons
 }
 
 /*
+ * Runs in the main loop, which alone uses s->objs: o->es changes in place
+ * (no other thread holds it, and each mapping of o and the stack being
+ * symbolized keep pointing at the same object, now named). The registry
+ * it asks is read under its own lock, shared with HTTP threads.
+ */
+bool elf_cache_name_late(struct wf_symbolizer *s, struct elf_obj *o, const char *module)
+{
+	uint64_t now = now_ns();
+
+	if (now - o->late_tried_ns < LATE_RETRY_NS)
+		return false;
+	o->late_tried_ns = now;
+	if (!late_names_attach(s, module, o->es))
+		return false;
+	if (elf_syms_reload(o->es)) {
+		s->stats.errors++; /* out of memory: still unnamed, tried again later */
+		return false;
+	}
+	s->stats.debug_files++;
+	return true;
+}
+
+/*
  * Open the file behind a mapping. Through /proc/PID/root so a container's
  * binaries resolve; the inode must match what the process mapped (a binary
  * replaced since, e.g. by an upgrade, must not lend its symbols). When the

@@ -474,6 +474,28 @@ int elf_syms_load(struct elf_syms *es)
 	return 0;
 }
 
+int elf_syms_reload(struct elf_syms *es)
+{
+	struct sym_index old = es->ix;
+
+	/* Built beside the old index and swapped in only when complete, so an
+	 * allocation failure leaves the object as it was (unnamed, not half-named). */
+	memset(&es->ix, 0, sizeof(es->ix));
+	es->loaded = false;
+	if (!elf_syms_load(es)) {
+		sym_index_free(&old);
+		return 0;
+	}
+	sym_index_free(&es->ix);
+	es->ix = old;
+	es->loaded = true;
+	if (es->debug_image)
+		munmap(es->debug_image, es->debug_size);
+	es->debug_image = NULL;
+	es->debug_size = 0;
+	return -1;
+}
+
 bool elf_syms_file_to_vaddr(const struct elf_syms *es, uint64_t offset, uint64_t *vaddr)
 {
 	const struct elf_seg *hit = NULL;

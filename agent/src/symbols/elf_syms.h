@@ -77,7 +77,7 @@ int elf_syms_load(struct elf_syms *es);
 /*
  * Add the symbols of a separate debug file (/usr/lib/debug/.build-id/...)
  * for a stripped object. The debug file must carry the same build-id.
- * Call before elf_syms_load(). 0 or -1 + errno.
+ * Call before elf_syms_load() (or elf_syms_reload()). 0 or -1 + errno.
  */
 int elf_syms_add_debug_fd(struct elf_syms *es, int fd);
 /*
@@ -86,6 +86,13 @@ int elf_syms_add_debug_fd(struct elf_syms *es, int fd);
  * build-id, the build-ids agree. 0 or -1 + errno (EINVAL: another file).
  */
 int elf_syms_add_debuglink_fd(struct elf_syms *es, int fd);
+/*
+ * Index again a loaded object a debug file was attached to since (a symbol
+ * file that appeared after the object was loaded unnamed). The new index
+ * replaces the old one only once complete; on failure (-1 + errno, out of
+ * memory) the old index stays and the debug file is detached again.
+ */
+int elf_syms_reload(struct elf_syms *es);
 /* Whether a separate debug file was attached. */
 bool elf_syms_has_debug(const struct elf_syms *es);
 

@@ -33,14 +33,6 @@
 /* libstdc++'s demangler (thread-safe); declared here for C. */
 extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *status);
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void late_names_init(struct late_names *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -206,6 +198,28 @@ static bool late_search(struct wf_symbolizer *s, struct late_obj *o)
 	o->found = true;
 	s->late.files_found++;
 	return true;
+}
+
+bool late_names_attach(struct wf_symbolizer *s, const char *module, struct elf_syms *target)
+{
+	struct late_names *l = &s->late;
+	bool attached = false;
+
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->n; i++) {
+		struct late_obj *o = &l->objs[i];
+
+		if (!same_build(o, module, target))
+			continue;
+		/* The entry's search (shared with read time, so one per build a
+		 * second) found the file; target is searched for in the same
+		 * places, and elf_syms checks it against target's own build. */
+		if (o->es && o->root && late_search(s, o))
+			attached = elf_cache_find_debug(s, target, o->root, o->bin_path);
+		break;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return attached;
 }
 
 /* The function at addr in o's symbols (its file searched for first, if

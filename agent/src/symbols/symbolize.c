@@ -38,14 +38,6 @@ extern char *__cxa_demangle(const char *mangled, char *out, size_t *len, int *st
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static const char *internf(const char *fmt, const char *module, uint64_t off)
 {
 	char buf[PATH_MAX + 32];
@@ -497,6 +489,9 @@ static const char *name_in_map(struct wf_symbolizer *s, const struct smap *m, ui
 	}
 	if (m->obj && elf_syms_file_to_vaddr(m->obj->es, off, &vaddr)) {
 		e = elf_syms_find(m->obj->es, vaddr);
+		/* Loaded unnamed: its symbol file may have appeared since. */
+		if (!e && late_wanted(m->obj->es) && elf_cache_name_late(s, m->obj, m->module))
+			e = elf_syms_find(m->obj->es, vaddr);
 		if (e) {
 			if (!e->shown)
 				e->shown = display_name(e->name);

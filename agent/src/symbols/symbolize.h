@@ -72,6 +72,8 @@ const char *sym_kernel(struct wf_symbolizer *s, uint64_t addr);
  * addr2line use) or, if the ELF was unreadable, the file offset;
  * "[anon]+0xOFF", "[stack]+0xOFF", "[vdso]+0xOFF"... (offset into the
  * mapping) for non-file mappings; "[unknown]" when no mapping covers addr.
+ * A build loaded unnamed is named from its symbol file once one is found
+ * later (a --symbols DIR, debuginfod; checked at most once a second).
  */
 const char *sym_user(struct wf_symbolizer *s, int32_t pid, uint64_t addr);
 
@@ -114,7 +116,8 @@ bool sym_name_late(struct wf_symbolizer *s, const char *frame, char *out, size_t
  * through libdebuginfod (dlopen'ed: without it, a warning and nothing
  * else) in a background thread; the file lands in DEBUGINFOD_CACHE_PATH
  * (default /var/cache/wakeflow/debuginfod), searched after the --symbols
- * directories, and its frames are named at read time (sym_name_late).
+ * directories, and its frames are named at read time (sym_name_late) and,
+ * from then on, at capture (sym_user).
  * The cache is cut back to WAKEFLOW_DEBUGINFOD_CACHE_MB (2048) after each
  * fetch, oldest first (a fraction of a MiB is fine); an evicted file whose
  * symbols were not loaded yet is fetched again when a lookup needs it. A failed fetch is tried again after

@@ -33,6 +33,15 @@
 /* /proc/PID/maps of a huge process (JVM, many threads) stays far below this. */
 #define MAPS_MAX_BYTES (64u << 20)
 
+/* CLOCK_MONOTONIC in ns: the rate limits below. */
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 enum map_kind {
 	MAP_FILE,   /* backed by a file: named through its ELF symbols */
 	MAP_ANON,   /* anonymous memory (JIT code, or a bogus frame) */
@@ -57,6 +66,7 @@ struct elf_obj {
 	unsigned refs;	     /* snapshot mappings using this object */
 	bool idle;	     /* refs dropped to 0: a candidate for freeing */
 	uint64_t idle_since; /* tick at which it became idle */
+	uint64_t late_tried_ns; /* stripped and unnamed: last check for a late symbol file */
 	struct elf_obj *next;
 };
 
@@ -162,6 +172,13 @@ struct elf_obj *elf_cache_get(struct wf_symbolizer *s, int fd, int32_t pid, cons
  * any thread may call it on an es it owns. */
 bool elf_cache_find_debug(const struct wf_symbolizer *s, struct elf_syms *es, const char *root,
 			  const char *bin_path);
+/*
+ * A miss in o, loaded stripped and unnamed: if a symbol file for its build
+ * has appeared since (a --symbols DIR, a debuginfod fetch), attach it and
+ * index o again, so this and later lookups of every mapping of o name
+ * their frames (true). Checked at most once per LATE_RETRY_NS per object.
+ */
+bool elf_cache_name_late(struct wf_symbolizer *s, struct elf_obj *o, const char *module);
 /* Opens the file behind a mapping (fd, or -1). */
 int mapping_open(const struct wf_symbolizer *s, int32_t pid, const struct proc_map *m);
 /* Loads our own vDSO's symbols into s->vdso (once). */
@@ -182,6 +199,14 @@ void late_names_free(struct late_names *l);
  * later could name them: stripped, no debug file, no working MiniDebugInfo,
  * a build-id to find the file by. */
 bool late_wanted(const struct elf_syms *es);
+/*
+ * For the capture thread's object target of a late-wanted build (module):
+ * if that build's symbol file has been found (the registry's search run if
+ * due, which also asks debuginfod), attach it to target too, for
+ * elf_syms_reload. target is the caller's own (the cache's, main loop
+ * only); the registry is read under its lock. True once attached.
+ */
+bool late_names_attach(struct wf_symbolizer *s, const char *module, struct elf_syms *target);
 /* Records the object just loaded from fd (es) under its module basename. */
 void late_names_note(struct wf_symbolizer *s, int fd, const struct elf_syms *es, const char *module,
 		     const char *root, const char *bin_path);

@@ -1269,6 +1269,11 @@ static void test_late_names(void **state)
 	place_file(symdir, rel, from);
 	sleep(1); /* past the retry interval */
 	usleep(100 * 1000);
+	/* Another build's file names nothing at capture (the cache's object
+	 * is not reopened with it) nor, a retry interval later, at read time. */
+	check_unnamed(s, &c, "wfsym-late");
+	sleep(1);
+	usleep(100 * 1000);
 	assert_null(late(s, frame));
 
 	input_path(from, sizeof(from), "wfsym-static.debug");
@@ -1284,6 +1289,10 @@ static void test_late_names(void **state)
 		assert_non_null(got);
 		assert_string_equal(got, expected[i].name);
 	}
+	/* New lookups of the running process are named at capture too: the
+	 * cache's unnamed object was indexed again with the file. */
+	for (size_t i = 0; i < n; i++)
+		assert_sym(s, c.pid, addr_of(&c, expected[i].label), expected[i].name);
 	/* Texts that are not a known build's frames. */
 	assert_null(late(s, "[anon]+0x10"));
 	assert_null(late(s, "wfsym-other+0x401000"));
@@ -1312,6 +1321,7 @@ static void test_late_names(void **state)
 	sym_get_stats(s, &st);
 	assert_int_equal(st.late_files, 1);
 	assert_int_equal(st.late_named, 2 * n);
+	assert_int_equal(st.debug_files, 1); /* the cache's object, reopened once */
 
 	/* Another build (the PIE one) under the same basename: ambiguous. */
 	input_path(from, sizeof(from), "libwfsym.so");
