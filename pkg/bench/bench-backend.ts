@@ -36,6 +36,7 @@ import {
   startPlugin,
   unaryCall,
 } from '../../tests/backend/grafana-host';
+import { benchQueries } from './bench-queries';
 import { ReplayAgent, startReplayAgent } from './replay-agent';
 
 const HOURS = Number(process.env.HOURS ?? 24);
@@ -215,18 +216,7 @@ async function main(): Promise<void> {
     // Every range ends at the fill's newest window, so that "the last hour" holds a whole hour of edges.
     const now = newest ?? Date.now();
     const hour = 3_600_000;
-    const queries = {
-      chains: { refId: 'C', model: { queryType: 'chains', limit: 1000 }, fromMs: now - hour, toMs: now },
-      categories: {
-        refId: 'S',
-        model: { queryType: 'categories' },
-        fromMs: now - 24 * hour,
-        toMs: now,
-        maxDataPoints: 1000,
-        intervalMs: 1000,
-      },
-      flamegraph: { refId: 'F', model: { queryType: 'flamegraph', limit: 1000 }, fromMs: now - hour, toMs: now },
-    } as const;
+    const queries = benchQueries(now);
     // The same agent requests the backend makes for each query, sent straight to the three agents at once:
     // what the agents alone cost on this machine (they share its CPUs), beside the whole QueryData call.
     // Chains ask in two phases (docs/backend.md): every agent's top 1000 as numbers, then each agent's share of

@@ -25,6 +25,8 @@ import path from 'node:path';
 
 import { PluginProcess, backendExe, queryRequest, startPlugin, unaryCall } from '../../tests/backend/grafana-host';
 
+import { benchQueries } from './bench-queries';
+
 const repo = path.resolve(__dirname, '..', '..');
 const BENCH_QUERY = path.join(repo, 'agent', 'build', 'bench-query');
 const EXES = (process.env.EXES ?? backendExe).split(',');
@@ -128,20 +130,8 @@ async function main(): Promise<void> {
       agents.push(await startAgent(copy));
     }
     const now = agents[0].newestMs;
-    const hour = 3_600_000;
     const ds = { jsonData: { agentUrls: agents.map((a) => a.url), timeoutSeconds: 30 }, uid: 'rss-peak' };
-    const queries = {
-      chains: { refId: 'C', model: { queryType: 'chains', limit: 1000 }, fromMs: now - hour, toMs: now },
-      categories: {
-        refId: 'S',
-        model: { queryType: 'categories' },
-        fromMs: now - 24 * hour,
-        toMs: now,
-        maxDataPoints: 1000,
-        intervalMs: 1000,
-      },
-      flamegraph: { refId: 'F', model: { queryType: 'flamegraph', limit: 1000 }, fromMs: now - hour, toMs: now },
-    } as const;
+    const queries = benchQueries(now);
     for (const exe of EXES) {
       const plugin = await startPlugin({ exe });
       subjects.push({ exe, plugin, idle: 0, cpu0: 0, top: 0, topPhase: '', atTop: {}, phaseMax: {} });
