@@ -132,6 +132,20 @@ describe('serve: frames named at read time', () => {
   let d: Daemon | undefined;
   let w: Workload | undefined;
 
+  /** serve's flags for the stripped program: 1 s windows, the store DB in dir, one --symbols DIR, the test rules. */
+  const serveArgs = (db: string, symbols: string) => [
+    '--db',
+    path.join(dir, db),
+    '--window',
+    '1',
+    '--comm',
+    '^wf-symwork$',
+    '--symbols',
+    symbols,
+    '--rules',
+    path.join(dir, 'test.rules'),
+  ];
+
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'wf-serve-symbols-'));
     symdir = path.join(dir, 'symbols');
@@ -156,18 +170,7 @@ describe('serve: frames named at read time', () => {
   test('an edge recorded before its symbol file appeared is named and classified on the next answer', async () => {
     const id = buildId(strippedBin);
     assert.equal(buildId(debugFile), id);
-    d = await startDaemon([
-      '--db',
-      path.join(dir, 'serve.db'),
-      '--window',
-      '1',
-      '--comm',
-      '^wf-symwork$',
-      '--symbols',
-      symdir,
-      '--rules',
-      path.join(dir, 'test.rules'),
-    ]);
+    d = await startDaemon(serveArgs('serve.db', symdir));
     w = await startStripped();
     const daemon = d;
     // Edges whose stacks show the stripped program's frames unnamed.
@@ -218,18 +221,7 @@ describe('serve: frames named at read time', () => {
     const id = buildId(strippedBin);
     const liveSymdir = path.join(dir, 'symbols-live');
     mkdirSync(liveSymdir);
-    d = await startDaemon([
-      '--db',
-      path.join(dir, 'live.db'),
-      '--window',
-      '1',
-      '--comm',
-      '^wf-symwork$',
-      '--symbols',
-      liveSymdir,
-      '--rules',
-      path.join(dir, 'test.rules'),
-    ]);
+    d = await startDaemon(serveArgs('live.db', liveSymdir));
     w = await startStripped();
     const daemon = d;
     const recordedAs = async (from: number) => {
@@ -294,18 +286,7 @@ describe('serve: frames named at read time', () => {
     const id = buildId(strippedBin);
     const restartSymdir = path.join(dir, 'symbols-restart');
     mkdirSync(restartSymdir);
-    const args = [
-      '--db',
-      path.join(dir, 'restart.db'),
-      '--window',
-      '1',
-      '--comm',
-      '^wf-symwork$',
-      '--symbols',
-      restartSymdir,
-      '--rules',
-      path.join(dir, 'test.rules'),
-    ];
+    const args = serveArgs('restart.db', restartSymdir);
     d = await startDaemon(args);
     w = await startStripped();
     const first = d;
@@ -366,21 +347,10 @@ describe('serve: frames named at read time', () => {
       const cache = path.join(dir, 'debuginfod-cache');
       const empty = path.join(dir, 'no-symbols');
       mkdirSync(empty);
-      const args = [
-        '--window',
-        '1',
-        '--comm',
-        '^wf-symwork$',
-        '--symbols',
-        empty,
-        '--rules',
-        path.join(dir, 'test.rules'),
-      ];
-      d = await startDaemonWithEnv({ DEBUGINFOD_URLS: `http://127.0.0.1:${port}`, DEBUGINFOD_CACHE_PATH: cache }, [
-        '--db',
-        path.join(dir, 'fetch.db'),
-        ...args,
-      ]);
+      d = await startDaemonWithEnv(
+        { DEBUGINFOD_URLS: `http://127.0.0.1:${port}`, DEBUGINFOD_CACHE_PATH: cache },
+        serveArgs('fetch.db', empty)
+      );
       w = await startStripped();
       const daemon = d;
       // Fetched without any answer waiting for it, then the frames are named and classified.
@@ -407,7 +377,7 @@ describe('serve: frames named at read time', () => {
       const closed = await freePort();
       d = await startDaemonWithEnv(
         { DEBUGINFOD_URLS: `http://127.0.0.1:${closed}`, DEBUGINFOD_CACHE_PATH: path.join(dir, 'cache-2') },
-        ['--db', path.join(dir, 'down.db'), ...args]
+        serveArgs('down.db', empty)
       );
       const down = d;
       const failed = await debuginfodCounted(down, 'failed', 'the failed fetch counted');
