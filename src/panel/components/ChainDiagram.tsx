@@ -18,8 +18,10 @@ import { categoryCssColor, categoryName } from '../../common/categories';
 import { formatCount, formatSeconds } from '../../common/format';
 import { TEST_IDS } from '../../common/testIds';
 import { chainLinkIds, nodeName, type Graph, type GraphLink, type GraphNode, type Weight } from '../model/graph';
-import { layoutGraph, type LinkPath, type NodeBox } from '../model/layout';
-import { LABEL_FONT, labelPlace, linksMarkup, MIN_LABEL_HEIGHT, nodesMarkup } from './diagramMarkup';
+import { layoutGraph, type LinkPath } from '../model/layout';
+import { placeLabels, selectedLabel } from '../model/labels';
+import { detailsScrollTop, detailsViewHeight, selectionExtent } from '../model/selectionView';
+import { LABEL_FONT, labelMarkup, linksMarkup, nodesMarkup } from './diagramMarkup';
 
 export interface Selection {
   linkId?: string;
@@ -32,10 +34,11 @@ interface Props {
   /** The height the diagram is laid out in. */
   height: number;
   /**
-   * The height shown, when less (the details pane is open): the diagram then scrolls in it rather than being
-   * laid out again, so opening the pane costs no new layout and the nodes keep their size and labels.
+   * The selection's details are open below: the diagram then shows in a shorter view that scrolls, sized and
+   * scrolled to show the selected chain whole (model/selectionView.ts), rather than being laid out again, so
+   * opening the pane costs no new layout and the nodes keep their size and labels.
    */
-  viewHeight?: number;
+  details?: boolean;
   weight: Weight;
   selection: Selection;
   onSelect: (selection: Selection) => void;
@@ -52,6 +55,9 @@ export function nodeLabel(node: GraphNode): string {
   const described = about.filter(Boolean).join(' · ');
   return `${node.title} (${described}): ${formatSeconds(node.offcpu)} off CPU, ${formatCount(node.count)} wakeups`;
 }
+
+/** The layout's box starts this far below the top of the diagram (its svg layers are translated by it). */
+const LAYOUT_TOP = 4;
 
 /** The links of the chain under the pointer or keyboard focus. */
 const HOVER_MARK = 'wf-chain';
@@ -117,12 +123,14 @@ interface Hover {
  * shows its tooltip. Events are handled once, at the layers' container
  * (delegation), so thousands of links cost no thousands of handlers.
  */
-export function ChainDiagram({ graph, width, height, viewHeight = height, weight, selection, onSelect }: Props) {
+export function ChainDiagram({ graph, width, height, details = false, weight, selection, onSelect }: Props) {
   const theme = useTheme2();
   const styles = useStyles2(getStyles);
   const [hover, setHover] = useState<Hover>();
   const [hoverLink, setHoverLink] = useState<string>();
-  const layout = useMemo(() => layoutGraph(graph, width, Math.max(1, height - 8)), [graph, width, height]);
+  const layoutHeight = Math.max(1, height - 2 * LAYOUT_TOP);
+  const layout = useMemo(() => layoutGraph(graph, width, layoutHeight), [graph, width, layoutHeight]);
+  const labelBoxes = useMemo(() => placeLabels(layout, layoutHeight), [layout, layoutHeight]);
   const nodeById = useMemo(() => new Map(graph.nodes.map((n) => [n.id, n])), [graph]);
   const linkById = useMemo(() => new Map(layout.links.map((l) => [l.link.id, l])), [layout]);
   const labels = useMemo(
@@ -152,13 +160,17 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
       ),
     [layout, colors, labels, theme]
   );
-  const nodes = useMemo(() => nodesMarkup(layout, (id) => labels.get(id) ?? ''), [layout, labels]);
+  const nodes = useMemo(
+    () => nodesMarkup(layout, labelBoxes, (id) => labels.get(id) ?? ''),
+    [layout, labelBoxes, labels]
+  );
 
   const { linkId, nodeId } = selection;
+  const chain = useMemo(() => (linkId ? chainLinkIds(graph, linkId) : []), [graph, linkId]);
   const linkMarks = useMemo(() => {
     const m = new Map<string, string>();
     if (linkId) {
-      for (const id of chainLinkIds(graph, linkId)) {
+      for (const id of chain) {
         m.set(id, 'wf-related');
       }
       m.set(linkId, 'wf-selected');
@@ -171,21 +183,36 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
       }
     }
     return m;
-  }, [graph, linkId, nodeId]);
+  }, [graph, chain, linkId, nodeId]);
   const hoverMarks = useMemo(
     () => new Map(hoverLink ? chainLinkIds(graph, hoverLink).map((id) => [id, HOVER_MARK] as const) : []),
     [graph, hoverLink]
   );
   const nodeMarks = useMemo(() => new Map(nodeId ? [[nodeId, 'wf-selected']] : []), [nodeId]);
-  // The ends of the selection are named even when too short for a label (many nodes in a column).
+  // The ends of the selection are named even where their column had no line for their labels (more nodes
+  // than lines of text fit in its height).
   const selectedEnds = useMemo(() => {
     const link = linkId ? linkById.get(linkId)?.link : undefined;
     const ids = link ? [link.source, link.target] : nodeId ? [nodeId] : [];
     return ids
+      .filter((id) => !labelBoxes.has(id))
       .map((id) => layout.byNode.get(id))
-      .filter((box): box is NodeBox => box !== undefined && box.height < MIN_LABEL_HEIGHT)
-      .map((box) => ({ id: box.node.id, ...labelPlace(box, layout) }));
-  }, [layout, linkById, linkId, nodeId]);
+      .filter((box) => box !== undefined)
+      .map((box) => selectedLabel(box, layout));
+  }, [layout, labelBoxes, linkById, linkId, nodeId]);
+  // What the view above the details must show: the chain's nodes with their labels, or the selected node.
+  const extent = useMemo(() => {
+    const ids = new Set<string>(nodeId ? [nodeId] : []);
+    for (const id of chain) {
+      const l = linkById.get(id)?.link;
+      if (l) {
+        ids.add(l.source).add(l.target);
+      }
+    }
+    const labelOf = (id: string) => labelBoxes.get(id) ?? selectedEnds.find((e) => e.nodeId === id);
+    return selectionExtent(layout, labelOf, ids);
+  }, [chain, nodeId, linkById, labelBoxes, selectedEnds, layout]);
+  const viewHeight = details ? detailsViewHeight(height, extent) : height;
   const linksLayer = useRef<SVGGElement>(null);
   const nodesLayer = useRef<SVGGElement>(null);
   const view = useRef<HTMLDivElement>(null);
@@ -214,7 +241,7 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
     (el as SVGElement | undefined)?.focus({ preventScroll: true });
   }, [links, nodes]);
 
-  // In a view shorter than the diagram, bring the selection into it (centred) when it is outside.
+  // In a view shorter than the diagram, bring the whole selection into it when it is not (selectionView.ts).
   useLayoutEffect(() => {
     const box = view.current;
     if (!box || viewHeight >= height) {
@@ -223,11 +250,12 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
     }
     const link = linkId ? linkById.get(linkId) : undefined;
     const node = nodeId ? layout.byNode.get(nodeId) : undefined;
-    const y = link ? link.midY : node ? node.y + node.height / 2 : undefined;
-    if (y !== undefined && (y < scrolled.current + 16 || y > scrolled.current + viewHeight - 16)) {
-      box.scrollTop = scrolled.current = Math.max(0, Math.min(height - viewHeight, y - viewHeight / 2));
+    const focus = link ? link.midY : node ? node.y + node.height / 2 : undefined;
+    const top = detailsScrollTop(height, viewHeight, extent, focus, scrolled.current, LAYOUT_TOP);
+    if (top !== scrolled.current) {
+      box.scrollTop = scrolled.current = top;
     }
-  }, [linkId, nodeId, linkById, layout, height, viewHeight]);
+  }, [linkId, nodeId, linkById, layout, extent, height, viewHeight]);
 
   // A link, a node's rect, or a node's label (its text or a line of it: the label stands for its node).
   const targetOf = (el: EventTarget): { link?: string; node?: string } => {
@@ -325,12 +353,12 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
         }}
       >
         <svg width={width} height={height} className={cx(styles.layer, styles.links)}>
-          <g transform="translate(0,4)">
+          <g transform={`translate(0,${LAYOUT_TOP})`}>
             <MarkupLayer ref={linksLayer} className="wf-links" markup={links} />
           </g>
         </svg>
         <svg width={width} height={height} className={cx(styles.layer, styles.passive)} aria-hidden="true">
-          <g transform="translate(0,4)" className="wf-lit" data-testid={TEST_IDS.panel.litLinks}>
+          <g transform={`translate(0,${LAYOUT_TOP})`} className="wf-lit" data-testid={TEST_IDS.panel.litLinks}>
             {lit.map((l) => (
               <path
                 key={l.link.id}
@@ -344,16 +372,13 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
           </g>
         </svg>
         <svg width={width} height={height} className={cx(styles.layer, styles.passive, styles.nodes)}>
-          <g transform="translate(0,4)">
+          <g transform={`translate(0,${LAYOUT_TOP})`}>
             <MarkupLayer ref={nodesLayer} className="wf-nodes" markup={nodes} />
-            <g className="wf-selected-labels" aria-hidden="true">
-              {selectedEnds.map((end) => (
-                <text key={end.id} x={end.x} y={end.y} dy="0.35em" textAnchor={end.anchor}>
-                  {end.title}
-                  {end.qualifier && <tspan className="wf-qualifier">{end.qualifier}</tspan>}
-                </text>
-              ))}
-            </g>
+            <g
+              className="wf-selected-labels"
+              aria-hidden="true"
+              dangerouslySetInnerHTML={{ __html: selectedEnds.map((end) => labelMarkup(end, '')).join('') }}
+            />
           </g>
         </svg>
         {hover && (
@@ -373,7 +398,7 @@ export function ChainDiagram({ graph, width, height, viewHeight = height, weight
 
 const getStyles = (theme: GrafanaTheme2) => ({
   // A thin scrollbar when the view is shorter than the diagram; the right labels leave room for it.
-  wrap: css({ position: 'relative', overflowX: 'hidden', scrollbarWidth: 'thin' }),
+  wrap: css({ position: 'relative', flexShrink: 0, overflowX: 'hidden', scrollbarWidth: 'thin' }),
   layers: css({ position: 'relative' }),
   layer: css({ position: 'absolute', left: 0, top: 0, display: 'block' }),
   // Only the rects, labels and links inside answer the pointer; the layers' empty parts let it through.
@@ -410,6 +435,8 @@ const getStyles = (theme: GrafanaTheme2) => ({
     },
     '.wf-label': { pointerEvents: 'auto', cursor: 'pointer' },
     '.wf-subtitle, .wf-qualifier': { fill: theme.colors.text.secondary, fontSize: LABEL_FONT - 1 },
+    // Joins a label moved along its column (thin nodes side by side) to its node.
+    '.wf-leader': { stroke: theme.colors.text.secondary, strokeWidth: 1, fill: 'none' },
     '.wf-selected-labels text': { fontWeight: theme.typography.fontWeightMedium },
   }),
   tooltip: css({

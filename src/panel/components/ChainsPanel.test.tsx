@@ -6,7 +6,14 @@ import userEvent from '@testing-library/user-event';
 
 import { TEST_IDS } from '../../common/testIds';
 import { DEFAULT_OPTIONS, type ChainsPanelOptions } from '../options';
-import { chainsFrame, pipelineChain, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
+import {
+  chainsFrame,
+  pipelineChain,
+  spreadChains,
+  syntheticChains,
+  thinPreemptions,
+  type ChainSpec,
+} from '../testing/syntheticChains';
 import { ChainsPanel } from './ChainsPanel';
 
 const tcpData: ChainSpec = {
@@ -43,14 +50,15 @@ function renderPanel(
   state = LoadingState.Done,
   options: Partial<ChainsPanelOptions> = {},
   extra: Partial<PanelData> = {},
-  width = 900
+  width = 900,
+  height = 600
 ) {
   const data: PanelData = { series, state, timeRange: getDefaultTimeRange(), ...extra };
   const props = {
     data,
     options: { ...DEFAULT_OPTIONS, ...options },
     width,
-    height: 600,
+    height,
     id: 1,
     timeRange: data.timeRange,
     timeZone: 'utc',
@@ -149,6 +157,54 @@ describe('ChainsPanel', () => {
       expect([source, target].some((name) => name.startsWith(shown))).toBe(true);
     }
   }, 90_000); // hundreds of elements with accessible names: jsdom's role queries take seconds on a loaded machine
+
+  it('names every node drawn, the thinnest at the bottom of a column too', () => {
+    renderPanel(frames(thinPreemptions()), LoadingState.Done, {}, {}, 1200, 620);
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    const rects = Array.from(diagram.querySelectorAll('rect[data-node]'));
+    expect(rects).toHaveLength(9 + 28); // [timer], six wakers, two preemptors; 28 threads
+    const unnamed = rects
+      .filter(
+        (r) => !diagram.querySelector(`[data-label-of="${CSS.escape(r.getAttribute('data-node')!)}"]`)?.textContent
+      )
+      .map((r) => `${r.getAttribute('aria-label')!.split(':')[0]} (${r.getAttribute('height')} px)`);
+    expect(unnamed).toEqual([]);
+  });
+
+  it('keeps the whole selected chain in view above the details, in a 620 px panel', async () => {
+    const { user } = renderPanel(
+      [chainsFrame(spreadChains(), {}, 3) as unknown as DataFrame],
+      LoadingState.Done,
+      {},
+      {},
+      1200,
+      620
+    );
+    const diagram = screen.getByTestId(TEST_IDS.panel.diagram);
+    await user.click(within(diagram).getByRole('button', { name: /^wf-b woke wf-c: pipe/i }));
+    expect(screen.getByTestId(TEST_IDS.panel.details)).toBeInTheDocument();
+    const view = diagram.parentElement!;
+    const [top, height] = [view.scrollTop, parseFloat(view.style.height)];
+    expect(height).toBeLessThan(620 - 150); // the details have room below
+    // The chain's four nodes ([timer] first, alone in its column) and their labels, in the view's coordinates.
+    const rect = (column: number, name: string) => {
+      const found = Array.from(diagram.querySelectorAll(`rect[data-node^="${column}|"]`)).filter((r) =>
+        r.getAttribute('aria-label')!.startsWith(`${name} (`)
+      );
+      expect(found).toHaveLength(1);
+      return found[0];
+    };
+    const layoutTop = 4;
+    for (const r of [rect(0, '[timer]'), rect(1, 'wf-a'), rect(2, 'wf-b'), rect(3, 'wf-c')]) {
+      const y = Number(r.getAttribute('y')) + layoutTop;
+      expect(y).toBeGreaterThanOrEqual(top);
+      expect(y + Number(r.getAttribute('height'))).toBeLessThanOrEqual(top + height);
+      const label = diagram.querySelector(`[data-label-of="${CSS.escape(r.getAttribute('data-node')!)}"]`)!;
+      const line = Number(label.getAttribute('y')) + layoutTop;
+      expect(line).toBeGreaterThanOrEqual(top);
+      expect(line).toBeLessThanOrEqual(top + height);
+    }
+  });
 
   it('opens the details without laying the diagram out again; the lit links are drawn on their own layer', async () => {
     const { user } = renderPanel(frames([tcpData, preempted]));

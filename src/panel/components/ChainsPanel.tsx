@@ -110,10 +110,6 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
   const breakdownHeight = options.showBreakdown && !sideBySide ? Math.min(180, Math.floor(bodyHeight * 0.35)) : 0;
   const diagramWidth = width - breakdownWidth;
   const mainHeight = bodyHeight - breakdownHeight;
-  // The details pane takes the lower part; the diagram keeps the layout of the whole height and scrolls
-  // above it, so opening the pane changes no geometry (no new layout, no new markup: see ChainDiagram).
-  const diagramView = hasDetails ? Math.max(100, Math.floor(mainHeight * 0.45)) : mainHeight;
-
   const breakdownView = options.showBreakdown && breakdown && (
     <div style={sideBySide ? { width: breakdownWidth, height: bodyHeight } : { height: breakdownHeight }}>
       <Breakdown
@@ -139,21 +135,26 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
               graph={graph}
               width={diagramWidth}
               height={mainHeight}
-              viewHeight={diagramView}
+              details={hasDetails}
               weight={options.weight}
               selection={selection}
               onSelect={setSelection}
             />
           ) : (
-            <div className={styles.state} style={{ height: diagramView }}>
+            <div className={styles.state} style={{ height: mainHeight }}>
               <p>
                 No chain of the selected categories or activities: click them again in the breakdown to clear the
                 filter.
               </p>
             </div>
           )}
+          {/*
+            The details pane takes what the diagram's view above it leaves (the view is as tall as the selected
+            chain needs, model/selectionView.ts); the diagram keeps the layout of the whole height and scrolls in
+            its view, so opening the pane changes no geometry (no new layout, no new markup).
+          */}
           {hasDetails && (
-            <div style={{ height: mainHeight - diagramView, overflow: 'auto' }}>
+            <div className={styles.details}>
               <ChainDetails
                 link={selectedLink}
                 node={selectedNode}
@@ -173,6 +174,8 @@ export function ChainsPanel({ data, options: stored, width, height }: Props) {
 const getStyles = (theme: GrafanaTheme2) => ({
   column: css({ display: 'flex', flexDirection: 'column', overflow: 'hidden' }),
   row: css({ display: 'flex', flexDirection: 'row', overflow: 'hidden' }),
+  // The height the diagram's view leaves, with its own scroll.
+  details: css({ flex: '1 1 0', minHeight: 0, overflow: 'auto' }),
   notices: css({
     flex: `0 0 ${NOTICES_HEIGHT}px`,
     height: NOTICES_HEIGHT,

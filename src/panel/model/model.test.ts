@@ -1,12 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 import type { DataFrame } from '@grafana/data';
 
-import { chainsFrame, pipelineChain, syntheticChains, type ChainSpec } from '../testing/syntheticChains';
+import {
+  chainsFrame,
+  pipelineChain,
+  spreadChains,
+  syntheticChains,
+  thinPreemptions,
+  type ChainSpec,
+} from '../testing/syntheticChains';
 import { computeBreakdown } from './breakdown';
 import { NotChainsError, readChains } from './chains';
 import { describeDecision } from './explanation';
 import { buildGraph, chainLinkIds, filterRows, OTHER } from './graph';
-import { layoutGraph, NODE_WIDTH } from './layout';
+import { layoutGraph, NODE_WIDTH, type Layout } from './layout';
+import { LABEL_LINE, placeLabels, type LabelBox } from './labels';
+import { detailsScrollTop, detailsViewHeight, selectionExtent } from './selectionView';
 import { chainFoldedLines, chainStacksText, foldedLine, frameAt, offwaketimeText } from './stacks';
 
 const frame = (specs: ChainSpec[], meta?: Record<string, unknown>) => chainsFrame(specs, meta) as unknown as DataFrame;
@@ -445,5 +454,130 @@ describe('multi-hop chains (issue 12)', () => {
         .sort()
     );
     expect(ids).toHaveLength(2);
+  });
+});
+
+describe('labels and the view above the details', () => {
+  interface Box {
+    left: number;
+    right: number;
+    top: number;
+    bottom: number;
+    what: string;
+  }
+  const labelBox = (l: LabelBox): Box => ({
+    left: l.left,
+    right: l.left + l.width,
+    top: l.top,
+    bottom: l.top + l.height,
+    what: `label of ${l.nodeId}`,
+  });
+  const nodeBoxes = (layout: Layout): Box[] =>
+    layout.nodes.map((b) => ({
+      left: b.x,
+      right: b.x + NODE_WIDTH,
+      top: b.y,
+      bottom: b.y + b.height,
+      what: `node ${b.node.id}`,
+    }));
+  const overlap = (a: Box, b: Box) =>
+    Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.01 &&
+    Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.01;
+  const overlaps = (boxes: Box[]) =>
+    boxes.flatMap((a, i) =>
+      boxes
+        .slice(i + 1)
+        .filter((b) => overlap(a, b))
+        .map((b) => `${a.what} / ${b.what}`)
+    );
+
+  // A 620 px panel: the layout's height with the one-line notice above (partial answer), and without.
+  const cases: Array<[string, DataFrame, number, number]> = [
+    ['two preemptions a thousand times lighter than the rest', frame(thinPreemptions()), 900, 620 - 36 - 8],
+    ['a four-hop chain among two-hop ones', chainsFrame(spreadChains(), {}, 3) as unknown as DataFrame, 900, 612],
+    ['the same, in a narrow panel', chainsFrame(spreadChains(), {}, 3) as unknown as DataFrame, 560, 612],
+  ];
+  it.each(cases)('every node gets a label box, and no two labels or a label and a node overlap: %s', (_, f, w, h) => {
+    const layout = layoutGraph(buildGraph(readChains([f]).rows, options), w, h);
+    const labels = placeLabels(layout, h);
+    expect(layout.nodes.filter((b) => !labels.has(b.node.id)).map((b) => b.node.id)).toEqual([]);
+    for (const l of labels.values()) {
+      expect(l.top).toBeGreaterThanOrEqual(0);
+      expect(l.top + l.height).toBeLessThanOrEqual(h);
+      expect(l.title.length).toBeGreaterThan(0);
+    }
+    expect(overlaps([...[...labels.values()].map(labelBox), ...nodeBoxes(layout)])).toEqual([]);
+  });
+
+  it('the lightest nodes are thinner than a line, and their labels move apart with a leader to the node', () => {
+    const h = 620 - 36 - 8;
+    const layout = layoutGraph(buildGraph(readChains([frame(thinPreemptions())]).rows, options), 900, h);
+    const labels = placeLabels(layout, h);
+    const thin = layout.nodes.filter((b) => b.height < LABEL_LINE / 2);
+    // Both preemptions' two ends: the preemptors and the preempted threads.
+    expect(thin.map((b) => b.node.title).sort()).toEqual([
+      'preempted by stress-a',
+      'preempted by stress-b',
+      'wf-spinner-0',
+      'wf-spinner-1',
+    ]);
+    // A label whose line is off its node's height has a leader from the node's middle to the label's.
+    const off = layout.nodes.filter((b) => {
+      const l = labels.get(b.node.id)!;
+      return l.titleY < b.y - 2 || l.titleY > b.y + b.height + 2;
+    });
+    expect(off.length).toBeGreaterThan(0);
+    for (const b of off) {
+      const l = labels.get(b.node.id)!;
+      expect(l.leader).toBeDefined();
+      expect(l.leader!.y0).toBeCloseTo(b.y + b.height / 2, 0);
+      expect(l.leader!.y1).toBeCloseTo(l.titleY, 0);
+    }
+  });
+
+  it('a column with more nodes than lines of text names its heaviest, as many as fit', () => {
+    const layout = layoutGraph(buildGraph(readChains([frame(syntheticChains(300))]).rows, options), 900, 300);
+    const labels = placeLabels(layout, 300);
+    const targets = layout.nodes.filter((b) => b.node.column === 1);
+    const named = targets.filter((b) => labels.has(b.node.id));
+    expect(named).toHaveLength(Math.floor(300 / LABEL_LINE));
+    const lightestNamed = Math.min(...named.map((b) => b.node.value));
+    expect(targets.filter((b) => !labels.has(b.node.id)).every((b) => b.node.value <= lightestNamed)).toBe(true);
+    expect(overlaps([...labels.values()].map(labelBox))).toEqual([]);
+  });
+
+  it('with the details open in a 620 px panel, the view above them shows the selected chain whole', () => {
+    const height = 620;
+    const layoutTop = 4;
+    const graph = buildGraph(readChains([chainsFrame(spreadChains(), {}, 3) as unknown as DataFrame]).rows, options);
+    const layout = layoutGraph(graph, 900, height - 2 * layoutTop);
+    const labels = placeLabels(layout, height - 2 * layoutTop);
+    const nodeTitle = (id: string) => graph.nodes.find((n) => n.id === id)!.title;
+    const selected = graph.links.find((l) => nodeTitle(l.source) === 'wf-b' && nodeTitle(l.target) === 'wf-c')!;
+    const chain = chainLinkIds(graph, selected.id).map((id) => graph.links.find((l) => l.id === id)!);
+    const nodes = [...new Set(chain.flatMap((l) => [l.source, l.target]))];
+    expect(nodes.map(nodeTitle)).toEqual(expect.arrayContaining(['[timer]', 'wf-a', 'wf-b', 'wf-c']));
+    expect(nodes).toHaveLength(4);
+    const extent = selectionExtent(layout, (id) => labels.get(id), nodes)!;
+    // Taller than a view of 45 % of the panel (what the view was before): that view could not show it whole.
+    expect(extent.bottom - extent.top).toBeGreaterThan(height * 0.45);
+    const view = detailsViewHeight(height, extent);
+    expect(height - view).toBeGreaterThanOrEqual(200); // the details keep room
+    const focus = layout.links.find((l) => l.link.id === selected.id)!.midY;
+    // From the top, from the bottom, and from where the chain shows already: the whole chain in the view.
+    for (const current of [0, height - view, extent.top]) {
+      const top = detailsScrollTop(height, view, extent, focus, current, layoutTop);
+      for (const id of nodes) {
+        const box = layout.byNode.get(id)!;
+        const label = labels.get(id)!;
+        for (const [y0, y1] of [
+          [box.y, box.y + box.height],
+          [label.top, label.top + label.height],
+        ]) {
+          expect(y0 + layoutTop).toBeGreaterThanOrEqual(top);
+          expect(y1 + layoutTop).toBeLessThanOrEqual(top + view);
+        }
+      }
+    }
   });
 });

@@ -287,3 +287,79 @@ export function syntheticChains(n: number, seed = 7): ChainSpec[] {
   }
   return specs;
 }
+
+/**
+ * A depth-3 panel shaped like the browser suite's chain pod: one four-hop chain
+ * [timer] → wf-a → wf-b → wf-c, the heaviest into its target, among two-hop
+ * chains into six other threads. Its first cause and second hop are alone in
+ * their columns, so they sit at mid-height, while wf-c heads the targets'
+ * column: the chain spans more than half the diagram's height.
+ */
+export function spreadChains(): ChainSpec[] {
+  const others = ['wf-unix-recv', 'wf-loop', 'wf-tgt', 'wf-srv', 'wf-poster', 'wf-udp-recv'].map(
+    (target, i): ChainSpec => ({
+      id: `a:1/chain/${30 + i}`,
+      wakerComm: i % 2 ? '[timer]' : `${target}-waker`,
+      wakerTid: i % 2 ? null : 60 + i,
+      wakerContext: i % 2 ? 'hardirq' : 'task',
+      targetComm: target,
+      targetTid: 50 + i,
+      category: i % 2 ? 'timer' : 'net.unix',
+      offcpu: 13 - i,
+    })
+  );
+  return [
+    {
+      ...pipelineChain,
+      targetComm: 'wf-c',
+      targetProc: 'wf-chainload',
+      targetTid: 13,
+      offcpu: 14,
+      earlier: [{ comm: '[timer]', tid: null, context: 'hardirq', category: 'timer' }, ...pipelineChain.earlier!],
+    },
+    ...others,
+  ];
+}
+
+/**
+ * A depth-1 panel like the browser suite's partial answer: one interrupt
+ * waking twenty threads for seconds each, a few threads waking one other,
+ * and two preemptions a thousand times lighter than the rest, whose nodes
+ * are a pixel or two tall at the bottom of both columns.
+ */
+export function thinPreemptions(): ChainSpec[] {
+  const timers = Array.from({ length: 20 }, (_, i): ChainSpec => ({
+    id: `a:1/${i + 1}`,
+    wakerComm: '[timer]',
+    wakerTid: null,
+    wakerContext: 'hardirq',
+    targetComm: `wf-thread-${i}`,
+    targetTid: 100 + i,
+    category: 'timer',
+    offcpu: 3 + (i % 5) * 0.1,
+  }));
+  const pairs = ['wf-signaler', 'wf-unix-send', 'wf-udp-send', 'wf-b', 'wf-poster', 'wf-srv'].map(
+    (waker, i): ChainSpec => ({
+      id: `a:1/${30 + i}`,
+      wakerComm: waker,
+      wakerTid: 200 + i,
+      targetComm: `${waker}-peer`,
+      targetTid: 300 + i,
+      category: 'net.unix',
+      offcpu: 2 - i * 0.1,
+    })
+  );
+  const preemptions = ['stress-a', 'stress-b'].map((by, i): ChainSpec => ({
+    id: `a:1/${40 + i}`,
+    wakerComm: '',
+    wakerTid: null,
+    wakerContext: 'none',
+    kind: 'preempted',
+    preemptor: by,
+    targetComm: `wf-spinner-${i}`,
+    targetTid: 400 + i,
+    category: 'preempt.involuntary',
+    offcpu: 0.004 - i * 0.001,
+  }));
+  return [...timers, ...pairs, ...preemptions];
+}
