@@ -22,6 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Browser } from 'playwright-core';
 
 import { TEST_IDS } from '../../src/common/testIds';
+import { NODE_WIDTH } from '../../src/panel/model/layout';
 import { categoryColor } from '../../src/shared/taxonomy';
 import { query, queryRequest } from '../backend/grafana-host';
 import { ROOT } from './harness/bundle';
@@ -98,6 +99,13 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
     });
     return answer as { frames: Array<{ name: string; length: number }>; errors: Array<{ message: string }> };
   }
+
+  const DIAGRAM = {
+    diagram: byTestId(TEST_IDS.panel.diagram),
+    details: byTestId(TEST_IDS.panel.details),
+    panel: byTestId(TEST_IDS.panel.root),
+    nodeWidth: NODE_WIDTH,
+  };
 
   test('the app, data source and panel module.js load as AMD modules through SystemJS, with nothing missing', async () => {
     const h = await open('dark');
@@ -280,6 +288,21 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
         const notices = await h.page.locator(byTestId(TEST_IDS.panel.notices)).innerText();
         assert.match(notices, new RegExp(`Partial answer: .*${new URL(stack.deadAgentUrl).host}`));
         assert.ok((await h.page.locator('[data-link]').count()) > 0, 'the live agent’s chains are still drawn');
+        // The two thinnest links (the preemptions, a pixel or two at the bottom of both columns): each end is
+        // named by a label of its own that shows, overlapped by no other label.
+        await h.page.mouse.move(0, 0); // no tooltip over the diagram
+        const thin = await h.page.evaluate(([n, d]) => window.wakeflow.thinnestLinkEnds(n, d), [2, DIAGRAM] as const);
+        assert.equal(thin.length, 4, JSON.stringify(thin));
+        for (const end of thin) {
+          assert.ok(end.text.length > 0, `the ${end.node} end of ${end.link} has a label: ${JSON.stringify(end)}`);
+          assert.ok(
+            end.box.right > end.box.left && end.box.bottom > end.box.top,
+            `its label has a size: ${JSON.stringify(end)}`
+          );
+          assert.ok(end.inView, `its label is inside the diagram's visible rectangle: ${JSON.stringify(end)}`);
+          assert.ok(end.onTop, `its label is not covered: ${JSON.stringify(end)}`);
+          assert.deepEqual(end.overlapping, [], `no other label overlaps ${end.text}`);
+        }
         await h.screenshot('panel-dark-partial', PANEL_SELECTOR);
         assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.panel.root)), []);
       } finally {
@@ -382,6 +405,31 @@ describe('the plugin in Chromium, on the real backend and a real agent', () => {
       // Stacks where the agent sampled them: the first hop's (the timer interrupt's) and the target's own link.
       assert.match(await hops.nth(0).innerText(), /hrtimer_wakeup/);
       assert.match(await hops.nth(2).innerText(), /pipe_write/);
+      // With the details open in the 620 px panel, the selected chain shows whole in the diagram's view:
+      // each of its four nodes and its label inside the view's rectangle, the details below it.
+      const chainNodes: Array<[number, string]> = [
+        [0, '[timer]'],
+        [1, 'wf-a'],
+        [2, 'wf-b'],
+        [3, 'wf-c'],
+      ];
+      const inView = await h.page.evaluate(([n, d]) => window.wakeflow.chainBoxes(n, d), [
+        chainNodes,
+        DIAGRAM,
+      ] as const);
+      for (const n of inView.nodes) {
+        for (const [what, box] of [
+          ['node', n.node],
+          ['label', n.label],
+        ] as const) {
+          assert.ok(
+            box.top >= inView.view.top - 0.5 && box.bottom <= inView.view.bottom + 0.5,
+            `${n.name}'s ${what} (${box.top}-${box.bottom}) is inside the diagram's view (${inView.view.top}-${inView.view.bottom})`
+          );
+        }
+      }
+      assert.ok(inView.details.top >= inView.view.bottom - 0.5, 'the details are below the view');
+      assert.ok(inView.details.bottom <= inView.panel.bottom + 0.5, 'the details end inside the panel (they scroll)');
       await h.screenshot('panel-dark-chains-selected', PANEL_SELECTOR);
       assert.deepEqual(await seriousViolations(h.page, byTestId(TEST_IDS.panel.root)), []);
 

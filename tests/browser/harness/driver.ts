@@ -19,6 +19,42 @@ export interface PanelAnswer {
   errors: Array<{ message?: string }>;
 }
 
+/** Where the tests find the diagram's parts (TEST_IDS selectors), and the nodes' width (model/layout.ts). */
+export interface DiagramSelectors {
+  diagram: string;
+  details: string;
+  panel: string;
+  nodeWidth: number;
+}
+
+export interface Edges {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/** One end of a link and its label as the browser drew them. */
+export interface LabelEnd {
+  link: string;
+  node: string;
+  text: string;
+  box: Edges;
+  /** Inside the diagram's visible rectangle. */
+  inView: boolean;
+  /** The label is what the pointer finds at its middle: nothing covers it. */
+  onTop: boolean;
+  /** The other labels whose boxes overlap this one's. */
+  overlapping: string[];
+}
+
+export interface ChainBoxes {
+  view: Edges;
+  details: Edges;
+  panel: Edges;
+  nodes: Array<{ name: string; node: Edges; label: Edges }>;
+}
+
 export interface Driver {
   init(opts: {
     theme: 'light' | 'dark';
@@ -52,6 +88,10 @@ export interface Driver {
     jsonData: Record<string, unknown>;
     secureJsonFields?: Record<string, boolean>;
   }): Promise<void>;
+  /** The ends of the `count` thinnest links drawn and their labels (page/geometry.ts). */
+  thinnestLinkEnds(count: number, selectors: DiagramSelectors): LabelEnd[];
+  /** These nodes (column, title) and their labels, the diagram's view, the details and the panel (page/geometry.ts). */
+  chainBoxes(nodes: Array<[number, string]>, selectors: DiagramSelectors): ChainBoxes;
   /** The current theme's colour for a Grafana colour name (the real @grafana/data's palette). */
   colorByName(name: string): string;
   requests(): Array<{ method: string; url: string; body?: unknown }>;

@@ -34,6 +34,7 @@ import * as ReactDOM from 'react-dom';
 import * as ReactDOMClient from 'react-dom/client';
 import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
+import { chainBoxes, thinnestLinkEnds } from './geometry';
 import 'systemjs/dist/system.js';
 import 'systemjs/dist/extras/amd.js';
 import 'systemjs/dist/extras/named-register.js';
@@ -446,6 +447,9 @@ const driver: Driver = {
     }
     await mount(<Harness />);
   },
+
+  thinnestLinkEnds,
+  chainBoxes,
 
   colorByName(name: string) {
     return createTheme({ colors: { mode: theme } }).visualization.getColorByName(name);
