@@ -19,12 +19,11 @@ export interface PanelAnswer {
   errors: Array<{ message?: string }>;
 }
 
-/** Where the tests find the diagram's parts (TEST_IDS selectors), and the nodes' width (model/layout.ts). */
+/** Where the tests find the diagram's parts (TEST_IDS selectors). */
 export interface DiagramSelectors {
   diagram: string;
   details: string;
   panel: string;
-  nodeWidth: number;
 }
 
 export interface Edges {
@@ -34,10 +33,11 @@ export interface Edges {
   right: number;
 }
 
-/** One end of a link and its label as the browser drew them. */
+/** A node and its label as the browser drew them. */
 export interface LabelEnd {
-  link: string;
   node: string;
+  /** The node's height in px. */
+  height: number;
   text: string;
   box: Edges;
   /** Inside the diagram's visible rectangle. */
@@ -88,8 +88,8 @@ export interface Driver {
     jsonData: Record<string, unknown>;
     secureJsonFields?: Record<string, boolean>;
   }): Promise<void>;
-  /** The ends of the `count` thinnest links drawn and their labels (page/geometry.ts). */
-  thinnestLinkEnds(count: number, selectors: DiagramSelectors): LabelEnd[];
+  /** The nodes drawn thinner than `maxHeight` px and their labels (page/geometry.ts). */
+  thinNodes(maxHeight: number, selectors: DiagramSelectors): LabelEnd[];
   /** These nodes (column, title) and their labels, the diagram's view, the details and the panel (page/geometry.ts). */
   chainBoxes(nodes: Array<[number, string]>, selectors: DiagramSelectors): ChainBoxes;
   /** The current theme's colour for a Grafana colour name (the real @grafana/data's palette). */

@@ -24,36 +24,23 @@ function labelOf(diagram: Element, nodeId: string): SVGTextElement | undefined {
   );
 }
 
-/** The ends of the `count` thinnest links drawn (not "other"), each with its label's box and whether it shows. */
-export function thinnestLinkEnds(count: number, selectors: DiagramSelectors): LabelEnd[] {
+/**
+ * Every node drawn thinner than `maxHeight` px (the ends of the lightest links: preemptions at the bottom
+ * of the columns), each with its label's box and whether it shows.
+ */
+export function thinNodes(maxHeight: number, selectors: DiagramSelectors): LabelEnd[] {
   const diagram = document.querySelector(selectors.diagram)!;
   const view = edges(diagram.parentElement!.getBoundingClientRect());
-  const rects = Array.from(diagram.querySelectorAll<SVGRectElement>('rect[data-node]'));
   const labels = Array.from(diagram.querySelectorAll<SVGTextElement>('text[data-label-of]'));
-  const links = Array.from(diagram.querySelectorAll<SVGPathElement>('path[data-link]'))
-    .filter((p) => !p.getAttribute('aria-label')!.startsWith('other wakers'))
-    .sort((a, b) => Number(a.getAttribute('stroke-width')) - Number(b.getAttribute('stroke-width')))
-    .slice(0, count);
-  // A link starts on the right edge of its source's rect and ends on the left edge of its target's.
-  const endAt = (x: number, y: number, side: 'left' | 'right') =>
-    rects
-      .filter((r) => Math.abs(Number(r.getAttribute('x')) + (side === 'right' ? selectors.nodeWidth : 0) - x) < 0.5)
-      .map((r) => {
-        const top = Number(r.getAttribute('y'));
-        const bottom = top + Number(r.getAttribute('height'));
-        return { r, distance: y < top ? top - y : y > bottom ? y - bottom : 0 };
-      })
-      .sort((a, b) => a.distance - b.distance)[0].r;
-  return links.flatMap((p) => {
-    const nums = (p.getAttribute('d')!.match(/-?[\d.]+/g) ?? []).map(Number);
-    const ends = [endAt(nums[0], nums[1], 'right'), endAt(nums[nums.length - 2], nums[nums.length - 1], 'left')];
-    return ends.map((rect): LabelEnd => {
+  return Array.from(diagram.querySelectorAll<SVGRectElement>('rect[data-node]'))
+    .filter((r) => Number(r.getAttribute('height')) < maxHeight)
+    .map((rect): LabelEnd => {
       const label = labelOf(diagram, rect.getAttribute('data-node')!);
       const box = edges(label?.getBoundingClientRect() ?? new DOMRect());
       const hit = label && document.elementFromPoint((box.left + box.right) / 2, (box.top + box.bottom) / 2);
       return {
-        link: p.getAttribute('aria-label')!.split(':')[0],
         node: rect.getAttribute('aria-label')!.split(':')[0],
+        height: Number(rect.getAttribute('height')),
         text: label?.textContent ?? '',
         box,
         inView: box.top >= view.top && box.bottom <= view.bottom && box.left >= view.left && box.right <= view.right,
@@ -63,7 +50,6 @@ export function thinnestLinkEnds(count: number, selectors: DiagramSelectors): La
           .map((t) => t.textContent ?? ''),
       };
     });
-  });
 }
 
 /** The boxes of these nodes (column, title) and their labels, the diagram's view, the details' pane and the panel. */

@@ -34,7 +34,7 @@ import * as ReactDOM from 'react-dom';
 import * as ReactDOMClient from 'react-dom/client';
 import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
-import { chainBoxes, thinnestLinkEnds } from './geometry';
+import { chainBoxes, thinNodes } from './geometry';
 import 'systemjs/dist/system.js';
 import 'systemjs/dist/extras/amd.js';
 import 'systemjs/dist/extras/named-register.js';
@@ -448,7 +448,7 @@ const driver: Driver = {
     await mount(<Harness />);
   },
 
-  thinnestLinkEnds,
+  thinNodes,
   chainBoxes,
 
   colorByName(name: string) {
