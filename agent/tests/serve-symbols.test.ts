@@ -12,12 +12,16 @@
  * run: the store keeps each stack's build-ids, so the frames are named from
  * the symbol file by build-id though no process of that build runs again.
  *
+ * Last, `record --symbols` given twice (an empty directory, then the
+ * build-id layout) names the same program in its report.
+ *
  * Needs root, agent/build/wakeflow-agent and the test inputs
  * (make -C agent test); run under the BPF lock.
  */
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net, { AddressInfo, Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -34,6 +38,7 @@ import {
   waitFor,
   Workload,
 } from './lib/serve-daemon';
+import { deadline } from './lib/pace';
 
 const inputs = path.join(path.dirname(agentBin), 'tests', 'symbolize');
 const strippedBin = path.join(inputs, 'wf-symwork');
@@ -391,5 +396,115 @@ describe('serve: frames named at read time', () => {
     } finally {
       server.kill('SIGKILL');
     }
+  });
+
+  test('a debuginfod that accepts and never answers blocks neither capture nor an answer nor the exit', async () => {
+    // A FAKE server (named so): it takes each connection and never writes a
+    // byte, a hang no real debuginfod produces on demand. DEBUGINFOD_TIMEOUT
+    // is raised so the fetch is still in flight for the whole test.
+    // The previous test's workload and its daemon (the one whose server was down) end first.
+    if (w && w.proc.exitCode === null) {
+      w.proc.kill('SIGKILL');
+    }
+    if (d) {
+      assert.equal(await stopDaemon(d), 0, d.log());
+      d = undefined;
+    }
+    const held: Socket[] = [];
+    const hang = net.createServer((c) => held.push(c));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const port = (hang.address() as AddressInfo).port;
+    try {
+      const empty = path.join(dir, 'no-symbols-hang');
+      mkdirSync(empty);
+      d = await startDaemonWithEnv(
+        {
+          DEBUGINFOD_URLS: `http://127.0.0.1:${port}`,
+          DEBUGINFOD_CACHE_PATH: path.join(dir, 'cache-hang'),
+          DEBUGINFOD_TIMEOUT: '600',
+        },
+        serveArgs('hang.db', empty)
+      );
+      const daemon = d;
+      w = await startStripped();
+      await waitFor('the fetch asked of the hanging server', async () => (held.length > 0 ? true : undefined), 20000);
+      const asked = Date.now();
+      // Capture goes on: edges of windows that ended after the fetch began, their frames unnamed.
+      const later = await waitFor('edges recorded while the fetch hangs', async () => {
+        const now = Date.now();
+        const r = await get<{ edges: Array<ApiEdge & { last_seen: number }> }>(
+          `${daemon.url}/api/v1/edges?from=${asked + 1000}&to=${now + 1000}&limit=100`
+        );
+        assert.equal(r.status, 200, r.text);
+        const e = r.body.edges.filter((x) => [...x.waker_stack, ...x.target_stack].some(unnamed));
+        return e.length > 0 ? e : undefined;
+      });
+      assert.ok(later.length > 0);
+      // Answers stay prompt while the fetch is in flight.
+      for (const url of ['/healthz', '/api/v1/status', `/api/v1/edges?from=${asked - 60000}&to=${Date.now()}`]) {
+        const t0 = performance.now();
+        const r = await get(`${daemon.url}${url}`);
+        const ms = performance.now() - t0;
+        assert.equal(r.status, 200, `${url}: ${r.text}`);
+        assert.ok(ms < deadline(2000), `${url} took ${ms.toFixed(0)} ms while the fetch hangs`);
+      }
+      const st = await debuginfodOf(daemon);
+      assert.equal(st.fetched, 0, JSON.stringify(st));
+      assert.equal(st.failed, 0, JSON.stringify(st));
+      assert.ok(st.requested >= 1, JSON.stringify(st));
+      // The exit does not wait for the fetch either.
+      const t0 = performance.now();
+      assert.equal(await stopDaemon(daemon), 0, daemon.log());
+      const stopMs = performance.now() - t0;
+      d = undefined;
+      assert.ok(stopMs < deadline(5000), `the daemon took ${stopMs.toFixed(0)} ms to stop with a fetch in flight`);
+    } finally {
+      held.forEach((c) => c.destroy());
+      hang.close();
+    }
+  });
+});
+
+describe('record --symbols', () => {
+  let dir: string;
+  let w: Workload | undefined;
+
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'wf-record-symbols-'));
+  });
+  after(() => {
+    if (w && w.proc.exitCode === null) {
+      w.proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** record's folded report of the stripped program for 2 s with these extra flags. */
+  const recordFolded = (pid: number, extra: string[]) => {
+    const r = spawnSync(agentBin, ['record', '--pid', String(pid), '-d', '2', '-f', 'folded', ...extra], {
+      encoding: 'utf8',
+      timeout: 60000,
+    });
+    assert.equal(r.status, 0, `record exited ${r.status}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const namesMain = (folded: string) => /(^|;)main(;| )/m.test(folded);
+
+  test('repeated on the command line (an empty directory, then the build-id layout): the stripped program is named', async () => {
+    const id = buildId(strippedBin);
+    const empty = path.join(dir, 'empty');
+    const layout = path.join(dir, 'layout');
+    mkdirSync(empty);
+    mkdirSync(path.join(layout, '.build-id', id.slice(0, 2)), { recursive: true });
+    copyFileSync(debugFile, path.join(layout, '.build-id', id.slice(0, 2), `${id.slice(2)}.debug`));
+    w = await startStripped();
+
+    // Without the files the program's frames are module+offset only, so the check below can tell.
+    const bare = recordFolded(w.pid, ['--symbols', empty]);
+    assert.match(bare, /wf-symwork\+0x/, bare);
+    assert.ok(!namesMain(bare), `named without its symbol file:\n${bare}`);
+
+    const named = recordFolded(w.pid, ['--symbols', empty, '--symbols', layout]);
+    assert.ok(namesMain(named), `main not named with --symbols ${layout}:\n${named}`);
   });
 });
