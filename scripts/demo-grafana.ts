@@ -58,6 +58,8 @@ async function main() {
     head('CheckHealth ("Save & test")');
     const h = await checkHealth(p, ds);
     say(`${h.status}: ${h.message}`);
+    // Everything is printed even when a step failed, then the demo exits 1 naming them.
+    const failed: string[] = h.status === 'OK' ? [] : [`CheckHealth ${h.status}`];
 
     const range = { fromMs: from, toMs: to, maxDataPoints: 200, intervalMs: 1000 };
     const r = await query(
@@ -74,6 +76,7 @@ async function main() {
     for (const [refId, x] of Object.entries(r)) {
       if (x.status !== 200) {
         say(`query ${refId}: ${x.status} ${x.error}`);
+        failed.push(`query ${refId} ${x.status}`);
       }
       for (const n of x.frames[0]?.meta?.notices ?? []) {
         say(`query ${refId}: ${n.severity}: ${n.text}`);
@@ -169,6 +172,9 @@ async function main() {
       say(
         `  ${t.field('node').values[i]}  pid ${t.field('pid').values[i]}  ${t.field('comm').values[i]}  ${t.field('alive').values[i] ? 'alive' : 'exited'}`
       );
+    }
+    if (failed.length > 0) {
+      throw new Error(`${failed.join(', ')}: see the lines above (is the agent running, with haproxy traced?)`);
     }
   } finally {
     await p.stop();
